@@ -1,0 +1,134 @@
+//! `telos`: every core operation of Telos, scriptable. `--json` puts machine-readable output on
+//! stdout; errors go to stderr with a non-zero exit and name the bad input.
+
+mod commands;
+mod show;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Telos, a living image of prototype objects, from the command line.
+#[derive(Parser, Debug)]
+#[command(name = "telos", version, about, long_about = None)]
+pub struct Cli {
+    /// Data dir (default: $TELOS_DATA_DIR, else the platform data dir, e.g. ~/.local/share/telos).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Image store: surrealkv://PATH (default DATA_DIR/image), mem://, or ws[s]://HOST:PORT
+    /// (also $TELOS_ENDPOINT; server credentials from $TELOS_DB_USER and $TELOS_DB_PASS).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the data dir and awaken the image (idempotent).
+    Init,
+    /// Objects of the image.
+    #[command(subcommand)]
+    Obj(ObjCommand),
+    /// Send a message: a slot answers with its value, a method runs, otherwise doesNotUnderstand.
+    Send {
+        /// Receiver, by name or id.
+        object: String,
+        /// Slot or method name.
+        selector: String,
+        /// Arguments as a JSON value (default []).
+        args: Option<String>,
+    },
+    /// History of cycles of thought.
+    #[command(subcommand)]
+    Cycles(CyclesCommand),
+    /// Apply a JSON list of operations as ONE cycle, all or nothing.
+    ///
+    /// Operations: {"op":"new","name":N,"parents":[OBJ…]}, {"op":"set","object":OBJ,"slot":S,"value":V},
+    /// {"op":"clone","object":OBJ,"name":N}, {"op":"delete","object":OBJ},
+    /// {"op":"add-parent","object":OBJ,"parent":OBJ}.
+    Apply {
+        /// The operations file ("-" for stdin).
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ObjCommand {
+    /// List every object.
+    Ls,
+    /// Show an object: slots, parents, methods.
+    Show {
+        /// By name or id.
+        object: String,
+    },
+    /// Create an object.
+    New {
+        name: String,
+        /// A parent, by name or id; repeat for several, highest priority first.
+        #[arg(long = "parent", value_name = "OBJ")]
+        parents: Vec<String>,
+    },
+    /// Set a slot to a JSON value.
+    Set {
+        object: String,
+        slot: String,
+        /// The value as JSON, e.g. '"red"', '42', '{"a":[1,2]}'.
+        #[arg(value_name = "JSON")]
+        value: String,
+    },
+    /// Clone an object (copies its slots and methods, same parents).
+    Clone { object: String, new_name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CyclesCommand {
+    /// List recent cycles, newest first.
+    Ls {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TELOS_LOG")
+                // SurrealDB's datastore logs an ERROR line on every orderly shutdown ("the
+                // datastore is shutting down"); it is not a failure, so it is muted by default.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,surrealdb::core::kvs::ds=off")
+                }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let json = cli.json;
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                eprintln!(
+                    "{}",
+                    serde_json::json!({ "error": format!("{e:#}"), "causes": chain })
+                );
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

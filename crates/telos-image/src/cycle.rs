@@ -1,0 +1,375 @@
+//! Transactions of thought: a cycle stages every write in memory and commits them in one
+//! database transaction, or aborts leaving nothing.
+//!
+//! A cycle never holds a database transaction while it works (cycles wait minutes on models):
+//! it copies each object it changes on first write, remembering the version it started from,
+//! and the commit checks those versions inside the transaction. Reads inside a cycle see its
+//! own writes.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::lookup::{Found, lookup_in};
+use crate::object::{Method, Object, ObjectId, check_name, check_selector, encode_slot, now_ms};
+
+/// How a cycle ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CycleStatus {
+    Committed,
+    Aborted,
+}
+
+/// One staged operation of a cycle, kept for history and the Debugger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// `create`, `set`, `remove-slot`, `set-method`, `add-parent`, `set-parents`, `clone`, `delete`.
+    pub op: String,
+    /// The operation's arguments as given.
+    pub detail: Value,
+}
+
+/// The history entry of a finished cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CycleRecord {
+    pub id: String,
+    /// What started it: `cli apply FILE`, `genesis`, `ui slot edit`, …
+    pub trigger: String,
+    pub status: CycleStatus,
+    /// Objects the cycle changed (or would have, when aborted).
+    pub objects: Vec<ObjectId>,
+    pub steps: Vec<Step>,
+    /// Why an aborted cycle stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub started: i64,
+    pub ended: i64,
+}
+
+/// A staged object: `base` is the committed version it was copied from (`None` if the cycle
+/// created it); `object` is `None` once the cycle deleted it.
+#[derive(Debug, Clone)]
+pub(crate) struct Staged {
+    pub(crate) base: Option<u64>,
+    pub(crate) object: Option<Object>,
+}
+
+/// A cycle of thought in progress. Dropping it without `commit` discards it (record nothing);
+/// `abort` records it as aborted.
+pub struct Cycle {
+    image: Image,
+    id: String,
+    trigger: String,
+    started: i64,
+    staged: IndexMap<ObjectId, Staged>,
+    steps: Vec<Step>,
+}
+
+impl Cycle {
+    pub(crate) fn new(image: Image, trigger: &str) -> Self {
+        Self {
+            image,
+            id: ulid::Ulid::new().to_string(),
+            trigger: trigger.to_owned(),
+            started: now_ms(),
+            staged: IndexMap::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The object as this cycle sees it.
+    pub fn get(&self, id: &ObjectId) -> Result<Arc<Object>> {
+        match self.staged.get(id) {
+            Some(Staged {
+                object: Some(o), ..
+            }) => Ok(Arc::new(o.clone())),
+            Some(Staged { object: None, .. }) => Err(Error::UnknownObject(id.to_string())),
+            None => self.image.get(id),
+        }
+    }
+
+    /// Finds an object by id or name, as this cycle sees the image.
+    pub fn resolve(&self, name_or_id: &str) -> Result<ObjectId> {
+        if let Some(id) = ObjectId::parse(name_or_id) {
+            return self.get(&id).map(|o| o.id.clone());
+        }
+        let staged = self
+            .staged
+            .iter()
+            .find(|(_, s)| s.object.as_ref().is_some_and(|o| o.name == name_or_id));
+        if let Some((id, _)) = staged {
+            return Ok(id.clone());
+        }
+        match self.image.id_of(name_or_id) {
+            Some(id) if !self.staged.contains_key(&id) => Ok(id),
+            _ => Err(Error::UnknownObject(name_or_id.to_owned())),
+        }
+    }
+
+    /// Looks `selector` up from `receiver` through its parents, seeing this cycle's writes.
+    pub fn lookup(&self, receiver: &ObjectId, selector: &str) -> Result<Option<Found>> {
+        lookup_in(receiver, selector, |id| self.get(id).ok())
+    }
+
+    /// Creates an object with the given parents (in priority order).
+    pub fn create(&mut self, name: &str, parents: &[ObjectId]) -> Result<ObjectId> {
+        self.check_new_name(name)?;
+        for p in parents {
+            self.get(p)?;
+        }
+        let object = Object::new(name.to_owned(), dedup(parents), now_ms());
+        let id = object.id.clone();
+        self.staged.insert(
+            id.clone(),
+            Staged {
+                base: None,
+                object: Some(object),
+            },
+        );
+        self.step(
+            "create",
+            json!({ "name": name, "id": id, "parents": parents }),
+        );
+        Ok(id)
+    }
+
+    /// Sets a slot on the object itself (never on a parent).
+    pub fn set_slot(&mut self, id: &ObjectId, slot: &str, value: Value) -> Result<()> {
+        check_selector(slot)?;
+        let object = self.stage(id)?;
+        encode_slot(&object.name, slot, &value)?;
+        object.slots.insert(slot.to_owned(), value.clone());
+        self.step("set", json!({ "object": id, "slot": slot, "value": value }));
+        Ok(())
+    }
+
+    /// Removes a slot the object itself holds; true if there was one.
+    pub fn remove_slot(&mut self, id: &ObjectId, slot: &str) -> Result<bool> {
+        let removed = self.stage(id)?.slots.shift_remove(slot).is_some();
+        self.step("remove-slot", json!({ "object": id, "slot": slot }));
+        Ok(removed)
+    }
+
+    /// Installs (or replaces) a method on the object.
+    pub fn set_method(&mut self, id: &ObjectId, selector: &str, method: Method) -> Result<()> {
+        check_selector(selector)?;
+        let detail = json!({ "object": id, "selector": selector, "method": method });
+        self.stage(id)?.methods.insert(selector.to_owned(), method);
+        self.step("set-method", detail);
+        Ok(())
+    }
+
+    /// Appends `parent` as the object's lowest-priority parent. Refuses a delegation loop.
+    pub fn add_parent(&mut self, id: &ObjectId, parent: &ObjectId) -> Result<()> {
+        let current = self.get(id)?;
+        if current.parents.contains(parent) {
+            return Err(Error::AlreadyAParent(
+                self.describe(parent),
+                current.name.clone(),
+            ));
+        }
+        let mut parents = current.parents.clone();
+        parents.push(parent.clone());
+        self.check_no_loop(id, &parents)?;
+        self.stage(id)?.parents = parents;
+        self.step("add-parent", json!({ "object": id, "parent": parent }));
+        Ok(())
+    }
+
+    /// Replaces the object's parents (in priority order). Refuses a delegation loop.
+    pub fn set_parents(&mut self, id: &ObjectId, parents: &[ObjectId]) -> Result<()> {
+        let parents = dedup(parents);
+        self.check_no_loop(id, &parents)?;
+        self.stage(id)?.parents = parents.clone();
+        self.step("set-parents", json!({ "object": id, "parents": parents }));
+        Ok(())
+    }
+
+    /// Self's shallow clone: a new object with copies of the slots and methods and the same
+    /// parents. Changing the clone never changes the original.
+    pub fn clone_object(&mut self, id: &ObjectId, new_name: &str) -> Result<ObjectId> {
+        self.check_new_name(new_name)?;
+        let original = self.get(id)?;
+        let mut copy = Object::new(new_name.to_owned(), original.parents.clone(), now_ms());
+        copy.slots = original.slots.clone();
+        copy.methods = original.methods.clone();
+        let new_id = copy.id.clone();
+        self.staged.insert(
+            new_id.clone(),
+            Staged {
+                base: None,
+                object: Some(copy),
+            },
+        );
+        self.step(
+            "clone",
+            json!({ "object": id, "name": new_name, "id": new_id }),
+        );
+        Ok(new_id)
+    }
+
+    /// Deletes an object. Refused while another object delegates to it.
+    pub fn delete(&mut self, id: &ObjectId) -> Result<()> {
+        let object = self.get(id)?;
+        if let Some(child) = self.view_ids().into_iter().find_map(|other| {
+            let o = self.get(&other).ok()?;
+            o.parents.contains(id).then(|| o.name.clone())
+        }) {
+            return Err(Error::StillAParent {
+                object: object.name.clone(),
+                child,
+            });
+        }
+        match self.staged.get_mut(id) {
+            Some(s) => s.object = None,
+            None => {
+                self.staged.insert(
+                    id.clone(),
+                    Staged {
+                        base: Some(object.version),
+                        object: None,
+                    },
+                );
+            }
+        }
+        self.step("delete", json!({ "object": id, "name": object.name }));
+        Ok(())
+    }
+
+    /// Records an outside step (a model call, a sandbox run) in the cycle's trace.
+    pub fn note(&mut self, op: &str, detail: Value) {
+        self.step(op, detail);
+    }
+
+    /// Commits every staged write atomically. On any error nothing is written and the cycle
+    /// is recorded as aborted with that error.
+    pub async fn commit(self) -> Result<CycleRecord> {
+        let image = self.image.clone();
+        image.commit_cycle(self).await
+    }
+
+    /// Discards the staged writes and records the cycle as aborted with `reason`.
+    pub async fn abort(self, reason: &str) -> Result<CycleRecord> {
+        let (image, record) = self.into_record(CycleStatus::Aborted, Some(reason.to_owned()));
+        image.record_aborted(&record).await?;
+        Ok(record)
+    }
+
+    pub(crate) fn into_parts(self) -> (Image, IndexMap<ObjectId, Staged>, CycleRecordDraft) {
+        let draft = CycleRecordDraft {
+            id: self.id,
+            trigger: self.trigger,
+            started: self.started,
+            steps: self.steps,
+        };
+        (self.image, self.staged, draft)
+    }
+
+    fn into_record(self, status: CycleStatus, error: Option<String>) -> (Image, CycleRecord) {
+        let objects = self.staged.keys().cloned().collect();
+        let (image, _, draft) = self.into_parts();
+        let record = draft.finish(status, objects, error);
+        (image, record)
+    }
+
+    fn stage(&mut self, id: &ObjectId) -> Result<&mut Object> {
+        if !self.staged.contains_key(id) {
+            let current = self.image.get(id)?;
+            self.staged.insert(
+                id.clone(),
+                Staged {
+                    base: Some(current.version),
+                    object: Some((*current).clone()),
+                },
+            );
+        }
+        self.staged
+            .get_mut(id)
+            .and_then(|s| s.object.as_mut())
+            .ok_or_else(|| Error::UnknownObject(id.to_string()))
+    }
+
+    fn step(&mut self, op: &str, detail: Value) {
+        self.steps.push(Step {
+            op: op.to_owned(),
+            detail,
+        });
+    }
+
+    fn describe(&self, id: &ObjectId) -> String {
+        self.get(id)
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|_| id.to_string())
+    }
+
+    fn check_new_name(&self, name: &str) -> Result<()> {
+        check_name(name)?;
+        if self.resolve(name).is_ok() {
+            return Err(Error::NameTaken(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Refuses parents that are missing or that reach back to `id`.
+    fn check_no_loop(&self, id: &ObjectId, parents: &[ObjectId]) -> Result<()> {
+        for p in parents {
+            self.get(p)?;
+        }
+        crate::lookup::check_acyclic(id, parents, |o| self.get(o).ok()).map_err(|culprit| {
+            Error::DelegationLoop {
+                child: self.describe(id),
+                parent: self.describe(&culprit),
+            }
+        })
+    }
+
+    fn view_ids(&self) -> Vec<ObjectId> {
+        let mut ids: HashSet<ObjectId> = self.image.ids().into_iter().collect();
+        ids.extend(self.staged.keys().cloned());
+        ids.into_iter().collect()
+    }
+}
+
+/// What a cycle knows of itself before it ends.
+pub(crate) struct CycleRecordDraft {
+    pub(crate) id: String,
+    pub(crate) trigger: String,
+    pub(crate) started: i64,
+    pub(crate) steps: Vec<Step>,
+}
+
+impl CycleRecordDraft {
+    pub(crate) fn finish(
+        self,
+        status: CycleStatus,
+        objects: Vec<ObjectId>,
+        error: Option<String>,
+    ) -> CycleRecord {
+        CycleRecord {
+            id: self.id,
+            trigger: self.trigger,
+            status,
+            objects,
+            steps: self.steps,
+            error,
+            started: self.started,
+            ended: now_ms(),
+        }
+    }
+}
+
+fn dedup(ids: &[ObjectId]) -> Vec<ObjectId> {
+    let mut seen = HashSet::new();
+    ids.iter().filter(|i| seen.insert(*i)).cloned().collect()
+}

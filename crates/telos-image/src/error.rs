@@ -1,0 +1,75 @@
+//! The image's error type: every variant names the input it is about.
+
+use crate::object::ObjectId;
+
+/// Everything that can go wrong in the living image.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown object '{0}'")]
+    UnknownObject(String),
+    #[error("an object named '{0}' already exists")]
+    NameTaken(String),
+    #[error("invalid object name '{name}': {reason}")]
+    InvalidName { name: String, reason: &'static str },
+    #[error("invalid selector '{selector}': {reason}")]
+    InvalidSelector {
+        selector: String,
+        reason: &'static str,
+    },
+    #[error("slot '{slot}' on '{object}' is {size} bytes, over the {limit}-byte limit")]
+    SlotTooLarge {
+        object: String,
+        slot: String,
+        size: usize,
+        limit: usize,
+    },
+    #[error("making '{parent}' a parent of '{child}' would create a delegation loop")]
+    DelegationLoop { child: String, parent: String },
+    #[error("'{object}' cannot be deleted: it is a parent of '{child}'")]
+    StillAParent { object: String, child: String },
+    #[error("'{0}' is already a parent of '{1}'")]
+    AlreadyAParent(String, String),
+    #[error("conflict: object '{object}' was changed by another cycle since this cycle read it")]
+    Conflict { object: ObjectId },
+    #[error("'{receiver}' does not understand '{selector}'")]
+    NotUnderstood { receiver: String, selector: String },
+    #[error("'{receiver}' has a method '{selector}' but no invoker is installed to run it")]
+    NoInvoker { receiver: String, selector: String },
+    #[error("method '{selector}' on '{receiver}' failed: {message}")]
+    InvocationFailed {
+        receiver: String,
+        selector: String,
+        message: String,
+    },
+    #[error("operation {index} ({op}): {error}")]
+    Operation {
+        index: usize,
+        op: &'static str,
+        error: Box<Error>,
+    },
+    #[error("unknown cycle '{0}'")]
+    UnknownCycle(String),
+    #[error("invalid endpoint '{endpoint}': {reason}")]
+    InvalidEndpoint { endpoint: String, reason: String },
+    #[error("image store ({endpoint}): {source}")]
+    Store {
+        endpoint: String,
+        #[source]
+        source: surrealdb::Error,
+    },
+    #[error("cannot open image store {endpoint}: {source}")]
+    StoreOpen {
+        endpoint: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    #[error("stored record is malformed ({what}): {source}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Result alias for the image.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,405 @@
+//! The image handle: the committed world in memory, written through cycles to the store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::cycle::{Cycle, CycleRecord, CycleStatus};
+use crate::error::{Error, Result};
+use crate::lookup::{Found, check_acyclic, lookup_in};
+use crate::object::{Object, ObjectId};
+use crate::send::{DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUnderstood};
+use crate::store::{Endpoint, Store, StoreOptions, Write};
+
+/// What kind of change a commit made to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// One object's change, sent to subscribers after its cycle commits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub object: ObjectId,
+    pub name: String,
+    /// The version the object now has (the last version it had, when deleted).
+    pub version: u64,
+    pub kind: ChangeKind,
+    pub cycle: String,
+}
+
+/// The committed objects, indexed by id and by name.
+#[derive(Default)]
+struct World {
+    by_id: HashMap<ObjectId, Arc<Object>>,
+    by_name: HashMap<String, ObjectId>,
+}
+
+impl World {
+    fn insert(&mut self, object: Arc<Object>) {
+        if let Some(old) = self.by_id.get(&object.id)
+            && old.name != object.name
+        {
+            self.by_name.remove(&old.name);
+        }
+        self.by_name.insert(object.name.clone(), object.id.clone());
+        self.by_id.insert(object.id.clone(), object);
+    }
+
+    fn remove(&mut self, id: &ObjectId) {
+        if let Some(old) = self.by_id.remove(id) {
+            self.by_name.remove(&old.name);
+        }
+    }
+}
+
+struct Inner {
+    store: Store,
+    /// std lock: held only to read or swap map entries, never across an `.await`.
+    world: RwLock<World>,
+    /// Serialises commits so the checks made before writing still hold when the write lands;
+    /// a tokio lock because it is held across the store's `.await`.
+    commit: tokio::sync::Mutex<()>,
+    changes: broadcast::Sender<Change>,
+    invoker: RwLock<Arc<dyn Invoker>>,
+    not_understood: RwLock<Arc<dyn DoesNotUnderstand>>,
+}
+
+/// The living image. Cloning is shallow: every clone is the same image.
+#[derive(Clone)]
+pub struct Image {
+    inner: Arc<Inner>,
+}
+
+impl Image {
+    /// Opens (creating if needed) the image at `endpoint` and loads its objects.
+    ///
+    /// An embedded endpoint assumes this process is its only writer (the caller holds the data
+    /// dir's lock); the in-memory view is then exact.
+    pub async fn open(endpoint: &Endpoint, options: &StoreOptions) -> Result<Self> {
+        let store = Store::open(endpoint, options).await?;
+        let mut world = World::default();
+        for object in store.load_all().await? {
+            world.insert(Arc::new(object));
+        }
+        let (changes, _) = broadcast::channel(1024);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                world: RwLock::new(world),
+                commit: tokio::sync::Mutex::new(()),
+                changes,
+                invoker: RwLock::new(Arc::new(NoInvoker)),
+                not_understood: RwLock::new(Arc::new(RefuseNotUnderstood)),
+            }),
+        })
+    }
+
+    /// Opens a fresh in-memory image (tests, demos).
+    pub async fn in_memory() -> Result<Self> {
+        Self::open(&Endpoint::Memory, &StoreOptions::default()).await
+    }
+
+    /// Where the image is stored.
+    pub fn endpoint(&self) -> &str {
+        self.inner.store.endpoint()
+    }
+
+    /// Starts a cycle of thought; `trigger` says what started it.
+    pub fn begin(&self, trigger: &str) -> Cycle {
+        Cycle::new(self.clone(), trigger)
+    }
+
+    /// The committed object with this id.
+    pub fn get(&self, id: &ObjectId) -> Result<Arc<Object>> {
+        self.world()
+            .by_id
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownObject(id.to_string()))
+    }
+
+    /// Finds a committed object by id or by name.
+    pub fn resolve(&self, name_or_id: &str) -> Result<Arc<Object>> {
+        let id = match ObjectId::parse(name_or_id) {
+            Some(id) => id,
+            None => self
+                .id_of(name_or_id)
+                .ok_or_else(|| Error::UnknownObject(name_or_id.to_owned()))?,
+        };
+        self.get(&id)
+            .map_err(|_| Error::UnknownObject(name_or_id.to_owned()))
+    }
+
+    pub(crate) fn id_of(&self, name: &str) -> Option<ObjectId> {
+        self.world().by_name.get(name).cloned()
+    }
+
+    pub(crate) fn ids(&self) -> Vec<ObjectId> {
+        self.world().by_id.keys().cloned().collect()
+    }
+
+    /// Every committed object, oldest first.
+    pub fn objects(&self) -> Vec<Arc<Object>> {
+        let mut all: Vec<_> = self.world().by_id.values().cloned().collect();
+        all.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        all
+    }
+
+    /// How many objects the image holds.
+    pub fn len(&self) -> usize {
+        self.world().by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A slot the object holds itself (no delegation).
+    pub fn own_slot(&self, id: &ObjectId, slot: &str) -> Result<Option<Value>> {
+        Ok(self.get(id)?.slots.get(slot).cloned())
+    }
+
+    /// Looks `selector` up from `receiver` through its parents, depth-first in order.
+    pub fn lookup(&self, receiver: &ObjectId, selector: &str) -> Result<Option<Found>> {
+        self.get(receiver)?;
+        let world = self.world();
+        lookup_in(receiver, selector, |id| world.by_id.get(id).cloned())
+    }
+
+    /// Sends a message: a slot answers with its value, a method runs through the invoker, and
+    /// when nothing in the delegation chain answers the `doesNotUnderstand` handler is called.
+    pub async fn send(&self, receiver: &str, selector: &str, args: Value) -> Result<Value> {
+        let receiver = self.resolve(receiver)?;
+        match self.lookup(&receiver.id, selector)? {
+            Some(Found::Slot { value, .. }) => Ok(value),
+            Some(Found::Method { holder, method }) => {
+                let invoker = read(&self.inner.invoker).clone();
+                invoker
+                    .invoke(Invocation {
+                        image: self.clone(),
+                        receiver,
+                        holder,
+                        selector: selector.to_owned(),
+                        method,
+                        args,
+                    })
+                    .await
+            }
+            None => {
+                let handler = read(&self.inner.not_understood).clone();
+                handler
+                    .not_understood(self.clone(), receiver, selector.to_owned(), args)
+                    .await
+            }
+        }
+    }
+
+    /// Installs what runs methods (the sandbox, in the product).
+    pub fn set_invoker(&self, invoker: Arc<dyn Invoker>) {
+        *self
+            .inner
+            .invoker
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = invoker;
+    }
+
+    /// Installs what answers messages nothing understands (the Tool Forge, in the product).
+    pub fn set_not_understood(&self, handler: Arc<dyn DoesNotUnderstand>) {
+        *self
+            .inner
+            .not_understood
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = handler;
+    }
+
+    /// Receives every committed change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes.subscribe()
+    }
+
+    /// The most recent cycles, newest first.
+    pub async fn cycles(&self, limit: usize) -> Result<Vec<CycleRecord>> {
+        self.inner.store.cycles(limit).await
+    }
+
+    /// One cycle's record.
+    pub async fn cycle(&self, id: &str) -> Result<CycleRecord> {
+        self.inner
+            .store
+            .cycle(id)
+            .await?
+            .ok_or_else(|| Error::UnknownCycle(id.to_owned()))
+    }
+
+    /// Flushes and closes the store. Other clones must not be used afterwards.
+    pub async fn shutdown(&self) -> Result<()> {
+        let _guard = self.inner.commit.lock().await;
+        self.inner.store.shutdown().await
+    }
+
+    pub(crate) async fn record_aborted(&self, record: &CycleRecord) -> Result<()> {
+        self.inner.store.record_cycle(record).await
+    }
+
+    pub(crate) async fn commit_cycle(&self, cycle: Cycle) -> Result<CycleRecord> {
+        let _guard = self.inner.commit.lock().await;
+        let (_, staged, draft) = cycle.into_parts();
+        let objects: Vec<ObjectId> = staged.keys().cloned().collect();
+        let now = crate::object::now_ms();
+        let finals: Vec<Final> = staged
+            .into_iter()
+            .filter_map(|(id, s)| match (s.base, s.object) {
+                (None, None) => None,
+                (None, Some(mut o)) => {
+                    o.version = 1;
+                    Some(Final::Create(o))
+                }
+                (Some(base), Some(mut o)) => {
+                    o.version = base + 1;
+                    o.updated = now;
+                    Some(Final::Update(o, base))
+                }
+                (Some(base), None) => Some(Final::Delete(id, base)),
+            })
+            .collect();
+        let mut record = draft.finish(CycleStatus::Committed, objects, None);
+
+        let result = match self.check_against_committed(&finals) {
+            Ok(()) => {
+                let writes: Vec<Write<'_>> = finals.iter().map(Final::write).collect();
+                self.inner.store.commit(&writes, &record).await
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                self.publish(&finals, &record.id);
+                Ok(record)
+            }
+            Err(error) => {
+                record.status = CycleStatus::Aborted;
+                record.error = Some(error.to_string());
+                if let Err(e) = self.inner.store.record_cycle(&record).await {
+                    tracing::warn!(cycle = %record.id, "could not record the aborted cycle: {e}");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Checks made under the commit lock against what is committed now: names still free,
+    /// parents still present, delegation still acyclic once this cycle's parents land.
+    fn check_against_committed(&self, finals: &[Final]) -> Result<()> {
+        let world = self.world();
+        let staged: HashMap<&ObjectId, Option<&Object>> =
+            finals.iter().map(|f| (f.id(), f.object())).collect();
+        let view = |id: &ObjectId| -> Option<Arc<Object>> {
+            match staged.get(id) {
+                Some(Some(o)) => Some(Arc::new((*o).clone())),
+                Some(None) => None,
+                None => world.by_id.get(id).cloned(),
+            }
+        };
+        for object in finals.iter().filter_map(Final::object) {
+            if let Some(owner) = world.by_name.get(&object.name)
+                && owner != &object.id
+                && !matches!(staged.get(owner), Some(None))
+            {
+                return Err(Error::NameTaken(object.name.clone()));
+            }
+            if let Some(p) = object.parents.iter().find(|p| view(p).is_none()) {
+                return Err(Error::UnknownObject(p.to_string()));
+            }
+            check_acyclic(&object.id, &object.parents, view).map_err(|culprit| {
+                Error::DelegationLoop {
+                    child: object.name.clone(),
+                    parent: culprit.to_string(),
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    fn publish(&self, finals: &[Final], cycle: &str) {
+        let mut changes = Vec::new();
+        {
+            let mut world = self.inner.world.write().unwrap_or_else(|e| e.into_inner());
+            for f in finals {
+                let (name, version, kind) = match f {
+                    Final::Create(o) => (o.name.clone(), o.version, ChangeKind::Created),
+                    Final::Update(o, _) => (o.name.clone(), o.version, ChangeKind::Updated),
+                    Final::Delete(id, base) => {
+                        let name = world.by_id.get(id).map(|o| o.name.clone());
+                        (name.unwrap_or_default(), *base, ChangeKind::Deleted)
+                    }
+                };
+                match f.object() {
+                    Some(o) => world.insert(Arc::new(o.clone())),
+                    None => world.remove(f.id()),
+                }
+                changes.push(Change {
+                    object: f.id().clone(),
+                    name,
+                    version,
+                    kind,
+                    cycle: cycle.to_owned(),
+                });
+            }
+        }
+        for change in changes {
+            // No receivers is normal (nobody is watching); that is the only send error.
+            let _ = self.inner.changes.send(change);
+        }
+    }
+
+    fn world(&self) -> std::sync::RwLockReadGuard<'_, World> {
+        read(&self.inner.world)
+    }
+}
+
+/// What a commit does to one object.
+enum Final {
+    Create(Object),
+    Update(Object, u64),
+    Delete(ObjectId, u64),
+}
+
+impl Final {
+    fn id(&self) -> &ObjectId {
+        match self {
+            Self::Create(o) | Self::Update(o, _) => &o.id,
+            Self::Delete(id, _) => id,
+        }
+    }
+
+    fn object(&self) -> Option<&Object> {
+        match self {
+            Self::Create(o) | Self::Update(o, _) => Some(o),
+            Self::Delete(..) => None,
+        }
+    }
+
+    fn write(&self) -> Write<'_> {
+        match self {
+            Self::Create(o) => Write::Create(o),
+            Self::Update(object, base) => Write::Update {
+                object,
+                base: *base,
+            },
+            Self::Delete(id, base) => Write::Delete { id, base: *base },
+        }
+    }
+}
+
+/// A poisoned lock only means another thread panicked mid-read; the data is still whole
+/// because every writer swaps complete entries.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
