@@ -6,7 +6,7 @@
 //! 3. 10,000 objects created in one cycle vs SQLite (WAL, synchronous=FULL) inserting the same
 //!    rows in one transaction; reported.
 //!
-//! Run: `cargo bench -p telos-tests --bench image_bench --profile dev` (dependencies are
+//! Run: `cargo bench --workspace --bench image_bench --profile dev` (dependencies are
 //! optimised in the dev profile, so this reuses the test build). `TELOS_BENCH_SCALE=0.1`
 //! shortens every loop.
 

@@ -6,10 +6,10 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value, json};
 use telos_core::image::ops;
-use telos_core::{Config, Telos};
+use telos_core::{Config, Telos, parse_json};
 
 use crate::show;
-use crate::{Cli, Command, CyclesCommand, ObjCommand};
+use crate::{Cli, Command, CyclesCommand, MorphCommand, ObjCommand};
 
 pub async fn run(cli: Cli) -> Result<()> {
     // Arguments are checked before the data dir is opened, so bad input touches nothing.
@@ -34,6 +34,15 @@ enum Work {
     Send(String, String, Value),
     Cycles(usize),
     Apply(String, Vec<ops::Op>),
+    CycleShow(String),
+    CycleStep(String, usize, Option<String>),
+    Resume(String, Option<String>),
+    Discard(String),
+    Morphs,
+    Move(String, f64, f64),
+    Pin(String, bool),
+    Chat(String, String),
+    Ingest(String, Vec<std::path::PathBuf>),
 }
 
 impl Work {
@@ -48,13 +57,7 @@ impl Work {
                 slot,
                 value,
             }) => {
-                let text = value;
-                let value = parse_json(&text).with_context(|| {
-                    format!(
-                        "invalid JSON for slot '{slot}' of '{object}': {}",
-                        excerpt(&text)
-                    )
-                })?;
+                let value = parse_json(&value, &format!("slot '{slot}' of '{object}'"))?;
                 Work::Set(object, slot, value)
             }
             Command::Obj(ObjCommand::Clone { object, new_name }) => Work::Clone(object, new_name),
@@ -64,13 +67,28 @@ impl Work {
                 args,
             } => {
                 let args = match args {
-                    Some(a) => parse_json(&a)
-                        .with_context(|| format!("invalid JSON arguments: {}", excerpt(&a)))?,
+                    Some(a) => parse_json(&a, "the arguments")?,
                     None => json!([]),
                 };
                 Work::Send(object, selector, args)
             }
             Command::Cycles(CyclesCommand::Ls { limit }) => Work::Cycles(limit),
+            Command::Cycles(CyclesCommand::Show { cycle }) => Work::CycleShow(cycle),
+            Command::Cycles(CyclesCommand::Step { cycle, n, program }) => {
+                let program = program.as_deref().map(read_input).transpose()?;
+                Work::CycleStep(cycle, n, program)
+            }
+            Command::Cycles(CyclesCommand::Resume { cycle, program }) => {
+                let program = program.as_deref().map(read_input).transpose()?;
+                Work::Resume(cycle, program)
+            }
+            Command::Cycles(CyclesCommand::Discard { cycle }) => Work::Discard(cycle),
+            Command::Morph(MorphCommand::Ls) => Work::Morphs,
+            Command::Morph(MorphCommand::Move { object, x, y }) => Work::Move(object, x, y),
+            Command::Morph(MorphCommand::Pin { object }) => Work::Pin(object, true),
+            Command::Morph(MorphCommand::Unpin { object }) => Work::Pin(object, false),
+            Command::Chat { persona, message } => Work::Chat(persona, message),
+            Command::Ingest { persona, paths } => Work::Ingest(persona, paths),
             Command::Apply { file } => {
                 let text = read_input(&file)?;
                 let list = ops::parse_ops(&text)
@@ -118,40 +136,26 @@ impl Work {
                 })
             }
             Work::New(name, parents) => {
-                let mut cycle = image.begin("cli obj new");
-                let parents = parents
-                    .iter()
-                    .map(|p| cycle.resolve(p))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let id = cycle.create(&name, &parents)?;
-                let record = cycle.commit().await?;
-                let out = json!({ "id": id, "name": name, "cycle": record.id });
-                emit(json, &out, || {
-                    format!("created {name} ({id}) in cycle {}", record.id)
+                let created = telos.create_object(&name, &parents).await?;
+                emit(json, &serde_json::to_value(&created)?, || {
+                    format!("created {name} ({})", created.id)
                 })
             }
             Work::Set(object, slot, value) => {
-                let mut cycle = image.begin("cli obj set");
-                let id = cycle.resolve(&object)?;
-                cycle.set_slot(&id, &slot, value)?;
-                let record = cycle.commit().await?;
-                let version = image.get(&id)?.version;
-                let out = json!({ "id": id, "slot": slot, "version": version, "cycle": record.id });
+                let summary = telos.set_slot(&object, &slot, value, "cli obj set").await?;
+                let version = image.resolve(&object)?.version;
+                let out = json!({ "slot": slot, "version": version, "cycle": summary.id });
                 emit(json, &out, || {
                     format!(
                         "{object}.{slot} set (version {version}, cycle {})",
-                        record.id
+                        summary.id
                     )
                 })
             }
             Work::Clone(object, new_name) => {
-                let mut cycle = image.begin("cli obj clone");
-                let id = cycle.resolve(&object)?;
-                let new_id = cycle.clone_object(&id, &new_name)?;
-                let record = cycle.commit().await?;
-                let out = json!({ "id": new_id, "name": new_name, "cycle": record.id });
-                emit(json, &out, || {
-                    format!("cloned {object} as {new_name} ({new_id})")
+                let copy = telos.clone_object(&object, Some(&new_name)).await?;
+                emit(json, &serde_json::to_value(&copy)?, || {
+                    format!("cloned {object} as {new_name} ({})", copy.id)
                 })
             }
             Work::Send(object, selector, args) => {
@@ -159,9 +163,65 @@ impl Work {
                 emit(json, &value, || show::value(&value))
             }
             Work::Cycles(limit) => {
-                let cycles = image.cycles(limit).await?;
+                let cycles = telos.cycles(limit).await?;
                 emit(json, &serde_json::to_value(&cycles)?, || {
                     show::cycles(&cycles)
+                })
+            }
+            Work::CycleShow(id) => {
+                let view = telos.cycle(&id).await?;
+                emit(json, &serde_json::to_value(&view)?, || show::cycle(&view))
+            }
+            Work::CycleStep(id, n, program) => {
+                let state = telos.cycle_step(&id, n, program.as_deref()).await?;
+                emit(json, &serde_json::to_value(&state)?, || show::step(&state))
+            }
+            Work::Resume(id, program) => {
+                let summary = telos.resume(&id, program.as_deref()).await?;
+                emit(json, &serde_json::to_value(&summary)?, || {
+                    format!("resumed {id} as cycle {}", summary.id)
+                })
+            }
+            Work::Discard(id) => {
+                telos.discard(&id).await?;
+                emit(json, &json!({ "cycle": id, "discarded": true }), || {
+                    format!("discarded {id}")
+                })
+            }
+            Work::Morphs => {
+                let world = telos.world();
+                emit(json, &serde_json::to_value(&world)?, || {
+                    show::morphs(&world)
+                })
+            }
+            Work::Move(object, x, y) => {
+                let summary = telos.move_morph(&object, x, y).await?;
+                emit(json, &serde_json::to_value(&summary)?, || {
+                    format!("moved {object} to ({x}, {y}) in cycle {}", summary.id)
+                })
+            }
+            Work::Pin(object, pinned) => {
+                let summary = telos.set_pinned(&object, pinned).await?;
+                emit(json, &serde_json::to_value(&summary)?, || {
+                    let verb = if pinned { "pinned" } else { "unpinned" };
+                    format!("{verb} {object} in cycle {}", summary.id)
+                })
+            }
+            Work::Chat(persona, message) => {
+                let mut events = telos.chat(&persona, &message)?;
+                while let Some(event) = events.recv().await {
+                    if json {
+                        println!("{}", serde_json::to_string(&event)?);
+                    } else if let Some(text) = show::chat_event(&event) {
+                        println!("{text}");
+                    }
+                }
+                Ok(())
+            }
+            Work::Ingest(persona, paths) => {
+                let answer = telos.ingest(&persona, &paths).await?;
+                emit(json, &serde_json::to_value(&answer)?, || {
+                    show::ingest(&answer)
                 })
             }
             Work::Apply(trigger, list) => {
@@ -187,19 +247,6 @@ fn emit(json: bool, value: &Value, human: impl FnOnce() -> String) -> Result<()>
         println!("{}", human());
     }
     Ok(())
-}
-
-fn parse_json(text: &str) -> serde_json::Result<Value> {
-    serde_json::from_str(text)
-}
-
-/// The start of a long argument, for error messages.
-fn excerpt(text: &str) -> String {
-    let mut short: String = text.chars().take(60).collect();
-    if short.len() < text.len() {
-        short.push('…');
-    }
-    format!("'{short}'")
 }
 
 fn read_input(file: &Path) -> Result<String> {

@@ -43,9 +43,28 @@ pub enum Command {
         /// Arguments as a JSON value (default []).
         args: Option<String>,
     },
-    /// History of cycles of thought.
+    /// History of cycles of thought, and the Debugger's operations on suspended cycles.
     #[command(subcommand)]
     Cycles(CyclesCommand),
+    /// The desktop world's morphs: list, move, pin, unpin.
+    #[command(subcommand)]
+    Morph(MorphCommand),
+    /// Chat with a persona; the reply streams to stdout (`--json`: one JSON event per line).
+    Chat {
+        /// The persona, by name or id.
+        persona: String,
+        /// What to say.
+        message: String,
+    },
+    /// Give files to a persona to remember (what a drop on its morph does).
+    Ingest {
+        /// The persona, by name or id.
+        #[arg(long)]
+        persona: String,
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Apply a JSON list of operations as ONE cycle, all or nothing.
     ///
     /// Operations: {"op":"new","name":N,"parents":[OBJ…]}, {"op":"set","object":OBJ,"slot":S,"value":V},
@@ -93,6 +112,43 @@ pub enum CyclesCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// One cycle: its steps, its program and where it failed.
+    Show { cycle: String },
+    /// What a cycle's program stages after its first N operations (a dry run: never committed).
+    Step {
+        cycle: String,
+        n: usize,
+        /// Step an edited program instead, a JSON operation list ("-" for stdin).
+        #[arg(long, value_name = "FILE")]
+        program: Option<PathBuf>,
+    },
+    /// Resume a suspended cycle: run its program (or an edited one) as a new cycle.
+    Resume {
+        cycle: String,
+        /// The edited program, a JSON operation list ("-" for stdin).
+        #[arg(long, value_name = "FILE")]
+        program: Option<PathBuf>,
+    },
+    /// Discard a suspended cycle.
+    Discard { cycle: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MorphCommand {
+    /// List the morphs: personas and pinned objects, with positions and status.
+    Ls,
+    /// Move a morph (its object's `position` slot), in logical pixels.
+    Move {
+        object: String,
+        #[arg(allow_negative_numbers = true)]
+        x: f64,
+        #[arg(allow_negative_numbers = true)]
+        y: f64,
+    },
+    /// Pin an object to the world: it gets a morph.
+    Pin { object: String },
+    /// Unpin an object.
+    Unpin { object: String },
 }
 
 fn main() -> ExitCode {
@@ -101,9 +157,14 @@ fn main() -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TELOS_LOG")
                 // SurrealDB's datastore logs an ERROR line on every orderly shutdown ("the
-                // datastore is shutting down"); it is not a failure, so it is muted by default.
+                // datastore is shutting down"), and SurrealKV's tree warns when its last handle
+                // drops after the runtime ("no runtime available for closing the store") although
+                // the datastore's shutdown has already flushed and closed it. Neither is a
+                // failure, so both are muted by default.
                 .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new("warn,surrealdb::core::kvs::ds=off")
+                    tracing_subscriber::EnvFilter::new(
+                        "warn,surrealdb::core::kvs::ds=off,surrealkv::lsm=error",
+                    )
                 }),
         )
         .with_writer(std::io::stderr)
@@ -123,12 +184,26 @@ fn main() -> ExitCode {
                 let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
                 eprintln!(
                     "{}",
-                    serde_json::json!({ "error": format!("{e:#}"), "causes": chain })
+                    serde_json::json!({ "error": message(&e), "causes": chain })
                 );
             } else {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", message(&e));
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: core errors already name their
+/// source in their own message, so a cause that is already said is not repeated.
+fn message(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }

@@ -3,7 +3,9 @@
 use std::fmt::Write;
 
 use serde_json::{Value, json};
-use telos_core::image::{CycleRecord, Image, Object, ObjectId};
+use telos_core::image::{Image, Object, ObjectId};
+use telos_core::view::{CycleState, CycleSummary, CycleView};
+use telos_core::{ChatEvent, IngestAnswer, MorphView, StepState};
 
 fn name_of(image: &Image, id: &ObjectId) -> String {
     image
@@ -85,16 +87,15 @@ pub fn value(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-pub fn cycles(cycles: &[CycleRecord]) -> String {
-    let mut out = format!("{:<26}  {:<9}  {:>4}  TRIGGER\n", "CYCLE", "STATUS", "OBJS");
+pub fn cycles(cycles: &[CycleSummary]) -> String {
+    let mut out = format!("{:<26}  {:<10}  {:>4}  TRIGGER\n", "CYCLE", "STATE", "OBJS");
     for c in cycles {
-        let status = serde_json::to_value(c.status).unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:<26}  {:<9}  {:>4}  {}{}",
+            "{:<26}  {:<10}  {:>4}  {}{}",
             c.id,
-            status.as_str().unwrap_or(""),
-            c.objects.len(),
+            state(c.state),
+            c.objects,
             c.trigger,
             c.error
                 .as_deref()
@@ -103,4 +104,109 @@ pub fn cycles(cycles: &[CycleRecord]) -> String {
         );
     }
     out.trim_end().to_owned()
+}
+
+pub fn cycle(view: &CycleView) -> String {
+    let s = &view.summary;
+    let mut out = format!(
+        "cycle {}  {}  trigger: {}\n",
+        s.id,
+        state(s.state),
+        s.trigger
+    );
+    if let Some(e) = &s.error {
+        let _ = writeln!(out, "error: {e}");
+    }
+    if let Some(r) = &view.resumed_as {
+        let _ = writeln!(out, "resumed as cycle {r}");
+    }
+    let names: Vec<&str> = view.objects.iter().map(|o| o.name.as_str()).collect();
+    let _ = writeln!(out, "objects: {}", names.join(", "));
+    let _ = writeln!(out, "steps staged:");
+    for (i, step) in view.steps.iter().enumerate() {
+        let _ = writeln!(out, "  {i:>3}  {:<11} {}", step.op, step.detail);
+    }
+    if let Some(program) = &view.program {
+        let _ = writeln!(out, "program:");
+        for (i, op) in program.iter().enumerate() {
+            let mark = if view.failed_at == Some(i as u32) {
+                "✗"
+            } else {
+                " "
+            };
+            let _ = writeln!(out, " {mark}{i:>3}  {op}");
+        }
+        if view.failed_at == Some(program.len() as u32) {
+            let _ = writeln!(out, " ✗ the commit itself failed");
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+pub fn step(state: &StepState) -> String {
+    let mut out = format!("after {} of {} operations:\n", state.step, state.of);
+    if let Some(e) = &state.error {
+        let _ = writeln!(out, "stopped: {e}");
+    }
+    for o in &state.staged {
+        let _ = writeln!(out, "  {:?} {}", o.kind, o.object.name);
+        for s in &o.slots {
+            let _ = writeln!(
+                out,
+                "    {}: {} → {}",
+                s.name,
+                s.before.as_deref().unwrap_or("(none)"),
+                s.after.as_deref().unwrap_or("(none)")
+            );
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+pub fn morphs(world: &[MorphView]) -> String {
+    let mut out = format!(
+        "{:<18}  {:<7}  {:>12}  {:<7}  MODEL\n",
+        "NAME", "KIND", "POSITION", "STATE"
+    );
+    for m in world {
+        let position = m
+            .position
+            .map(|p| format!("{},{}", p.x, p.y))
+            .unwrap_or_else(|| "(unplaced)".into());
+        let kind = serde_json::to_value(m.kind).unwrap_or_default();
+        let model_state = serde_json::to_value(m.model_state).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<18}  {:<7}  {:>12}  {:<7}  {}",
+            m.object.name,
+            kind.as_str().unwrap_or(""),
+            position,
+            model_state.as_str().unwrap_or(""),
+            m.model.as_deref().unwrap_or("-")
+        );
+    }
+    out.trim_end().to_owned()
+}
+
+pub fn chat_event(event: &ChatEvent) -> Option<String> {
+    match event {
+        ChatEvent::Started { .. } | ChatEvent::Done => None,
+        ChatEvent::Token { text } => Some(text.clone()),
+        ChatEvent::Offline { message } => Some(message.clone()),
+    }
+}
+
+pub fn ingest(answer: &IngestAnswer) -> String {
+    let mut out = answer.message.clone();
+    for r in &answer.refused {
+        let _ = write!(out, "\nrefused {}: {}", r.path, r.reason);
+    }
+    out
+}
+
+fn state(s: CycleState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

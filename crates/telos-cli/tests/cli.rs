@@ -140,7 +140,7 @@ fn apply_is_all_or_nothing_and_failed_cycles_are_listed() {
     assert_eq!(listing(dir.path()), before);
 
     let cycles = ok_json(dir.path(), &["cycles", "ls", "--json"]);
-    assert_eq!(cycles[0]["status"], json!("aborted"));
+    assert_eq!(cycles[0]["state"], json!("suspended"));
     assert_eq!(cycles[1]["trigger"], json!("genesis"));
 
     std::fs::write(
@@ -152,6 +152,7 @@ fn apply_is_all_or_nothing_and_failed_cycles_are_listed() {
     )
     .unwrap();
     let record = ok_json(dir.path(), &["apply", file.to_str().unwrap(), "--json"]);
+    assert_eq!(record["program"].as_array().map(Vec::len), Some(4));
     assert_eq!(record["status"], json!("committed"));
     assert_eq!(ok_json(dir.path(), &["send", "a", "x", "--json"]), json!(1));
 }
@@ -267,4 +268,109 @@ fn the_endpoint_can_be_an_in_memory_store() {
         !dir.path().join("image").exists(),
         "nothing written to disk"
     );
+}
+
+#[test]
+fn morphs_are_listed_moved_and_pinned_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = ok_json(dir.path(), &["morph", "ls", "--json"]);
+    assert_eq!(world.as_array().unwrap().len(), 4);
+    ok_json(
+        dir.path(),
+        &["morph", "move", "BABS", "-20", "310.5", "--json"],
+    );
+    ok_json(dir.path(), &["morph", "pin", "tool", "--json"]);
+    let world = ok_json(dir.path(), &["morph", "ls", "--json"]);
+    let babs = world
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["object"]["name"] == "BABS")
+        .unwrap();
+    assert_eq!(babs["position"], json!({"x": -20.0, "y": 311.0}));
+    assert_eq!(world.as_array().unwrap().len(), 5, "tool is pinned");
+    let err = fails(dir.path(), &["morph", "move", "BABS", "1e300", "0"]);
+    assert!(err.contains("invalid position"), "{err}");
+}
+
+#[test]
+fn chat_streams_json_events_and_ingest_records_the_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = telos(dir.path(), &["chat", "ALFRED", "hello", "--json"]);
+    assert!(out.status.success());
+    let events: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["started", "offline", "done"]);
+    assert!(
+        events[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ollama pull phi3:3.8b")
+    );
+
+    let file = dir.path().join("doc.md");
+    std::fs::write(&file, "# hi").unwrap();
+    let answer = ok_json(
+        dir.path(),
+        &[
+            "ingest",
+            "--persona",
+            "BABS",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(answer["persona"]["name"], json!("BABS"));
+    let err = fails(
+        dir.path(),
+        &["ingest", "--persona", "genesis", file.to_str().unwrap()],
+    );
+    assert!(err.contains("'genesis' is not a persona"), "{err}");
+}
+
+#[test]
+fn a_failed_apply_can_be_stepped_and_resumed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ops.json");
+    std::fs::write(
+        &file,
+        r#"[{"op":"new","name":"a","parents":["genesis"]},
+            {"op":"set","object":"a","slot":"x","value":1},
+            {"op":"add-parent","object":"a","parent":"nowhere"}]"#,
+    )
+    .unwrap();
+    fails(dir.path(), &["apply", file.to_str().unwrap()]);
+    let cycles = ok_json(dir.path(), &["cycles", "ls", "--json"]);
+    let id = cycles[0]["id"].as_str().unwrap().to_owned();
+    let shown = ok_json(dir.path(), &["cycles", "show", &id, "--json"]);
+    assert_eq!(shown["summary"]["state"], json!("suspended"));
+    assert_eq!(shown["failed_at"], json!(2));
+    let step = ok_json(dir.path(), &["cycles", "step", &id, "2", "--json"]);
+    assert_eq!(step["staged"][0]["slots"][0]["after"], json!("1"));
+
+    std::fs::write(
+        &file,
+        r#"[{"op":"new","name":"a","parents":["genesis"]},
+            {"op":"set","object":"a","slot":"x","value":2}]"#,
+    )
+    .unwrap();
+    let resumed = ok_json(
+        dir.path(),
+        &[
+            "cycles",
+            "resume",
+            &id,
+            "--program",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(resumed["state"], json!("committed"));
+    assert_eq!(ok_json(dir.path(), &["send", "a", "x", "--json"]), json!(2));
+    let err = fails(dir.path(), &["cycles", "discard", &id]);
+    assert!(err.contains("is not suspended"), "{err}");
 }

@@ -16,6 +16,36 @@ pub enum Error {
     InUse { path: PathBuf, pid: String },
     #[error("no data dir given and the platform has none; pass --data-dir or set TELOS_DATA_DIR")]
     NoDataDir,
+    #[error("invalid JSON for {what}: '{excerpt}': {source}")]
+    InvalidJson {
+        what: String,
+        excerpt: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("'{0}' is not a persona")]
+    NotAPersona(String),
+    #[error("the message to {0} is empty")]
+    EmptyMessage(String),
+    #[error("the message to {persona} is {size} bytes, over the {limit}-byte limit")]
+    MessageTooLong {
+        persona: String,
+        size: usize,
+        limit: usize,
+    },
+    #[error("no files given to {0}")]
+    NoFiles(String),
+    #[error(
+        "invalid position ({x}, {y}) for '{object}': coordinates must be finite and within ±{limit}"
+    )]
+    InvalidPosition {
+        object: String,
+        x: f64,
+        y: f64,
+        limit: f64,
+    },
+    #[error("cycle '{0}' has no program to step (it did not come from an operation list)")]
+    NoProgram(String),
     #[error(transparent)]
     Image(#[from] telos_image::Error),
 }

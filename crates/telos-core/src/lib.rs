@@ -14,15 +14,31 @@
 //! # Ok(()) }
 //! ```
 
+mod chat;
 mod data_dir;
+mod debugger;
 mod error;
+mod ingest;
+mod inspect;
+pub mod view;
+mod world;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
+pub use chat::{ChatEvent, MAX_MESSAGE_BYTES};
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
+pub use debugger::StepState;
 pub use error::{Error, Result};
+pub use ingest::{INGEST_REQUESTS, IngestAnswer, Refused};
+pub use inspect::parse_json;
 pub use telos_image as image;
-use telos_image::{CycleRecord, Endpoint, Image, StoreOptions};
+use telos_image::{CycleRecord, Endpoint, Image, ObjectId, StoreOptions};
+pub use world::{ModelState, MorphKind, MorphView, PINNED, POSITION, Point, is_persona};
+
+/// Personas with chats under way, and how many. A std lock: held only to count or test.
+pub(crate) type BusySet = Arc<Mutex<HashMap<ObjectId, usize>>>;
 
 /// Where and how to open Telos.
 #[derive(Debug, Clone)]
@@ -77,6 +93,7 @@ impl Config {
 pub struct Telos {
     image: Image,
     awakening: Option<CycleRecord>,
+    busy: BusySet,
     _lock: DataDirLock,
 }
 
@@ -89,6 +106,7 @@ impl Telos {
         Ok(Self {
             image,
             awakening,
+            busy: BusySet::default(),
             _lock: lock,
         })
     }
@@ -105,6 +123,12 @@ impl Telos {
 
     /// Flushes and closes the image, then releases the data dir.
     pub async fn shutdown(self) -> Result<()> {
+        self.close().await
+    }
+
+    /// Flushes and closes the image where the owner cannot give up `Telos` (a GUI's shared
+    /// state); nothing may use the image afterwards. The data dir is released at exit.
+    pub async fn close(&self) -> Result<()> {
         self.image.shutdown().await?;
         Ok(())
     }

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::lookup::{Found, lookup_in};
 use crate::object::{Method, Object, ObjectId, check_name, check_selector, encode_slot, now_ms};
+use crate::ops::Op;
 
 /// How a cycle ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,9 +49,49 @@ pub struct CycleRecord {
     /// Why an aborted cycle stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The operation list the cycle ran, when it came from one (`telos apply`, the UI's
+    /// edits): an aborted cycle that has one is *suspended*, and the Debugger can step it,
+    /// edit it and resume it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<Vec<Op>>,
+    /// Which operation failed; the program's length when the commit itself failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<usize>,
+    /// What became of a suspended cycle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
     /// Milliseconds since the Unix epoch.
     pub started: i64,
     pub ended: i64,
+}
+
+impl CycleRecord {
+    /// An aborted cycle the Debugger can still resume or discard.
+    pub fn is_suspended(&self) -> bool {
+        self.status == CycleStatus::Aborted && self.program.is_some() && self.resolution.is_none()
+    }
+}
+
+/// What the user did with a suspended cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Resolution {
+    /// Resumed: its (possibly edited) program committed as `cycle`.
+    Resumed { cycle: String },
+    /// Resumed, but that attempt failed too: `cycle`, suspended in its turn, carries on.
+    Superseded { cycle: String },
+    /// Discarded: left aborted for good.
+    Discarded,
+}
+
+/// One object a cycle has staged, beside what is committed, for the Debugger's view.
+#[derive(Debug, Clone)]
+pub struct StagedObject {
+    pub id: ObjectId,
+    /// The committed object (`None` when the cycle created it).
+    pub committed: Option<Arc<Object>>,
+    /// The object as the cycle would commit it (`None` when the cycle deleted it).
+    pub staged: Option<Object>,
 }
 
 /// A staged object: `base` is the committed version it was copied from (`None` if the cycle
@@ -70,17 +111,22 @@ pub struct Cycle {
     started: i64,
     staged: IndexMap<ObjectId, Staged>,
     steps: Vec<Step>,
+    program: Option<Vec<Op>>,
+    /// The suspended cycle this one resumes; its resolution is written with this cycle's end.
+    resumes: Option<CycleRecord>,
 }
 
 impl Cycle {
     pub(crate) fn new(image: Image, trigger: &str) -> Self {
         Self {
             image,
-            id: ulid::Ulid::new().to_string(),
+            id: crate::object::fresh_ulid(),
             trigger: trigger.to_owned(),
             started: now_ms(),
             staged: IndexMap::new(),
             steps: Vec::new(),
+            program: None,
+            resumes: None,
         }
     }
 
@@ -147,9 +193,9 @@ impl Cycle {
     /// Sets a slot on the object itself (never on a parent).
     pub fn set_slot(&mut self, id: &ObjectId, slot: &str, value: Value) -> Result<()> {
         check_selector(slot)?;
-        let object = self.stage(id)?;
-        encode_slot(&object.name, slot, &value)?;
-        object.slots.insert(slot.to_owned(), value.clone());
+        // Checked before staging, so a refused value leaves the object unstaged.
+        encode_slot(&self.get(id)?.name, slot, &value)?;
+        self.stage(id)?.slots.insert(slot.to_owned(), value.clone());
         self.step("set", json!({ "object": id, "slot": slot, "value": value }));
         Ok(())
     }
@@ -252,6 +298,30 @@ impl Cycle {
         self.step(op, detail);
     }
 
+    /// Every object this cycle has staged, beside its committed state, in staging order.
+    pub fn staged(&self) -> Vec<StagedObject> {
+        self.staged
+            .iter()
+            .map(|(id, s)| StagedObject {
+                id: id.clone(),
+                committed: s.base.and_then(|_| self.image.get(id).ok()),
+                staged: s.object.clone(),
+            })
+            .collect()
+    }
+
+    /// Keeps the operation list this cycle runs in its record, so that if it aborts the
+    /// Debugger can replay and resume it.
+    pub(crate) fn set_program(&mut self, ops: &[Op]) {
+        self.program = Some(ops.to_vec());
+    }
+
+    /// Makes this cycle the resumption of `original`: however it ends, `original` is resolved
+    /// in the same store transaction (resumed by it, or superseded by it when it fails too).
+    pub(crate) fn set_resumes(&mut self, original: CycleRecord) {
+        self.resumes = Some(original);
+    }
+
     /// Commits every staged write atomically. On any error nothing is written and the cycle
     /// is recorded as aborted with that error.
     pub async fn commit(self) -> Result<CycleRecord> {
@@ -261,8 +331,21 @@ impl Cycle {
 
     /// Discards the staged writes and records the cycle as aborted with `reason`.
     pub async fn abort(self, reason: &str) -> Result<CycleRecord> {
-        let (image, record) = self.into_record(CycleStatus::Aborted, Some(reason.to_owned()));
-        image.record_aborted(&record).await?;
+        self.abort_at(reason, None).await
+    }
+
+    /// Aborts a cycle whose program failed at operation `failed_at`.
+    pub(crate) async fn abort_at(
+        self,
+        reason: &str,
+        failed_at: Option<usize>,
+    ) -> Result<CycleRecord> {
+        let objects = self.staged.keys().cloned().collect();
+        let (image, _, mut draft) = self.into_parts();
+        let resumes = draft.resumes.take();
+        let mut record = draft.finish(CycleStatus::Aborted, objects, Some(reason.to_owned()));
+        record.failed_at = failed_at;
+        image.record_aborted(&record, resumes).await?;
         Ok(record)
     }
 
@@ -272,15 +355,10 @@ impl Cycle {
             trigger: self.trigger,
             started: self.started,
             steps: self.steps,
+            program: self.program,
+            resumes: self.resumes,
         };
         (self.image, self.staged, draft)
-    }
-
-    fn into_record(self, status: CycleStatus, error: Option<String>) -> (Image, CycleRecord) {
-        let objects = self.staged.keys().cloned().collect();
-        let (image, _, draft) = self.into_parts();
-        let record = draft.finish(status, objects, error);
-        (image, record)
     }
 
     fn stage(&mut self, id: &ObjectId) -> Result<&mut Object> {
@@ -347,6 +425,8 @@ pub(crate) struct CycleRecordDraft {
     pub(crate) trigger: String,
     pub(crate) started: i64,
     pub(crate) steps: Vec<Step>,
+    pub(crate) program: Option<Vec<Op>>,
+    pub(crate) resumes: Option<CycleRecord>,
 }
 
 impl CycleRecordDraft {
@@ -363,6 +443,9 @@ impl CycleRecordDraft {
             objects,
             steps: self.steps,
             error,
+            program: self.program,
+            failed_at: None,
+            resolution: None,
             started: self.started,
             ended: now_ms(),
         }

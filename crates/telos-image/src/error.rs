@@ -49,6 +49,14 @@ pub enum Error {
     },
     #[error("unknown cycle '{0}'")]
     UnknownCycle(String),
+    #[error(
+        "cycle '{0}' is not suspended: only an aborted cycle with a program that has not been resumed or discarded can be"
+    )]
+    NotSuspended(String),
+    #[error("cycle '{0}' is being resumed already")]
+    Busy(String),
+    #[error("slot '{0}' does not hold a list")]
+    NotAList(String),
     #[error("invalid endpoint '{endpoint}': {reason}")]
     InvalidEndpoint { endpoint: String, reason: String },
     #[error("image store ({endpoint}): {source}")]

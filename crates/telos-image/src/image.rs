@@ -1,13 +1,13 @@
 //! The image handle: the committed world in memory, written through cycles to the store.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use crate::cycle::{Cycle, CycleRecord, CycleStatus};
+use crate::cycle::{Cycle, CycleRecord, CycleStatus, Resolution};
 use crate::error::{Error, Result};
 use crate::lookup::{Found, check_acyclic, lookup_in};
 use crate::object::{Object, ObjectId};
@@ -67,6 +67,9 @@ struct Inner {
     /// a tokio lock because it is held across the store's `.await`.
     commit: tokio::sync::Mutex<()>,
     changes: broadcast::Sender<Change>,
+    cycles: broadcast::Sender<CycleRecord>,
+    /// Suspended cycles being resumed. A std lock: held only to insert or remove.
+    claimed: Mutex<HashSet<String>>,
     invoker: RwLock<Arc<dyn Invoker>>,
     not_understood: RwLock<Arc<dyn DoesNotUnderstand>>,
 }
@@ -89,12 +92,15 @@ impl Image {
             world.insert(Arc::new(object));
         }
         let (changes, _) = broadcast::channel(1024);
+        let (cycles, _) = broadcast::channel(256);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 world: RwLock::new(world),
                 commit: tokio::sync::Mutex::new(()),
                 changes,
+                cycles,
+                claimed: Mutex::default(),
                 invoker: RwLock::new(Arc::new(NoInvoker)),
                 not_understood: RwLock::new(Arc::new(RefuseNotUnderstood)),
             }),
@@ -224,9 +230,24 @@ impl Image {
         self.inner.changes.subscribe()
     }
 
+    /// Receives every cycle record written from now on: committed, aborted, or a suspended
+    /// cycle resolved (the Debugger's history stays live with it).
+    pub fn subscribe_cycles(&self) -> broadcast::Receiver<CycleRecord> {
+        self.inner.cycles.subscribe()
+    }
+
     /// The most recent cycles, newest first.
     pub async fn cycles(&self, limit: usize) -> Result<Vec<CycleRecord>> {
         self.inner.store.cycles(limit).await
+    }
+
+    /// The most recent cycles that touched `object`, newest first.
+    pub async fn cycles_touching(
+        &self,
+        object: &ObjectId,
+        limit: usize,
+    ) -> Result<Vec<CycleRecord>> {
+        self.inner.store.cycles_touching(object, limit).await
     }
 
     /// One cycle's record.
@@ -244,14 +265,62 @@ impl Image {
         self.inner.store.shutdown().await
     }
 
-    pub(crate) async fn record_aborted(&self, record: &CycleRecord) -> Result<()> {
-        self.inner.store.record_cycle(record).await
+    /// Writes the record of a cycle that changed nothing (aborted) and, when it was the
+    /// resumption of a suspended cycle, that cycle's resolution (superseded by this one) in the
+    /// same transaction.
+    pub(crate) async fn record_aborted(
+        &self,
+        record: &CycleRecord,
+        resumes: Option<CycleRecord>,
+    ) -> Result<()> {
+        let mut records = vec![record.clone()];
+        if let Some(mut original) = resumes {
+            original.resolution = Some(Resolution::Superseded {
+                cycle: record.id.clone(),
+            });
+            records.push(original);
+        }
+        self.rewrite_records(&records).await
+    }
+
+    /// Writes cycle records (new, or a suspended one resolved) in one transaction, and tells
+    /// cycle subscribers.
+    pub(crate) async fn rewrite_records(&self, records: &[CycleRecord]) -> Result<()> {
+        self.inner.store.record_cycles(records).await?;
+        for r in records {
+            // No receivers is normal (nobody is watching); that is the only send error.
+            let _ = self.inner.cycles.send(r.clone());
+        }
+        Ok(())
+    }
+
+    /// Claims a suspended cycle for resumption, so two resumes of it cannot run at once; the
+    /// claim ends when the guard drops.
+    pub(crate) fn claim(&self, cycle: &str) -> Result<ClaimGuard> {
+        let mut claimed = self.inner.claimed.lock().unwrap_or_else(|e| e.into_inner());
+        if !claimed.insert(cycle.to_owned()) {
+            return Err(Error::Busy(cycle.to_owned()));
+        }
+        Ok(ClaimGuard {
+            image: self.clone(),
+            cycle: cycle.to_owned(),
+        })
     }
 
     pub(crate) async fn commit_cycle(&self, cycle: Cycle) -> Result<CycleRecord> {
         let _guard = self.inner.commit.lock().await;
-        let (_, staged, draft) = cycle.into_parts();
-        let objects: Vec<ObjectId> = staged.keys().cloned().collect();
+        let (_, staged, mut draft) = cycle.into_parts();
+        let resumes = draft.resumes.take();
+        // An object staged but left as it was (a refused edit, removing a slot it did not
+        // have) is not written: its version does not move.
+        let staged: Vec<_> = staged
+            .into_iter()
+            .filter(|(id, s)| match (s.base, &s.object) {
+                (Some(_), Some(o)) => self.get(id).map_or(true, |c| *c != *o),
+                _ => true,
+            })
+            .collect();
+        let objects: Vec<ObjectId> = staged.iter().map(|(id, _)| id.clone()).collect();
         let now = crate::object::now_ms();
         let finals: Vec<Final> = staged
             .into_iter()
@@ -271,22 +340,35 @@ impl Image {
             .collect();
         let mut record = draft.finish(CycleStatus::Committed, objects, None);
 
+        let resolved = resumes.clone().map(|mut original| {
+            original.resolution = Some(Resolution::Resumed {
+                cycle: record.id.clone(),
+            });
+            original
+        });
         let result = match self.check_against_committed(&finals) {
             Ok(()) => {
                 let writes: Vec<Write<'_>> = finals.iter().map(Final::write).collect();
-                self.inner.store.commit(&writes, &record).await
+                self.inner
+                    .store
+                    .commit(&writes, &record, resolved.as_ref())
+                    .await
             }
             Err(e) => Err(e),
         };
         match result {
             Ok(()) => {
                 self.publish(&finals, &record.id);
+                for r in std::iter::once(&record).chain(&resolved) {
+                    let _ = self.inner.cycles.send(r.clone());
+                }
                 Ok(record)
             }
             Err(error) => {
                 record.status = CycleStatus::Aborted;
                 record.error = Some(error.to_string());
-                if let Err(e) = self.inner.store.record_cycle(&record).await {
+                record.failed_at = record.program.as_ref().map(Vec::len);
+                if let Err(e) = self.record_aborted(&record, resumes).await {
                     tracing::warn!(cycle = %record.id, "could not record the aborted cycle: {e}");
                 }
                 Err(error)
@@ -361,6 +443,23 @@ impl Image {
 
     fn world(&self) -> std::sync::RwLockReadGuard<'_, World> {
         read(&self.inner.world)
+    }
+}
+
+/// A suspended cycle claimed for resumption; dropping it ends the claim.
+pub(crate) struct ClaimGuard {
+    image: Image,
+    cycle: String,
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        self.image
+            .inner
+            .claimed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.cycle);
     }
 }
 

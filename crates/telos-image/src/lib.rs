@@ -35,12 +35,12 @@ pub mod ops;
 mod send;
 mod store;
 
-pub use cycle::{Cycle, CycleRecord, CycleStatus, Step};
+pub use cycle::{Cycle, CycleRecord, CycleStatus, Resolution, StagedObject, Step};
 pub use error::{Error, Result};
 pub use image::{Change, ChangeKind, Image};
 pub use lookup::Found;
 pub use object::{
-    MAX_SLOT_BYTES, Method, Object, ObjectId, Provenance, check_name, check_selector,
+    MAX_SLOT_BYTES, Method, Object, ObjectId, Provenance, check_name, check_selector, now_ms,
 };
 pub use send::{BoxFuture, DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUnderstood};
 pub use store::{Endpoint, StoreOptions};

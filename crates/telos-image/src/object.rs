@@ -16,7 +16,7 @@ pub struct ObjectId(String);
 
 impl ObjectId {
     pub(crate) fn fresh() -> Self {
-        Self(ulid::Ulid::new().to_string())
+        Self(fresh_ulid())
     }
 
     /// Parses an id as printed by [`ObjectId`]'s `Display`; `None` if it is not one.
@@ -172,7 +172,22 @@ pub(crate) fn encode_slot(object: &str, slot: &str, value: &Value) -> Result<Str
     Ok(text)
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// A new ULID, later than every one this process made before: objects and cycles made in the
+/// same millisecond still sort in the order they were made (a plain `Ulid::new` is random
+/// within a millisecond).
+pub(crate) fn fresh_ulid() -> String {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    // Overflow needs 2^80 ids in one millisecond; a random id is then still unique.
+    generator
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
+}
+
+/// Milliseconds since the Unix epoch: the image's clock for created/updated/cycle times.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cycle::{Cycle, CycleRecord};
+use crate::cycle::{Cycle, CycleRecord, Resolution};
 use crate::error::{Error, Result};
 use crate::image::Image;
 
@@ -31,6 +31,18 @@ pub enum Op {
     Delete { object: String },
     /// Append a lowest-priority parent.
     AddParent { object: String, parent: String },
+    /// Remove a slot the object itself holds (nothing if it has none).
+    RemoveSlot { object: String, slot: String },
+    /// Append `value` to the list in a slot (a missing slot is an empty list), keeping only the
+    /// newest `keep` entries when given. Read and write are one staged step, so a concurrent
+    /// append conflicts instead of being lost.
+    Append {
+        object: String,
+        slot: String,
+        value: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep: Option<usize>,
+    },
 }
 
 impl Op {
@@ -64,6 +76,29 @@ impl Op {
                 let parent = c.resolve(parent)?;
                 c.add_parent(&id, &parent)
             }
+            Op::RemoveSlot { object, slot } => {
+                let id = c.resolve(object)?;
+                c.remove_slot(&id, slot).map(drop)
+            }
+            Op::Append {
+                object,
+                slot,
+                value,
+                keep,
+            } => {
+                let id = c.resolve(object)?;
+                let mut list = match c.get(&id)?.slots.get(slot) {
+                    Some(Value::Array(list)) => list.clone(),
+                    Some(Value::Null) | None => Vec::new(),
+                    Some(_) => return Err(Error::NotAList(slot.clone())),
+                };
+                list.push(value.clone());
+                if let Some(keep) = keep {
+                    let excess = list.len().saturating_sub(*keep);
+                    list.drain(..excess);
+                }
+                c.set_slot(&id, slot, Value::Array(list))
+            }
         }
     }
 
@@ -74,6 +109,8 @@ impl Op {
             Op::Clone { .. } => "clone",
             Op::Delete { .. } => "delete",
             Op::AddParent { .. } => "add-parent",
+            Op::RemoveSlot { .. } => "remove-slot",
+            Op::Append { .. } => "append",
         }
     }
 }
@@ -83,10 +120,57 @@ pub fn parse_ops(text: &str) -> serde_json::Result<Vec<Op>> {
     serde_json::from_str(text)
 }
 
-/// Applies `ops` as one cycle. The first failing operation aborts the cycle (recorded as
-/// aborted, with the steps staged before it) and is named in the error.
+/// Applies `ops` as one cycle. The first failing operation aborts the cycle and is named in
+/// the error; the aborted cycle is kept *suspended* (its program, the steps staged before the
+/// failure, the error) for the Debugger.
 pub async fn apply(image: &Image, trigger: &str, ops: &[Op]) -> Result<CycleRecord> {
+    apply_resuming(image, trigger, ops, None).await
+}
+
+async fn apply_resuming(
+    image: &Image,
+    trigger: &str,
+    ops: &[Op],
+    resumes: Option<CycleRecord>,
+) -> Result<CycleRecord> {
+    let staged = stage(image, trigger, ops);
+    let staged = match (staged, resumes) {
+        (Ok(mut cycle), Some(original)) => {
+            cycle.set_resumes(original);
+            Ok(cycle)
+        }
+        (Err(mut failed), Some(original)) => {
+            failed.cycle.set_resumes(original);
+            Err(failed)
+        }
+        (staged, None) => staged,
+    };
+    match staged {
+        Ok(cycle) => cycle.commit().await,
+        Err(failed) => {
+            let Failed {
+                cycle,
+                index,
+                error,
+            } = *failed;
+            cycle.abort_at(&error.to_string(), Some(index)).await?;
+            Err(error)
+        }
+    }
+}
+
+/// A program that failed while staging: the cycle as far as it got, and which operation failed.
+pub struct Failed {
+    pub cycle: Cycle,
+    pub index: usize,
+    pub error: Error,
+}
+
+/// Stages `ops` in a new cycle without committing it: what the Debugger shows when it steps
+/// through a program.
+pub fn stage(image: &Image, trigger: &str, ops: &[Op]) -> std::result::Result<Cycle, Box<Failed>> {
     let mut cycle = image.begin(trigger);
+    cycle.set_program(ops);
     for (index, op) in ops.iter().enumerate() {
         if let Err(e) = op.apply(&mut cycle) {
             let error = Error::Operation {
@@ -94,9 +178,47 @@ pub async fn apply(image: &Image, trigger: &str, ops: &[Op]) -> Result<CycleReco
                 op: op.name(),
                 error: Box::new(e),
             };
-            cycle.abort(&error.to_string()).await?;
-            return Err(error);
+            return Err(Box::new(Failed {
+                cycle,
+                index,
+                error,
+            }));
         }
     }
-    cycle.commit().await
+    Ok(cycle)
+}
+
+/// Resumes a suspended cycle: runs its program (or `edited`, the program as the user fixed it)
+/// as a new cycle. When that commits, the suspended cycle is marked resumed in the same
+/// transaction and the new record returned. When it fails, the new attempt is suspended in its
+/// turn, the old one is marked superseded by it (again in one transaction), and the error is
+/// returned: one failure is only ever resumable once.
+pub async fn resume(image: &Image, cycle: &str, edited: Option<Vec<Op>>) -> Result<CycleRecord> {
+    let _claim = image.claim(cycle)?;
+    let suspended = suspended(image, cycle).await?;
+    let program = match edited {
+        Some(ops) => ops,
+        None => suspended.program.clone().unwrap_or_default(),
+    };
+    let trigger = format!("debugger resume {cycle}");
+    apply_resuming(image, &trigger, &program, Some(suspended)).await
+}
+
+/// Discards a suspended cycle: it stays aborted, and the Debugger stops offering to resume it.
+pub async fn discard(image: &Image, cycle: &str) -> Result<CycleRecord> {
+    let _claim = image.claim(cycle)?;
+    let mut suspended = suspended(image, cycle).await?;
+    suspended.resolution = Some(Resolution::Discarded);
+    image
+        .rewrite_records(std::slice::from_ref(&suspended))
+        .await?;
+    Ok(suspended)
+}
+
+async fn suspended(image: &Image, cycle: &str) -> Result<CycleRecord> {
+    let record = image.cycle(cycle).await?;
+    if !record.is_suspended() {
+        return Err(Error::NotSuspended(cycle.to_owned()));
+    }
+    Ok(record)
 }

@@ -306,7 +306,14 @@ impl Store {
 
     /// Writes one cycle's changes and its record in a single transaction. Each changed object's
     /// stored version must still be the version the cycle started from, or nothing is written.
-    pub(crate) async fn commit(&self, writes: &[Write<'_>], record: &CycleRecord) -> Result<()> {
+    /// `resolved` is a suspended cycle's record, rewritten in the same transaction because this
+    /// cycle resumed it.
+    pub(crate) async fn commit(
+        &self,
+        writes: &[Write<'_>],
+        record: &CycleRecord,
+        resolved: Option<&CycleRecord>,
+    ) -> Result<()> {
         let mut sql = String::from("BEGIN TRANSACTION;\n");
         let mut vars = Map::new();
         for (i, write) in writes.iter().enumerate() {
@@ -345,19 +352,26 @@ impl Store {
             }
         }
         sql += "CREATE type::record('cycle', $cycle.cid) CONTENT $cycle RETURN NONE;\n";
+        if let Some(resolved) = resolved {
+            sql += "UPSERT type::record('cycle', $resolved.cid) CONTENT $resolved RETURN NONE;\n";
+            vars.insert("resolved".into(), cycle_row(resolved)?);
+        }
         sql += "COMMIT TRANSACTION;";
         vars.insert("cycle".into(), cycle_row(record)?);
         self.run(&sql, Value::Object(vars)).await.map(|_| ())
     }
 
-    /// Records a cycle that wrote nothing to the image (aborted, or read-only).
-    pub(crate) async fn record_cycle(&self, record: &CycleRecord) -> Result<()> {
-        self.run(
-            "UPSERT type::record('cycle', $cycle.cid) CONTENT $cycle RETURN NONE;",
-            json!({ "cycle": cycle_row(record)? }),
-        )
-        .await
-        .map(|_| ())
+    /// Writes cycle records that change nothing in the image (an aborted cycle, a suspended
+    /// cycle's resolution) in one transaction.
+    pub(crate) async fn record_cycles(&self, records: &[CycleRecord]) -> Result<()> {
+        let mut sql = String::from("BEGIN TRANSACTION;\n");
+        let mut vars = Map::new();
+        for (i, record) in records.iter().enumerate() {
+            sql += &format!("UPSERT type::record('cycle', $c{i}.cid) CONTENT $c{i} RETURN NONE;\n");
+            vars.insert(format!("c{i}"), cycle_row(record)?);
+        }
+        sql += "COMMIT TRANSACTION;";
+        self.run(&sql, Value::Object(vars)).await.map(|_| ())
     }
 
     /// The most recent `limit` cycles, newest first.
@@ -366,6 +380,23 @@ impl Store {
             .run(
                 "SELECT * OMIT id FROM cycle ORDER BY started DESC, cid DESC LIMIT $limit;",
                 json!({ "limit": limit }),
+            )
+            .await?;
+        let rows: Vec<Value> = decode(res.pop().unwrap_or_default(), "cycles")?;
+        rows.into_iter().map(cycle_from_row).collect()
+    }
+
+    /// The most recent `limit` cycles that changed (or, aborted, would have changed) `object`.
+    pub(crate) async fn cycles_touching(
+        &self,
+        object: &ObjectId,
+        limit: usize,
+    ) -> Result<Vec<CycleRecord>> {
+        let mut res = self
+            .run(
+                "SELECT * OMIT id FROM cycle WHERE objects CONTAINS $oid
+                    ORDER BY started DESC, cid DESC LIMIT $limit;",
+                json!({ "oid": object.as_str(), "limit": limit }),
             )
             .await?;
         let rows: Vec<Value> = decode(res.pop().unwrap_or_default(), "cycles")?;
@@ -492,11 +523,13 @@ fn to_text<T: Serialize>(value: &T, what: &str) -> Result<String> {
     })
 }
 
-/// Cycle records keep their detail (steps, staged changes) as JSON text, like slots.
+/// Cycle records keep their detail (steps, staged changes) as JSON text, like slots; the
+/// objects they touched are a field of their own so "which cycles touched X" is a query.
 fn cycle_row(record: &CycleRecord) -> Result<Value> {
     Ok(json!({
         "cid": record.id,
         "started": record.started,
+        "objects": record.objects,
         "detail": to_text(record, "cycle record")?,
     }))
 }

@@ -1,0 +1,127 @@
+//! Chat with a persona, streamed. The stream is real: the shell and the CLI read events as
+//! they come. Until the model scheduler talks to Ollama, a persona answers with one honest
+//! `Offline` event that says how to bring its model up.
+
+use serde::{Deserialize, Serialize};
+use telos_image::ObjectId;
+use tokio::sync::mpsc;
+
+use crate::Telos;
+use crate::error::{Error, Result};
+use crate::view::ObjRef;
+use crate::world::{is_persona, slot_text};
+
+/// Longest message a user may send in one go.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// One event of a persona's streamed reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ChatEvent {
+    /// The persona has the message; `model` is the model that will answer.
+    Started {
+        persona: ObjRef,
+        model: Option<String>,
+    },
+    /// A piece of the reply.
+    Token { text: String },
+    /// The model cannot be reached; `message` says why and what to do.
+    Offline { message: String },
+    /// The reply is complete.
+    Done,
+}
+
+impl Telos {
+    /// Sends `text` to `persona` and returns its reply as a stream of events.
+    pub fn chat(&self, persona: &str, text: &str) -> Result<mpsc::Receiver<ChatEvent>> {
+        let image = self.image();
+        let object = image.resolve(persona)?;
+        if !is_persona(image, &object) {
+            return Err(Error::NotAPersona(persona.to_owned()));
+        }
+        if text.trim().is_empty() {
+            return Err(Error::EmptyMessage(object.name.clone()));
+        }
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(Error::MessageTooLong {
+                persona: object.name.clone(),
+                size: text.len(),
+                limit: MAX_MESSAGE_BYTES,
+            });
+        }
+        let model = slot_text(image, &object, "model");
+        let (tx, rx) = mpsc::channel(64);
+        let busy = BusyGuard::enter(self, object.id.clone());
+        let persona = ObjRef {
+            id: object.id.to_string(),
+            name: object.name.clone(),
+        };
+        tokio::spawn(async move {
+            let _busy = busy;
+            let message = offline_message(&persona.name, model.as_deref());
+            for event in [
+                ChatEvent::Started { persona, model },
+                ChatEvent::Offline { message },
+                ChatEvent::Done,
+            ] {
+                // The reader went away (window closed): nobody is listening any more.
+                if tx.send(event).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    /// True while a chat with this object streams.
+    pub(crate) fn is_busy(&self, id: &ObjectId) -> bool {
+        self.busy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(id)
+    }
+}
+
+fn offline_message(persona: &str, model: Option<&str>) -> String {
+    let model = model.unwrap_or("its model");
+    format!(
+        "{persona} is offline: Telos cannot run {model} yet — talking to Ollama arrives with \
+         the model scheduler. To have the model ready: install Ollama, start it with \
+         `ollama serve`, then run `ollama pull {model}`."
+    )
+}
+
+/// Marks a persona busy for as long as it lives (counted: two chats with one persona keep it
+/// busy until both end).
+struct BusyGuard {
+    set: crate::BusySet,
+    id: ObjectId,
+}
+
+impl BusyGuard {
+    fn enter(telos: &Telos, id: ObjectId) -> Self {
+        *telos
+            .busy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id.clone())
+            .or_default() += 1;
+        Self {
+            set: telos.busy.clone(),
+            id,
+        }
+    }
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        let mut busy = self.set.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = busy.get_mut(&self.id) {
+            *n -= 1;
+            if *n == 0 {
+                busy.remove(&self.id);
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The Debugger's operations: cycle history, a cycle's trace, stepping through a suspended
+//! cycle's program (what each step would stage, never committed), and resuming (with the
+//! user's edits) or discarding it.
+
+use serde::{Deserialize, Serialize};
+use telos_image::ops;
+
+use crate::Telos;
+use crate::error::{Error, Result};
+use crate::inspect::excerpt;
+use crate::view::{CycleSummary, CycleView, StagedView};
+
+/// What a cycle's program stages after its first `step` operations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StepState {
+    /// Operations applied (0 = before the first).
+    pub step: u32,
+    /// Operations in the program.
+    pub of: u32,
+    /// Why the last operation applied failed, if it did (stepping stops there).
+    pub error: Option<String>,
+    pub staged: Vec<StagedView>,
+}
+
+impl Telos {
+    /// The most recent cycles, newest first.
+    pub async fn cycles(&self, limit: usize) -> Result<Vec<CycleSummary>> {
+        let records = self.image().cycles(limit).await?;
+        Ok(records.iter().map(CycleSummary::new).collect())
+    }
+
+    /// One cycle's trace and program.
+    pub async fn cycle(&self, id: &str) -> Result<CycleView> {
+        let record = self.image().cycle(id).await?;
+        Ok(CycleView::new(self.image(), &record))
+    }
+
+    /// Replays the first `step` operations of a cycle's program (or of `program`, the user's
+    /// edit of it, a JSON operation list) against the image as it is now, in a cycle that is
+    /// never committed, and shows what they stage.
+    pub async fn cycle_step(
+        &self,
+        id: &str,
+        step: usize,
+        program: Option<&str>,
+    ) -> Result<StepState> {
+        let image = self.image();
+        let record = image.cycle(id).await?;
+        let recorded = record
+            .program
+            .ok_or_else(|| Error::NoProgram(id.to_owned()))?;
+        let program = edited_program(id, program)?.unwrap_or(recorded);
+        let upto = step.min(program.len());
+        let trigger = format!("debugger step {id}");
+        let (cycle, error) = match ops::stage(image, &trigger, &program[..upto]) {
+            Ok(cycle) => (cycle, None),
+            Err(failed) => (failed.cycle, Some(failed.error.to_string())),
+        };
+        let staged = cycle
+            .staged()
+            .iter()
+            .map(|s| StagedView::new(image, s))
+            .collect();
+        // Dropping the cycle discards it: stepping writes nothing, not even a record.
+        drop(cycle);
+        Ok(StepState {
+            step: upto as u32,
+            of: program.len() as u32,
+            error,
+            staged,
+        })
+    }
+
+    /// Resumes a suspended cycle: its program as recorded, or `program` (a JSON operation
+    /// list, as the user edited it), committed as a new cycle.
+    pub async fn resume(&self, id: &str, program: Option<&str>) -> Result<CycleSummary> {
+        let edited = edited_program(id, program)?;
+        let record = ops::resume(self.image(), id, edited).await?;
+        Ok(CycleSummary::new(&record))
+    }
+
+    /// Discards a suspended cycle.
+    pub async fn discard(&self, id: &str) -> Result<CycleSummary> {
+        let record = ops::discard(self.image(), id).await?;
+        Ok(CycleSummary::new(&record))
+    }
+}
+
+fn edited_program(id: &str, program: Option<&str>) -> Result<Option<Vec<ops::Op>>> {
+    program
+        .map(|text| {
+            ops::parse_ops(text).map_err(|source| Error::InvalidJson {
+                what: format!("the edited program of cycle '{id}'"),
+                excerpt: excerpt(text),
+                source,
+            })
+        })
+        .transpose()
+}

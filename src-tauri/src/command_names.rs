@@ -1,0 +1,20 @@
+//! The app's command names, shared by `build.rs` (which generates a permission for each) and
+//! the bindings test (which checks every registered command is listed here).
+
+pub const ALL: &[&str] = &[
+    "world",
+    "object",
+    "set_slot",
+    "clone_object",
+    "move_morph",
+    "set_pinned",
+    "chat",
+    "ingest",
+    "cycles",
+    "cycle",
+    "cycle_step",
+    "resume",
+    "discard",
+    "open_inspector",
+    "open_debugger",
+];

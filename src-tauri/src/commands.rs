@@ -1,0 +1,155 @@
+//! The commands: each takes the shared `Telos`, makes one call into the core and returns the
+//! core's answer (or its error, tagged for TypeScript).
+
+use std::path::PathBuf;
+
+use tauri::State;
+use tauri::ipc::Channel;
+use telos_core::view::{CycleSummary, CycleView, ObjRef, ObjectView};
+use telos_core::{ChatEvent, IngestAnswer, MorphView, StepState, Telos};
+
+use crate::error::IpcResult;
+use crate::windows;
+
+#[tauri::command]
+#[specta::specta]
+pub fn world(telos: State<'_, Telos>) -> Vec<MorphView> {
+    telos.world()
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn object(telos: State<'_, Telos>, object: String) -> IpcResult<ObjectView> {
+    Ok(telos.object(&object).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_slot(
+    telos: State<'_, Telos>,
+    object: String,
+    slot: String,
+    json: String,
+) -> IpcResult<CycleSummary> {
+    Ok(telos
+        .set_slot_json(&object, &slot, &json, "ui slot edit")
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn clone_object(telos: State<'_, Telos>, object: String) -> IpcResult<ObjRef> {
+    Ok(telos.clone_object(&object, None).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn move_morph(
+    telos: State<'_, Telos>,
+    object: String,
+    x: f64,
+    y: f64,
+) -> IpcResult<CycleSummary> {
+    Ok(telos.move_morph(&object, x, y).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_pinned(
+    telos: State<'_, Telos>,
+    object: String,
+    pinned: bool,
+) -> IpcResult<CycleSummary> {
+    Ok(telos.set_pinned(&object, pinned).await?)
+}
+
+/// Streams the persona's reply into `on_event` until it is done.
+#[tauri::command]
+#[specta::specta]
+pub async fn chat(
+    telos: State<'_, Telos>,
+    persona: String,
+    text: String,
+    on_event: Channel<ChatEvent>,
+) -> IpcResult<()> {
+    let mut events = telos.chat(&persona, &text)?;
+    while let Some(event) = events.recv().await {
+        if on_event.send(event).is_err() {
+            break; // the window went away
+        }
+    }
+    Ok(())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn ingest(
+    telos: State<'_, Telos>,
+    persona: String,
+    paths: Vec<PathBuf>,
+) -> IpcResult<IngestAnswer> {
+    Ok(telos.ingest(&persona, &paths).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn cycles(telos: State<'_, Telos>, limit: u32) -> IpcResult<Vec<CycleSummary>> {
+    Ok(telos.cycles(limit as usize).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn cycle(telos: State<'_, Telos>, cycle: String) -> IpcResult<CycleView> {
+    Ok(telos.cycle(&cycle).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn cycle_step(
+    telos: State<'_, Telos>,
+    cycle: String,
+    step: u32,
+    program: Option<String>,
+) -> IpcResult<StepState> {
+    Ok(telos
+        .cycle_step(&cycle, step as usize, program.as_deref())
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn resume(
+    telos: State<'_, Telos>,
+    cycle: String,
+    program: Option<String>,
+) -> IpcResult<CycleSummary> {
+    Ok(telos.resume(&cycle, program.as_deref()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn discard(telos: State<'_, Telos>, cycle: String) -> IpcResult<CycleSummary> {
+    Ok(telos.discard(&cycle).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn open_inspector(
+    app: tauri::AppHandle,
+    telos: State<'_, Telos>,
+    object: String,
+) -> IpcResult<()> {
+    let id = telos
+        .image()
+        .resolve(&object)
+        .map_err(telos_core::Error::from)?
+        .id
+        .clone();
+    windows::inspector(&app, id.as_str())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn open_debugger(app: tauri::AppHandle, cycle: Option<String>) -> IpcResult<()> {
+    windows::debugger(&app, cycle.as_deref())
+}

@@ -1,0 +1,47 @@
+//! The Inspector and Debugger windows: separate native windows over their own pages.
+
+use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
+use tauri_specta::Event;
+
+use crate::error::IpcResult;
+use crate::events::ShowCycle;
+
+/// Opens (or brings forward) the Inspector on one object; one window per object.
+pub fn inspector(app: &AppHandle, object_id: &str) -> IpcResult<()> {
+    let label = format!("inspector-{object_id}");
+    if let Some(window) = app.get_webview_window(&label) {
+        window.set_focus()?;
+        return Ok(());
+    }
+    let url = WebviewUrl::App(format!("inspector.html?object={object_id}").into());
+    WebviewWindowBuilder::new(app, label, url)
+        .title("Telos — Inspector")
+        .inner_size(560.0, 720.0)
+        .min_inner_size(360.0, 320.0)
+        .build()?;
+    Ok(())
+}
+
+/// Opens (or brings forward) the Debugger, showing `cycle` if given.
+pub fn debugger(app: &AppHandle, cycle: Option<&str>) -> IpcResult<()> {
+    if let Some(window) = app.get_webview_window("debugger") {
+        window.set_focus()?;
+        if let Some(cycle) = cycle {
+            ShowCycle {
+                cycle: cycle.to_owned(),
+            }
+            .emit_to(app, "debugger")?;
+        }
+        return Ok(());
+    }
+    let page = match cycle {
+        Some(c) => format!("debugger.html?cycle={c}"),
+        None => "debugger.html".to_owned(),
+    };
+    WebviewWindowBuilder::new(app, "debugger", WebviewUrl::App(page.into()))
+        .title("Telos — Debugger")
+        .inner_size(960.0, 680.0)
+        .min_inner_size(560.0, 360.0)
+        .build()?;
+    Ok(())
+}

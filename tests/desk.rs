@@ -1,0 +1,303 @@
+//! What the desktop (and the CLI) does through the core: the world of morphs, the Inspector's
+//! slot edits and clones, chat, drops, and the Debugger's step / resume / discard.
+
+use serde_json::json;
+use telos_core::view::{CycleState, StagedKind};
+use telos_core::{ChatEvent, Error, ModelState, MorphKind, Point};
+use telos_image::ops;
+use telos_tests::{open_on_disk, snapshot};
+
+#[tokio::test]
+async fn the_world_shows_the_four_personas_and_pinned_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(dir.path()).await;
+    let world = telos.world();
+    let names: Vec<&str> = world.iter().map(|m| m.object.name.as_str()).collect();
+    assert_eq!(names, ["ALFRED", "BRICK", "ROBIN", "BABS"]);
+    for m in &world {
+        assert_eq!(m.kind, MorphKind::Persona);
+        assert_eq!(m.position, None, "{} is not placed yet", m.object.name);
+        assert_eq!(m.model_state, ModelState::Offline);
+        assert!(m.model.is_some());
+    }
+    telos.set_pinned("tool", true).await.unwrap();
+    let world = telos.world();
+    let tool = world.iter().find(|m| m.object.name == "tool").unwrap();
+    assert_eq!((tool.kind, tool.pinned), (MorphKind::Object, true));
+    telos.set_pinned("tool", false).await.unwrap();
+    assert_eq!(telos.world().len(), 4);
+}
+
+#[tokio::test]
+async fn a_moved_morph_keeps_its_position_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let telos = open_on_disk(dir.path()).await;
+        telos.move_morph("BRICK", 412.4, 96.6).await.unwrap();
+        telos.shutdown().await.unwrap();
+    }
+    let telos = open_on_disk(dir.path()).await;
+    let brick = telos
+        .world()
+        .into_iter()
+        .find(|m| m.object.name == "BRICK")
+        .unwrap();
+    assert_eq!(brick.position, Some(Point { x: 412.0, y: 97.0 }));
+    let err = telos.move_morph("BRICK", f64::NAN, 0.0).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidPosition { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn an_invalid_slot_edit_is_named_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(dir.path()).await;
+    let before = snapshot(telos.image());
+    let err = telos
+        .set_slot_json("ALFRED", "mood", "{calm", "test")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid JSON for slot 'mood' of 'ALFRED': '{calm'"),
+        "{err}"
+    );
+    let err = telos
+        .set_slot_json("ALFRED", "bad slot", "1", "test")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("invalid selector 'bad slot'"),
+        "{err}"
+    );
+    assert_eq!(snapshot(telos.image()), before);
+
+    let done = telos
+        .set_slot_json("ALFRED", "mood", r#"{"calm":true}"#, "test")
+        .await
+        .unwrap();
+    assert_eq!(done.state, CycleState::Committed);
+    let view = telos.object("ALFRED").await.unwrap();
+    let mood = view.slots.iter().find(|s| s.name == "mood").unwrap();
+    assert_eq!(mood.json, r#"{"calm":true}"#);
+    assert_eq!(view.cycles[0].id, done.id, "the Inspector lists the cycle");
+    assert_eq!(
+        view.parents[0].name, "genesis",
+        "a persona is a clone of the prototype"
+    );
+}
+
+#[tokio::test]
+async fn a_clone_gets_a_free_name_and_a_place_beside_its_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(dir.path()).await;
+    telos.move_morph("ROBIN", 100.0, 100.0).await.unwrap();
+    let first = telos.clone_object("ROBIN", None).await.unwrap();
+    let second = telos.clone_object("ROBIN", None).await.unwrap();
+    assert_eq!(first.name, "ROBIN copy");
+    assert_eq!(second.name, "ROBIN copy 2");
+    let world = telos.world();
+    let copy = world
+        .iter()
+        .find(|m| m.object.name == "ROBIN copy")
+        .unwrap();
+    assert_eq!(
+        copy.kind,
+        MorphKind::Persona,
+        "a persona's clone is a persona"
+    );
+    assert_eq!(copy.position, Some(Point { x: 132.0, y: 132.0 }));
+    let robin = world.iter().find(|m| m.object.name == "ROBIN").unwrap();
+    assert_eq!(robin.position, Some(Point { x: 100.0, y: 100.0 }));
+}
+
+#[tokio::test]
+async fn chat_streams_an_honest_offline_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(dir.path()).await;
+    let mut events = telos.chat("BRICK", "hello").unwrap();
+    let mut got = Vec::new();
+    while let Some(e) = events.recv().await {
+        got.push(e);
+    }
+    assert!(matches!(&got[0], ChatEvent::Started { model: Some(m), .. } if m == "mistral:7b"));
+    let ChatEvent::Offline { message } = &got[1] else {
+        panic!("{got:?}")
+    };
+    assert!(
+        message.contains("ollama serve") && message.contains("ollama pull mistral:7b"),
+        "{message}"
+    );
+    assert_eq!(got.last(), Some(&ChatEvent::Done));
+    assert!(matches!(
+        telos.chat("genesis", "hi").unwrap_err(),
+        Error::NotAPersona(_)
+    ));
+    assert!(matches!(
+        telos.chat("BRICK", "  ").unwrap_err(),
+        Error::EmptyMessage(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_drop_is_recorded_on_the_persona_until_memory_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(&dir.path().join("data")).await;
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "remember me").unwrap();
+    let missing = dir.path().join("missing.txt");
+    let answer = telos
+        .ingest("BRICK", &[file.clone(), missing.clone()])
+        .await
+        .unwrap();
+    assert!(answer.message.starts_with("memory not available yet"));
+    assert_eq!(answer.files, [file.display().to_string()]);
+    assert_eq!(answer.refused[0].path, missing.display().to_string());
+    let brick = telos.image().resolve("BRICK").unwrap();
+    let robin = telos.image().resolve("ROBIN").unwrap();
+    let requests = &brick.slots[telos_core::INGEST_REQUESTS];
+    assert_eq!(requests[0]["files"], json!([file.display().to_string()]));
+    assert!(!robin.slots.contains_key(telos_core::INGEST_REQUESTS));
+    assert!(matches!(
+        telos.ingest("BRICK", &[]).await.unwrap_err(),
+        Error::NoFiles(_)
+    ));
+    assert!(matches!(
+        telos.ingest("tool", &[file]).await.unwrap_err(),
+        Error::NotAPersona(_)
+    ));
+}
+
+#[tokio::test]
+async fn the_debugger_steps_edits_and_resumes_a_suspended_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(dir.path()).await;
+    let program = r#"[{"op":"new","name":"gadget","parents":["tool"]},
+                      {"op":"set","object":"gadget","slot":"size","value":3},
+                      {"op":"add-parent","object":"gadget","parent":"nowhere"}]"#;
+    let list = ops::parse_ops(program).unwrap();
+    let before = snapshot(telos.image());
+    ops::apply(telos.image(), "test apply", &list)
+        .await
+        .unwrap_err();
+    assert_eq!(snapshot(telos.image()), before);
+
+    let listed = telos.cycles(5).await.unwrap();
+    let listed_before = telos.cycles(100).await.unwrap().len();
+    assert_eq!(listed[0].state, CycleState::Suspended);
+    let id = listed[0].id.clone();
+    let view = telos.cycle(&id).await.unwrap();
+    assert_eq!(view.failed_at, Some(2));
+    assert_eq!(view.program.as_ref().map(Vec::len), Some(3));
+    assert_eq!(view.steps.len(), 2, "the steps staged before the failure");
+
+    let one = telos.cycle_step(&id, 1, None).await.unwrap();
+    assert_eq!((one.step, one.of, one.error.as_deref()), (1, 3, None));
+    assert_eq!(one.staged[0].object.name, "gadget");
+    assert_eq!(one.staged[0].kind, StagedKind::Created);
+    let two = telos.cycle_step(&id, 2, None).await.unwrap();
+    let size = &two.staged[0].slots[0];
+    assert_eq!(
+        (size.name.as_str(), size.after.as_deref()),
+        ("size", Some("3"))
+    );
+    let three = telos.cycle_step(&id, 3, None).await.unwrap();
+    assert!(three.error.unwrap().contains("unknown object 'nowhere'"));
+    assert_eq!(snapshot(telos.image()), before, "stepping writes nothing");
+    assert_eq!(
+        telos.cycles(100).await.unwrap().len(),
+        listed_before,
+        "not even a record"
+    );
+    let edit = r#"[{"op":"new","name":"gadget","parents":["tool"]}]"#;
+    let edited = telos.cycle_step(&id, 5, Some(edit)).await.unwrap();
+    assert_eq!((edited.step, edited.of, edited.error), (1, 1, None));
+
+    let bad = telos.resume(&id, Some("[{\"op\":")).await.unwrap_err();
+    assert!(
+        bad.to_string().contains("the edited program of cycle"),
+        "{bad}"
+    );
+    let fixed = r#"[{"op":"new","name":"gadget","parents":["tool"]},
+                    {"op":"set","object":"gadget","slot":"size","value":4}]"#;
+    let resumed = telos.resume(&id, Some(fixed)).await.unwrap();
+    assert_eq!(resumed.state, CycleState::Committed);
+    assert_eq!(
+        telos
+            .image()
+            .send("gadget", "size", json!([]))
+            .await
+            .unwrap(),
+        json!(4)
+    );
+    let old = telos.cycle(&id).await.unwrap();
+    assert_eq!(old.summary.state, CycleState::Resumed);
+    assert_eq!(old.resumed_as.as_deref(), Some(resumed.id.as_str()));
+    let again = telos.resume(&id, None).await.unwrap_err();
+    assert!(again.to_string().contains("is not suspended"), "{again}");
+}
+
+#[tokio::test]
+async fn a_discarded_cycle_is_no_longer_suspended() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(dir.path()).await;
+    let list = ops::parse_ops(r#"[{"op":"delete","object":"genesis"}]"#).unwrap();
+    ops::apply(telos.image(), "test", &list).await.unwrap_err();
+    let id = telos.cycles(1).await.unwrap()[0].id.clone();
+    let discarded = telos.discard(&id).await.unwrap();
+    assert_eq!(discarded.state, CycleState::Aborted);
+    assert!(telos.discard(&id).await.is_err());
+    let err = telos.cycle_step("nonexistent", 1, None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("unknown cycle 'nonexistent'"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_resume_that_fails_again_supersedes_the_original_in_one_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(dir.path()).await;
+    let list =
+        ops::parse_ops(r#"[{"op":"add-parent","object":"tool","parent":"nowhere"}]"#).unwrap();
+    ops::apply(telos.image(), "test", &list).await.unwrap_err();
+    let first = telos.cycles(1).await.unwrap()[0].id.clone();
+    let mut cycles = telos.image().subscribe_cycles();
+
+    let still_bad = r#"[{"op":"add-parent","object":"tool","parent":"elsewhere"}]"#;
+    let err = telos.resume(&first, Some(still_bad)).await.unwrap_err();
+    assert!(
+        err.to_string().contains("unknown object 'elsewhere'"),
+        "{err}"
+    );
+    let original = telos.cycle(&first).await.unwrap();
+    assert_eq!(original.summary.state, CycleState::Superseded);
+    let second = original.resumed_as.unwrap();
+    assert_eq!(
+        telos.cycle(&second).await.unwrap().summary.state,
+        CycleState::Suspended,
+        "the failed attempt carries on as the suspended cycle"
+    );
+    assert!(
+        telos.resume(&first, None).await.is_err(),
+        "only resumable once"
+    );
+    // Subscribers heard both records: the new attempt and the original's resolution.
+    let heard: Vec<String> = (0..2).map(|_| cycles.try_recv().unwrap().id).collect();
+    assert!(
+        heard.contains(&first) && heard.contains(&second),
+        "{heard:?}"
+    );
+
+    let fixed = r#"[{"op":"append","object":"tool","slot":"log","value":"fixed","keep":1}]"#;
+    telos.resume(&second, Some(fixed)).await.unwrap();
+    telos.set_slot_json("tool", "x", "1", "test").await.unwrap();
+    let append = r#"[{"op":"append","object":"tool","slot":"log","value":"again","keep":1}]"#;
+    ops::apply(telos.image(), "test", &ops::parse_ops(append).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        telos.image().send("tool", "log", json!([])).await.unwrap(),
+        json!(["again"]),
+        "append keeps the newest entries"
+    );
+}

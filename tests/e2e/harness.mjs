@@ -1,0 +1,104 @@
+// Starts what the end-to-end tests need: tauri-driver (in front of WebKitWebDriver) and, per
+// test, the Telos app on a fresh data dir. Runs under Xvfb (scripts/e2e). Test tooling.
+
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Session } from "./webdriver.mjs";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const TARGET = process.env.CARGO_TARGET_DIR || join(process.env.HOME, ".cache/telos-target");
+export const APP = join(TARGET, "debug/telos-desktop");
+export const CLI = join(TARGET, "debug/telos");
+export const ARTIFACTS = join(TARGET, "e2e-artifacts");
+const PORT = 4444;
+const BASE = `http://127.0.0.1:${PORT}`;
+
+let driver;
+
+/** Starts tauri-driver once for the whole run. */
+export async function startDriver() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1)], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const end = Date.now() + 20000;
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(`${BASE}/status`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("tauri-driver did not start listening");
+}
+
+export function stopDriver() {
+  driver?.kill();
+}
+
+/** A fresh data dir. */
+export function dataDir() {
+  return mkdtempSync(join(tmpdir(), "telos-e2e-"));
+}
+
+/** Launches the app on `dir` and waits for its world to render. */
+export async function launch(dir) {
+  const session = await Session.start(BASE, {
+    "tauri:options": { application: APP, args: ["--data-dir", dir] },
+  });
+  await session.waitReady();
+  return session;
+}
+
+/** Runs the `telos` CLI on a data dir the app does not hold; returns stdout. */
+export function cli(dir, ...args) {
+  return execFileSync(CLI, ["--data-dir", dir, ...args], { encoding: "utf8" });
+}
+
+/** The morphs as the world draws them (viewport coordinates). */
+export function morphs(session) {
+  return session.execute("return window.__telosWorld();");
+}
+
+export async function morph(session, name) {
+  const all = await morphs(session);
+  const m = all.find((x) => x.name === name);
+  if (!m) throw new Error(`no morph ${name} in ${all.map((x) => x.name)}`);
+  return m;
+}
+
+export const centre = (m) => ({ x: m.x + m.width / 2, y: m.y + m.height / 2 });
+
+/** Saves a screenshot of the current window under the artifacts dir. */
+export async function screenshot(session, name) {
+  const png = await session.screenshot();
+  const path = join(ARTIFACTS, `${name}.png`);
+  writeFileSync(path, Buffer.from(png, "base64"));
+  return path;
+}
+
+/** Switches to the window whose URL contains `page`, waiting for it to open. */
+export async function switchToPage(session, page) {
+  return session.waitFor(`a window showing ${page}`, async () => {
+    for (const handle of await session.windows()) {
+      await session.switchTo(handle);
+      const url = await session.cmd("GET", "/url");
+      if (url.includes(page)) return handle;
+    }
+    return null;
+  });
+}
+
+export async function object(session, name) {
+  const r = await session.invoke("object", { object: name });
+  if (r.err) throw new Error(`object ${name}: ${JSON.stringify(r.err)}`);
+  return r.ok;
+}
+
+export function slot(view, name) {
+  return view.slots.find((s) => s.name === name);
+}

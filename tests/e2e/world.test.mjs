@@ -1,0 +1,168 @@
+// End to end, as a user: the desktop app under Xvfb, driven through tauri-driver, with real
+// pointer drags and a real OS file drop. Needs Xvfb, tauri-driver and the built app:
+// run through scripts/e2e (scripts/test does).
+
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import {
+  centre, cli, dataDir, launch, morph, morphs, object, screenshot, slot, startDriver, stopDriver,
+  switchToPage,
+} from "./harness.mjs";
+
+before(startDriver);
+after(stopDriver);
+
+test("the app starts and shows the four persona morphs", async () => {
+  const session = await launch(dataDir());
+  try {
+    const names = (await morphs(session)).map((m) => m.name).sort();
+    assert.deepEqual(names, ["ALFRED", "BABS", "BRICK", "ROBIN"]);
+    const all = await morphs(session);
+    for (const a of all) {
+      for (const b of all) {
+        if (a === b) continue;
+        const apart = a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
+        assert.ok(apart, `${a.name} overlaps ${b.name}`);
+      }
+    }
+    await screenshot(session, "world");
+  } finally {
+    await session.end();
+  }
+});
+
+test("a dragged morph keeps its position when the app restarts", async () => {
+  const dir = dataDir();
+  let session = await launch(dir);
+  let moved;
+  try {
+    const brick = await morph(session, "BRICK");
+    const from = centre(brick);
+    await session.drag(from, { x: from.x - 140, y: from.y + 60 });
+    moved = await morph(session, "BRICK");
+    assert.equal(moved.x, brick.x - 140);
+    assert.equal(moved.y, brick.y + 60);
+    // Wait until the move is committed to the image, not only drawn.
+    await session.waitFor("the move to be stored", async () => {
+      const r = await session.invoke("world");
+      const stored = r.ok.find((m) => m.object.name === "BRICK").position;
+      return stored && stored.x === moved.x;
+    });
+  } finally {
+    await session.end();
+  }
+  session = await launch(dir);
+  try {
+    const again = await morph(session, "BRICK");
+    assert.deepEqual({ x: again.x, y: again.y }, { x: moved.x, y: moved.y });
+  } finally {
+    await session.end();
+  }
+});
+
+test("a file dropped from the OS reaches the persona under the pointer and no other", async () => {
+  const dir = dataDir();
+  const file = join(dir, "dropped-notes.txt");
+  writeFileSync(file, "BRICK should remember this.");
+  const session = await launch(dir);
+  const source = spawn("/usr/bin/python3", [join(import.meta.dirname, "drag_source.py"), "1150", "700", file], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      source.stdout.on("data", (d) => String(d).includes("READY") && resolve());
+      source.on("exit", (code) => reject(new Error(`drag source exited (${code})`)));
+    });
+    const brick = await morph(session, "BRICK");
+    const win = execFileSync("xdotool", ["search", "--name", "^Telos$", "getwindowgeometry", "--shell"], { encoding: "utf8" });
+    const geometry = Object.fromEntries(win.trim().split("\n").map((l) => l.split("=")));
+    const target = { x: Number(geometry.X) + centre(brick).x, y: Number(geometry.Y) + centre(brick).y };
+    const xdo = (...args) => execFileSync("xdotool", args.map(String));
+    xdo("mousemove", 1190, 740);
+    xdo("mousedown", 1);
+    const steps = 30;
+    for (let i = 1; i <= steps; i++) {
+      xdo("mousemove", Math.round(1190 + ((target.x - 1190) * i) / steps), Math.round(740 + ((target.y - 740) * i) / steps));
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    xdo("mouseup", 1);
+    const requests = await session.waitFor("BRICK to record the drop", async () => {
+      const s = slot(await object(session, "BRICK"), "ingest_requests");
+      return s && JSON.parse(s.json);
+    });
+    assert.deepEqual(requests[0].files, [file]);
+    assert.equal(slot(await object(session, "ROBIN"), "ingest_requests"), undefined, "ROBIN got nothing");
+    const toast = await session.waitFor("the drop's answer", () =>
+      session.execute("return document.querySelector('[data-testid=toast]')?.textContent"),
+    );
+    assert.match(toast, /memory not available yet: BRICK/);
+  } finally {
+    source.kill();
+    await session.end();
+  }
+});
+
+test("the debugger lists a cycle that failed", async () => {
+  const dir = dataDir();
+  const ops = join(dir, "ops.json");
+  writeFileSync(ops, JSON.stringify([
+    { op: "new", name: "gadget", parents: ["tool"] },
+    { op: "add-parent", object: "gadget", parent: "nowhere" },
+  ]));
+  assert.throws(() => cli(dir, "apply", ops), /unknown object 'nowhere'/);
+  const failed = JSON.parse(cli(dir, "cycles", "ls", "--json"))[0];
+  const session = await launch(dir);
+  try {
+    await session.click(await session.byTestId("open-debugger"));
+    await switchToPage(session, "debugger.html");
+    await session.waitReady();
+    const row = await session.byTestId(`cycle-row-${failed.id}`);
+    assert.match(await session.text(row), /cli apply/);
+    await screenshot(session, "debugger");
+  } finally {
+    await session.end();
+  }
+});
+
+test("the inspector edits a slot, the world follows, and an invalid edit changes nothing", async () => {
+  const session = await launch(dataDir());
+  try {
+    const main = await session.window();
+    await session.clickAt(centre(await morph(session, "BRICK")));
+    await session.click(await session.byTestId("halo-inspect"));
+    await switchToPage(session, "inspector.html");
+    await session.waitReady();
+    assert.equal(await session.text(await session.byTestId("object-name")), "BRICK");
+
+    // A valid edit: BRICK's position, added as a slot here, moves its morph in the world.
+    await session.type(await session.byTestId("add-slot-name"), "position");
+    await session.type(await session.byTestId("add-slot-value"), '{"x": 620, "y": 380}');
+    await session.click(await session.byTestId("add-slot-save"));
+    await session.waitFor("the new slot to show", () => session.byTestId("slot-row-position"));
+
+    // An invalid edit: an error by the editor, and the image keeps the old value.
+    const before = slot(await object(session, "BRICK"), "role").json;
+    await session.click(await session.byTestId("slot-edit-role"));
+    await session.type(await session.byTestId("slot-editor-role"), '{"engineer');
+    await session.click(await session.byTestId("slot-save-role"));
+    const error = await session.waitFor("the inline error", async () =>
+      session.text(await session.byTestId("slot-error-role")),
+    );
+    assert.ok(error.length > 0, "the error says what is wrong");
+    assert.equal(slot(await object(session, "BRICK"), "role").json, before);
+    await screenshot(session, "inspector");
+
+    await session.switchTo(main);
+    const moved = await session.waitFor("BRICK to move in the world", async () => {
+      const m = await morph(session, "BRICK");
+      return m.x === 620 ? m : null;
+    });
+    assert.equal(moved.x, 620);
+  } finally {
+    await session.end();
+  }
+});

@@ -1,0 +1,252 @@
+// The Debugger window: cycle history on the left, the selected cycle on the right — its
+// program stepped as a dry run and, when suspended, edited and resumed or discarded.
+// URL: debugger.html or debugger.html?cycle=CYCLE_ID.
+
+import "../theme.css";
+import "./debugger.css";
+
+import { commands, events, type CycleSummary } from "../bindings";
+import { call, initialCycle, newestFirst, type CycleFilter } from "../common/cycles";
+import { autosizeAll, fill, h, markFocus, restoreFocus } from "../common/dom";
+import { programText } from "../common/program";
+import { detailPane, type DetailModel, type Outcome } from "./detail";
+import { listPane } from "./list";
+import { emptyDraft, type Draft } from "./program";
+
+const LIMIT = 200;
+
+const list = {
+  cycles: [] as CycleSummary[],
+  filter: "all" as CycleFilter,
+  error: null as string | null,
+  loaded: false,
+};
+let detail: DetailModel | null = null;
+/** Program drafts per cycle, so switching cycles never loses an edit. */
+const drafts = new Map<string, Draft>();
+
+const listEl = h("nav", { class: "list-pane", attrs: { "aria-label": "Cycles" } });
+const detailEl = h("main", { class: "detail-pane" });
+let token = 0; // the current selection; late answers for an older one are dropped
+let stepToken = 0;
+
+function draftFor(id: string): Draft {
+  let d = drafts.get(id);
+  if (!d) {
+    d = emptyDraft();
+    drafts.set(id, d);
+  }
+  return d;
+}
+
+function render(): void {
+  const focus = markFocus();
+  const scroll = [listEl.scrollTop, detailEl.scrollTop] as const;
+  fill(listEl, ...listPane({ ...list, selected: detail?.id ?? null }, {
+    setFilter: (f) => {
+      list.filter = f;
+      render();
+    },
+    select: (id) => void select(id),
+    retry: () => void refreshList(),
+  }));
+  if (detail) {
+    fill(detailEl, detailPane(detail, {
+      step: (to) => void runStep(to),
+      rerender: render,
+      openObject: (id) => void openObject(id),
+      select: (id) => void select(id),
+      resume: () => void resume(),
+      discard: () => void discard(),
+      retry: () => void select(detail?.id ?? ""),
+    }));
+  } else {
+    fill(detailEl, h("div", { class: "empty pick", text: list.loaded ? "Select a cycle on the left." : "Loading…" }));
+  }
+  autosizeAll(detailEl);
+  [listEl.scrollTop, detailEl.scrollTop] = scroll;
+  restoreFocus(focus);
+}
+
+async function refreshList(): Promise<void> {
+  const r = await call(() => commands.cycles(LIMIT));
+  list.loaded = true;
+  if (r.ok) {
+    list.cycles = newestFirst(r.data);
+    list.error = null;
+  } else {
+    list.error = r.message;
+  }
+}
+
+/** Shows cycle `id` on the right (with `outcome` as a banner). */
+async function select(id: string, outcome: Outcome | null = null): Promise<void> {
+  if (!id) return;
+  const mine = ++token;
+  const same = detail?.id === id;
+  detail = {
+    id,
+    view: same ? (detail?.view ?? null) : null,
+    loadError: null,
+    draft: draftFor(id),
+    step: same && detail ? detail.step : { cursor: 0, state: null, error: null, busy: false },
+    busy: null,
+    outcome,
+  };
+  // Keep the list showing the selected cycle.
+  const summary = list.cycles.find((c) => c.id === id);
+  if (list.filter === "suspended" && summary && summary.state !== "suspended") list.filter = "all";
+  history.replaceState(null, "", `?cycle=${encodeURIComponent(id)}`);
+  render();
+  await loadDetail(mine);
+}
+
+async function loadDetail(mine: number): Promise<void> {
+  const d = detail;
+  if (!d) return;
+  const r = await call(() => commands.cycle(d.id));
+  if (mine !== token) return;
+  if (!r.ok) {
+    d.loadError = r.message;
+    render();
+    return;
+  }
+  d.view = r.data;
+  d.loadError = null;
+  // The draft only means something while the cycle can still be resumed.
+  if (r.data.summary.state !== "suspended") {
+    drafts.delete(d.id);
+    d.draft = emptyDraft();
+  }
+  render();
+  if (r.data.program) await runStep(d.step.cursor);
+}
+
+async function runStep(to: number): Promise<void> {
+  const d = detail;
+  if (!d?.view?.program) return;
+  const mine = ++stepToken;
+  d.step.cursor = Math.max(0, Math.min(to, d.view.program.length));
+  d.step.busy = true;
+  render();
+  // Step the program as the user has edited it; while an edit is not valid JSON, the recorded one.
+  const edited = programText(d.view.program, d.draft);
+  const r = await call(() => commands.cycleStep(d.id, d.step.cursor, edited.ok ? edited.text : null));
+  if (mine !== stepToken || detail !== d) return;
+  d.step.busy = false;
+  if (r.ok) {
+    d.step.state = r.data;
+    d.step.error = null;
+  } else {
+    d.step.state = null;
+    d.step.error = r.message;
+  }
+  render();
+}
+
+async function resume(): Promise<void> {
+  const d = detail;
+  const ops = d?.view?.program;
+  if (!d || !ops || d.busy) return;
+  const program = programText(ops, d.draft);
+  if (!program.ok) {
+    d.draft.errors.set(program.index, program.message);
+    d.outcome = { kind: "error", testid: "resume-error", text: `Not resumed: ${program.message}` };
+    render();
+    return;
+  }
+  d.busy = "resume";
+  d.outcome = null;
+  render();
+  const r = await call(() => commands.resume(d.id, program.text));
+  if (detail !== d) return;
+  d.busy = null;
+  if (!r.ok) {
+    d.outcome = { kind: "error", testid: "resume-error", text: `Resume failed: ${r.message}` };
+    await refreshList(); // a failed resume is recorded as a new suspended attempt
+    render();
+    return;
+  }
+  drafts.delete(d.id);
+  await refreshList();
+  await select(r.data.id, {
+    kind: "ok",
+    testid: "resume-result",
+    text: `Resumed ${r.data.state === "committed" ? "and committed" : `(${r.data.state})`} as this cycle, from`,
+    link: { label: d.id, cycle: d.id },
+  });
+}
+
+async function discard(): Promise<void> {
+  const d = detail;
+  if (!d || d.busy) return;
+  d.busy = "discard";
+  d.outcome = null;
+  render();
+  const r = await call(() => commands.discard(d.id));
+  if (detail !== d) return;
+  d.busy = null;
+  if (!r.ok) {
+    d.outcome = { kind: "error", testid: "discard-error", text: `Discard failed: ${r.message}` };
+    render();
+    return;
+  }
+  drafts.delete(d.id);
+  await refreshList();
+  await select(d.id, { kind: "ok", testid: "discard-result", text: "Discarded: the cycle stays aborted and nothing it staged was written." });
+}
+
+async function openObject(id: string): Promise<void> {
+  const r = await call(() => commands.openInspector(id));
+  if (!r.ok && detail) {
+    detail.outcome = { kind: "error", testid: "open-error", text: `Could not open the Inspector: ${r.message}` };
+    render();
+  }
+}
+
+// Live: committed changes add cycles and change what a dry run stages.
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+function scheduleRefresh(): void {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => void refreshLive(), 150);
+}
+
+async function refreshLive(): Promise<void> {
+  await refreshList();
+  const d = detail;
+  if (!d) return render();
+  const now = list.cycles.find((c) => c.id === d.id);
+  if (d.view && now && now.state !== d.view.summary.state && !d.busy) {
+    await loadDetail(token); // resumed or discarded elsewhere
+  } else {
+    render();
+    if (d.view?.program && !d.step.busy && !d.busy) await runStep(d.step.cursor);
+  }
+}
+
+async function start(): Promise<void> {
+  document.body.append(listEl, detailEl);
+  render();
+  try {
+    await events.imageChanged.listen(() => scheduleRefresh());
+    await events.imageResync.listen(() => scheduleRefresh());
+    await events.cycleRecorded.listen(() => scheduleRefresh());
+    await events.showCycle.listen((e) => {
+      const id = e.payload.cycle;
+      void (async () => {
+        if (!list.cycles.some((c) => c.id === id)) await refreshList();
+        await select(id);
+      })();
+    });
+  } catch (e) {
+    console.warn("debugger: live updates unavailable", e);
+  }
+  await refreshList();
+  const asked = new URLSearchParams(location.search).get("cycle");
+  const first = initialCycle(list.cycles, asked);
+  if (first) await select(first);
+  else render();
+  document.body.dataset.ready = "true";
+}
+
+void start();

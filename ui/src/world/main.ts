@@ -1,0 +1,354 @@
+// The world window: a canvas of morphs, one per persona and per pinned object. Morphs are
+// dragged to move them (their position is a slot of their object), clicked for a halo, and
+// receive files dropped from the file manager. Every change to the image, from any window,
+// arrives as an event and the world redraws without reload.
+
+import "../theme.css";
+import "./world.css";
+
+import { Channel } from "@tauri-apps/api/core";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { getCurrentWindow } from "@tauri-apps/api/window";
+import { commands, events, type ChatEvent, type IpcError, type MorphView } from "../bindings";
+import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morphic";
+import { badgesFor } from "./badges";
+import { Bubble, Halo, choosePersona, toast } from "./overlay";
+
+const canvas = document.getElementById("world") as HTMLCanvasElement;
+const overlay = document.getElementById("overlay") as HTMLDivElement;
+const chatForm = document.getElementById("chat") as HTMLFormElement;
+const chatInput = document.getElementById("chat-input") as HTMLInputElement;
+const chatLabel = document.getElementById("chat-label") as HTMLLabelElement;
+const ctx = canvas.getContext("2d");
+if (!ctx) throw new Error("this WebView cannot draw on a canvas");
+
+const world = new World();
+const views = new Map<string, MorphView>();
+const halo = new Halo(overlay);
+const bubbles = new Map<string, Bubble>();
+let scaleFactor = 1;
+
+const errorText = (e: IpcError): string => e.data;
+
+// ---- the image → the world -------------------------------------------------------------
+
+/** Brings the world in line with the image; keeps a morph being dragged where the hand is. */
+async function reload(): Promise<void> {
+  const list = await commands.world();
+  const seen = new Set<string>();
+  list.forEach((view, index) => {
+    const id = view.object.id;
+    seen.add(id);
+    views.set(id, view);
+    const current = world.get(id);
+    const held = drag?.id === id;
+    const place: Point =
+      held && current
+        ? { x: current.x, y: current.y }
+        : (view.position ?? (current ? { x: current.x, y: current.y } : defaultLayout(index)));
+    world.upsert(id, {
+      name: view.object.name,
+      kind: view.kind,
+      x: place.x,
+      y: place.y,
+      pinned: view.pinned,
+      badges: badgesFor(view),
+    });
+  });
+  for (const m of [...world.morphs()]) {
+    if (!seen.has(m.id)) {
+      world.remove(m.id);
+      views.delete(m.id);
+      bubbles.get(m.id)?.el.remove();
+      bubbles.delete(m.id);
+      if (halo.target === m.id) halo.hide();
+    }
+  }
+}
+
+let reloadTimer: number | undefined;
+function scheduleReload(): void {
+  window.clearTimeout(reloadTimer);
+  reloadTimer = window.setTimeout(() => void reload().catch(report), 40);
+}
+
+function report(e: unknown): void {
+  toast(e instanceof Error ? e.message : String(e), "error");
+}
+
+// ---- drawing -----------------------------------------------------------------------------
+
+function resize(): void {
+  const dpr = window.devicePixelRatio || 1;
+  const { clientWidth: w, clientHeight: h } = canvas;
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(h * dpr);
+  world.touch();
+}
+
+function frame(): void {
+  if (world.dirty && ctx) {
+    drawWorld(ctx, world, {
+      width: canvas.clientWidth,
+      height: canvas.clientHeight,
+      scaleFactor: window.devicePixelRatio || 1,
+      background: "#14161f",
+    });
+    world.markClean();
+    placeOverlays();
+  }
+  requestAnimationFrame(frame);
+}
+
+function placeOverlays(): void {
+  const target = halo.target ? world.get(halo.target) : undefined;
+  if (target) halo.place(target);
+  for (const [id, bubble] of bubbles) {
+    const m = world.get(id);
+    if (m) bubble.place(m);
+  }
+}
+
+// ---- direct manipulation -----------------------------------------------------------------
+
+interface Drag {
+  id: string;
+  dx: number;
+  dy: number;
+  startX: number;
+  startY: number;
+  moved: boolean;
+}
+let drag: Drag | null = null;
+
+const at = (e: PointerEvent): Point => ({ x: e.offsetX, y: e.offsetY });
+
+canvas.addEventListener("pointerdown", (e) => {
+  const hit = world.hitTest(at(e));
+  if (!hit) {
+    select(null);
+    return;
+  }
+  world.bringToFront(hit.id);
+  drag = { id: hit.id, dx: e.offsetX - hit.x, dy: e.offsetY - hit.y, startX: e.offsetX, startY: e.offsetY, moved: false };
+  canvas.setPointerCapture(e.pointerId);
+});
+
+canvas.addEventListener("pointermove", (e) => {
+  if (!drag) {
+    canvas.style.cursor = world.hitTest(at(e)) ? "grab" : "default";
+    return;
+  }
+  if (!drag.moved && Math.hypot(e.offsetX - drag.startX, e.offsetY - drag.startY) < 4) return;
+  drag.moved = true;
+  canvas.style.cursor = "grabbing";
+  world.move(drag.id, Math.round(e.offsetX - drag.dx), Math.round(e.offsetY - drag.dy));
+});
+
+canvas.addEventListener("pointerup", (e) => {
+  const d = drag;
+  drag = null;
+  canvas.releasePointerCapture(e.pointerId);
+  if (!d) return;
+  const m = world.get(d.id);
+  if (!m) return;
+  if (!d.moved) {
+    select(d.id);
+    return;
+  }
+  void commands.moveMorph(d.id, m.x, m.y).then((r) => {
+    if (r.status === "error") {
+      toast(`Could not move ${m.name}: ${errorText(r.error)}`, "error");
+      scheduleReload();
+    }
+  });
+});
+
+function select(id: string | null): void {
+  world.select(id);
+  const m = id ? world.get(id) : undefined;
+  if (!m) {
+    halo.hide();
+    chatForm.classList.add("hidden");
+    return;
+  }
+  halo.show(m, {
+    inspect: () => void inspect(m.id),
+    clone: () => void cloneOf(m),
+    pin: () => void unpin(m),
+    debug: () => void commands.openDebugger(null),
+    chat: () => chatInput.focus(),
+  });
+  if (m.kind === "persona") {
+    chatLabel.textContent = `Message ${m.name}`;
+    chatInput.placeholder = `Say something to ${m.name}…`;
+    chatForm.classList.remove("hidden");
+  } else {
+    chatForm.classList.add("hidden");
+  }
+}
+
+async function inspect(id: string): Promise<void> {
+  const r = await commands.openInspector(id);
+  if (r.status === "error") toast(errorText(r.error), "error");
+}
+
+async function cloneOf(m: Morph): Promise<void> {
+  const r = await commands.cloneObject(m.id);
+  if (r.status === "error") toast(`Could not clone ${m.name}: ${errorText(r.error)}`, "error");
+  else toast(`Cloned ${m.name} as ${r.data.name}`);
+}
+
+async function unpin(m: Morph): Promise<void> {
+  const r = await commands.setPinned(m.id, false);
+  if (r.status === "error") toast(errorText(r.error), "error");
+}
+
+// ---- chat --------------------------------------------------------------------------------
+
+chatForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const id = halo.target;
+  const text = chatInput.value;
+  const m = id ? world.get(id) : undefined;
+  if (!m || m.kind !== "persona" || !text.trim()) return;
+  chatInput.value = "";
+  void chat(m, text);
+});
+
+async function chat(m: Morph, text: string): Promise<void> {
+  let bubble = bubbles.get(m.id);
+  if (!bubble) {
+    bubble = new Bubble(overlay, m.name);
+    bubbles.set(m.id, bubble);
+  }
+  const b = bubble;
+  b.place(m);
+  b.set("…", "thinking");
+  const channel = new Channel<ChatEvent>();
+  channel.onmessage = (event) => {
+    switch (event.type) {
+      case "started":
+        b.set("…", "thinking");
+        break;
+      case "token":
+        b.append(event.text);
+        break;
+      case "offline":
+        b.set(event.message, "offline");
+        break;
+      case "done":
+        break;
+    }
+  };
+  const r = await commands.chat(m.id, text, channel);
+  if (r.status === "error") b.set(errorText(r.error), "error");
+}
+
+// ---- drops from the file manager ---------------------------------------------------------
+
+/** The morph under a drop position (physical pixels of the webview) in logical canvas space. */
+function morphAtDrop(physical: Point): Morph | undefined {
+  const p = world.toLogical(physical, scaleFactor);
+  const top = canvas.getBoundingClientRect().top;
+  return world.hitTest({ x: p.x, y: p.y - top });
+}
+
+async function give(personaId: string, paths: string[]): Promise<void> {
+  const name = world.get(personaId)?.name ?? "persona";
+  const r = await commands.ingest(personaId, paths);
+  if (r.status === "error") {
+    toast(`${name} could not take the files: ${errorText(r.error)}`, "error");
+    return;
+  }
+  toast(r.data.message);
+  for (const refused of r.data.refused) toast(`${refused.path}: ${refused.reason}`, "error");
+}
+
+async function listenForDrops(): Promise<void> {
+  await getCurrentWebview().onDragDropEvent((event) => {
+    const p = event.payload;
+    if (p.type === "enter" || p.type === "over") {
+      const hit = morphAtDrop(p.position);
+      world.setHover(hit?.kind === "persona" ? hit.id : null);
+    } else if (p.type === "leave") {
+      world.setHover(null);
+    } else if (p.type === "drop") {
+      world.setHover(null);
+      const hit = morphAtDrop(p.position);
+      if (hit?.kind === "persona") {
+        void give(hit.id, p.paths);
+        return;
+      }
+      const personas = world
+        .morphs()
+        .filter((m) => m.kind === "persona")
+        .map((m) => ({ id: m.id, name: m.name }));
+      void choosePersona(personas, p.paths.length).then((id) => {
+        if (id) void give(id, p.paths);
+      });
+    }
+  });
+}
+
+// ---- keyboard ----------------------------------------------------------------------------
+
+window.addEventListener("keydown", (e) => {
+  if (!(e.ctrlKey || e.metaKey)) {
+    if (e.key === "Escape" && document.activeElement !== chatInput) select(null);
+    return;
+  }
+  if (e.key === "i" && halo.target) {
+    e.preventDefault();
+    void inspect(halo.target);
+  } else if (e.key === "d") {
+    e.preventDefault();
+    void commands.openDebugger(null);
+  }
+});
+
+document.getElementById("open-debugger")?.addEventListener("click", () => {
+  void commands.openDebugger(null);
+});
+
+// ---- start ------------------------------------------------------------------------------
+
+/** Read-only introspection for the end-to-end tests: where each morph is drawn. */
+declare global {
+  interface Window {
+    __telosWorld?: () => { id: string; name: string; kind: string; x: number; y: number; width: number; height: number; hover: boolean; selected: boolean }[];
+  }
+}
+window.__telosWorld = () =>
+  world.morphs().map((m) => ({
+    id: m.id,
+    name: m.name,
+    kind: m.kind,
+    x: m.x,
+    y: m.y + canvas.getBoundingClientRect().top,
+    width: m.width,
+    height: m.height,
+    hover: m.hover,
+    selected: m.selected,
+  }));
+
+async function start(): Promise<void> {
+  const win = getCurrentWindow();
+  scaleFactor = await win.scaleFactor();
+  await win.onScaleChanged(({ payload }) => {
+    scaleFactor = payload.scaleFactor;
+    resize();
+  });
+  await events.imageChanged.listen(scheduleReload);
+  await events.imageResync.listen(scheduleReload);
+  await listenForDrops();
+  window.addEventListener("resize", resize);
+  resize();
+  await reload();
+  requestAnimationFrame(frame);
+  requestAnimationFrame(() => {
+    document.body.dataset.ready = "true";
+  });
+}
+
+start().catch(report);
