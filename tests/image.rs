@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use telos_image::{
-    BoxFuture, ChangeKind, CycleStatus, DoesNotUnderstand, Error, Image, Invocation, Invoker,
-    Method, Object, ObjectId, Provenance,
+    BoxFuture, ChangeKind, CycleStatus, DoesNotUnderstand, Error, Found, Image, Invocation,
+    Invoker, Method, Object, ObjectId, Provenance,
 };
 use telos_tests::{awake_in_memory, open_on_disk, slot, snapshot};
 
@@ -41,7 +41,7 @@ async fn several_parents_are_searched_depth_first_in_priority_order() {
     let image = awake_in_memory().await;
     let mut c = image.begin("test");
     let grand = c.create("grand", &[]).unwrap();
-    let a = c.create("a", &[grand.clone()]).unwrap();
+    let a = c.create("a", std::slice::from_ref(&grand)).unwrap();
     let b = c.create("b", &[]).unwrap();
     let child = c.create("child", &[a.clone(), b.clone()]).unwrap();
     c.set_slot(&a, "both", json!("a")).unwrap();
@@ -418,4 +418,27 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+#[tokio::test]
+async fn a_cached_lookup_follows_every_commit() {
+    let image = awake_in_memory().await;
+    let ids = chain(&image, 5).await;
+    let bottom = ids.last().unwrap().clone();
+    let first = image.lookup(&bottom, "x").unwrap();
+    assert!(matches!(&first, Some(Found::Slot { holder, .. }) if *holder == ids[0]));
+    // Answered from the cache the second time, and the same.
+    assert_eq!(image.lookup(&bottom, "x").unwrap(), first);
+    assert_eq!(image.lookup(&bottom, "nothing").unwrap(), None);
+    // A nearer ancestor now holds the slot: the cache must not answer with the old holder.
+    let mut c = image.begin("test");
+    c.set_slot(&ids[3], "x", json!("near")).unwrap();
+    c.set_slot(&ids[1], "nothing", json!("now something"))
+        .unwrap();
+    c.commit().await.unwrap();
+    assert!(matches!(
+        image.lookup(&bottom, "x").unwrap(),
+        Some(Found::Slot { holder, value }) if holder == ids[3] && value == json!("near")
+    ));
+    assert!(image.lookup(&bottom, "nothing").unwrap().is_some());
 }

@@ -50,8 +50,23 @@ export async function launch(dir) {
   const session = await Session.start(BASE, {
     "tauri:options": { application: APP, args: ["--data-dir", dir] },
   });
+  session.dataDir = dir;
   await session.waitReady();
   return session;
+}
+
+/** Ends the session and waits until the app has let go of its data dir (its lock is free). */
+export async function quit(session) {
+  await session.end();
+  const lock = join(session.dataDir, "telos.lock");
+  await session.waitFor("the app to release its data dir", () => {
+    try {
+      execFileSync("flock", ["--nonblock", lock, "true"]);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Runs the `telos` CLI on a data dir the app does not hold; returns stdout. */

@@ -73,6 +73,10 @@ export class Session {
     return this.cmd("GET", `/element/${el}/text`);
   }
 
+  attr(el, name) {
+    return this.cmd("GET", `/element/${el}/attribute/${name}`);
+  }
+
   actions(actions) {
     return this.cmd("POST", "/actions", { actions });
   }

@@ -8,8 +8,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  centre, cli, dataDir, launch, morph, morphs, object, screenshot, slot, startDriver, stopDriver,
-  switchToPage,
+  centre, cli, dataDir, launch, morph, morphs, object, quit, screenshot, slot, startDriver,
+  stopDriver, switchToPage,
 } from "./harness.mjs";
 
 before(startDriver);
@@ -30,7 +30,7 @@ test("the app starts and shows the four persona morphs", async () => {
     }
     await screenshot(session, "world");
   } finally {
-    await session.end();
+    await quit(session);
   }
 });
 
@@ -52,14 +52,14 @@ test("a dragged morph keeps its position when the app restarts", async () => {
       return stored && stored.x === moved.x;
     });
   } finally {
-    await session.end();
+    await quit(session);
   }
   session = await launch(dir);
   try {
     const again = await morph(session, "BRICK");
     assert.deepEqual({ x: again.x, y: again.y }, { x: moved.x, y: moved.y });
   } finally {
-    await session.end();
+    await quit(session);
   }
 });
 
@@ -102,7 +102,7 @@ test("a file dropped from the OS reaches the persona under the pointer and no ot
     assert.match(toast, /memory not available yet: BRICK/);
   } finally {
     source.kill();
-    await session.end();
+    await quit(session);
   }
 });
 
@@ -120,11 +120,13 @@ test("the debugger lists a cycle that failed", async () => {
     await session.click(await session.byTestId("open-debugger"));
     await switchToPage(session, "debugger.html");
     await session.waitReady();
-    const row = await session.byTestId(`cycle-row-${failed.id}`);
-    assert.match(await session.text(row), /cli apply/);
+    const row = await session.waitFor("the failed cycle's row", () => session.byTestId(`cycle-row-${failed.id}`));
+    assert.equal(await session.attr(row, "data-state"), "suspended");
+    const error = await session.waitFor("the cycle's error", async () => session.text(await session.byTestId("cycle-error")));
+    assert.match(error, /unknown object 'nowhere'/);
     await screenshot(session, "debugger");
   } finally {
-    await session.end();
+    await quit(session);
   }
 });
 
@@ -163,6 +165,6 @@ test("the inspector edits a slot, the world follows, and an invalid edit changes
     });
     assert.equal(moved.x, 620);
   } finally {
-    await session.end();
+    await quit(session);
   }
 });

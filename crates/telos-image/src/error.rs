@@ -62,8 +62,9 @@ pub enum Error {
     #[error("image store ({endpoint}): {source}")]
     Store {
         endpoint: String,
+        // Boxed: SurrealDB's error is large, and every `Result` of the image carries this enum.
         #[source]
-        source: surrealdb::Error,
+        source: Box<surrealdb::Error>,
     },
     #[error("cannot open image store {endpoint}: {source}")]
     StoreOpen {

@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use crate::cycle::{Cycle, CycleRecord, CycleStatus, Resolution};
 use crate::error::{Error, Result};
 use crate::lookup::{Found, check_acyclic, lookup_in};
-use crate::object::{Object, ObjectId};
+use crate::object::{Object, ObjectId, check_selector};
 use crate::send::{DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUnderstood};
 use crate::store::{Endpoint, Store, StoreOptions, Write};
 
@@ -63,6 +63,9 @@ struct Inner {
     store: Store,
     /// std lock: held only to read or swap map entries, never across an `.await`.
     world: RwLock<World>,
+    /// Lookup cache: receiver → selector → what answers (`None`: nothing does). A std lock,
+    /// never held across an `.await`; emptied by every commit.
+    lookups: RwLock<HashMap<ObjectId, HashMap<String, Option<Found>>>>,
     /// Serialises commits so the checks made before writing still hold when the write lands;
     /// a tokio lock because it is held across the store's `.await`.
     commit: tokio::sync::Mutex<()>,
@@ -97,6 +100,7 @@ impl Image {
             inner: Arc::new(Inner {
                 store,
                 world: RwLock::new(world),
+                lookups: RwLock::default(),
                 commit: tokio::sync::Mutex::new(()),
                 changes,
                 cycles,
@@ -173,10 +177,32 @@ impl Image {
     }
 
     /// Looks `selector` up from `receiver` through its parents, depth-first in order.
+    ///
+    /// The answer is cached per receiver and selector (an inline cache, as Self's VM keeps), so
+    /// a slot far up a chain costs what one on the receiver does; every commit empties it.
     pub fn lookup(&self, receiver: &ObjectId, selector: &str) -> Result<Option<Found>> {
-        self.get(receiver)?;
+        check_selector(selector)?;
+        // The world's read lock is held to the end, so a commit cannot empty the cache between
+        // this walk and its caching.
         let world = self.world();
-        lookup_in(receiver, selector, |id| world.by_id.get(id).cloned())
+        let cached = read(&self.inner.lookups)
+            .get(receiver)
+            .and_then(|by_selector| by_selector.get(selector).cloned());
+        if let Some(found) = cached {
+            return Ok(found);
+        }
+        if !world.by_id.contains_key(receiver) {
+            return Err(Error::UnknownObject(receiver.to_string()));
+        }
+        let found = lookup_in(receiver, selector, |id| world.by_id.get(id).cloned())?;
+        self.inner
+            .lookups
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(receiver.clone())
+            .or_default()
+            .insert(selector.to_owned(), found.clone());
+        Ok(found)
     }
 
     /// Sends a message: a slot answers with its value, a method runs through the invoker, and
@@ -413,6 +439,12 @@ impl Image {
         let mut changes = Vec::new();
         {
             let mut world = self.inner.world.write().unwrap_or_else(|e| e.into_inner());
+            // Under the world's write lock: no lookup is between its walk and its caching.
+            self.inner
+                .lookups
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
             for f in finals {
                 let (name, version, kind) = match f {
                     Final::Create(o) => (o.name.clone(), o.version, ChangeKind::Created),

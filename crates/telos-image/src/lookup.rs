@@ -35,21 +35,26 @@ pub(crate) fn lookup_in(
             continue;
         }
         let Some(object) = get(&id) else { continue };
-        if let Some(value) = object.slots.get(selector) {
-            return Ok(Some(Found::Slot {
-                holder: id,
-                value: value.clone(),
-            }));
-        }
-        if let Some(method) = object.methods.get(selector) {
-            return Ok(Some(Found::Method {
-                holder: id,
-                method: method.clone(),
-            }));
+        if let Some(found) = found_on(&id, &object, selector) {
+            return Ok(Some(found));
         }
         stack.extend(object.parents.iter().rev().cloned());
     }
     Ok(None)
+}
+
+/// What `object` itself answers to `selector`: a slot before a method of the same name.
+pub(crate) fn found_on(id: &ObjectId, object: &Object, selector: &str) -> Option<Found> {
+    if let Some(value) = object.slots.get(selector) {
+        return Some(Found::Slot {
+            holder: id.clone(),
+            value: value.clone(),
+        });
+    }
+    object.methods.get(selector).map(|method| Found::Method {
+        holder: id.clone(),
+        method: method.clone(),
+    })
 }
 
 /// Checks that giving `id` these `parents` keeps delegation acyclic; on a loop, returns the

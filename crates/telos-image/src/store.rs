@@ -168,7 +168,7 @@ impl Store {
                     .await
                     .map_err(|source| Error::Store {
                         endpoint: name.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 Conn::Local(db, ds)
             }
@@ -177,7 +177,7 @@ impl Store {
                     .await
                     .map_err(|source| Error::Store {
                         endpoint: name.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 if let Some((username, password)) = &options.remote_user {
                     db.signin(surrealdb::opt::auth::Root {
@@ -187,7 +187,7 @@ impl Store {
                     .await
                     .map_err(|source| Error::Store {
                         endpoint: name.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 }
                 Conn::Remote(db)
@@ -225,7 +225,7 @@ impl Store {
     fn err(&self, source: surrealdb::Error) -> Error {
         Error::Store {
             endpoint: self.endpoint.to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 
