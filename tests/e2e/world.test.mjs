@@ -63,11 +63,8 @@ test("a dragged morph keeps its position when the app restarts", async () => {
   }
 });
 
-test("a file dropped from the OS reaches the persona under the pointer and no other", async () => {
-  const dir = dataDir();
-  const file = join(dir, "dropped-notes.txt");
-  writeFileSync(file, "BRICK should remember this.");
-  const session = await launch(dir);
+/** Drags `file` from a GTK drag source onto viewport point `to` of the Telos window, for real. */
+async function osDrop(file, to) {
   const source = spawn("/usr/bin/python3", [join(import.meta.dirname, "drag_source.py"), "1150", "700", file], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -76,10 +73,9 @@ test("a file dropped from the OS reaches the persona under the pointer and no ot
       source.stdout.on("data", (d) => String(d).includes("READY") && resolve());
       source.on("exit", (code) => reject(new Error(`drag source exited (${code})`)));
     });
-    const brick = await morph(session, "BRICK");
     const win = execFileSync("xdotool", ["search", "--name", "^Telos$", "getwindowgeometry", "--shell"], { encoding: "utf8" });
     const geometry = Object.fromEntries(win.trim().split("\n").map((l) => l.split("=")));
-    const target = { x: Number(geometry.X) + centre(brick).x, y: Number(geometry.Y) + centre(brick).y };
+    const target = { x: Number(geometry.X) + to.x, y: Number(geometry.Y) + to.y };
     const xdo = (...args) => execFileSync("xdotool", args.map(String));
     xdo("mousemove", 1190, 740);
     xdo("mousedown", 1);
@@ -90,6 +86,18 @@ test("a file dropped from the OS reaches the persona under the pointer and no ot
     }
     await new Promise((r) => setTimeout(r, 200));
     xdo("mouseup", 1);
+  } finally {
+    setTimeout(() => source.kill(), 500);
+  }
+}
+
+test("a file dropped from the OS reaches the persona under the pointer and no other", async () => {
+  const dir = dataDir();
+  const file = join(dir, "dropped-notes.txt");
+  writeFileSync(file, "BRICK should remember this.");
+  const session = await launch(dir);
+  try {
+    await osDrop(file, centre(await morph(session, "BRICK")));
     const requests = await session.waitFor("BRICK to record the drop", async () => {
       const s = slot(await object(session, "BRICK"), "ingest_requests");
       return s && JSON.parse(s.json);
@@ -101,7 +109,60 @@ test("a file dropped from the OS reaches the persona under the pointer and no ot
     );
     assert.match(toast, /memory not available yet: BRICK/);
   } finally {
-    source.kill();
+    await quit(session);
+  }
+});
+
+test("a file dropped on empty canvas asks which persona should have it", async () => {
+  const dir = dataDir();
+  const file = join(dir, "for-babs.md");
+  writeFileSync(file, "# Research notes");
+  const session = await launch(dir);
+  try {
+    await osDrop(file, { x: 550, y: 400 });
+    const choose = await session.waitFor("the persona chooser", () => session.byTestId("drop-choose-BABS"));
+    await screenshot(session, "drop-chooser");
+    await session.click(choose);
+    const requests = await session.waitFor("BABS to record the drop", async () => {
+      const s = slot(await object(session, "BABS"), "ingest_requests");
+      return s && JSON.parse(s.json);
+    });
+    assert.deepEqual(requests[0].files, [file]);
+  } finally {
+    await quit(session);
+  }
+});
+
+test("the halo's clone makes a real clone that appears as a new morph", async () => {
+  const session = await launch(dataDir());
+  try {
+    await session.clickAt(centre(await morph(session, "ROBIN")));
+    await session.click(await session.byTestId("halo-clone"));
+    const copy = await session.waitFor("the clone's morph", async () =>
+      (await morphs(session)).find((m) => m.name === "ROBIN copy"),
+    );
+    assert.equal(copy.kind, "persona");
+    const view = await object(session, "ROBIN copy");
+    assert.equal(JSON.parse(slot(view, "role").json), "empathy");
+  } finally {
+    await quit(session);
+  }
+});
+
+test("chat with a persona streams its honest offline answer into a bubble", async () => {
+  const session = await launch(dataDir());
+  try {
+    await session.clickAt(centre(await morph(session, "BRICK")));
+    await session.type(await session.byTestId("chat-input"), "Can you write me a tool?");
+    await session.click(await session.byTestId("chat-send"));
+    const text = await session.waitFor("BRICK's reply", async () => {
+      const t = await session.text(await session.byTestId("bubble-BRICK"));
+      return t.includes("ollama") ? t : null;
+    });
+    assert.match(text, /ollama serve/);
+    assert.match(text, /ollama pull mistral:7b/);
+    await screenshot(session, "world-chat");
+  } finally {
     await quit(session);
   }
 });

@@ -240,6 +240,9 @@ async function chat(m: Morph, text: string): Promise<void> {
       case "done":
         break;
     }
+    // The text changed the bubble's width: place it again so it stays on the stage.
+    const now = world.get(m.id);
+    if (now) b.place(now);
   };
   const r = await commands.chat(m.id, text, channel);
   if (r.status === "error") b.set(errorText(r.error), "error");
@@ -342,7 +345,8 @@ async function start(): Promise<void> {
   await events.imageChanged.listen(scheduleReload);
   await events.imageResync.listen(scheduleReload);
   await listenForDrops();
-  window.addEventListener("resize", resize);
+  // The canvas changes size with the window and when the chat bar shows or hides.
+  new ResizeObserver(resize).observe(canvas);
   resize();
   await reload();
   requestAnimationFrame(frame);

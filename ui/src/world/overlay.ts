@@ -92,8 +92,13 @@ export class Bubble {
     this.el.dataset.tone = "reply";
   }
 
+  /** Beside the morph: to its right, or to its left when the right would leave the stage. */
   place(morph: Morph): void {
-    this.el.style.transform = `translate(${morph.x + morph.width + 10}px, ${morph.y}px)`;
+    const stage = this.el.parentElement?.clientWidth ?? Infinity;
+    const width = this.el.offsetWidth;
+    const right = morph.x + morph.width + 10;
+    const x = right + width <= stage ? right : Math.max(0, morph.x - width - 10);
+    this.el.style.transform = `translate(${x}px, ${morph.y}px)`;
   }
 }
 
