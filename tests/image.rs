@@ -442,3 +442,33 @@ async fn a_cached_lookup_follows_every_commit() {
     ));
     assert!(image.lookup(&bottom, "nothing").unwrap().is_some());
 }
+
+#[tokio::test]
+async fn parents_survive_a_restart_whether_or_not_a_commit_changed_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (robot, tool, persona) = {
+        let telos = open_on_disk(dir.path()).await;
+        let image = telos.image();
+        let mut c = image.begin("test");
+        let persona = c.resolve("persona").unwrap();
+        let tool = c.resolve("tool").unwrap();
+        let robot = c.create("robot", std::slice::from_ref(&persona)).unwrap();
+        c.commit().await.unwrap();
+        // A slot edit leaves the edges alone; a new parent rewrites them.
+        let mut c = image.begin("test");
+        c.set_slot(&robot, "color", json!("red")).unwrap();
+        c.commit().await.unwrap();
+        let mut c = image.begin("test");
+        c.add_parent(&robot, &tool).unwrap();
+        c.commit().await.unwrap();
+        let mut c = image.begin("test");
+        c.set_slot(&robot, "color", json!("blue")).unwrap();
+        c.commit().await.unwrap();
+        telos.shutdown().await.unwrap();
+        (robot, tool, persona)
+    };
+    let telos = open_on_disk(dir.path()).await;
+    let robot = telos.image().get(&robot).unwrap();
+    assert_eq!(robot.parents, [persona, tool]);
+    assert_eq!(slot(&robot, "color"), json!("blue"));
+}

@@ -359,7 +359,8 @@ impl Image {
                 (Some(base), Some(mut o)) => {
                     o.version = base + 1;
                     o.updated = now;
-                    Some(Final::Update(o, base))
+                    let reparented = self.get(&id).map_or(true, |c| c.parents != o.parents);
+                    Some(Final::Update(o, base, reparented))
                 }
                 (Some(base), None) => Some(Final::Delete(id, base)),
             })
@@ -448,7 +449,7 @@ impl Image {
             for f in finals {
                 let (name, version, kind) = match f {
                     Final::Create(o) => (o.name.clone(), o.version, ChangeKind::Created),
-                    Final::Update(o, _) => (o.name.clone(), o.version, ChangeKind::Updated),
+                    Final::Update(o, ..) => (o.name.clone(), o.version, ChangeKind::Updated),
                     Final::Delete(id, base) => {
                         let name = world.by_id.get(id).map(|o| o.name.clone());
                         (name.unwrap_or_default(), *base, ChangeKind::Deleted)
@@ -498,21 +499,22 @@ impl Drop for ClaimGuard {
 /// What a commit does to one object.
 enum Final {
     Create(Object),
-    Update(Object, u64),
+    /// The object, the version it was copied from, and whether its parents changed.
+    Update(Object, u64, bool),
     Delete(ObjectId, u64),
 }
 
 impl Final {
     fn id(&self) -> &ObjectId {
         match self {
-            Self::Create(o) | Self::Update(o, _) => &o.id,
+            Self::Create(o) | Self::Update(o, ..) => &o.id,
             Self::Delete(id, _) => id,
         }
     }
 
     fn object(&self) -> Option<&Object> {
         match self {
-            Self::Create(o) | Self::Update(o, _) => Some(o),
+            Self::Create(o) | Self::Update(o, ..) => Some(o),
             Self::Delete(..) => None,
         }
     }
@@ -520,9 +522,10 @@ impl Final {
     fn write(&self) -> Write<'_> {
         match self {
             Self::Create(o) => Write::Create(o),
-            Self::Update(object, base) => Write::Update {
+            Self::Update(object, base, reparented) => Write::Update {
                 object,
                 base: *base,
+                reparented: *reparented,
             },
             Self::Delete(id, base) => Write::Delete { id, base: *base },
         }

@@ -129,8 +129,16 @@ struct EdgeRow {
 /// One object write of a commit.
 pub(crate) enum Write<'a> {
     Create(&'a Object),
-    Update { object: &'a Object, base: u64 },
-    Delete { id: &'a ObjectId, base: u64 },
+    /// `reparented`: the parents changed, so the object's delegation edges are rewritten.
+    Update {
+        object: &'a Object,
+        base: u64,
+        reparented: bool,
+    },
+    Delete {
+        id: &'a ObjectId,
+        base: u64,
+    },
 }
 
 impl Store {
@@ -331,13 +339,21 @@ impl Store {
                     relate(&mut sql, &mut vars, i, object);
                     vars.insert(format!("o{i}"), Row::from_object(object)?);
                 }
-                Write::Update { object, base } => {
+                Write::Update {
+                    object,
+                    base,
+                    reparented,
+                } => {
                     sql += &guard(&object.id, *base);
                     sql += &format!(
-                        "UPDATE type::record('object', $o{i}.oid) CONTENT $o{i} RETURN NONE;\n\
-                         DELETE delegates WHERE in = type::record('object', $o{i}.oid);\n"
+                        "UPDATE type::record('object', $o{i}.oid) CONTENT $o{i} RETURN NONE;\n"
                     );
-                    relate(&mut sql, &mut vars, i, object);
+                    if *reparented {
+                        sql += &format!(
+                            "DELETE delegates WHERE in = type::record('object', $o{i}.oid);\n"
+                        );
+                        relate(&mut sql, &mut vars, i, object);
+                    }
                     vars.insert(format!("o{i}"), Row::from_object(object)?);
                 }
                 Write::Delete { id, base } => {
