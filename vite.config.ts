@@ -18,6 +18,8 @@ export default defineConfig({
         world: page("ui/index.html"),
         inspector: page("ui/inspector.html"),
         debugger: page("ui/debugger.html"),
+        // The desktop benchmark's page (scripts/bench-desktop); nothing in the app links to it.
+        bench: page("ui/bench.html"),
       },
     },
   },

@@ -2,7 +2,7 @@
 // (colours from its prototype), a ring when hovered or selected, its name and its badges
 // as pills. Kept lean for per-frame use: no shadows, no per-morph objects or strings.
 
-import type { Badge, BadgeTone, Morph } from "./morph";
+import type { Badge, BadgeTone, Morph, Rect } from "./morph";
 import type { World } from "./scene";
 
 /** The part of CanvasRenderingContext2D the renderer uses (tests pass a recording fake). */
@@ -27,6 +27,10 @@ export type DrawContext = Pick<
   | "textBaseline"
 >;
 
+/** A context that can also copy images: what the sprite cache needs from the target. */
+type BlitContext = DrawContext &
+  Partial<Pick<CanvasRenderingContext2D, "drawImage" | "save" | "restore" | "rect" | "clip">>;
+
 export interface DrawOptions {
   /** Canvas size in logical pixels. */
   width: number;
@@ -35,6 +39,60 @@ export interface DrawOptions {
   scaleFactor?: number;
   /** Background fill; the canvas is cleared (transparent) when omitted. */
   background?: string;
+  /** Cached images of morphs: each morph is drawn once per look and copied every frame. */
+  sprites?: SpriteCache;
+  /** Redraw only the world's damaged area when it has one (the canvas keeps the rest). */
+  partial?: boolean;
+}
+
+/** Makes an offscreen canvas of a size in device pixels (the DOM's canvas in the app). */
+export type CanvasFactory = (width: number, height: number) => {
+  image: CanvasImageSource;
+  ctx: DrawContext;
+} | null;
+
+/** Room around a morph's card in its sprite, for the hover ring. */
+const SPRITE_MARGIN = 5;
+
+/**
+ * Morphic's cached forms: a morph's image is drawn once per look (name, size, colours,
+ * badges, hover, selection, scale) and copied with one `drawImage` per frame after that,
+ * which keeps text and curves off the per-frame path.
+ */
+export class SpriteCache {
+  private sprites = new WeakMap<Morph, { key: string; image: CanvasImageSource }>();
+
+  constructor(private make: CanvasFactory) {}
+
+  /** Copies the morph's image to (x, y); false when it cannot (then draw it directly). */
+  blit(ctx: BlitContext, m: Morph, x: number, y: number, scale: number): boolean {
+    if (!ctx.drawImage) return false;
+    const key = lookKey(m, scale);
+    let sprite = this.sprites.get(m);
+    if (sprite?.key !== key) {
+      const made = this.make(
+        Math.ceil((m.width + SPRITE_MARGIN * 2) * scale),
+        Math.ceil((m.height + SPRITE_MARGIN * 2) * scale),
+      );
+      if (!made) return false;
+      made.ctx.setTransform(scale, 0, 0, scale, 0, 0);
+      made.ctx.textAlign = "left";
+      made.ctx.textBaseline = "top";
+      drawCard(made.ctx, m, SPRITE_MARGIN, SPRITE_MARGIN);
+      sprite = { key, image: made.image };
+      this.sprites.set(m, sprite);
+    }
+    const m2 = SPRITE_MARGIN * 2;
+    ctx.drawImage(sprite.image, x - SPRITE_MARGIN, y - SPRITE_MARGIN, m.width + m2, m.height + m2);
+    return true;
+  }
+}
+
+/** Everything that changes how a morph's card looks. */
+function lookKey(m: Morph, scale: number): string {
+  let key = `${scale}|${m.name}|${m.width}|${m.height}|${m.fill}|${m.stroke}|${m.textColor}|${m.hover}|${m.selected}|${m.pinned}`;
+  for (const b of m.badges) key += `|${b.tone}:${b.label}`;
+  return key;
 }
 
 const RADIUS = 10;
@@ -97,13 +155,10 @@ function drawBadges(ctx: DrawContext, badges: readonly Badge[], x: number, y: nu
   }
 }
 
-/** Draws one morph whose owner's top-left is at (ox, oy), then its submorphs on top. */
-function drawMorph(ctx: DrawContext, m: Morph, ox: number, oy: number): number {
-  const x = ox + m.x;
-  const y = oy + m.y;
+/** Draws one morph's card (ring, body, name, badges) with its top-left at (x, y). */
+function drawCard(ctx: DrawContext, m: Morph, x: number, y: number): void {
   const w = m.width;
   const h = m.height;
-
   if (m.hover) {
     roundRect(ctx, x - 4, y - 4, w + 8, h + 8, RADIUS + 4);
     ctx.strokeStyle = HOVER_COLOR;
@@ -122,27 +177,69 @@ function drawMorph(ctx: DrawContext, m: Morph, ox: number, oy: number): number {
   ctx.fillText(m.name, x + PAD, y + PAD, w - PAD * 2);
 
   if (m.badges.length > 0) drawBadges(ctx, m.badges, x, y + h - PAD / 2 - PILL_H, w);
+}
 
+/** Draws one morph whose owner's top-left is at (ox, oy), then its submorphs on top. */
+function drawMorph(
+  ctx: BlitContext,
+  m: Morph,
+  ox: number,
+  oy: number,
+  scale: number,
+  sprites: SpriteCache | undefined,
+): number {
+  const x = ox + m.x;
+  const y = oy + m.y;
+  if (!sprites?.blit(ctx, m, x, y, scale)) drawCard(ctx, m, x, y);
   let drawn = 1;
-  if (m.children) for (const c of m.children) drawn += drawMorph(ctx, c, x, y);
+  if (m.children) for (const c of m.children) drawn += drawMorph(ctx, c, x, y, scale, sprites);
   return drawn;
 }
 
 /** Draws the whole world back to front; returns how many morphs were drawn. */
-export function drawWorld(ctx: DrawContext, world: World, options: DrawOptions): number {
+export function drawWorld(ctx: BlitContext, world: World, options: DrawOptions): number {
   const s = options.scaleFactor && options.scaleFactor > 0 ? options.scaleFactor : 1;
   ctx.setTransform(s, 0, 0, s, 0, 0);
-  if (options.background) {
-    ctx.fillStyle = options.background;
-    ctx.fillRect(0, 0, options.width, options.height);
-  } else {
-    ctx.clearRect(0, 0, options.width, options.height);
-  }
   ctx.textAlign = "left";
   ctx.textBaseline = "top";
+  const damage = world.damage();
+  if (options.partial && damage && damage !== "all" && ctx.save && ctx.restore && ctx.rect && ctx.clip) {
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(damage.x, damage.y, damage.width, damage.height);
+    ctx.clip();
+    paintBackground(ctx, options, damage);
+    let drawn = 0;
+    for (const m of world.morphs()) {
+      if (overlaps(m, damage)) drawn += drawMorph(ctx, m, 0, 0, s, options.sprites);
+    }
+    ctx.restore();
+    return drawn;
+  }
+  paintBackground(ctx, options, { x: 0, y: 0, width: options.width, height: options.height });
   let drawn = 0;
-  for (const m of world.morphs()) drawn += drawMorph(ctx, m, 0, 0);
+  for (const m of world.morphs()) drawn += drawMorph(ctx, m, 0, 0, s, options.sprites);
   return drawn;
+}
+
+function paintBackground(ctx: DrawContext, options: DrawOptions, r: Rect): void {
+  if (options.background) {
+    ctx.fillStyle = options.background;
+    ctx.fillRect(r.x, r.y, r.width, r.height);
+  } else {
+    ctx.clearRect(r.x, r.y, r.width, r.height);
+  }
+}
+
+/** Whether a morph (with room for its ring) reaches into `r`. */
+function overlaps(m: Morph, r: Rect): boolean {
+  const ring = 6;
+  return (
+    m.x - ring < r.x + r.width &&
+    r.x < m.x + m.width + ring &&
+    m.y - ring < r.y + r.height &&
+    r.y < m.y + m.height + ring
+  );
 }
 
 /** Draws only if the world changed since the last frame; returns whether it drew. */

@@ -9,6 +9,7 @@ import {
   type Morph,
   type MorphProps,
   type Point,
+  type Rect,
   type Size,
 } from "./morph";
 
@@ -102,6 +103,24 @@ function mark(list: readonly Morph[], flag: "hover" | "selected", id: string | n
   return changed;
 }
 
+/** Room around a morph that its drawing may use (the hover ring). */
+const RING = 6;
+
+function grown(r: Rect): Rect {
+  return { x: r.x - RING, y: r.y - RING, width: r.width + RING * 2, height: r.height + RING * 2 };
+}
+
+function union(a: Rect, b: Rect): Rect {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return {
+    x,
+    y,
+    width: Math.max(a.x + a.width, b.x + b.width) - x,
+    height: Math.max(a.y + a.height, b.y + b.height) - y,
+  };
+}
+
 /** The root of the scene graph. Top-level morphs are kept back to front. */
 export class World {
   private readonly order: Morph[] = [];
@@ -109,16 +128,32 @@ export class World {
   version = 0;
   /** True when something changed since the last `markClean()`; starts true. */
   dirty = true;
+  /** What needs redrawing: everything, one area (Morphic's damage), or nothing. */
+  private damaged: Rect | "all" | null = "all";
 
   /** Records a mutation. Call it after changing a morph directly (e.g. `m.moveTo`). */
   touch(): void {
     this.version++;
     this.dirty = true;
+    this.damaged = "all";
+  }
+
+  /** Records a mutation that only changed what lies inside `area`. */
+  touchArea(area: Rect): void {
+    this.version++;
+    this.dirty = true;
+    if (this.damaged !== "all") this.damaged = this.damaged ? union(this.damaged, area) : area;
+  }
+
+  /** What must be redrawn since the last frame: "all", one area, or null for nothing. */
+  damage(): Rect | "all" | null {
+    return this.damaged;
   }
 
   /** The renderer calls this after drawing a frame. */
   markClean(): void {
     this.dirty = false;
+    this.damaged = null;
   }
 
   /** Top-level morphs back to front. The live array: do not mutate, do not keep. */
@@ -179,12 +214,16 @@ export class World {
     return this.add(morph);
   }
 
-  /** Moves the morph `id` to (x, y) in its owner's coordinates. */
+  /** Moves the morph `id` to (x, y) in its owner's coordinates. Moving a top-level morph
+   * without submorphs damages only where it was and where it is. */
   move(id: string, x: number, y: number): boolean {
     const m = this.get(id);
     if (!m) return false;
+    const simple = !m.children?.length && this.order.includes(m);
+    const before = simple ? grown(m.bounds()) : null;
     m.moveTo(x, y);
-    this.touch();
+    if (before) this.touchArea(union(before, grown(m.bounds())));
+    else this.touch();
     return true;
   }
 

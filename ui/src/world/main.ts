@@ -11,6 +11,7 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import { commands, events, type ChatEvent, type IpcError, type MorphView } from "../bindings";
 import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morphic";
+import { domSpriteCache } from "../morphic/dom";
 import { badgesFor } from "./badges";
 import { Bubble, Halo, choosePersona, toast } from "./overlay";
 
@@ -23,6 +24,7 @@ const ctx = canvas.getContext("2d");
 if (!ctx) throw new Error("this WebView cannot draw on a canvas");
 
 const world = new World();
+const sprites = domSpriteCache();
 const views = new Map<string, MorphView>();
 const halo = new Halo(overlay);
 const bubbles = new Map<string, Bubble>();
@@ -93,6 +95,8 @@ function frame(): void {
       height: canvas.clientHeight,
       scaleFactor: window.devicePixelRatio || 1,
       background: "#14161f",
+      sprites,
+      partial: true,
     });
     world.markClean();
     placeOverlays();
