@@ -6,12 +6,26 @@ use tauri_specta::Event;
 use crate::error::IpcResult;
 use crate::events::ShowCycle;
 
-/// Opens (or brings forward) the Inspector on one object; one window per object.
+/// Opens (or brings forward) the Inspector on one object; one window per object. A window is
+/// found by what it shows now (an Inspector can navigate to a parent), not by its label.
 pub fn inspector(app: &AppHandle, object_id: &str) -> IpcResult<()> {
-    let label = format!("inspector-{object_id}");
-    if let Some(window) = app.get_webview_window(&label) {
+    let shows = format!("object={object_id}");
+    let showing = app.webview_windows().into_values().find(|w| {
+        w.label().starts_with("inspector-")
+            && w.url()
+                .is_ok_and(|u| u.query().is_some_and(|q| q.contains(&shows)))
+    });
+    if let Some(window) = showing {
         window.set_focus()?;
         return Ok(());
+    }
+    let mut label = format!("inspector-{object_id}");
+    // Its first window has navigated elsewhere: this one needs a label of its own.
+    for n in 2.. {
+        if app.get_webview_window(&label).is_none() {
+            break;
+        }
+        label = format!("inspector-{object_id}-{n}");
     }
     let url = WebviewUrl::App(format!("inspector.html?object={object_id}").into());
     WebviewWindowBuilder::new(app, label, url)

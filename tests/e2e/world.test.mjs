@@ -229,3 +229,26 @@ test("the inspector edits a slot, the world follows, and an invalid edit changes
     await quit(session);
   }
 });
+
+test("an inspector that navigated to a parent is the one brought forward for that parent", async () => {
+  const session = await launch(dataDir());
+  try {
+    const main = await session.window();
+    await session.clickAt(centre(await morph(session, "BRICK")));
+    await session.click(await session.byTestId("halo-inspect"));
+    await switchToPage(session, "inspector.html");
+    await session.waitReady();
+    const genesis = (await object(session, "genesis")).id;
+    await session.click(await session.byTestId(`parent-link-${genesis}`));
+    await session.waitFor("the inspector to show genesis", async () =>
+      (await session.text(await session.byTestId("object-name"))) === "genesis",
+    );
+    await session.switchTo(main);
+    const r = await session.invoke("open_inspector", { object: "genesis" });
+    assert.equal(r.err, undefined, JSON.stringify(r.err));
+    await new Promise((done) => setTimeout(done, 500));
+    assert.equal((await session.windows()).length, 2, "no second inspector on genesis");
+  } finally {
+    await quit(session);
+  }
+});
