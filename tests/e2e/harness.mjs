@@ -117,3 +117,14 @@ export async function object(session, name) {
 export function slot(view, name) {
   return view.slots.find((s) => s.name === name);
 }
+
+/** Opens the Inspector on a morph the way a user does (click it, then the halo's Inspect) and
+ * switches to that window; returns the main window's handle. */
+export async function inspectViaHalo(session, name) {
+  const main = await session.window();
+  await session.clickAt(centre(await morph(session, name)));
+  await session.click(await session.byTestId("halo-inspect"));
+  await switchToPage(session, "inspector.html");
+  await session.waitReady();
+  return main;
+}

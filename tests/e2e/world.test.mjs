@@ -8,8 +8,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  centre, cli, dataDir, launch, morph, morphs, object, quit, screenshot, slot, startDriver,
-  stopDriver, switchToPage,
+  centre, cli, dataDir, inspectViaHalo, launch, morph, morphs, object, quit, screenshot, slot,
+  startDriver, stopDriver, switchToPage,
 } from "./harness.mjs";
 
 before(startDriver);
@@ -194,11 +194,7 @@ test("the debugger lists a cycle that failed", async () => {
 test("the inspector edits a slot, the world follows, and an invalid edit changes nothing", async () => {
   const session = await launch(dataDir());
   try {
-    const main = await session.window();
-    await session.clickAt(centre(await morph(session, "BRICK")));
-    await session.click(await session.byTestId("halo-inspect"));
-    await switchToPage(session, "inspector.html");
-    await session.waitReady();
+    const main = await inspectViaHalo(session, "BRICK");
     assert.equal(await session.text(await session.byTestId("object-name")), "BRICK");
 
     // A valid edit: BRICK's position, added as a slot here, moves its morph in the world.
@@ -233,11 +229,7 @@ test("the inspector edits a slot, the world follows, and an invalid edit changes
 test("an inspector that navigated to a parent is the one brought forward for that parent", async () => {
   const session = await launch(dataDir());
   try {
-    const main = await session.window();
-    await session.clickAt(centre(await morph(session, "BRICK")));
-    await session.click(await session.byTestId("halo-inspect"));
-    await switchToPage(session, "inspector.html");
-    await session.waitReady();
+    const main = await inspectViaHalo(session, "BRICK");
     const genesis = (await object(session, "genesis")).id;
     await session.click(await session.byTestId(`parent-link-${genesis}`));
     await session.waitFor("the inspector to show genesis", async () =>
