@@ -22,7 +22,13 @@ try {
           `(goal ≤ ${c.goal}×: ${c.met ? "met" : "MISSED"})`,
       );
     line("world drag frame (damage repaint)", r.drag);
-    line("world full frame (every morph, cached images)", r.full);
+    line("world full frame (whole canvas, cached images, occlusion culling)", r.full);
+    const k = r.culling;
+    console.log(
+      `occlusion culling: ${k.drawnWith} of ${k.drawnWithout} morphs drawn in a full frame; ` +
+        `picture with vs without culling: ${k.identical ? "identical" : `${k.differingBytes} bytes differ`}`,
+    );
+    if (!k.identical) throw new Error("occlusion culling changed the picture");
   } finally {
     await quit(session);
   }

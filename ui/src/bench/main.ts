@@ -2,7 +2,8 @@
 // 1,000 morphs drawn by the world's renderer vs a raw fillRect loop of the same rectangles on
 // the same canvas, frame after frame, alternating blocks so drift hits both alike. Each
 // frame's cost includes a pixel read-back, which makes the software rasteriser finish the
-// frame. The result lands in #result (and window.__telosBench) as JSON.
+// frame. Full frames are also drawn once with occlusion culling off, to check it changes no
+// pixel. The result lands in #result (and window.__telosBench) as JSON.
 
 import { World, cloneMorph, drawWorld, personaMorphPrototype, type Morph } from "../morphic";
 import { domSpriteCache } from "../morphic/dom";
@@ -48,11 +49,26 @@ function frameWorld(n: number): void {
   world.markClean();
 }
 
-/** A full frame: every morph drawn (from its cached image), as after a resize. */
-function frameWorldFull(): void {
+/** A full frame: the whole world repainted (from cached images), as after a resize. */
+function frameWorldFull(cull = true): number {
   world.touch();
-  drawWorld(c, world, { width, height, scaleFactor: dpr, background: "#14161f", sprites, partial: true });
+  const drawn = drawWorld(c, world, { width, height, scaleFactor: dpr, background: "#14161f", sprites, partial: true, cull });
   world.markClean();
+  return drawn;
+}
+
+/**
+ * Occlusion culling must not change a pixel: the full frame drawn with and without it,
+ * read back whole and compared. Also reports how many morphs each draws.
+ */
+function checkCulling(): { identical: boolean; differingBytes: number; drawnWith: number; drawnWithout: number } {
+  const drawnWithout = frameWorldFull(false);
+  const without = c.getImageData(0, 0, canvas.width, canvas.height).data;
+  const drawnWith = frameWorldFull(true);
+  const withCull = c.getImageData(0, 0, canvas.width, canvas.height).data;
+  let differingBytes = 0;
+  for (let i = 0; i < without.length; i++) if (without[i] !== withCull[i]) differingBytes++;
+  return { identical: differingBytes === 0, differingBytes, drawnWith, drawnWithout };
 }
 
 function frameBaseline(): void {
@@ -83,12 +99,13 @@ async function run(): Promise<void> {
     const which = Math.floor(n / block) % 3;
     await nextFrame();
     if (which === 0) dragTimes.push(timed(() => frameWorld(n)));
-    else if (which === 1) fullTimes.push(timed(frameWorldFull));
+    else if (which === 1) fullTimes.push(timed(() => frameWorldFull()));
     else baseTimes.push(timed(frameBaseline));
   }
   const result = {
     drag: compare(COUNT, dragTimes, baseTimes),
     full: compare(COUNT, fullTimes, baseTimes),
+    culling: checkCulling(),
   };
   out.textContent = JSON.stringify(result);
   (window as unknown as { __telosBench: unknown }).__telosBench = result;

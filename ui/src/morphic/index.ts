@@ -2,3 +2,4 @@
 export * from "./morph";
 export * from "./scene";
 export * from "./render";
+export * from "./occlusion";

@@ -4,6 +4,7 @@
 
 import type { Badge, BadgeTone, Morph, Rect } from "./morph";
 import type { World } from "./scene";
+import { visibleMorphs } from "./occlusion";
 
 /** The part of CanvasRenderingContext2D the renderer uses (tests pass a recording fake). */
 export type DrawContext = Pick<
@@ -43,6 +44,8 @@ export interface DrawOptions {
   sprites?: SpriteCache;
   /** Redraw only the world's damaged area when it has one (the canvas keeps the rest). */
   partial?: boolean;
+  /** Skip morphs hidden behind opaque cards in front of them (default on; never changes a pixel). */
+  cull?: boolean;
 }
 
 /** Makes an offscreen canvas of a size in device pixels (the DOM's canvas in the app). */
@@ -209,16 +212,23 @@ export function drawWorld(ctx: BlitContext, world: World, options: DrawOptions):
     ctx.rect(damage.x, damage.y, damage.width, damage.height);
     ctx.clip();
     paintBackground(ctx, options, damage);
-    let drawn = 0;
-    for (const m of world.morphs()) {
-      if (overlaps(m, damage)) drawn += drawMorph(ctx, m, 0, 0, s, options.sprites);
-    }
+    const drawn = drawMorphs(ctx, world, damage, s, options);
     ctx.restore();
     return drawn;
   }
-  paintBackground(ctx, options, { x: 0, y: 0, width: options.width, height: options.height });
+  const all = { x: 0, y: 0, width: options.width, height: options.height };
+  paintBackground(ctx, options, all);
+  return drawMorphs(ctx, world, all, s, options);
+}
+
+/** The grid `visibleMorphs` reuses from frame to frame. */
+const cullScratch = { grid: new Uint8Array(0) };
+
+/** Draws the top-level morphs that can be seen in `area`, back to front; returns the count. */
+function drawMorphs(ctx: BlitContext, world: World, area: Rect, s: number, options: DrawOptions): number {
+  const morphs = options.cull === false ? world.morphs() : visibleMorphs(world.morphs(), area, cullScratch);
   let drawn = 0;
-  for (const m of world.morphs()) drawn += drawMorph(ctx, m, 0, 0, s, options.sprites);
+  for (const m of morphs) if (overlaps(m, area)) drawn += drawMorph(ctx, m, 0, 0, s, options.sprites);
   return drawn;
 }
 
