@@ -472,3 +472,65 @@ async fn parents_survive_a_restart_whether_or_not_a_commit_changed_them() {
     assert_eq!(robot.parents, [persona, tool]);
     assert_eq!(slot(&robot, "color"), json!("blue"));
 }
+
+#[tokio::test]
+async fn links_are_graph_edges_that_survive_a_restart_and_block_deleting_their_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let (persona, docs, chunks) = {
+        let telos = open_on_disk(dir.path()).await;
+        let image = telos.image();
+        let mut c = image.begin("remember");
+        let persona = c.resolve("BRICK").unwrap();
+        let doc = c.create("doc a", &[]).unwrap();
+        let chunks: Vec<ObjectId> = (0..3)
+            .map(|i| c.create(&format!("chunk a{i}"), &[]).unwrap())
+            .collect();
+        c.set_links(&doc, "chunks", &chunks).unwrap();
+        c.link(&persona, "memory", &doc).unwrap();
+        c.commit().await.unwrap();
+        // A second document is appended (only the new edge is written) …
+        let mut c = image.begin("remember more");
+        let doc_b = c.create("doc b", &[]).unwrap();
+        c.link(&persona, "memory", &doc_b).unwrap();
+        c.link(&persona, "memory", &doc_b).unwrap(); // twice is once
+        c.commit().await.unwrap();
+        // … and a chunk list is rewritten: the first chunk dropped, the order reversed.
+        let mut c = image.begin("rechunk");
+        let rest: Vec<ObjectId> = chunks[1..].iter().rev().cloned().collect();
+        c.set_links(&doc, "chunks", &rest).unwrap();
+        c.delete(&chunks[0]).unwrap();
+        c.commit().await.unwrap();
+        telos.shutdown().await.unwrap();
+        (persona, vec![doc, doc_b], chunks)
+    };
+    let telos = open_on_disk(dir.path()).await;
+    let image = telos.image();
+    assert_eq!(image.get(&persona).unwrap().links["memory"], docs);
+    let doc = image.get(&docs[0]).unwrap();
+    assert_eq!(
+        doc.links["chunks"],
+        vec![chunks[2].clone(), chunks[1].clone()]
+    );
+    assert!(image.get(&chunks[0]).is_err());
+
+    // A linked object cannot be deleted on its own; with whatever links to it, it can.
+    let mut c = image.begin("forget");
+    let err = c.delete(&chunks[1]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("'doc a' still links to it (chunks)"),
+        "{err}"
+    );
+    c.delete_all(&[docs[0].clone(), chunks[1].clone(), chunks[2].clone()])
+        .unwrap_err(); // BRICK still holds doc a
+    c.set_links(&persona, "memory", &docs[1..]).unwrap();
+    c.delete_all(&[docs[0].clone(), chunks[1].clone(), chunks[2].clone()])
+        .unwrap();
+    c.commit().await.unwrap();
+    telos.shutdown().await.unwrap();
+    let telos = open_on_disk(dir.path()).await;
+    let image = telos.image();
+    assert_eq!(image.get(&persona).unwrap().links["memory"], docs[1..]);
+    assert!(image.get(&chunks[2]).is_err() && image.get(&docs[0]).is_err());
+    telos.shutdown().await.unwrap();
+}

@@ -242,8 +242,50 @@ impl Cycle {
         Ok(())
     }
 
+    /// Appends `to` to the object's `relation` links (a graph edge `id -relation-> to`).
+    /// Linking a target twice is a no-op.
+    pub fn link(&mut self, id: &ObjectId, relation: &str, to: &ObjectId) -> Result<()> {
+        check_selector(relation)?;
+        self.get(to)?;
+        let targets = self
+            .stage(id)?
+            .links
+            .entry(relation.to_owned())
+            .or_default();
+        if !targets.contains(to) {
+            targets.push(to.clone());
+        }
+        self.step(
+            "link",
+            json!({ "object": id, "relation": relation, "to": to }),
+        );
+        Ok(())
+    }
+
+    /// Replaces the object's `relation` links with `targets` (in order); an empty list removes
+    /// the relation.
+    pub fn set_links(&mut self, id: &ObjectId, relation: &str, targets: &[ObjectId]) -> Result<()> {
+        check_selector(relation)?;
+        for t in targets {
+            self.get(t)?;
+        }
+        let targets = dedup(targets);
+        let object = self.stage(id)?;
+        if targets.is_empty() {
+            object.links.shift_remove(relation);
+        } else {
+            object.links.insert(relation.to_owned(), targets.clone());
+        }
+        self.step(
+            "set-links",
+            json!({ "object": id, "relation": relation, "to": targets }),
+        );
+        Ok(())
+    }
+
     /// Self's shallow clone: a new object with copies of the slots and methods and the same
-    /// parents. Changing the clone never changes the original.
+    /// parents. Changing the clone never changes the original. Links are not copied: they
+    /// are what the original holds (a persona's memories), not what it is.
     pub fn clone_object(&mut self, id: &ObjectId, new_name: &str) -> Result<ObjectId> {
         self.check_new_name(new_name)?;
         let original = self.get(id)?;
@@ -265,31 +307,64 @@ impl Cycle {
         Ok(new_id)
     }
 
-    /// Deletes an object. Refused while another object delegates to it.
+    /// Deletes an object. Refused while another object delegates or links to it.
     pub fn delete(&mut self, id: &ObjectId) -> Result<()> {
-        let object = self.get(id)?;
-        if let Some(child) = self.view_ids().into_iter().find_map(|other| {
-            let o = self.get(&other).ok()?;
-            o.parents.contains(id).then(|| o.name.clone())
-        }) {
-            return Err(Error::StillAParent {
-                object: object.name.clone(),
-                child,
-            });
-        }
-        match self.staged.get_mut(id) {
-            Some(s) => s.object = None,
-            None => {
-                self.staged.insert(
-                    id.clone(),
-                    Staged {
-                        base: Some(object.version),
-                        object: None,
-                    },
-                );
+        self.delete_all(std::slice::from_ref(id))
+    }
+
+    /// Deletes several objects with one look over the image (a document's chunks). Refused,
+    /// deleting none, while an object outside the set delegates or links to one of them.
+    pub fn delete_all(&mut self, ids: &[ObjectId]) -> Result<()> {
+        let doomed: HashSet<&ObjectId> = ids.iter().collect();
+        let objects = ids
+            .iter()
+            .map(|id| self.get(id))
+            .collect::<Result<Vec<_>>>()?;
+        let name_of = |id: &ObjectId| {
+            objects
+                .iter()
+                .find(|o| &o.id == id)
+                .map_or_else(|| id.to_string(), |o| o.name.clone())
+        };
+        for other in self.view_ids() {
+            if doomed.contains(&other) {
+                continue;
+            }
+            let Ok(o) = self.get(&other) else { continue };
+            if let Some(p) = o.parents.iter().find(|p| doomed.contains(p)) {
+                return Err(Error::StillAParent {
+                    object: name_of(p),
+                    child: o.name.clone(),
+                });
+            }
+            for (relation, targets) in &o.links {
+                if let Some(t) = targets.iter().find(|t| doomed.contains(t)) {
+                    return Err(Error::StillLinked {
+                        object: name_of(t),
+                        from: o.name.clone(),
+                        relation: relation.clone(),
+                    });
+                }
             }
         }
-        self.step("delete", json!({ "object": id, "name": object.name }));
+        for object in objects {
+            match self.staged.get_mut(&object.id) {
+                Some(s) => s.object = None,
+                None => {
+                    self.staged.insert(
+                        object.id.clone(),
+                        Staged {
+                            base: Some(object.version),
+                            object: None,
+                        },
+                    );
+                }
+            }
+            self.step(
+                "delete",
+                json!({ "object": object.id, "name": object.name }),
+            );
+        }
         Ok(())
     }
 

@@ -27,6 +27,12 @@ pub enum Error {
     DelegationLoop { child: String, parent: String },
     #[error("'{object}' cannot be deleted: it is a parent of '{child}'")]
     StillAParent { object: String, child: String },
+    #[error("'{object}' cannot be deleted: '{from}' still links to it ({relation})")]
+    StillLinked {
+        object: String,
+        from: String,
+        relation: String,
+    },
     #[error("'{0}' is already a parent of '{1}'")]
     AlreadyAParent(String, String),
     #[error("conflict: object '{object}' was changed by another cycle since this cycle read it")]

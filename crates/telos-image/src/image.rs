@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::lookup::{Found, check_acyclic, lookup_in};
 use crate::object::{Object, ObjectId, check_selector};
 use crate::send::{DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUnderstood};
-use crate::store::{Endpoint, Store, StoreOptions, Write};
+use crate::store::{Endpoint, Relink, Store, StoreOptions, Write};
 
 /// What kind of change a commit made to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,8 +359,10 @@ impl Image {
                 (Some(base), Some(mut o)) => {
                     o.version = base + 1;
                     o.updated = now;
-                    let reparented = self.get(&id).map_or(true, |c| c.parents != o.parents);
-                    Some(Final::Update(o, base, reparented))
+                    let committed = self.get(&id).ok();
+                    let reparented = committed.as_ref().is_none_or(|c| c.parents != o.parents);
+                    let relinked = relinks(committed.as_deref(), &o);
+                    Some(Final::Update(o, base, reparented, relinked))
                 }
                 (Some(base), None) => Some(Final::Delete(id, base)),
             })
@@ -499,9 +501,33 @@ impl Drop for ClaimGuard {
 /// What a commit does to one object.
 enum Final {
     Create(Object),
-    /// The object, the version it was copied from, and whether its parents changed.
-    Update(Object, u64, bool),
+    /// The object, the version it was copied from, whether its parents changed, and its
+    /// changed relations (with `Some(n)` when only targets after the n-th were added).
+    Update(Object, u64, bool, Vec<(String, Option<usize>)>),
     Delete(ObjectId, u64),
+}
+
+/// The relations whose link edges an update must write, and how.
+fn relinks(committed: Option<&Object>, staged: &Object) -> Vec<(String, Option<usize>)> {
+    let empty = indexmap::IndexMap::new();
+    let before = committed.map_or(&empty, |c| &c.links);
+    let mut changed: Vec<(String, Option<usize>)> = Vec::new();
+    for (relation, targets) in &staged.links {
+        match before.get(relation) {
+            Some(old) if old == targets => {}
+            Some(old) if targets.starts_with(old) => {
+                changed.push((relation.clone(), Some(old.len())))
+            }
+            Some(_) => changed.push((relation.clone(), None)),
+            None => changed.push((relation.clone(), Some(0))),
+        }
+    }
+    for relation in before.keys() {
+        if !staged.links.contains_key(relation) {
+            changed.push((relation.clone(), None));
+        }
+    }
+    changed
 }
 
 impl Final {
@@ -522,10 +548,20 @@ impl Final {
     fn write(&self) -> Write<'_> {
         match self {
             Self::Create(o) => Write::Create(o),
-            Self::Update(object, base, reparented) => Write::Update {
+            Self::Update(object, base, reparented, relinked) => Write::Update {
                 object,
                 base: *base,
                 reparented: *reparented,
+                relinked: relinked
+                    .iter()
+                    .map(|(relation, from)| match from {
+                        Some(from) => Relink::Append {
+                            relation,
+                            from: *from,
+                        },
+                        None => Relink::Rewrite { relation },
+                    })
+                    .collect(),
             },
             Self::Delete(id, base) => Write::Delete { id, base: *base },
         }

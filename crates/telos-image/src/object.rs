@@ -76,6 +76,10 @@ pub struct Object {
     pub methods: IndexMap<String, Method>,
     /// Parents in priority order; lookup walks them depth-first in this order.
     pub parents: Vec<ObjectId>,
+    /// Named graph edges to other objects (relation → targets, in order), e.g. a persona's
+    /// `memory` → its documents. Owned by this object, like its parents; not delegated.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub links: IndexMap<String, Vec<ObjectId>>,
     /// Bumped by every committed cycle that changes the object; 1 when created.
     pub version: u64,
     /// Milliseconds since the Unix epoch.
@@ -91,6 +95,7 @@ impl Object {
             slots: Map::new(),
             methods: IndexMap::new(),
             parents,
+            links: IndexMap::new(),
             version: 0,
             created: now,
             updated: now,

@@ -126,19 +126,36 @@ struct EdgeRow {
     parent: String,
 }
 
+#[derive(Deserialize)]
+struct LinkRow {
+    from: String,
+    to: String,
+    relation: String,
+}
+
 /// One object write of a commit.
 pub(crate) enum Write<'a> {
     Create(&'a Object),
     /// `reparented`: the parents changed, so the object's delegation edges are rewritten.
+    /// `relinked`: how each changed relation's link edges are written.
     Update {
         object: &'a Object,
         base: u64,
         reparented: bool,
+        relinked: Vec<Relink<'a>>,
     },
     Delete {
         id: &'a ObjectId,
         base: u64,
     },
+}
+
+/// How one relation of an updated object is written.
+pub(crate) enum Relink<'a> {
+    /// Targets were only added at the end: relate the new ones after the `from`-th.
+    Append { relation: &'a str, from: usize },
+    /// Anything else: delete the relation's edges and relate them all again.
+    Rewrite { relation: &'a str },
 }
 
 impl Store {
@@ -213,6 +230,8 @@ impl Store {
                  DEFINE INDEX IF NOT EXISTS object_name ON object FIELDS name UNIQUE;
                  DEFINE TABLE IF NOT EXISTS delegates TYPE RELATION FROM object TO object SCHEMALESS;
                  DEFINE INDEX IF NOT EXISTS delegates_in ON delegates FIELDS in;
+                 DEFINE TABLE IF NOT EXISTS link TYPE RELATION FROM object TO object SCHEMALESS;
+                 DEFINE INDEX IF NOT EXISTS link_in ON link FIELDS in, relation;
                  DEFINE TABLE IF NOT EXISTS cycle SCHEMALESS;
                  DEFINE INDEX IF NOT EXISTS cycle_started ON cycle FIELDS started;
 ",
@@ -290,10 +309,13 @@ impl Store {
             .run(
                 "SELECT oid, name, slots, methods, version, created, updated FROM object;
                  SELECT record::id(in) AS child, record::id(out) AS parent, priority
-                    FROM delegates ORDER BY priority;",
+                    FROM delegates ORDER BY priority;
+                 SELECT record::id(in) AS from, record::id(out) AS to, relation, position
+                    FROM link ORDER BY position;",
                 json!({}),
             )
             .await?;
+        let links: Vec<LinkRow> = decode(results.pop().unwrap_or_default(), "links")?;
         let edges: Vec<EdgeRow> = decode(results.pop().unwrap_or_default(), "delegates")?;
         let rows: Vec<Row> = decode(results.pop().unwrap_or_default(), "objects")?;
         let mut objects: indexmap::IndexMap<String, Object> = indexmap::IndexMap::new();
@@ -307,6 +329,14 @@ impl Store {
             };
             if let Some(child) = objects.get_mut(&edge.child) {
                 child.parents.push(parent);
+            }
+        }
+        for link in links {
+            let Some(to) = ObjectId::parse(&link.to) else {
+                continue;
+            };
+            if let Some(from) = objects.get_mut(&link.from) {
+                from.links.entry(link.relation).or_default().push(to);
             }
         }
         Ok(objects.into_values().collect())
@@ -337,12 +367,16 @@ impl Store {
                         "CREATE type::record('object', $o{i}.oid) CONTENT $o{i} RETURN NONE;\n"
                     );
                     relate(&mut sql, &mut vars, i, object);
+                    for relation in object.links.keys() {
+                        link(&mut sql, &mut vars, i, object, relation, 0);
+                    }
                     vars.insert(format!("o{i}"), Row::from_object(object)?);
                 }
                 Write::Update {
                     object,
                     base,
                     reparented,
+                    relinked,
                 } => {
                     sql += &guard(&object.id, *base);
                     sql += &format!(
@@ -354,12 +388,28 @@ impl Store {
                         );
                         relate(&mut sql, &mut vars, i, object);
                     }
+                    for (k, relink) in relinked.iter().enumerate() {
+                        let (relation, from) = match relink {
+                            Relink::Append { relation, from } => (*relation, *from),
+                            Relink::Rewrite { relation } => {
+                                sql += &format!(
+                                    "DELETE link WHERE in = type::record('object', $o{i}.oid) \
+                                        AND relation = $r{i}_{k};\n"
+                                );
+                                vars.insert(format!("r{i}_{k}"), Value::String((*relation).into()));
+                                (*relation, 0)
+                            }
+                        };
+                        link(&mut sql, &mut vars, i, object, relation, from);
+                    }
                     vars.insert(format!("o{i}"), Row::from_object(object)?);
                 }
                 Write::Delete { id, base } => {
                     sql += &guard(id, *base);
                     sql += &format!(
                         "DELETE delegates WHERE in = type::record('object', $d{i}) \
+                            OR out = type::record('object', $d{i});\n\
+                         DELETE link WHERE in = type::record('object', $d{i}) \
                             OR out = type::record('object', $d{i});\n\
                          DELETE type::record('object', $d{i});\n"
                     );
@@ -472,6 +522,37 @@ fn relate(sql: &mut String, vars: &mut Map<String, Value>, i: usize, object: &Ob
     );
 }
 
+/// Relates `object`'s `relation` targets from the `from`-th on, each with its position.
+fn link(
+    sql: &mut String,
+    vars: &mut Map<String, Value>,
+    i: usize,
+    object: &Object,
+    relation: &str,
+    from: usize,
+) {
+    let Some(targets) = object.links.get(relation) else {
+        return;
+    };
+    if targets.len() <= from {
+        return;
+    }
+    let n = vars.len();
+    let edges: Vec<Value> = targets
+        .iter()
+        .enumerate()
+        .skip(from)
+        .map(|(position, to)| json!({ "oid": to.as_str(), "position": position }))
+        .collect();
+    vars.insert(format!("l{n}"), Value::Array(edges));
+    vars.insert(format!("lr{n}"), Value::String(relation.to_owned()));
+    *sql += &format!(
+        "LET $from = type::record('object', $o{i}.oid);\n\
+         FOR $l IN $l{n} {{ LET $to = type::record('object', $l.oid); \
+         RELATE $from->link->$to SET relation = $lr{n}, position = $l.position RETURN NONE; }};\n"
+    );
+}
+
 impl Row {
     fn from_object(object: &Object) -> Result<Value> {
         let row = Row {
@@ -525,6 +606,7 @@ impl Row {
             slots,
             methods,
             parents: Vec::new(),
+            links: indexmap::IndexMap::new(),
             version: self.version,
             created: self.created,
             updated: self.updated,
