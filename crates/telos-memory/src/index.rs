@@ -1,0 +1,193 @@
+//! The vector index: none (exact, flat search) while the table is small; past a threshold an
+//! IVF index is built in the background, and rebuilt once the table has grown by half since.
+//! Ingest and search never wait for it: LanceDB searches rows the index does not cover yet
+//! by a flat scan and merges them in.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use lancedb::index::Index;
+use lancedb::index::vector::{IvfHnswSqIndexBuilder, IvfPqIndexBuilder};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::Memory;
+use crate::store::{METRIC, Store};
+
+/// Rows before the first index is built.
+pub const DEFAULT_THRESHOLD: usize = 20_000;
+
+/// Which IVF index to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexKind {
+    IvfPq,
+    IvfHnswSq,
+}
+
+impl IndexKind {
+    pub const ALL: [IndexKind; 2] = [IndexKind::IvfPq, IndexKind::IvfHnswSq];
+
+    fn index(self, rows: usize) -> Index {
+        // About √n partitions, as LanceDB suggests, but at least 1 and with ≥ 256 rows each
+        // to train on.
+        let partitions = ((rows as f64).sqrt() as u32).clamp(1, (rows / 256).max(1) as u32);
+        match self {
+            Self::IvfPq => Index::IvfPq(
+                IvfPqIndexBuilder::default()
+                    .distance_type(METRIC)
+                    .num_partitions(partitions)
+                    .num_sub_vectors(48),
+            ),
+            Self::IvfHnswSq => Index::IvfHnswSq(
+                IvfHnswSqIndexBuilder::default()
+                    .distance_type(METRIC)
+                    .num_partitions(partitions),
+            ),
+        }
+    }
+}
+
+/// What `doctor` says of the index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum IndexState {
+    /// Exact search; the index comes at `threshold` rows.
+    Flat {
+        rows: usize,
+        threshold: usize,
+    },
+    Building {
+        kind: IndexKind,
+        rows: usize,
+    },
+    Indexed {
+        kind: IndexKind,
+        indexed: usize,
+        unindexed: usize,
+    },
+}
+
+/// When to build, and whether a build runs.
+pub(crate) struct IndexPolicy {
+    pub(crate) kind: IndexKind,
+    pub(crate) threshold: usize,
+    building: Arc<AtomicBool>,
+    /// Rows the last build covered.
+    built_at: Mutex<Option<usize>>,
+    /// The last background build's error, shown by `doctor`.
+    last_error: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+const INDEX_NAME: &str = "vector_idx";
+
+impl IndexPolicy {
+    pub(crate) fn new(kind: IndexKind, threshold: usize) -> Self {
+        Self {
+            kind,
+            threshold,
+            building: Arc::default(),
+            built_at: Mutex::new(None),
+            last_error: Arc::default(),
+        }
+    }
+
+    /// After rows were added: starts a background (re)build when one is due.
+    pub(crate) async fn note_rows_added(&self, memory: &Memory) {
+        let store = memory.inner.store.clone();
+        let rows = match store.count().await {
+            Ok(rows) => rows,
+            Err(e) => {
+                // Not this ingest's failure (its rows are in): the next one tries again.
+                self.set_error(Some(format!("counting rows to decide on an index: {e}")));
+                return;
+            }
+        };
+        let mut built_at = self.built_at.lock().await;
+        if built_at.is_none() && has_index(&store).await {
+            *built_at = Some(rows);
+        }
+        let due = match *built_at {
+            None => rows >= self.threshold,
+            Some(n) => rows >= n + n / 2,
+        };
+        if !due || self.building.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        *built_at = Some(rows);
+        drop(built_at);
+        let building = Arc::clone(&self.building);
+        let last_error = Arc::clone(&self.last_error);
+        let kind = self.kind;
+        tokio::spawn(async move {
+            let result = build(&store, kind, rows).await;
+            *last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                result.err().map(|e| e.to_string());
+            building.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// Builds the index now (tests, benchmarks); waits for it.
+    pub(crate) async fn build_now(&self, store: &Store) -> crate::Result<()> {
+        let rows = store.count().await?;
+        build(store, self.kind, rows)
+            .await
+            .map_err(|e| crate::Error::Store {
+                path: store.path().to_owned(),
+                source: Box::new(e),
+            })?;
+        *self.built_at.lock().await = Some(rows);
+        Ok(())
+    }
+
+    pub(crate) async fn state(&self, store: &Store) -> crate::Result<IndexState> {
+        let rows = store.count().await?;
+        if self.building.load(Ordering::SeqCst) {
+            return Ok(IndexState::Building {
+                kind: self.kind,
+                rows,
+            });
+        }
+        match store.table().index_stats(INDEX_NAME).await {
+            Ok(Some(stats)) => Ok(IndexState::Indexed {
+                kind: self.kind,
+                indexed: stats.num_indexed_rows,
+                unindexed: stats.num_unindexed_rows,
+            }),
+            Ok(None) => Ok(IndexState::Flat {
+                rows,
+                threshold: self.threshold,
+            }),
+            Err(e) => Err(crate::Error::Store {
+                path: store.path().to_owned(),
+                source: Box::new(e),
+            }),
+        }
+    }
+
+    fn set_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+async fn has_index(store: &Store) -> bool {
+    matches!(store.table().index_stats(INDEX_NAME).await, Ok(Some(_)))
+}
+
+/// Builds (or replaces) the vector index of `kind` for a table of `rows` rows, and waits.
+pub async fn build(store: &Store, kind: IndexKind, rows: usize) -> lancedb::Result<()> {
+    store
+        .table()
+        .create_index(&["vector"], kind.index(rows))
+        .name(INDEX_NAME.to_owned())
+        .replace(true)
+        .execute()
+        .await
+}

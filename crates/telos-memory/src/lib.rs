@@ -1,0 +1,148 @@
+//! Episodic memory: documents given to a persona are read, chunked by the embedder's tokens,
+//! embedded locally (all-MiniLM-L6-v2 in candle) and kept in LanceDB for search. The image
+//! is the record — a context-fractal object per document and per chunk, linked
+//! persona → document → chunks — and LanceDB an index over it that [`Memory::reconcile`]
+//! brings back in line after any crash (DESIGN invariant 1).
+//!
+//! ```no_run
+//! # async fn demo(image: telos_image::Image) -> telos_memory::Result<()> {
+//! use telos_memory::{Memory, MemoryConfig};
+//!
+//! let memory = Memory::open(image.clone(), MemoryConfig::new("/tmp/telos/memory")).await?;
+//! let brick = image.resolve("BRICK")?.id.clone();
+//! memory.ingest_file(&brick, "notes.md".as_ref(), &|p| println!("{p:?}")).await?;
+//! for hit in memory.recall(Some(&brick), "what did the notes say?", 5).await? {
+//!     println!("{:.3} {}#{}", hit.score, hit.source, hit.chunk_index);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod chunk;
+pub mod embed;
+mod error;
+pub mod index;
+pub mod ingest;
+pub mod read;
+mod recall;
+pub mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use telos_image::Image;
+use tokio::sync::OnceCell;
+
+pub use chunk::{Chunk, Chunker};
+pub use embed::{DIM, Embedder, MiniLm};
+pub use error::{Error, Result};
+pub use index::{IndexKind, IndexState};
+pub use ingest::{CHUNKS, FileReport, MEMORY, Outcome, Progress, Stage};
+pub use recall::{Health, Recalled};
+
+/// Makes the embedder when memory first needs it (loading MiniLM takes a moment).
+pub type EmbedderLoader = Arc<dyn Fn() -> Result<Arc<dyn Embedder>> + Send + Sync>;
+
+/// How memory is set up.
+#[derive(Clone)]
+pub struct MemoryConfig {
+    /// The LanceDB dir (`DATA_DIR/memory` in the product).
+    pub dir: PathBuf,
+    /// Larger files are refused before they are read.
+    pub max_document_bytes: u64,
+    pub index_kind: IndexKind,
+    /// Rows before the first IVF index is built.
+    pub index_threshold: usize,
+    pub embedder: EmbedderLoader,
+}
+
+impl MemoryConfig {
+    /// Defaults: the local MiniLM from the user's cache dir, IVF_HNSW_SQ past 20,000 rows.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            max_document_bytes: read::MAX_DOCUMENT_BYTES,
+            index_kind: IndexKind::IvfHnswSq,
+            index_threshold: index::DEFAULT_THRESHOLD,
+            embedder: Arc::new(|| Ok(Arc::new(MiniLm::load_default()?) as Arc<dyn Embedder>)),
+        }
+    }
+}
+
+/// Memory over one image. Cloning is shallow.
+#[derive(Clone)]
+pub struct Memory {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    image: Image,
+    store: store::Store,
+    loader: EmbedderLoader,
+    embedder: OnceCell<Arc<dyn Embedder>>,
+    chunker: OnceCell<Chunker>,
+    max_document_bytes: u64,
+    index: index::IndexPolicy,
+    /// Document commits take turns: each links into its persona. A tokio lock, because a
+    /// turn spans the LanceDB write and the image commit.
+    commit_turn: tokio::sync::Mutex<()>,
+}
+
+impl Memory {
+    /// Opens the LanceDB table. Reconciling with the image is a separate step
+    /// ([`Memory::reconcile`]) so the caller decides whether to wait for it.
+    pub async fn open(image: Image, config: MemoryConfig) -> Result<Self> {
+        let store = store::Store::open(&config.dir).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                image,
+                store,
+                loader: config.embedder,
+                embedder: OnceCell::new(),
+                chunker: OnceCell::new(),
+                max_document_bytes: config.max_document_bytes,
+                index: index::IndexPolicy::new(config.index_kind, config.index_threshold),
+                commit_turn: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    pub fn image(&self) -> &Image {
+        &self.inner.image
+    }
+
+    pub fn store(&self) -> &store::Store {
+        &self.inner.store
+    }
+
+    /// The embedder, loaded on first use (off the async threads).
+    pub async fn embedder(&self) -> Result<Arc<dyn Embedder>> {
+        let loader = Arc::clone(&self.inner.loader);
+        self.inner
+            .embedder
+            .get_or_try_init(|| ingest::blocking(move || loader()))
+            .await
+            .cloned()
+    }
+
+    async fn chunker(&self) -> Result<Chunker> {
+        let embedder = self.embedder().await?;
+        self.inner
+            .chunker
+            .get_or_try_init(|| async { Chunker::new(embedder.tokenizer()) })
+            .await
+            .cloned()
+    }
+
+    /// Builds the IVF index now and waits for it (benchmarks and tests).
+    pub async fn build_index(&self) -> Result<()> {
+        self.inner.index.build_now(&self.inner.store).await
+    }
+
+    /// How many documents `persona` remembers.
+    pub fn document_count(&self, persona: &telos_image::ObjectId) -> usize {
+        self.inner
+            .image
+            .get(persona)
+            .map_or(0, |p| p.links.get(MEMORY).map_or(0, Vec::len))
+    }
+}

@@ -1,0 +1,358 @@
+//! The LanceDB side of memory: one `chunks` table in `DATA_DIR/memory`, an index over the
+//! image's chunk objects (never the record: the image is). Cosine distance is pinned both
+//! when an index is built and when a query runs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::types::Float32Type;
+use arrow_array::{
+    Array, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+    UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use futures::TryStreamExt;
+use lancedb::query::{ExecutableQuery, QueryBase, Select};
+use lancedb::{Connection, DistanceType, Table};
+
+use crate::embed::DIM;
+use crate::error::{Error, Result};
+
+/// The table's name inside the memory dir.
+pub const TABLE: &str = "chunks";
+/// The one metric memory uses, at index build and at query time.
+pub const METRIC: DistanceType = DistanceType::Cosine;
+
+/// One chunk as LanceDB keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The chunk object's id in the image.
+    pub chunk_id: String,
+    pub persona: String,
+    /// The document object's id.
+    pub document: String,
+    pub source: String,
+    /// SHA-256 of the document's bytes.
+    pub content_hash: String,
+    pub chunk_index: u32,
+    pub page: Option<u32>,
+    pub offset: u64,
+    pub text: String,
+    pub vector: Vec<f32>,
+    /// Milliseconds since the Unix epoch.
+    pub created: i64,
+    /// The cycle that remembered it.
+    pub cycle: String,
+}
+
+/// A search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub chunk_id: String,
+    pub persona: String,
+    pub document: String,
+    pub source: String,
+    pub chunk_index: u32,
+    pub page: Option<u32>,
+    pub offset: u64,
+    pub text: String,
+    /// Cosine distance (0 = same direction, 2 = opposite).
+    pub distance: f32,
+}
+
+/// How a search uses the index (the benchmark tries settings; the product uses `default`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// Skip any index: an exact, flat scan.
+    pub exact: bool,
+    /// IVF partitions to probe; `None` lets LanceDB choose.
+    pub nprobes: Option<usize>,
+    /// Re-rank `k × refine` candidates by their full vectors, so scores are exact cosine.
+    pub refine: Option<u32>,
+    /// HNSW candidate list size; `None` is LanceDB's 1.5 × k.
+    pub ef: Option<usize>,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            exact: false,
+            nprobes: None,
+            refine: Some(4),
+            ef: None,
+        }
+    }
+}
+
+impl Tuning {
+    pub const EXACT: Tuning = Tuning {
+        exact: true,
+        nprobes: None,
+        refine: None,
+        ef: None,
+    };
+}
+
+/// The open table. Cloning is shallow.
+#[derive(Clone)]
+pub struct Store {
+    table: Table,
+    path: Arc<PathBuf>,
+}
+
+pub fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("chunk_id", DataType::Utf8, false),
+        Field::new("persona", DataType::Utf8, false),
+        Field::new("document", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("content_hash", DataType::Utf8, false),
+        Field::new("chunk_index", DataType::UInt32, false),
+        Field::new("page", DataType::UInt32, true),
+        Field::new("offset", DataType::UInt64, false),
+        Field::new("text", DataType::Utf8, false),
+        Field::new(
+            "vector",
+            DataType::FixedSizeList(
+                Arc::new(Field::new("item", DataType::Float32, true)),
+                DIM as i32,
+            ),
+            false,
+        ),
+        Field::new("created", DataType::Int64, false),
+        Field::new("cycle", DataType::Utf8, false),
+    ]))
+}
+
+impl Store {
+    /// Opens (creating if needed) the chunks table under `dir`.
+    pub async fn open(dir: &Path) -> Result<Self> {
+        let path = Arc::new(dir.to_owned());
+        let err = |e| store_error(&path, e);
+        std::fs::create_dir_all(dir).map_err(|e| Error::read(dir, e))?;
+        let uri = dir.to_str().ok_or_else(|| Error::Unsupported {
+            path: dir.to_owned(),
+            detected: "a memory dir whose path is not UTF-8".into(),
+        })?;
+        let db: Connection = lancedb::connect(uri).execute().await.map_err(err)?;
+        let names = db.table_names().execute().await.map_err(err)?;
+        let table = if names.iter().any(|n| n == TABLE) {
+            db.open_table(TABLE).execute().await.map_err(err)?
+        } else {
+            db.create_empty_table(TABLE, schema())
+                .execute()
+                .await
+                .map_err(err)?
+        };
+        Ok(Self { table, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    fn err(&self, e: lancedb::Error) -> Error {
+        store_error(&self.path, e)
+    }
+
+    /// Appends rows (one LanceDB commit).
+    pub async fn add(&self, rows: &[Row]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let batch = to_batch(rows).map_err(|e| self.err(e.into()))?;
+        self.table
+            .add(batch)
+            .execute()
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Deletes the rows of these chunk ids.
+    pub async fn delete_chunks(&self, ids: &[String]) -> Result<()> {
+        for part in ids.chunks(500) {
+            let list = part
+                .iter()
+                .map(|id| quote(id))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.table
+                .delete(format!("chunk_id IN ({list})").as_str())
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every row a cycle wrote (its commit failed after the rows were added).
+    pub async fn delete_cycle(&self, cycle: &str) -> Result<()> {
+        self.table
+            .delete(format!("cycle = {}", quote(cycle)).as_str())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub async fn count(&self) -> Result<usize> {
+        self.table.count_rows(None).await.map_err(|e| self.err(e))
+    }
+
+    /// Every chunk id in the table.
+    pub async fn chunk_ids(&self) -> Result<Vec<String>> {
+        let batches: Vec<RecordBatch> = self
+            .table
+            .query()
+            .select(Select::columns(&["chunk_id"]))
+            .execute()
+            .await
+            .map_err(|e| self.err(e))?
+            .try_collect()
+            .await
+            .map_err(|e| self.err(e))?;
+        let mut ids = Vec::new();
+        for b in &batches {
+            let col = strings(b, "chunk_id").map_err(|e| self.err(e))?;
+            ids.extend((0..col.len()).map(|i| col.value(i).to_owned()));
+        }
+        Ok(ids)
+    }
+
+    /// The `k` chunks nearest to `vector` by cosine distance, of one persona or all.
+    pub async fn search(
+        &self,
+        vector: &[f32],
+        persona: Option<&str>,
+        k: usize,
+        tuning: Tuning,
+    ) -> Result<Vec<Hit>> {
+        let mut query = self
+            .table
+            .query()
+            .nearest_to(vector)
+            .map_err(|e| self.err(e))?
+            .distance_type(METRIC)
+            .limit(k)
+            .select(Select::columns(&[
+                "chunk_id",
+                "persona",
+                "document",
+                "source",
+                "chunk_index",
+                "page",
+                "offset",
+                "text",
+            ]));
+        if let Some(p) = persona {
+            query = query.only_if(format!("persona = {}", quote(p)));
+        }
+        if tuning.exact {
+            query = query.bypass_vector_index();
+        } else {
+            if let Some(n) = tuning.nprobes {
+                query = query.nprobes(n).map_err(|e| self.err(e))?;
+            }
+            if let Some(r) = tuning.refine {
+                query = query.refine_factor(r);
+            }
+            if let Some(ef) = tuning.ef {
+                query = query.ef(ef);
+            }
+        }
+        let batches: Vec<RecordBatch> = query
+            .execute()
+            .await
+            .map_err(|e| self.err(e))?
+            .try_collect()
+            .await
+            .map_err(|e| self.err(e))?;
+        let mut hits = Vec::new();
+        for b in &batches {
+            hits.extend(hits_of(b).map_err(|e| self.err(e))?);
+        }
+        hits.sort_by(|a, b| a.distance.total_cmp(&b.distance));
+        hits.truncate(k);
+        Ok(hits)
+    }
+}
+
+fn store_error(path: &Path, e: lancedb::Error) -> Error {
+    Error::Store {
+        path: path.to_owned(),
+        source: Box::new(e),
+    }
+}
+
+/// A SQL string literal. Ids are ULIDs, but quoting is still done properly.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn to_batch(rows: &[Row]) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let text = |f: fn(&Row) -> &str| Arc::new(StringArray::from_iter_values(rows.iter().map(f)));
+    let vectors = FixedSizeListArray::from_iter_primitive::<Float32Type, _, _>(
+        rows.iter()
+            .map(|r| Some(r.vector.iter().copied().map(Some).collect::<Vec<_>>())),
+        DIM as i32,
+    );
+    RecordBatch::try_new(
+        schema(),
+        vec![
+            text(|r| &r.chunk_id),
+            text(|r| &r.persona),
+            text(|r| &r.document),
+            text(|r| &r.source),
+            text(|r| &r.content_hash),
+            Arc::new(UInt32Array::from_iter_values(
+                rows.iter().map(|r| r.chunk_index),
+            )),
+            Arc::new(UInt32Array::from_iter(rows.iter().map(|r| r.page))),
+            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.offset))),
+            text(|r| &r.text),
+            Arc::new(vectors),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.created))),
+            text(|r| &r.cycle),
+        ],
+    )
+}
+
+fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> lancedb::Result<&'a T> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| lancedb::Error::Runtime {
+            message: format!("memory table has no {name} column of the expected type"),
+        })
+}
+
+fn strings<'a>(b: &'a RecordBatch, name: &str) -> lancedb::Result<&'a StringArray> {
+    column::<StringArray>(b, name)
+}
+
+fn hits_of(b: &RecordBatch) -> lancedb::Result<Vec<Hit>> {
+    let chunk_id = strings(b, "chunk_id")?;
+    let persona = strings(b, "persona")?;
+    let document = strings(b, "document")?;
+    let source = strings(b, "source")?;
+    let text = strings(b, "text")?;
+    let index = column::<UInt32Array>(b, "chunk_index")?;
+    let page = column::<UInt32Array>(b, "page")?;
+    let offset = column::<UInt64Array>(b, "offset")?;
+    let distance = column::<Float32Array>(b, "_distance")?;
+    Ok((0..b.num_rows())
+        .map(|i| Hit {
+            chunk_id: chunk_id.value(i).to_owned(),
+            persona: persona.value(i).to_owned(),
+            document: document.value(i).to_owned(),
+            source: source.value(i).to_owned(),
+            chunk_index: index.value(i),
+            page: (!page.is_null(i)).then(|| page.value(i)),
+            offset: offset.value(i),
+            text: text.value(i).to_owned(),
+            distance: distance.value(i),
+        })
+        .collect())
+}

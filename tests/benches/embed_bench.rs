@@ -1,0 +1,104 @@
+//! Embedding throughput: our MiniLM (candle) against the reference sentence-transformers
+//! (torch) on this machine, same texts, same batch of 32, best of a few rounds each, in one
+//! run. The texts are this repository's own documentation, chunked as memory chunks it.
+//!
+//! Run: `cargo bench --workspace --bench embed_bench --profile dev` (the reference needs
+//! `scripts/setup-reference`; `TELOS_BENCH_SCALE=0.25` for a short run).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use telos_memory::read::parse;
+use telos_memory::{Chunker, Embedder, MiniLm, embed};
+
+fn main() {
+    let scale: f64 = std::env::var("TELOS_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let model = MiniLm::load_default().expect("weights: run scripts/setup");
+    let chunker = Chunker::new(model.tokenizer()).expect("chunker");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut texts = Vec::new();
+    for doc in [
+        "README.md",
+        "ARCHITECTURE.md",
+        "tests/fixtures/docs/notes.md",
+        "tests/fixtures/docs/story.txt",
+    ] {
+        let path = root.join(doc);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let doc = parse(&path, bytes).expect("a readable document");
+        texts.extend(chunker.chunk(&doc).into_iter().map(|c| c.text));
+    }
+    let want = ((256.0 * scale) as usize).max(embed::BATCH);
+    let base = texts.clone();
+    while texts.len() < want {
+        texts.extend(base.iter().cloned());
+    }
+    texts.truncate(want);
+    let rounds = if scale < 1.0 { 2 } else { 3 };
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    model.embed(&refs[..embed::BATCH]).expect("warm-up");
+    let mut best = f64::INFINITY;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        model.embed(&refs).expect("embedding");
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let ours = texts.len() as f64 / best;
+    let mean_tokens =
+        texts.iter().map(|t| chunker.tokens(t)).sum::<usize>() as f64 / texts.len() as f64;
+    println!(
+        "embedding: {} chunks (mean {mean_tokens:.0} word pieces), batch {}, best of {rounds}",
+        texts.len(),
+        embed::BATCH
+    );
+    println!(
+        "  telos (candle, {} threads): {ours:.1} chunks/s",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
+    let python = dirs_reference().join("bin/python");
+    let weights = embed::weights_dir().expect("a cache dir");
+    let tmp = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(tmp.path(), serde_json::to_vec(&texts).unwrap()).unwrap();
+    let out = Command::new(&python)
+        .arg(root.join("tests/benches/embed_reference.py"))
+        .arg(&weights)
+        .arg(tmp.path())
+        .arg(embed::BATCH.to_string())
+        .arg(rounds.to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup-reference", python.display()));
+    assert!(
+        out.status.success(),
+        "the reference failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let reference: serde_json::Value =
+        serde_json::from_str(line.trim().lines().last().unwrap_or(""))
+            .unwrap_or_else(|e| panic!("reference output {line:?}: {e}"));
+    let theirs = reference["chunks_per_s"].as_f64().expect("chunks_per_s");
+    println!(
+        "  sentence-transformers (torch, {} threads): {theirs:.1} chunks/s",
+        reference["threads"]
+    );
+    let ratio = ours / theirs;
+    println!(
+        "  ratio telos / reference: {ratio:.2}× (goal ≥ 1.0×: {})",
+        if ratio >= 1.0 { "met" } else { "MISSED" }
+    );
+}
+
+/// The reference venv `scripts/setup-reference` makes.
+fn dirs_reference() -> std::path::PathBuf {
+    std::env::var_os("TELOS_REFERENCE_VENV")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").expect("HOME");
+            Path::new(&home).join(".cache/telos-reference")
+        })
+}

@@ -1,0 +1,287 @@
+//! Vector search: the IVF indexes (IVF_PQ and IVF_HNSW_SQ) against exact flat search on the
+//! same table, in one run: recall@10 and p50/p95 latency per query. Two datasets: clustered
+//! synthetic unit vectors (100k and 1M), and real MiniLM vectors of a real text corpus (the
+//! README files under node_modules/, chunked as memory chunks them). Then end-to-end ingest
+//! of a ≥ 10 MB mixed corpus through `Memory::ingest_file`: wall time, chunks/s, peak RSS.
+//!
+//! Run: `cargo bench --workspace --bench memory_bench --profile dev`. `TELOS_BENCH_SCALE`
+//! scales every size (0.1 for a short run).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use telos_memory::index::{self, IndexKind};
+use telos_memory::read::parse;
+use telos_memory::store::{Row, Store, Tuning};
+use telos_memory::{Chunker, DIM, Embedder, Memory, MemoryConfig, MiniLm};
+
+const QUERIES: usize = 100;
+const K: usize = 10;
+
+fn scale() -> f64 {
+    std::env::var("TELOS_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0)
+}
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+}
+
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= n);
+    v
+}
+
+/// `n` points around `n / 100` random centres, and `QUERIES` fresh points around the same.
+fn clustered(n: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let mut rng = Rng(0x9e3779b97f4a7c15);
+    let centres: Vec<Vec<f32>> = (0..(n / 100).max(8))
+        .map(|_| unit((0..DIM).map(|_| rng.next()).collect()))
+        .collect();
+    let point = |rng: &mut Rng| {
+        let c = &centres
+            [(rng.next() + 0.5).mul_add(centres.len() as f32, 0.0) as usize % centres.len()];
+        unit(c.iter().map(|x| x + 0.06 * rng.next()).collect())
+    };
+    let data = (0..n).map(|_| point(&mut rng)).collect();
+    let queries = (0..QUERIES).map(|_| point(&mut rng)).collect();
+    (data, queries)
+}
+
+/// Chunks of the README files npm installed: real English technical prose.
+fn corpus_chunks(root: &Path, chunker: &Chunker, want: usize) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.join("node_modules")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case("readme.md"))
+            {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut chunks = Vec::new();
+    for f in files {
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
+        let Ok(doc) = parse(&f, bytes) else { continue };
+        chunks.extend(chunker.chunk(&doc).into_iter().map(|c| c.text));
+        if chunks.len() >= want {
+            break;
+        }
+    }
+    chunks.truncate(want);
+    chunks
+}
+
+fn rows_of(vectors: &[Vec<f32>]) -> Vec<Row> {
+    vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Row {
+            chunk_id: format!("r{i}"),
+            persona: "bench".into(),
+            document: format!("d{}", i / 50),
+            source: String::new(),
+            content_hash: String::new(),
+            chunk_index: i as u32,
+            page: None,
+            offset: 0,
+            text: String::new(),
+            vector: v.clone(),
+            created: 0,
+            cycle: "bench".into(),
+        })
+        .collect()
+}
+
+fn percentile(xs: &mut [f64], p: f64) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[((p * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1]
+}
+
+async fn timed_searches(
+    store: &Store,
+    queries: &[Vec<f32>],
+    tuning: Tuning,
+) -> (Vec<Vec<String>>, f64, f64) {
+    let mut results = Vec::new();
+    let mut times = Vec::new();
+    for q in queries {
+        let t = Instant::now();
+        let hits = store.search(q, None, K, tuning).await.expect("search");
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        results.push(hits.into_iter().map(|h| h.chunk_id).collect());
+    }
+    let p50 = percentile(&mut times.clone(), 0.5);
+    let p95 = percentile(&mut times, 0.95);
+    (results, p50, p95)
+}
+
+async fn compare(name: &str, data: &[Vec<f32>], queries: &[Vec<f32>]) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).await.expect("store");
+    for part in rows_of(data).chunks(20_000) {
+        store.add(part).await.expect("add");
+    }
+    let (truth, exact50, exact95) = timed_searches(&store, queries, Tuning::EXACT).await;
+    println!(
+        "{name}: {} vectors, {} queries, k = {K}",
+        data.len(),
+        queries.len()
+    );
+    println!("  exact flat search: p50 {exact50:.2} ms, p95 {exact95:.2} ms");
+    for kind in IndexKind::ALL {
+        let t = Instant::now();
+        index::build(&store, kind, data.len())
+            .await
+            .expect("index build");
+        let built = t.elapsed().as_secs_f64();
+        let (got, p50, p95) = timed_searches(&store, queries, Tuning::default()).await;
+        let found: usize = got
+            .iter()
+            .zip(&truth)
+            .map(|(g, t)| g.iter().filter(|id| t.contains(id)).count())
+            .sum();
+        let recall = found as f64 / truth.iter().map(Vec::len).sum::<usize>().max(1) as f64;
+        let ratio = p50 / exact50;
+        let met = recall >= 0.95 && ratio <= 0.2 && p95 / exact95 <= 0.2;
+        println!(
+            "  {kind:?}: built in {built:.1} s; recall@10 {recall:.3}; p50 {p50:.2} ms ({ratio:.2}× exact), \
+             p95 {p95:.2} ms ({:.2}× exact) (goal recall ≥ 0.95 at ≤ 0.2×: {})",
+            p95 / exact95,
+            if met { "met" } else { "MISSED" }
+        );
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// ≥ 10 MB (scaled) of mixed documents: the node_modules READMEs (Markdown), their licences
+/// (text), JavaScript sources (code) and the test fixtures' HTML and PDF.
+fn mixed_corpus(root: &Path, bytes: u64) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut total = 0;
+    let mut stack = vec![root.join("node_modules")];
+    files.push(root.join("tests/fixtures/docs/page.html"));
+    files.push(root.join("tests/fixtures/docs/report.pdf"));
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if total >= bytes {
+                return files;
+            }
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            let wanted = name == "readme.md" || name == "license" || name.ends_with(".js");
+            let size = std::fs::metadata(&p).map_or(0, |m| m.len());
+            if wanted && size > 200 && size < 2_000_000 {
+                total += size;
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
+#[tokio::main]
+async fn main() {
+    let scale = scale();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model: Arc<dyn Embedder> =
+        Arc::new(MiniLm::load_default().expect("weights: run scripts/setup"));
+    // End to end: files → memory, one cycle per document.
+    let corpus = mixed_corpus(&root, (10_000_000.0 * scale.min(1.0)) as u64);
+    let size: u64 = corpus
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = telos_image::Image::in_memory().await.expect("image");
+    telos_image::genesis::awaken(&image).await.expect("awaken");
+    let mut config = MemoryConfig::new(dir.path().join("memory"));
+    let shared = model.clone();
+    config.embedder = Arc::new(move || Ok(shared.clone()));
+    let memory = Memory::open(image.clone(), config).await.expect("memory");
+    let brick = image.resolve("BRICK").expect("BRICK").id.clone();
+    let t = Instant::now();
+    let (mut chunks, mut failed) = (0u64, 0usize);
+    for file in &corpus {
+        match memory.ingest_file(&brick, file, &|_| {}).await {
+            Ok(r) => chunks += u64::from(r.chunks),
+            Err(_) => failed += 1,
+        }
+    }
+    let wall = t.elapsed().as_secs_f64();
+    println!(
+        "end-to-end ingest: {} files, {:.1} MB, {chunks} chunks ({failed} files refused) in {wall:.0} s: \
+         {:.1} chunks/s, {:.2} MB/s; peak RSS of this process {:.0} MiB",
+        corpus.len(),
+        size as f64 / 1e6,
+        chunks as f64 / wall,
+        size as f64 / 1e6 / wall,
+        peak_rss_mib()
+    );
+    // Search, after the ingest so its peak RSS is the ingest's own.
+    let sizes: Vec<usize> = if scale >= 1.0 {
+        vec![100_000, 1_000_000]
+    } else {
+        vec![((100_000.0 * scale) as usize).max(2_000)]
+    };
+    for n in sizes {
+        let (data, queries) = clustered(n);
+        compare("clustered synthetic", &data, &queries).await;
+    }
+
+    let chunker = Chunker::new(model.tokenizer()).expect("chunker");
+    let want = ((10_000.0 * scale) as usize).max(1_000) + QUERIES;
+    let texts = corpus_chunks(&root, &chunker, want);
+    let t = Instant::now();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut vectors = model.embed(&refs).expect("embedding the corpus");
+    println!(
+        "real corpus: {} chunks of node_modules READMEs embedded in {:.0} s",
+        texts.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let queries = vectors.split_off(vectors.len() - QUERIES.min(vectors.len() / 10));
+    compare("real MiniLM vectors", &vectors, &queries).await;
+}
