@@ -2,8 +2,9 @@
 //! slot edits and clones, chat, drops, and the Debugger's step / resume / discard.
 
 use serde_json::json;
+use telos_core::memory::Stage;
 use telos_core::view::{CycleState, StagedKind};
-use telos_core::{ChatEvent, Error, ModelState, MorphKind, Point};
+use telos_core::{ChatEvent, Error, IngestEvent, ModelState, MorphKind, Point, StatusChange};
 use telos_image::ops;
 use telos_tests::{open_on_disk, snapshot};
 
@@ -139,32 +140,192 @@ async fn chat_streams_an_honest_offline_answer() {
 }
 
 #[tokio::test]
-async fn a_drop_is_recorded_on_the_persona_until_memory_exists() {
+async fn a_chat_makes_its_persona_busy_live_until_the_reply_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(dir.path()).await;
+    let brick = telos.image().resolve("BRICK").unwrap().id.to_string();
+    let mut status = telos.subscribe_status();
+    let mut events = telos.chat("BRICK", "hello").unwrap();
+    let busy_now = |telos: &telos_core::Telos| {
+        telos
+            .world()
+            .into_iter()
+            .find(|m| m.object.id == brick)
+            .unwrap()
+            .busy
+    };
+    assert!(busy_now(&telos), "busy while the reply streams");
+    while events.recv().await.is_some() {}
+    assert_eq!(
+        status.recv().await.unwrap(),
+        StatusChange::Busy {
+            persona: brick.clone(),
+            busy: true
+        }
+    );
+    assert_eq!(
+        status.recv().await.unwrap(),
+        StatusChange::Busy {
+            persona: brick.clone(),
+            busy: false
+        }
+    );
+    assert!(!busy_now(&telos));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drop_is_remembered_file_by_file_and_a_bad_file_does_not_stop_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let telos = open_on_disk(&dir.path().join("data")).await;
     let file = dir.path().join("notes.txt");
-    std::fs::write(&file, "remember me").unwrap();
+    std::fs::write(&file, "Remember the ferry leaves at seven.").unwrap();
     let missing = dir.path().join("missing.txt");
-    let answer = telos
-        .ingest("BRICK", &[file.clone(), missing.clone()])
+    let mut events = telos
+        .ingest("BRICK", &[missing.clone(), file.clone()])
+        .unwrap();
+    let mut stages = Vec::new();
+    let mut summary = None;
+    while let Some(event) = events.recv().await {
+        match event {
+            IngestEvent::Started { files, .. } => assert_eq!(files.len(), 2),
+            IngestEvent::File(p) => stages.push((p.path, p.stage)),
+            IngestEvent::Finished(s) => summary = Some(s),
+        }
+    }
+    let summary = summary.expect("the ingest finishes");
+    assert_eq!(summary.failed.len(), 1);
+    assert_eq!(summary.failed[0].path, missing.display().to_string());
+    assert!(
+        summary.failed[0].reason.contains("missing.txt"),
+        "{:?}",
+        summary.failed
+    );
+    assert_eq!(summary.remembered.len(), 1);
+    assert_eq!(summary.documents, 1);
+    assert!(
+        summary
+            .message
+            .starts_with("BRICK remembered 1 new file(s)"),
+        "{}",
+        summary.message
+    );
+    let shown = file.display().to_string();
+    let of_file: Vec<&Stage> = stages
+        .iter()
+        .filter(|(p, _)| *p == shown)
+        .map(|(_, s)| s)
+        .collect();
+    assert!(matches!(of_file[0], Stage::Reading));
+    assert!(
+        of_file
+            .iter()
+            .any(|s| matches!(s, Stage::Embedding { done, total } if done == total))
+    );
+    assert!(matches!(of_file.last(), Some(Stage::Done { .. })));
+
+    let count = |name: &str| {
+        telos
+            .world()
+            .into_iter()
+            .find(|m| m.object.name == name)
+            .unwrap()
+            .memory_count
+    };
+    assert_eq!((count("BRICK"), count("ROBIN")), (Some(1), Some(0)));
+    let hits = telos
+        .recall(Some("BRICK"), "when does the ferry leave?", 3)
         .await
         .unwrap();
-    assert!(answer.message.starts_with("memory not available yet"));
-    assert_eq!(answer.files, [file.display().to_string()]);
-    assert_eq!(answer.refused[0].path, missing.display().to_string());
-    let brick = telos.image().resolve("BRICK").unwrap();
-    let robin = telos.image().resolve("ROBIN").unwrap();
-    let requests = &brick.slots[telos_core::INGEST_REQUESTS];
-    assert_eq!(requests[0]["files"], json!([file.display().to_string()]));
-    assert!(!robin.slots.contains_key(telos_core::INGEST_REQUESTS));
+    assert_eq!(hits[0].source, shown);
+    assert!(
+        telos
+            .recall(Some("ROBIN"), "ferry", 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
-        telos.ingest("BRICK", &[]).await.unwrap_err(),
+        telos.ingest("BRICK", &[]).unwrap_err(),
         Error::NoFiles(_)
     ));
     assert!(matches!(
-        telos.ingest("tool", &[file]).await.unwrap_err(),
+        telos.ingest("tool", &[file]).unwrap_err(),
         Error::NotAPersona(_)
     ));
+    assert!(matches!(
+        telos.recall(Some("BRICK"), "  ", 3).await.unwrap_err(),
+        Error::EmptyQuery
+    ));
+}
+
+#[tokio::test]
+async fn a_file_written_slowly_into_the_inbox_is_remembered_once_and_removing_it_forgets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(&dir.path().join("data")).await;
+    let (_watch, mut events) = telos.watch_inbox().unwrap();
+    let inbox = telos.inbox_dir().join("BRICK");
+    assert!(inbox.is_dir(), "a folder per persona");
+    assert!(telos.inbox_dir().join("ROBIN").is_dir());
+
+    // Written in two parts with a pause: read only once complete.
+    let file = inbox.join("tides.txt");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&file).unwrap();
+        f.write_all(b"The first half is about harbours. ").unwrap();
+        f.flush().unwrap();
+        tokio::time::sleep(telos_core::INBOX_QUIET / 2).await;
+        f.write_all(b"The second half says high tide is at noon.")
+            .unwrap();
+    }
+    // A download in progress is never read.
+    std::fs::write(inbox.join("big.iso.part"), "not yet").unwrap();
+
+    let finished = |events: &mut tokio::sync::mpsc::Receiver<telos_core::InboxEvent>| {
+        let mut events = std::mem::replace(events, tokio::sync::mpsc::channel(1).1);
+        async move {
+            let summary = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+                loop {
+                    let e = events.recv().await.expect("the inbox keeps reporting");
+                    assert_eq!(e.persona.name, "BRICK");
+                    if let IngestEvent::Finished(s) = e.event {
+                        return s;
+                    }
+                }
+            })
+            .await
+            .expect("the inbox file is remembered within a minute");
+            (summary, events)
+        }
+    };
+    let (summary, rest) = finished(&mut events).await;
+    events = rest;
+    assert_eq!(summary.remembered.len(), 1, "{summary:?}");
+    assert_eq!(summary.remembered[0].path, file.display().to_string());
+    assert_eq!(summary.documents, 1);
+    let hits = telos
+        .recall(Some("BRICK"), "when is high tide?", 1)
+        .await
+        .unwrap();
+    assert!(
+        hits[0].text.contains("high tide is at noon"),
+        "read whole: {hits:?}"
+    );
+
+    // Removing it forgets nothing; the same bytes under another name add nothing.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::write(
+        inbox.join("tides-again.txt"),
+        "The first half is about harbours. The second half says high tide is at noon.",
+    )
+    .unwrap();
+    let (summary, _) = finished(&mut events).await;
+    assert_eq!(summary.remembered.len(), 1);
+    assert_eq!(
+        summary.remembered[0].outcome,
+        telos_core::memory::Outcome::Unchanged
+    );
+    assert_eq!(telos.memory().doctor().await.unwrap().documents, 1);
 }
 
 #[tokio::test]

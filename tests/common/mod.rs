@@ -39,3 +39,44 @@ pub fn slot(object: &Object, name: &str) -> Value {
         .cloned()
         .unwrap_or_else(|| panic!("{} has no slot '{name}'", object.name))
 }
+
+/// A file under `tests/fixtures`.
+pub fn fixture(relative: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(relative)
+}
+
+/// Runs `f` on a thread whose user is `nobody`, so file permissions apply even when the tests
+/// run as root (root reads a mode-000 file). Only that thread changes: the raw `setresuid`
+/// system call sets one thread's credentials, unlike glibc's wrapper, which sets them all.
+pub fn as_nobody<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        // SAFETY: a plain system call with integer arguments; it only affects this thread.
+        let rc = unsafe { libc::syscall(libc::SYS_setresuid, 65534, 65534, 65534) };
+        // As a normal user setresuid fails, and nothing needs to change: permissions apply.
+        assert!(
+            rc == 0 || unsafe { libc::geteuid() } != 0,
+            "could not become nobody: {}",
+            std::io::Error::last_os_error()
+        );
+        f()
+    })
+    .join()
+    .expect("the thread running as nobody panicked")
+}
+
+/// Document n of the memory crash test: a few paragraphs (several chunks) naming n.
+pub fn crash_document(n: u64) -> String {
+    let mut text = format!("# Logbook {n}\n\n");
+    for p in 0..6 {
+        text += &format!(
+            "Entry {p} of logbook {n}: the keeper of lighthouse number {n} checked the lamp, \
+             wound the clockwork, wrote down the wind and the swell, and noted that ship {n}-{p} \
+             passed the headland before the tide turned. "
+        );
+        text += &"The weather held and the oil lasted through the night. ".repeat(8);
+        text += "\n\n";
+    }
+    text
+}

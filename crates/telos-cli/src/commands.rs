@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value, json};
 use telos_core::image::ops;
-use telos_core::{Config, Telos, parse_json};
+use telos_core::{Config, IngestEvent, Telos, parse_json};
 
 use crate::show;
 use crate::{Cli, Command, CyclesCommand, MorphCommand, ObjCommand};
@@ -43,6 +43,8 @@ enum Work {
     Pin(String, bool),
     Chat(String, String),
     Ingest(String, Vec<std::path::PathBuf>),
+    Recall(Option<String>, String, usize),
+    Doctor,
 }
 
 impl Work {
@@ -89,6 +91,13 @@ impl Work {
             Command::Morph(MorphCommand::Unpin { object }) => Work::Pin(object, false),
             Command::Chat { persona, message } => Work::Chat(persona, message),
             Command::Ingest { persona, paths } => Work::Ingest(persona, paths),
+            Command::Recall { persona, query, k } => {
+                if query.trim().is_empty() {
+                    return Err(anyhow!("the recall query is empty"));
+                }
+                Work::Recall(persona, query, k)
+            }
+            Command::Doctor => Work::Doctor,
             Command::Apply { file } => {
                 let text = read_input(&file)?;
                 let list = ops::parse_ops(&text)
@@ -219,9 +228,34 @@ impl Work {
                 Ok(())
             }
             Work::Ingest(persona, paths) => {
-                let answer = telos.ingest(&persona, &paths).await?;
-                emit(json, &serde_json::to_value(&answer)?, || {
-                    show::ingest(&answer)
+                let mut events = telos.ingest(&persona, &paths)?;
+                let mut line = show::ProgressLine::new();
+                let mut summary = None;
+                while let Some(event) = events.recv().await {
+                    match event {
+                        IngestEvent::Finished(s) => summary = Some(s),
+                        other => line.show(&other),
+                    }
+                }
+                line.finish();
+                let summary =
+                    summary.ok_or_else(|| anyhow!("the ingest stopped before it finished"))?;
+                emit(json, &serde_json::to_value(&summary)?, || {
+                    show::ingest(&summary)
+                })?;
+                match summary.failed.len() {
+                    0 => Ok(()),
+                    n => Err(anyhow!("{n} file(s) could not be remembered")),
+                }
+            }
+            Work::Recall(persona, query, k) => {
+                let hits = telos.recall(persona.as_deref(), &query, k).await?;
+                emit(json, &serde_json::to_value(&hits)?, || show::recall(&hits))
+            }
+            Work::Doctor => {
+                let health = telos.doctor().await?;
+                emit(json, &serde_json::to_value(&health)?, || {
+                    show::doctor(&health)
                 })
             }
             Work::Apply(trigger, list) => {

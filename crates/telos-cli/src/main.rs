@@ -56,7 +56,9 @@ pub enum Command {
         /// What to say.
         message: String,
     },
-    /// Give files to a persona to remember (what a drop on its morph does).
+    /// Give files to a persona to remember (what a drop on its morph does): each file is
+    /// read, chunked, embedded and remembered as one cycle. Progress goes to stderr on a
+    /// terminal; `--json` prints the summary. Exits non-zero if any file failed.
     Ingest {
         /// The persona, by name or id.
         #[arg(long)]
@@ -65,6 +67,18 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// What a persona remembers about QUERY, best first (all personas without --persona).
+    Recall {
+        /// The persona, by name or id.
+        #[arg(long)]
+        persona: Option<String>,
+        query: String,
+        /// How many chunks.
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+    },
+    /// Memory's health: documents, chunks in the image and in LanceDB, orphans, missing, index.
+    Doctor,
     /// Apply a JSON list of operations as ONE cycle, all or nothing.
     ///
     /// Operations: {"op":"new","name":N,"parents":[OBJ…]}, {"op":"set","object":OBJ,"slot":S,"value":V},

@@ -1,11 +1,13 @@
 //! Human-readable and JSON renderings of objects and cycles.
 
 use std::fmt::Write;
+use std::io::{IsTerminal, Write as _};
 
 use serde_json::{Value, json};
 use telos_core::image::{Image, Object, ObjectId};
+use telos_core::memory::{Health, Outcome, Recalled, Stage};
 use telos_core::view::{CycleState, CycleSummary, CycleView};
-use telos_core::{ChatEvent, IngestAnswer, MorphView, StepState};
+use telos_core::{ChatEvent, IngestEvent, IngestSummary, MorphView, StepState};
 
 fn name_of(image: &Image, id: &ObjectId) -> String {
     image
@@ -196,12 +198,127 @@ pub fn chat_event(event: &ChatEvent) -> Option<String> {
     }
 }
 
-pub fn ingest(answer: &IngestAnswer) -> String {
-    let mut out = answer.message.clone();
-    for r in &answer.refused {
-        let _ = write!(out, "\nrefused {}: {}", r.path, r.reason);
+pub fn ingest(summary: &IngestSummary) -> String {
+    let mut out = summary.message.clone();
+    for r in &summary.remembered {
+        let what = match r.outcome {
+            Outcome::Added => "remembered",
+            Outcome::Replaced => "updated",
+            Outcome::Unchanged => "already known",
+        };
+        let _ = write!(out, "\n{what} {} ({} chunks)", r.path, r.chunks);
+    }
+    for r in &summary.failed {
+        let _ = write!(out, "\nfailed {}: {}", r.path, r.reason);
     }
     out
+}
+
+pub fn recall(hits: &[Recalled]) -> String {
+    if hits.is_empty() {
+        return "nothing remembered matches".into();
+    }
+    let mut out = String::new();
+    for (i, h) in hits.iter().enumerate() {
+        let page = h.page.map(|p| format!(" p.{p}")).unwrap_or_default();
+        let text: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text: String = text.chars().take(160).collect();
+        let _ = writeln!(
+            out,
+            "{}. {:.3} {} {}#{}{page}\n   {text}",
+            i + 1,
+            h.score,
+            h.persona,
+            h.source,
+            h.chunk_index
+        );
+    }
+    out.trim_end().to_owned()
+}
+
+pub fn doctor(h: &Health) -> String {
+    let index = serde_json::to_string(&h.index).unwrap_or_default();
+    let mut out = format!(
+        "documents {}\nchunks in the image {}\nrows in LanceDB {}\norphans {}\nmissing {}\nindex {index}\nembedder {}",
+        h.documents, h.image_chunks, h.store_rows, h.orphans, h.missing, h.embedder
+    );
+    if let Some(e) = &h.index_error {
+        let _ = write!(out, "\nlast index build failed: {e}");
+    }
+    out
+}
+
+/// One line of progress on stderr, rewritten in place on a terminal (plain lines otherwise
+/// would flood a log, so only failures are printed there).
+pub struct ProgressLine {
+    tty: bool,
+    dirty: bool,
+}
+
+impl ProgressLine {
+    pub fn new() -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            dirty: false,
+        }
+    }
+
+    pub fn show(&mut self, event: &IngestEvent) {
+        let text = match event {
+            IngestEvent::Started { persona, files } => {
+                format!("{}: {} file(s) to read", persona.name, files.len())
+            }
+            IngestEvent::File(p) => {
+                let name = std::path::Path::new(&p.path)
+                    .file_name()
+                    .map_or(p.path.clone(), |n| n.to_string_lossy().into_owned());
+                match &p.stage {
+                    Stage::Reading => format!("{name}: reading"),
+                    Stage::Chunking => format!("{name}: chunking"),
+                    Stage::Embedding { done, total } => {
+                        format!("{name}: embedding {done}/{total} {}", bar(*done, *total))
+                    }
+                    Stage::Indexing => format!("{name}: indexing"),
+                    Stage::Done { chunks, .. } => format!("{name}: done ({chunks} chunks)"),
+                    Stage::Failed { error } => {
+                        self.clear();
+                        eprintln!("failed: {error}");
+                        return;
+                    }
+                }
+            }
+            IngestEvent::Finished(_) => return,
+        };
+        if self.tty {
+            let mut err = std::io::stderr();
+            let _ = write!(err, "\r\x1b[2K{text}");
+            let _ = err.flush();
+            self.dirty = true;
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.dirty {
+            eprint!("\r\x1b[2K");
+            self.dirty = false;
+        }
+    }
+
+    pub fn finish(&mut self) {
+        self.clear();
+    }
+}
+
+fn bar(done: u32, total: u32) -> String {
+    let width = 20;
+    let filled = (done as usize * width)
+        .checked_div(total as usize)
+        .unwrap_or(width);
+    format!(
+        "[{}{}]",
+        "#".repeat(filled),
+        ".".repeat(width - filled.min(width))
+    )
 }
 
 fn state(s: CycleState) -> String {

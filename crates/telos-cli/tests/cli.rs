@@ -294,7 +294,7 @@ fn morphs_are_listed_moved_and_pinned_from_the_command_line() {
 }
 
 #[test]
-fn chat_streams_json_events_and_ingest_records_the_drop() {
+fn chat_streams_json_events_and_ingest_names_a_non_persona() {
     let dir = tempfile::tempdir().unwrap();
     let out = telos(dir.path(), &["chat", "ALFRED", "hello", "--json"]);
     assert!(out.status.success());
@@ -312,9 +312,20 @@ fn chat_streams_json_events_and_ingest_records_the_drop() {
             .contains("ollama pull phi3:3.8b")
     );
 
+    let err = fails(dir.path(), &["ingest", "--persona", "genesis", "x.md"]);
+    assert!(err.contains("'genesis' is not a persona"), "{err}");
+}
+
+#[test]
+fn ingest_recall_and_doctor_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("doc.md");
-    std::fs::write(&file, "# hi").unwrap();
-    let answer = ok_json(
+    std::fs::write(
+        &file,
+        "# Kites\n\nA kite needs steady wind and a long line.",
+    )
+    .unwrap();
+    let summary = ok_json(
         dir.path(),
         &[
             "ingest",
@@ -324,12 +335,55 @@ fn chat_streams_json_events_and_ingest_records_the_drop() {
             "--json",
         ],
     );
-    assert_eq!(answer["persona"]["name"], json!("BABS"));
-    let err = fails(
+    assert_eq!(summary["persona"]["name"], json!("BABS"));
+    assert_eq!(summary["remembered"][0]["outcome"], json!("added"));
+    assert_eq!(summary["documents"], json!(1));
+
+    // A bad file among good ones: the good one is remembered, the run fails naming the bad one.
+    let bad = dir.path().join("blob.txt");
+    std::fs::write(&bad, b"\0\x01\x02binary").unwrap();
+    let out = telos(
         dir.path(),
-        &["ingest", "--persona", "genesis", file.to_str().unwrap()],
+        &[
+            "ingest",
+            "--persona",
+            "BABS",
+            bad.to_str().unwrap(),
+            file.to_str().unwrap(),
+            "--json",
+        ],
     );
-    assert!(err.contains("'genesis' is not a persona"), "{err}");
+    assert!(!out.status.success());
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["remembered"][0]["outcome"], json!("unchanged"));
+    assert!(
+        summary["failed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("blob.txt (detected binary data)")
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 file(s) could not be remembered"));
+
+    let hits = ok_json(
+        dir.path(),
+        &[
+            "recall",
+            "--persona",
+            "BABS",
+            "what does a kite need?",
+            "-k",
+            "3",
+            "--json",
+        ],
+    );
+    assert_eq!(hits[0]["source"], json!(file.display().to_string()));
+    assert!(hits[0]["score"].as_f64().unwrap() > 0.3);
+    let doctor = ok_json(dir.path(), &["doctor", "--json"]);
+    assert_eq!(doctor["documents"], json!(1));
+    assert_eq!(doctor["orphans"], json!(0));
+    assert_eq!(doctor["missing"], json!(0));
+    assert_eq!(doctor["store_rows"], doctor["image_chunks"]);
+    assert_eq!(doctor["index"]["state"], json!("flat"));
 }
 
 #[test]

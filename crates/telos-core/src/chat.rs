@@ -3,7 +3,6 @@
 //! `Offline` event that says how to bring its model up.
 
 use serde::{Deserialize, Serialize};
-use telos_image::ObjectId;
 use tokio::sync::mpsc;
 
 use crate::Telos;
@@ -52,7 +51,7 @@ impl Telos {
         }
         let model = slot_text(image, &object, "model");
         let (tx, rx) = mpsc::channel(64);
-        let busy = BusyGuard::enter(self, object.id.clone());
+        let busy = self.status.enter_busy(object.id.clone());
         let persona = ObjRef {
             id: object.id.to_string(),
             name: object.name.clone(),
@@ -73,14 +72,6 @@ impl Telos {
         });
         Ok(rx)
     }
-
-    /// True while a chat with this object streams.
-    pub(crate) fn is_busy(&self, id: &ObjectId) -> bool {
-        self.busy
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(id)
-    }
 }
 
 fn offline_message(persona: &str, model: Option<&str>) -> String {
@@ -90,38 +81,4 @@ fn offline_message(persona: &str, model: Option<&str>) -> String {
          the model scheduler. To have the model ready: install Ollama, start it with \
          `ollama serve`, then run `ollama pull {model}`."
     )
-}
-
-/// Marks a persona busy for as long as it lives (counted: two chats with one persona keep it
-/// busy until both end).
-struct BusyGuard {
-    set: crate::BusySet,
-    id: ObjectId,
-}
-
-impl BusyGuard {
-    fn enter(telos: &Telos, id: ObjectId) -> Self {
-        *telos
-            .busy
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(id.clone())
-            .or_default() += 1;
-        Self {
-            set: telos.busy.clone(),
-            id,
-        }
-    }
-}
-
-impl Drop for BusyGuard {
-    fn drop(&mut self) {
-        let mut busy = self.set.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = busy.get_mut(&self.id) {
-            *n -= 1;
-            if *n == 0 {
-                busy.remove(&self.id);
-            }
-        }
-    }
 }

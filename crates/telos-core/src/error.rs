@@ -33,6 +33,8 @@ pub enum Error {
         size: usize,
         limit: usize,
     },
+    #[error("the recall query is empty")]
+    EmptyQuery,
     #[error("no files given to {0}")]
     NoFiles(String),
     #[error(
@@ -48,6 +50,8 @@ pub enum Error {
     NoProgram(String),
     #[error(transparent)]
     Image(#[from] telos_image::Error),
+    #[error(transparent)]
+    Memory(#[from] telos_memory::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,37 +1,50 @@
-//! Documents given to a persona. Until episodic memory exists the request is recorded on the
-//! persona (slot `ingest_requests`, the newest 50) and answered "memory not available yet";
-//! the memory issue replaces the answer with real ingestion.
+//! Documents given to a persona: each file is read, chunked, embedded and remembered as one
+//! cycle by episodic memory, with its progress streamed as it goes. Folders are walked; a
+//! file that cannot be remembered is reported by name and the rest of the drop goes on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use telos_image::now_ms;
-use telos_image::ops::Op;
+use telos_image::ObjectId;
+use telos_memory::{FileReport, Memory, Outcome, Progress, Stage};
+use tokio::sync::mpsc;
 
 use crate::Telos;
 use crate::error::{Error, Result};
+use crate::status::Status;
 use crate::view::ObjRef;
 use crate::world::is_persona;
 
-/// The slot holding recorded requests.
-pub const INGEST_REQUESTS: &str = "ingest_requests";
-const KEEP_REQUESTS: usize = 50;
+/// Most files one drop may expand to (a folder of folders).
+pub const MAX_FILES: usize = 10_000;
 
-/// What happened to a drop.
+/// One event of an ingest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct IngestAnswer {
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum IngestEvent {
+    /// The files to read, folders expanded.
+    Started { persona: ObjRef, files: Vec<String> },
+    /// One file moved on (reading → chunking → embedding n/m → indexing → done or failed).
+    File(Progress),
+    /// Every file is done.
+    Finished(IngestSummary),
+}
+
+/// What an ingest did, file by file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct IngestSummary {
     pub persona: ObjRef,
-    /// The files recorded.
-    pub files: Vec<String>,
-    /// Paths refused, each with the reason.
-    pub refused: Vec<Refused>,
-    /// The cycle that recorded the request.
-    pub cycle: String,
+    pub remembered: Vec<FileReport>,
+    pub failed: Vec<Refused>,
+    /// Documents the persona remembers now.
+    pub documents: u32,
+    /// One line for a toast or a terminal.
     pub message: String,
 }
 
+/// A path that could not be remembered, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Refused {
@@ -39,10 +52,55 @@ pub struct Refused {
     pub reason: String,
 }
 
+impl IngestSummary {
+    fn new(
+        persona: ObjRef,
+        remembered: Vec<FileReport>,
+        failed: Vec<Refused>,
+        documents: u32,
+    ) -> Self {
+        let mut summary = Self {
+            persona,
+            remembered,
+            failed,
+            documents,
+            message: String::new(),
+        };
+        summary.message = summary.describe();
+        summary
+    }
+
+    fn describe(&self) -> String {
+        let count = |o: Outcome| self.remembered.iter().filter(|r| r.outcome == o).count();
+        let chunks: u32 = self
+            .remembered
+            .iter()
+            .filter(|r| r.outcome != Outcome::Unchanged)
+            .map(|r| r.chunks)
+            .sum();
+        let mut parts = vec![format!(
+            "{} remembered {} new file(s) ({chunks} chunks)",
+            self.persona.name,
+            count(Outcome::Added)
+        )];
+        if count(Outcome::Replaced) > 0 {
+            parts.push(format!("updated {}", count(Outcome::Replaced)));
+        }
+        if count(Outcome::Unchanged) > 0 {
+            parts.push(format!("{} already known", count(Outcome::Unchanged)));
+        }
+        if !self.failed.is_empty() {
+            parts.push(format!("{} failed", self.failed.len()));
+        }
+        parts.join(", ")
+    }
+}
+
 impl Telos {
-    /// Gives `paths` to `persona` to remember, as one cycle. Paths are kept absolute; those
-    /// that cannot be read are refused by name and the rest are still taken.
-    pub async fn ingest(&self, persona: &str, paths: &[PathBuf]) -> Result<IngestAnswer> {
+    /// Gives `paths` (files or folders) to `persona` to remember. Checks the persona and that
+    /// there are paths now; the files are then remembered one by one in the background, each
+    /// as its own cycle, and the returned stream reports their progress.
+    pub fn ingest(&self, persona: &str, paths: &[PathBuf]) -> Result<mpsc::Receiver<IngestEvent>> {
         let image = self.image();
         let object = image.resolve(persona)?;
         if !is_persona(image, &object) {
@@ -51,44 +109,135 @@ impl Telos {
         if paths.is_empty() {
             return Err(Error::NoFiles(object.name.clone()));
         }
-        let (mut files, mut refused) = (Vec::new(), Vec::new());
-        for path in paths {
-            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            let shown = path.display().to_string();
-            match tokio::fs::metadata(&path).await {
-                Ok(m) if m.is_file() || m.is_dir() => files.push(shown),
-                Ok(_) => refused.push(Refused {
-                    path: shown,
-                    reason: "not a regular file or folder".into(),
-                }),
-                Err(e) => refused.push(Refused {
-                    path: shown,
-                    reason: e.to_string(),
-                }),
+        let persona = ObjRef {
+            id: object.id.to_string(),
+            name: object.name.clone(),
+        };
+        Ok(spawn_ingest(
+            self.memory().clone(),
+            &self.status,
+            persona,
+            object.id.clone(),
+            paths.to_vec(),
+        ))
+    }
+}
+
+/// Remembers `paths` for a persona in the background, file by file, streaming progress; the
+/// persona shows busy until the last file is done. The drop path and the inbox share it.
+pub(crate) fn spawn_ingest(
+    memory: Memory,
+    status: &Status,
+    persona: ObjRef,
+    id: ObjectId,
+    paths: Vec<PathBuf>,
+) -> mpsc::Receiver<IngestEvent> {
+    let busy = status.enter_busy(id.clone());
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        let _busy = busy;
+        let (files, mut failed) = expand(&paths).await;
+        let shown = files.iter().map(|f| f.display().to_string()).collect();
+        // A receiver that went away (a closed window) stops nothing: the files are still
+        // remembered, so sends below may fail without consequence.
+        let _ = tx
+            .send(IngestEvent::Started {
+                persona: persona.clone(),
+                files: shown,
+            })
+            .await;
+        let mut remembered = Vec::new();
+        for file in files {
+            let progress_tx = tx.clone();
+            let progress = move |p: Progress| {
+                // A reader that fell behind misses a step, never the end.
+                let _ = progress_tx.try_send(IngestEvent::File(p));
+            };
+            match memory.ingest_file(&id, &file, &progress).await {
+                Ok(report) => remembered.push(report),
+                Err(e) => {
+                    let path = file.display().to_string();
+                    let error = e.to_string();
+                    tracing::warn!("{} could not remember {path}: {error}", persona.name);
+                    let _ = tx
+                        .send(IngestEvent::File(Progress {
+                            path: path.clone(),
+                            stage: Stage::Failed {
+                                error: error.clone(),
+                            },
+                        }))
+                        .await;
+                    failed.push(Refused {
+                        path,
+                        reason: error,
+                    });
+                }
             }
         }
-        let request = Op::Append {
-            object: object.id.to_string(),
-            slot: INGEST_REQUESTS.to_owned(),
-            value: json!({ "files": files, "refused": refused, "at": now_ms() }),
-            keep: Some(KEEP_REQUESTS),
+        let documents = memory.document_count(&id) as u32;
+        let _ = tx
+            .send(IngestEvent::Finished(IngestSummary::new(
+                persona, remembered, failed, documents,
+            )))
+            .await;
+    });
+    rx
+}
+
+/// Files to read: files as given (made absolute), folders walked in name order (hidden
+/// entries skipped). What cannot be listed is refused by name.
+pub(crate) async fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Refused>) {
+    let paths = paths.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut files = Vec::new();
+        let mut refused = Vec::new();
+        for path in &paths {
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            walk(&path, &mut files, &mut refused, 0);
+        }
+        (files, refused)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        let refused = Refused {
+            path: String::new(),
+            reason: format!("listing the files failed: {e}"),
         };
-        let trigger = format!("ingest request for {}", object.name);
-        let cycle = self.apply(&trigger, vec![request]).await?;
-        Ok(IngestAnswer {
-            persona: ObjRef {
-                id: object.id.to_string(),
-                name: object.name.clone(),
-            },
-            message: format!(
-                "memory not available yet: {} recorded the request for {} file(s); episodic \
-                 memory will read them once it exists",
-                object.name,
-                files.len()
-            ),
-            files,
-            refused,
-            cycle: cycle.id,
+        (Vec::new(), vec![refused])
+    })
+}
+
+fn walk(path: &Path, files: &mut Vec<PathBuf>, refused: &mut Vec<Refused>, depth: usize) {
+    let refuse = |refused: &mut Vec<Refused>, reason: String| {
+        refused.push(Refused {
+            path: path.display().to_string(),
+            reason,
         })
+    };
+    if files.len() >= MAX_FILES {
+        return refuse(refused, format!("more than {MAX_FILES} files in one drop"));
+    }
+    // A folder symlinked into itself is stopped by depth (the kernel stops file loops).
+    let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+    if !is_dir {
+        files.push(path.to_owned());
+        return;
+    }
+    if depth >= 16 {
+        return refuse(refused, "folders nested deeper than 16 levels".into());
+    }
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
+        Ok(dir) => dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect(),
+        Err(e) => return refuse(refused, format!("cannot list the folder: {e}")),
+    };
+    entries.sort();
+    for entry in entries {
+        walk(&entry, files, refused, depth + 1);
     }
 }

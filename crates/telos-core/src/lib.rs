@@ -18,27 +18,29 @@ mod chat;
 mod data_dir;
 mod debugger;
 mod error;
+mod inbox;
 mod ingest;
 mod inspect;
+mod recall;
+mod status;
 pub mod view;
 mod world;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 pub use chat::{ChatEvent, MAX_MESSAGE_BYTES};
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
 pub use debugger::StepState;
 pub use error::{Error, Result};
-pub use ingest::{INGEST_REQUESTS, IngestAnswer, Refused};
+pub use inbox::{INBOX, InboxEvent, InboxWatch, QUIET as INBOX_QUIET};
+pub use ingest::{IngestEvent, IngestSummary, MAX_FILES, Refused};
 pub use inspect::parse_json;
+pub use recall::MAX_RECALL;
+pub use status::StatusChange;
 pub use telos_image as image;
-use telos_image::{CycleRecord, Endpoint, Image, ObjectId, StoreOptions};
+use telos_image::{CycleRecord, Endpoint, Image, StoreOptions};
+pub use telos_memory as memory;
 pub use world::{ModelState, MorphKind, MorphView, PINNED, POSITION, Point, is_persona};
-
-/// Personas with chats under way, and how many. A std lock: held only to count or test.
-pub(crate) type BusySet = Arc<Mutex<HashMap<ObjectId, usize>>>;
 
 /// Where and how to open Telos.
 #[derive(Debug, Clone)]
@@ -91,9 +93,13 @@ impl Config {
 
 /// A running Telos: the owned data dir and the open image.
 pub struct Telos {
+    data_dir: PathBuf,
     image: Image,
     awakening: Option<CycleRecord>,
-    busy: BusySet,
+    memory: telos_memory::Memory,
+    /// What reconciling memory with the image found at open (or why it could not run).
+    reconciled: std::result::Result<telos_memory::Health, String>,
+    status: status::Status,
     _lock: DataDirLock,
 }
 
@@ -103,17 +109,49 @@ impl Telos {
         let lock = DataDirLock::acquire(&config.data_dir)?;
         let image = Image::open(&config.endpoint(), &config.store).await?;
         let awakening = telos_image::genesis::awaken(&image).await?;
+        let memory_config = telos_memory::MemoryConfig::new(config.data_dir.join("memory"));
+        let memory = telos_memory::Memory::open(image.clone(), memory_config).await?;
+        // DESIGN invariant 1: LanceDB is brought back to what the image says before anything
+        // reads it. If that cannot run (no embedding weights to re-embed with), Telos still
+        // opens and `doctor` shows what is out of line.
+        let reconciled = memory.reconcile().await.map_err(|e| {
+            tracing::warn!("memory could not be reconciled with the image: {e}");
+            e.to_string()
+        });
         Ok(Self {
+            data_dir: config.data_dir,
             image,
             awakening,
-            busy: BusySet::default(),
+            memory,
+            reconciled,
+            status: status::Status::default(),
             _lock: lock,
         })
+    }
+
+    /// The data dir this Telos holds.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     /// The living image (a cheap clone can be kept).
     pub fn image(&self) -> &Image {
         &self.image
+    }
+
+    /// Live persona status changes (busy, …) as they happen.
+    pub fn subscribe_status(&self) -> tokio::sync::broadcast::Receiver<StatusChange> {
+        self.status.subscribe()
+    }
+
+    /// Episodic memory (a cheap clone can be kept).
+    pub fn memory(&self) -> &telos_memory::Memory {
+        &self.memory
+    }
+
+    /// What reconciling memory with the image found when Telos opened.
+    pub fn reconciled(&self) -> &std::result::Result<telos_memory::Health, String> {
+        &self.reconciled
     }
 
     /// The awakening's cycle if this open performed it.

@@ -104,6 +104,10 @@ pub struct ObjectView {
     pub parents: Vec<ObjRef>,
     pub slots: Vec<SlotView>,
     pub methods: Vec<MethodView>,
+    /// Graph edges to other objects by relation (a persona's `memory`, a document's `chunks`).
+    pub links: Vec<LinkView>,
+    /// A persona: the Inspector offers a search over its memory.
+    pub persona: bool,
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub created: f64,
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
@@ -111,6 +115,18 @@ pub struct ObjectView {
     /// The most recent cycles that changed it, newest first.
     pub cycles: Vec<CycleSummary>,
 }
+
+/// One relation of an object: where its edges lead, in order (the first 200, and how many).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LinkView {
+    pub relation: String,
+    pub targets: Vec<ObjRef>,
+    pub count: u32,
+}
+
+/// Targets a link view lists; the count says how many there are in all.
+const SHOWN_LINKS: usize = 200;
 
 impl ObjectView {
     pub fn new(image: &Image, object: &Object, cycles: &[CycleRecord]) -> Self {
@@ -142,6 +158,20 @@ impl ObjectView {
                     cycle: m.provenance.cycle.clone(),
                 })
                 .collect(),
+            links: object
+                .links
+                .iter()
+                .map(|(relation, targets)| LinkView {
+                    relation: relation.clone(),
+                    targets: targets
+                        .iter()
+                        .take(SHOWN_LINKS)
+                        .map(|t| ObjRef::of(image, t))
+                        .collect(),
+                    count: small(targets.len() as u64),
+                })
+                .collect(),
+            persona: crate::world::is_persona(image, object),
             created: object.created as f64,
             updated: object.updated as f64,
             cycles: cycles.iter().map(CycleSummary::new).collect(),

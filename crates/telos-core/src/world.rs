@@ -49,7 +49,7 @@ pub struct MorphView {
     pub model_state: ModelState,
     /// A chat with this persona is under way.
     pub busy: bool,
-    /// How many memories the persona holds; `None` while memory does not exist.
+    /// How many documents a persona remembers; `None` for objects that are not personas.
     pub memory_count: Option<u32>,
 }
 
@@ -117,8 +117,9 @@ impl Telos {
             pinned: o.slots.get(PINNED) == Some(&Value::Bool(true)),
             model,
             model_state: ModelState::Offline,
-            busy: self.is_busy(&o.id),
-            memory_count: None,
+            busy: self.status.is_busy(&o.id),
+            memory_count: (kind == MorphKind::Persona)
+                .then(|| o.links.get(telos_memory::MEMORY).map_or(0, Vec::len) as u32),
         }
     }
 }
