@@ -1,14 +1,14 @@
 //! The commands: each takes the shared `Telos`, makes one call into the core and returns the
 //! core's answer (or its error, tagged for TypeScript).
 
-use std::path::PathBuf;
-
 use tauri::State;
 use tauri::ipc::Channel;
+use telos_core::memory::Recalled;
 use telos_core::view::{CycleSummary, CycleView, ObjRef, ObjectView};
-use telos_core::{ChatEvent, IngestAnswer, MorphView, StepState, Telos};
+use telos_core::{ChatEvent, IngestEvent, MorphView, StepState, Telos};
 
-use crate::error::IpcResult;
+use crate::drops::Drops;
+use crate::error::{IpcError, IpcResult};
 use crate::windows;
 
 #[tauri::command]
@@ -81,14 +81,36 @@ pub async fn chat(
     Ok(())
 }
 
+/// Gives the files last dropped on this window to `persona`, streaming progress into
+/// `on_event`. The paths come from the native drop, not from the page.
 #[tauri::command]
 #[specta::specta]
-pub async fn ingest(
+pub async fn ingest_drop(
+    window: tauri::Window,
     telos: State<'_, Telos>,
+    drops: State<'_, Drops>,
     persona: String,
-    paths: Vec<PathBuf>,
-) -> IpcResult<IngestAnswer> {
-    Ok(telos.ingest(&persona, &paths).await?)
+    on_event: Channel<IngestEvent>,
+) -> IpcResult<()> {
+    let paths = drops.take(window.label()).ok_or(IpcError::NoDrop)?;
+    let mut events = telos.ingest(&persona, &paths)?;
+    while let Some(event) = events.recv().await {
+        if on_event.send(event).is_err() {
+            break; // the window went away; the ingest goes on
+        }
+    }
+    Ok(())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn recall(
+    telos: State<'_, Telos>,
+    persona: Option<String>,
+    query: String,
+    k: u32,
+) -> IpcResult<Vec<Recalled>> {
+    Ok(telos.recall(persona.as_deref(), &query, k as usize).await?)
 }
 
 #[tauri::command]

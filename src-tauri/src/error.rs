@@ -21,6 +21,9 @@ pub enum IpcError {
     /// A window could not be opened.
     #[error("{0}")]
     Window(String),
+    /// Ingest was asked for, but no files were dropped on the window.
+    #[error("no files were dropped on this window")]
+    NoDrop,
 }
 
 impl From<telos_core::Error> for IpcError {
@@ -36,6 +39,9 @@ impl From<telos_core::Error> for IpcError {
             | C::DataDirUnwritable { .. }
             | C::InUse { .. }
             | C::NoDataDir => Self::Storage(message),
+            C::Memory(
+                telos_core::memory::Error::Store { .. } | telos_core::memory::Error::Weights { .. },
+            ) => Self::Storage(message),
             _ => Self::InvalidInput(message),
         }
     }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
 use tauri_specta::Event;
 use telos_core::view::{ChangeView, CycleSummary};
+use telos_core::{InboxEvent, InboxWatch, StatusChange, Telos};
 use tokio::sync::broadcast::error::RecvError;
 
 /// One object changed by a committed cycle.
@@ -18,15 +19,38 @@ pub struct CycleRecorded(pub CycleSummary);
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct ImageResync;
 
+/// A persona's live status changed (busy, …): its badges update without a reload.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct PersonaStatus(pub StatusChange);
+
+/// A file that arrived in a persona's inbox folder is being remembered: the progress a drop
+/// streams, with the persona it is for.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct InboxProgress(pub InboxEvent);
+
 /// Asks the Debugger window to show a cycle.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct ShowCycle {
     pub cycle: String,
 }
 
-/// Forwards the image's committed changes and cycle records to every window until the image
-/// closes.
+/// Forwards the image's committed changes, cycle records and persona status to every window
+/// until the image closes.
 pub fn forward(app: AppHandle, telos: &telos_core::Telos) {
+    let mut status = telos.subscribe_status();
+    let to = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let sent = match status.recv().await {
+                Ok(change) => PersonaStatus(change).emit(&to),
+                Err(RecvError::Lagged(_)) => ImageResync.emit(&to),
+                Err(RecvError::Closed) => break,
+            };
+            if let Err(e) = sent {
+                tracing::warn!("could not tell the windows about a persona's status: {e}");
+            }
+        }
+    });
     let mut cycles = telos.image().subscribe_cycles();
     let to = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -57,4 +81,20 @@ pub fn forward(app: AppHandle, telos: &telos_core::Telos) {
             }
         }
     });
+}
+
+/// Starts watching the inbox folders and forwards the progress of what arrives there to every
+/// window. The watch runs until the returned handle drops.
+pub fn watch_inbox(app: &AppHandle, telos: &Telos) -> telos_core::Result<InboxWatch> {
+    // Inside the runtime: the watch spawns its task there.
+    let (watch, mut events) = tauri::async_runtime::block_on(async { telos.watch_inbox() })?;
+    let to = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let Err(e) = InboxProgress(event).emit(&to) {
+                tracing::warn!("could not tell the windows about an inbox file: {e}");
+            }
+        }
+    });
+    Ok(watch)
 }

@@ -12,6 +12,7 @@
 
 pub mod command_names;
 mod commands;
+mod drops;
 mod error;
 mod events;
 mod windows;
@@ -40,7 +41,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::move_morph,
             commands::set_pinned,
             commands::chat,
-            commands::ingest,
+            commands::ingest_drop,
+            commands::recall,
             commands::cycles,
             commands::cycle,
             commands::cycle_step,
@@ -53,6 +55,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::ImageChanged,
             events::CycleRecorded,
             events::ImageResync,
+            events::PersonaStatus,
+            events::InboxProgress,
             events::ShowCycle
         ])
 }
@@ -92,10 +96,25 @@ pub fn run() -> ExitCode {
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
-            events::forward(app.handle().clone(), &app.state::<Telos>());
+            let telos = app.state::<Telos>();
+            events::forward(app.handle().clone(), &telos);
+            // Without the inbox the app still works (drops, chat); the log says why.
+            match events::watch_inbox(app.handle(), &telos) {
+                Ok(watch) => {
+                    tracing::info!("watching {}", watch.dir().display());
+                    app.manage(std::sync::Mutex::new(watch));
+                }
+                Err(e) => tracing::warn!("the inbox is not watched: {e}"),
+            }
             Ok(())
         })
         .manage(telos)
+        .manage(drops::Drops::default())
+        .on_window_event(|window, event| {
+            window
+                .state::<drops::Drops>()
+                .on_window_event(window, event);
+        })
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,

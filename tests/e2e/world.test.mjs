@@ -91,23 +91,30 @@ async function osDrop(file, to) {
   }
 }
 
-test("a file dropped from the OS reaches the persona under the pointer and no other", async () => {
+/** The sources `persona` recalls for `query` (through the app's own recall command). */
+async function recalled(session, persona, query) {
+  const r = await session.invoke("recall", { persona, query, k: 5 });
+  assert.ok(r.ok, `recall failed: ${JSON.stringify(r)}`);
+  return r.ok.map((hit) => hit.source);
+}
+
+test("a file dropped from the OS is remembered by the persona under the pointer and no other", async () => {
   const dir = dataDir();
-  const file = join(dir, "dropped-notes.txt");
-  writeFileSync(file, "BRICK should remember this.");
+  const file = join(dir, "lighthouse-log.txt");
+  writeFileSync(file, "The lighthouse keeper logged a storm from the north-east; waves reached the gallery.");
   const session = await launch(dir);
   try {
     await osDrop(file, centre(await morph(session, "BRICK")));
-    const requests = await session.waitFor("BRICK to record the drop", async () => {
-      const s = slot(await object(session, "BRICK"), "ingest_requests");
-      return s && JSON.parse(s.json);
-    });
-    assert.deepEqual(requests[0].files, [file]);
-    assert.equal(slot(await object(session, "ROBIN"), "ingest_requests"), undefined, "ROBIN got nothing");
     const toast = await session.waitFor("the drop's answer", () =>
-      session.execute("return document.querySelector('[data-testid=toast]')?.textContent"),
+      session.execute("return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => /remembered/.test(t))"),
+      60000,
     );
-    assert.match(toast, /memory not available yet: BRICK/);
+    assert.match(toast, /BRICK remembered 1 new file\(s\)/);
+    const brick = await object(session, "BRICK");
+    assert.equal(brick.links.find((l) => l.relation === "memory")?.count, 1);
+    assert.deepEqual(await recalled(session, "BRICK", "a storm at the lighthouse"), [file]);
+    assert.deepEqual(await recalled(session, "ROBIN", "a storm at the lighthouse"), [], "ROBIN remembers nothing");
+    await screenshot(session, "world-after-drop");
   } finally {
     await quit(session);
   }
@@ -116,18 +123,18 @@ test("a file dropped from the OS reaches the persona under the pointer and no ot
 test("a file dropped on empty canvas asks which persona should have it", async () => {
   const dir = dataDir();
   const file = join(dir, "for-babs.md");
-  writeFileSync(file, "# Research notes");
+  writeFileSync(file, "# Research notes\n\nSourdough needs a starter fed twice a day.");
   const session = await launch(dir);
   try {
     await osDrop(file, { x: 550, y: 400 });
     const choose = await session.waitFor("the persona chooser", () => session.byTestId("drop-choose-BABS"));
     await screenshot(session, "drop-chooser");
     await session.click(choose);
-    const requests = await session.waitFor("BABS to record the drop", async () => {
-      const s = slot(await object(session, "BABS"), "ingest_requests");
-      return s && JSON.parse(s.json);
-    });
-    assert.deepEqual(requests[0].files, [file]);
+    const sources = await session.waitFor("BABS to remember the file", async () => {
+      const got = await recalled(session, "BABS", "how often is a sourdough starter fed?");
+      return got.length > 0 && got;
+    }, 60000);
+    assert.deepEqual(sources, [file]);
   } finally {
     await quit(session);
   }

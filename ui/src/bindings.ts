@@ -16,7 +16,12 @@ export const commands = {
 	setPinned: (object: string, pinned: boolean) => typedError<CycleSummary, IpcError>(__TAURI_INVOKE("set_pinned", { object, pinned })),
 	/**  Streams the persona's reply into `on_event` until it is done. */
 	chat: (persona: string, text: string, onEvent: Channel<ChatEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("chat", { persona, text, onEvent })),
-	ingest: (persona: string, paths: string[]) => typedError<IngestAnswer, IpcError>(__TAURI_INVOKE("ingest", { persona, paths })),
+	/**
+	 *  Gives the files last dropped on this window to `persona`, streaming progress into
+	 *  `on_event`. The paths come from the native drop, not from the page.
+	 */
+	ingestDrop: (persona: string, onEvent: Channel<IngestEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("ingest_drop", { persona, onEvent })),
+	recall: (persona: string | null, query: string, k: number) => typedError<Recalled[], IpcError>(__TAURI_INVOKE("recall", { persona, query, k })),
 	cycles: (limit: number) => typedError<CycleSummary[], IpcError>(__TAURI_INVOKE("cycles", { limit })),
 	cycle: (cycle: string) => typedError<CycleView, IpcError>(__TAURI_INVOKE("cycle", { cycle })),
 	cycleStep: (cycle: string, step: number, program: string | null) => typedError<StepState, IpcError>(__TAURI_INVOKE("cycle_step", { cycle, step, program })),
@@ -31,6 +36,8 @@ export const events = {
 	cycleRecorded: makeEvent<CycleRecorded, CycleRecorded>("cycle-recorded"),
 	imageChanged: makeEvent<ImageChanged, ImageChanged>("image-changed"),
 	imageResync: makeEvent<ImageResync, ImageResync>("image-resync"),
+	inboxProgress: makeEvent<InboxProgress, InboxProgress>("inbox-progress"),
+	personaStatus: makeEvent<PersonaStatus, PersonaStatus>("persona-status"),
 	showCycle: makeEvent<ShowCycle, ShowCycle>("show-cycle"),
 };
 
@@ -93,21 +100,56 @@ export type CycleView = {
 	resumed_as: string | null,
 };
 
+/**  What became of one file. */
+export type FileReport = {
+	path: string,
+	outcome: Outcome,
+	/**  The document object. */
+	document: string,
+	chunks: number,
+	/**  The cycle that remembered it (none when unchanged). */
+	cycle: string | null,
+};
+
 /**  One object changed by a committed cycle. */
 export type ImageChanged = ChangeView;
 
 /**  Changes came faster than a window could hear them: reload everything. */
 export type ImageResync = null;
 
-/**  What happened to a drop. */
-export type IngestAnswer = {
+/**  One ingest event of a file that arrived in a persona's inbox folder. */
+export type InboxEvent = {
 	persona: ObjRef,
-	/**  The files recorded. */
-	files: string[],
-	/**  Paths refused, each with the reason. */
-	refused: Refused[],
-	/**  The cycle that recorded the request. */
-	cycle: string,
+	event: IngestEvent,
+};
+
+/**
+ *  A file that arrived in a persona's inbox folder is being remembered: the progress a drop
+ *  streams, with the persona it is for.
+ */
+export type InboxProgress = InboxEvent;
+
+/**  One event of an ingest. */
+export type IngestEvent = 
+/**  The files to read, folders expanded. */
+{ type: "started"; persona: ObjRef; files: string[] } | 
+/**  One file moved on (reading → chunking → embedding n/m → indexing → done or failed). */
+{
+	type: "file",
+} & Progress | 
+/**  Every file is done. */
+{
+	type: "finished",
+} & IngestSummary;
+
+/**  What an ingest did, file by file. */
+export type IngestSummary = {
+	persona: ObjRef,
+	remembered: FileReport[],
+	failed: Refused[],
+	/**  Documents the persona remembers now. */
+	documents: number,
+	/**  One line for a toast or a terminal. */
 	message: string,
 };
 
@@ -121,7 +163,16 @@ export type IpcError =
 /**  The store or the data dir failed. */
 { type: "Storage"; data: string } | 
 /**  A window could not be opened. */
-{ type: "Window"; data: string };
+{ type: "Window"; data: string } | 
+/**  Ingest was asked for, but no files were dropped on the window. */
+{ type: "NoDrop" };
+
+/**  One relation of an object: where its edges lead, in order (the first 200, and how many). */
+export type LinkView = {
+	relation: string,
+	targets: ObjRef[],
+	count: number,
+};
 
 /**  A method: source, language, its test, and who wrote it. */
 export type MethodView = {
@@ -151,7 +202,7 @@ export type MorphView = {
 	model_state: ModelState,
 	/**  A chat with this persona is under way. */
 	busy: boolean,
-	/**  How many memories the persona holds; `None` while memory does not exist. */
+	/**  How many documents a persona remembers; `None` for objects that are not personas. */
 	memory_count: number | null,
 };
 
@@ -172,11 +223,27 @@ export type ObjectView = {
 	parents: ObjRef[],
 	slots: SlotView[],
 	methods: MethodView[],
+	/**  Graph edges to other objects by relation (a persona's `memory`, a document's `chunks`). */
+	links: LinkView[],
+	/**  A persona: the Inspector offers a search over its memory. */
+	persona: boolean,
 	created: number,
 	updated: number,
 	/**  The most recent cycles that changed it, newest first. */
 	cycles: CycleSummary[],
 };
+
+/**  What ingesting one file did. */
+export type Outcome = 
+/**  A new document. */
+"added" | 
+/**  The file changed since it was remembered: its old chunks were replaced. */
+"replaced" | 
+/**  The same bytes were remembered before: nothing was added. */
+"unchanged";
+
+/**  A persona's live status changed (busy, …): its badges update without a reload. */
+export type PersonaStatus = StatusChange;
 
 /**  A point in logical pixels. */
 export type Point = {
@@ -184,6 +251,26 @@ export type Point = {
 	y: number,
 };
 
+/**  One file's progress. */
+export type Progress = {
+	path: string,
+} & Stage;
+
+/**  One remembered chunk, ranked. */
+export type Recalled = {
+	persona: string,
+	source: string,
+	document: string,
+	chunk_index: number,
+	page: number | null,
+	/**  Byte offset of the chunk in the document's text. */
+	offset: number,
+	text: string,
+	/**  Cosine similarity to the query: 1 is the same direction. */
+	score: number,
+};
+
+/**  A path that could not be remembered, and why. */
 export type Refused = {
 	path: string,
 	reason: string,
@@ -208,6 +295,9 @@ export type SlotView = {
 	kind: ValueKind,
 };
 
+/**  Where one file's ingest is. */
+export type Stage = { stage: "reading" } | { stage: "chunking" } | { stage: "embedding"; done: number; total: number } | { stage: "indexing" } | { stage: "done"; outcome: Outcome; chunks: number } | { stage: "failed"; error: string };
+
 /**  How a step changes one object. */
 export type StagedKind = "created" | "updated" | "deleted";
 
@@ -219,6 +309,11 @@ export type StagedView = {
 	parents_before: ObjRef[],
 	parents_after: ObjRef[],
 };
+
+/**  One change of a persona's live status. */
+export type StatusChange = 
+/**  A persona started its first chat (`busy: true`) or finished its last one. */
+{ type: "busy"; persona: string; busy: boolean };
 
 /**  What a cycle's program stages after its first `step` operations. */
 export type StepState = {

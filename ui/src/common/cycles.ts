@@ -27,6 +27,9 @@ export function initialCycle(cycles: readonly CycleSummary[], asked: string | nu
 
 /** What a failed command reports, as one line for the UI. */
 export function errorMessage(error: IpcError | unknown): string {
+  if (error && typeof error === "object" && "type" in error && error.type === "NoDrop") {
+    return "no files were dropped on this window";
+  }
   if (error && typeof error === "object" && "data" in error && typeof error.data === "string") {
     return error.data;
   }

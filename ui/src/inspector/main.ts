@@ -10,6 +10,7 @@ import { autosizeAll, button, fill, h, markFocus, restoreFocus } from "../common
 import { concerns, isPinned } from "../common/object";
 import { formatFullTime, formatTime } from "../common/time";
 import { cyclesSection, debuggerButton, methodsSection, parentsSection } from "./sections";
+import { emptySearch, linksSection, memorySection, type MemorySearch } from "./memory";
 import { emptySlotsState, slotsSection, type SlotsState } from "./slots";
 
 type Status =
@@ -27,6 +28,8 @@ const state = {
   status: { kind: "loading" } as Status,
   /** Per object id, so navigating away and back keeps drafts. */
   slots: new Map<string, SlotsState>(),
+  /** A persona's memory search, per object id. */
+  searches: new Map<string, MemorySearch>(),
   trail: [] as ObjRef[],
   pinBusy: false,
   pinError: null as string | null,
@@ -42,6 +45,15 @@ function slotsState(id: string): SlotsState {
   if (!s) {
     s = emptySlotsState();
     state.slots.set(id, s);
+  }
+  return s;
+}
+
+function searchState(id: string): MemorySearch {
+  let s = state.searches.get(id);
+  if (!s) {
+    s = emptySearch();
+    state.searches.set(id, s);
   }
   return s;
 }
@@ -193,7 +205,9 @@ function render(): void {
         ? h("div", { class: "message error", testid: "load-error", text: `Could not refresh: ${status.message}` })
         : null,
       parentsSection(view.parents, (p) => navigate(p)),
+      view.persona ? memorySection(view.id, searchState(view.id), render) : null,
       slotsSection({ objectId: view.id, slots: view.slots, state: slots, rerender: render, reload: load, notify }),
+      linksSection(view.links, (p) => navigate(p)),
       methodsSection(view.methods, (id) => void openDebugger(id)),
       cyclesSection(view.cycles, (id) => void openDebugger(id)),
     );

@@ -1,11 +1,15 @@
 // What a persona or object morph shows about its object: its badges, from the core's view.
 
-import type { MorphView } from "../bindings";
+import type { MorphView, StatusChange } from "../bindings";
 import type { Badge } from "../morphic";
 
-/** Badges for a morph: model state for personas, busy, memory count, pinned. */
-export function badgesFor(view: MorphView): Badge[] {
+/**
+ * Badges for a morph: what it is doing right now (`activity`, e.g. "embedding 3/9") first,
+ * then for personas the model state, busy and documents remembered; pinned for objects.
+ */
+export function badgesFor(view: MorphView, activity?: string | null): Badge[] {
   const badges: Badge[] = [];
+  if (activity) badges.push({ label: activity, tone: "info" });
   if (view.kind === "persona") {
     switch (view.model_state) {
       case "loaded":
@@ -18,12 +22,21 @@ export function badgesFor(view: MorphView): Badge[] {
         badges.push({ label: "model offline", tone: "warn" });
         break;
     }
-    if (view.busy) badges.push({ label: "busy", tone: "info" });
+    if (view.busy && !activity) badges.push({ label: "busy", tone: "info" });
     if (view.memory_count !== null) {
-      badges.push({ label: `${view.memory_count} memories`, tone: "info" });
+      const n = view.memory_count;
+      badges.push({ label: n === 1 ? "1 doc" : `${n} docs`, tone: "info" });
     }
   } else {
     badges.push({ label: "pinned", tone: "info" });
   }
   return badges;
+}
+
+/** The view with a live status change applied (the view itself is left as it was). */
+export function withStatus(view: MorphView, change: StatusChange): MorphView {
+  switch (change.type) {
+    case "busy":
+      return { ...view, busy: change.busy };
+  }
 }

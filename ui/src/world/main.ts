@@ -9,11 +9,13 @@ import "./world.css";
 import { Channel } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { getCurrentWindow } from "@tauri-apps/api/window";
-import { commands, events, type ChatEvent, type IpcError, type MorphView } from "../bindings";
+import { commands, events, type ChatEvent, type IngestEvent, type IpcError, type MorphView, type StatusChange } from "../bindings";
 import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morphic";
 import { domSpriteCache } from "../morphic/dom";
-import { badgesFor } from "./badges";
+import { badgesFor, withStatus } from "./badges";
+import { activityLabel, fileName } from "./ingest";
 import { Bubble, Halo, choosePersona, toast } from "./overlay";
+import { errorMessage } from "../common/cycles";
 
 const canvas = document.getElementById("world") as HTMLCanvasElement;
 const overlay = document.getElementById("overlay") as HTMLDivElement;
@@ -28,9 +30,11 @@ const sprites = domSpriteCache();
 const views = new Map<string, MorphView>();
 const halo = new Halo(overlay);
 const bubbles = new Map<string, Bubble>();
+/** What each persona is doing right now (an ingest's stage), shown as its first badge. */
+const activities = new Map<string, string>();
 let scaleFactor = 1;
 
-const errorText = (e: IpcError): string => e.data;
+const errorText = (e: IpcError): string => errorMessage(e);
 
 // ---- the image → the world -------------------------------------------------------------
 
@@ -54,7 +58,7 @@ async function reload(): Promise<void> {
       x: place.x,
       y: place.y,
       pinned: view.pinned,
-      badges: badgesFor(view),
+      badges: badgesFor(view, activities.get(id)),
     });
   });
   for (const m of [...world.morphs()]) {
@@ -66,6 +70,23 @@ async function reload(): Promise<void> {
       if (halo.target === m.id) halo.hide();
     }
   }
+}
+
+/** A persona's live status changed: redraw its badges (a persona not shown yet waits for the reload). */
+function applyStatus(change: StatusChange): void {
+  const view = views.get(change.persona);
+  if (!view) return scheduleReload();
+  const next = withStatus(view, change);
+  views.set(change.persona, next);
+  world.upsert(change.persona, { badges: badgesFor(next, activities.get(change.persona)) });
+}
+
+/** Shows (or, with null, clears) what a persona is doing on its morph. */
+function setActivity(id: string, label: string | null): void {
+  if (label) activities.set(id, label);
+  else activities.delete(id);
+  const view = views.get(id);
+  if (view) world.upsert(id, { badges: badgesFor(view, label) });
 }
 
 let reloadTimer: number | undefined;
@@ -261,15 +282,33 @@ function morphAtDrop(physical: Point): Morph | undefined {
   return world.hitTest({ x: p.x, y: p.y - top });
 }
 
-async function give(personaId: string, paths: string[]): Promise<void> {
-  const name = world.get(personaId)?.name ?? "persona";
-  const r = await commands.ingest(personaId, paths);
-  if (r.status === "error") {
-    toast(`${name} could not take the files: ${errorText(r.error)}`, "error");
-    return;
+/** Shows an ingest's progress on the persona's morph, and its start, failures and end as toasts. */
+function showIngest(personaId: string, name: string, event: IngestEvent): void {
+  switch (event.type) {
+    case "started":
+      toast(`${name} is reading ${event.files.length} file(s)…`);
+      break;
+    case "file":
+      if (event.stage === "failed") toast(`${fileName(event.path)}: ${event.error}`, "error");
+      setActivity(personaId, activityLabel(event));
+      break;
+    case "finished":
+      setActivity(personaId, null);
+      toast(event.message, event.failed.length > 0 ? "error" : "info");
+      break;
   }
-  toast(r.data.message);
-  for (const refused of r.data.refused) toast(`${refused.path}: ${refused.reason}`, "error");
+}
+
+/** Gives the files just dropped on this window to a persona; progress shows on its morph. */
+async function give(personaId: string): Promise<void> {
+  const name = world.get(personaId)?.name ?? "persona";
+  const channel = new Channel<IngestEvent>();
+  channel.onmessage = (event) => showIngest(personaId, name, event);
+  const r = await commands.ingestDrop(personaId, channel);
+  if (r.status === "error") {
+    setActivity(personaId, null);
+    toast(`${name} could not take the files: ${errorText(r.error)}`, "error");
+  }
 }
 
 async function listenForDrops(): Promise<void> {
@@ -284,7 +323,7 @@ async function listenForDrops(): Promise<void> {
       world.setHover(null);
       const hit = morphAtDrop(p.position);
       if (hit?.kind === "persona") {
-        void give(hit.id, p.paths);
+        void give(hit.id);
         return;
       }
       const personas = world
@@ -292,7 +331,7 @@ async function listenForDrops(): Promise<void> {
         .filter((m) => m.kind === "persona")
         .map((m) => ({ id: m.id, name: m.name }));
       void choosePersona(personas, p.paths.length).then((id) => {
-        if (id) void give(id, p.paths);
+        if (id) void give(id);
       });
     }
   });
@@ -348,6 +387,10 @@ async function start(): Promise<void> {
   });
   await events.imageChanged.listen(scheduleReload);
   await events.imageResync.listen(scheduleReload);
+  await events.personaStatus.listen((e) => applyStatus(e.payload));
+  await events.inboxProgress.listen(({ payload }) =>
+    showIngest(payload.persona.id, payload.persona.name, payload.event),
+  );
   await listenForDrops();
   // The canvas changes size with the window and when the chat bar shows or hides.
   new ResizeObserver(resize).observe(canvas);

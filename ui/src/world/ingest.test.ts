@@ -1,0 +1,18 @@
+import { describe, expect, it } from "vitest";
+import { activityLabel, fileName } from "./ingest";
+
+describe("ingest progress on a morph", () => {
+  it("names each stage, with the embedding count", () => {
+    const path = "/home/u/notes.md";
+    expect(activityLabel({ path, stage: "reading" })).toBe("reading");
+    expect(activityLabel({ path, stage: "embedding", done: 32, total: 40 })).toBe("embedding 32/40");
+    expect(activityLabel({ path, stage: "indexing" })).toBe("indexing");
+    expect(activityLabel({ path, stage: "done", outcome: "added", chunks: 3 })).toBeNull();
+    expect(activityLabel({ path, stage: "failed", error: "x" })).toBeNull();
+  });
+
+  it("shows files by name", () => {
+    expect(fileName("/a/b/report.pdf")).toBe("report.pdf");
+    expect(fileName("C:\\docs\\x.txt")).toBe("x.txt");
+  });
+});
