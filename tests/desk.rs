@@ -203,9 +203,7 @@ async fn a_drop_is_remembered_file_by_file_and_a_bad_file_does_not_stop_the_rest
     assert_eq!(summary.remembered.len(), 1);
     assert_eq!(summary.documents, 1);
     assert!(
-        summary
-            .message
-            .starts_with("BRICK remembered 1 new file(s)"),
+        summary.message.starts_with("BRICK remembered 1 new file ("),
         "{}",
         summary.message
     );

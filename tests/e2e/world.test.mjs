@@ -109,7 +109,7 @@ test("a file dropped from the OS is remembered by the persona under the pointer 
       session.execute("return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => /remembered/.test(t))"),
       60000,
     );
-    assert.match(toast, /BRICK remembered 1 new file\(s\)/);
+    assert.match(toast, /BRICK remembered 1 new file \(1 chunk\)/);
     const brick = await object(session, "BRICK");
     assert.equal(brick.links.find((l) => l.relation === "memory")?.count, 1);
     assert.deepEqual(await recalled(session, "BRICK", "a storm at the lighthouse"), [file]);

@@ -245,7 +245,8 @@ impl Work {
                 })?;
                 match summary.failed.len() {
                     0 => Ok(()),
-                    n => Err(anyhow!("{n} file(s) could not be remembered")),
+                    1 => Err(anyhow!("1 file could not be remembered")),
+                    n => Err(anyhow!("{n} files could not be remembered")),
                 }
             }
             Work::Recall(persona, query, k) => {

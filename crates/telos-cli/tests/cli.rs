@@ -362,7 +362,7 @@ fn ingest_recall_and_doctor_from_the_command_line() {
             .unwrap()
             .contains("blob.txt (detected binary data)")
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 file(s) could not be remembered"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 file could not be remembered"));
 
     let hits = ok_json(
         dir.path(),

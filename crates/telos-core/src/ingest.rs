@@ -79,9 +79,10 @@ impl IngestSummary {
             .map(|r| r.chunks)
             .sum();
         let mut parts = vec![format!(
-            "{} remembered {} new file(s) ({chunks} chunks)",
+            "{} remembered {} ({})",
             self.persona.name,
-            count(Outcome::Added)
+            plural(count(Outcome::Added), "new file"),
+            plural(chunks as usize, "chunk")
         )];
         if count(Outcome::Replaced) > 0 {
             parts.push(format!("updated {}", count(Outcome::Replaced)));
@@ -93,6 +94,15 @@ impl IngestSummary {
             parts.push(format!("{} failed", self.failed.len()));
         }
         parts.join(", ")
+    }
+}
+
+/// "1 chunk", "2 chunks".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 

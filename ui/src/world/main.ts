@@ -286,7 +286,7 @@ function morphAtDrop(physical: Point): Morph | undefined {
 function showIngest(personaId: string, name: string, event: IngestEvent): void {
   switch (event.type) {
     case "started":
-      toast(`${name} is reading ${event.files.length} file(s)…`);
+      toast(`${name} is reading ${event.files.length === 1 ? "1 file" : `${event.files.length} files`}…`);
       break;
     case "file":
       if (event.stage === "failed") toast(`${fileName(event.path)}: ${event.error}`, "error");
