@@ -28,23 +28,8 @@ async fn acknowledged_cycles_survive_sigkill_and_none_is_half_applied() {
     let mut next = 0u64;
     let mut rng = rand::rng();
     for round in 0..ROUNDS {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crash-child"))
-            .arg(dir.path())
-            .arg(next.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn crash-child");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(n) = line.strip_prefix("ACK ") {
-                    let _ = tx.send(n.parse::<u64>().expect("ACK n"));
-                }
-            }
-        });
+        let (mut child, rx, reader) =
+            spawn_child(&[dir.path().as_os_str(), next.to_string().as_ref()]);
         // Wait for the first acknowledgement (the child is up), then kill at a random moment.
         let first = rx
             .recv_timeout(Duration::from_secs(60))
@@ -92,6 +77,34 @@ async fn acknowledged_cycles_survive_sigkill_and_none_is_half_applied() {
     assert!(acked.len() >= ROUNDS, "{} acknowledgements", acked.len());
 }
 
+/// Starts crash-child with `args`; its acknowledgements (`ACK n` lines) arrive on the channel
+/// until it dies.
+fn spawn_child(
+    args: &[&std::ffi::OsStr],
+) -> (
+    std::process::Child,
+    mpsc::Receiver<u64>,
+    std::thread::JoinHandle<()>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crash-child"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn crash-child");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(n) = line.strip_prefix("ACK ") {
+                let _ = tx.send(n.parse::<u64>().expect("ACK n"));
+            }
+        }
+    });
+    (child, rx, reader)
+}
+
 const INGEST_ROUNDS: usize = 20;
 
 /// DESIGN invariant 1 under SIGKILL: a child remembers documents one by one; we kill it at
@@ -106,24 +119,11 @@ async fn memory_stays_consistent_with_the_image_through_sigkill_during_ingest() 
     let mut next = 0u64;
     let mut rng = rand::rng();
     for round in 0..INGEST_ROUNDS {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crash-child"))
-            .arg(&dir)
-            .arg(next.to_string())
-            .arg("--ingest")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn crash-child");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(n) = line.strip_prefix("ACK ") {
-                    let _ = tx.send(n.parse::<u64>().expect("ACK n"));
-                }
-            }
-        });
+        let (mut child, rx, reader) = spawn_child(&[
+            dir.as_os_str(),
+            next.to_string().as_ref(),
+            "--ingest".as_ref(),
+        ]);
         let first = rx
             .recv_timeout(Duration::from_secs(120))
             .unwrap_or_else(|_| panic!("round {round}: the child remembered nothing"));

@@ -202,18 +202,22 @@ impl Store {
         self.table.count_rows(None).await.map_err(|e| self.err(e))
     }
 
-    /// Every chunk id in the table.
-    pub async fn chunk_ids(&self) -> Result<Vec<String>> {
-        let batches: Vec<RecordBatch> = self
-            .table
-            .query()
-            .select(Select::columns(&["chunk_id"]))
+    /// Runs a query and gathers its batches.
+    async fn collect(&self, query: impl ExecutableQuery) -> Result<Vec<RecordBatch>> {
+        query
             .execute()
             .await
             .map_err(|e| self.err(e))?
             .try_collect()
             .await
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every chunk id in the table.
+    pub async fn chunk_ids(&self) -> Result<Vec<String>> {
+        let batches = self
+            .collect(self.table.query().select(Select::columns(&["chunk_id"])))
+            .await?;
         let mut ids = Vec::new();
         for b in &batches {
             let col = strings(b, "chunk_id").map_err(|e| self.err(e))?;
@@ -263,13 +267,7 @@ impl Store {
                 query = query.ef(ef);
             }
         }
-        let batches: Vec<RecordBatch> = query
-            .execute()
-            .await
-            .map_err(|e| self.err(e))?
-            .try_collect()
-            .await
-            .map_err(|e| self.err(e))?;
+        let batches = self.collect(query).await?;
         let mut hits = Vec::new();
         for b in &batches {
             hits.extend(hits_of(b).map_err(|e| self.err(e))?);
