@@ -5,7 +5,9 @@
 //! of a ≥ 10 MB mixed corpus through `Memory::ingest_file`: wall time, chunks/s, peak RSS.
 //!
 //! Run: `cargo bench --workspace --bench memory_bench --profile dev`. `TELOS_BENCH_SCALE`
-//! scales every size (0.1 for a short run).
+//! scales every size (0.1 for a short run); `TELOS_BENCH_PARTS` picks parts (a comma list of
+//! `ingest`, `synthetic`, `real`; all by default) and `TELOS_BENCH_VECTORS` the synthetic
+//! sizes (a comma list, e.g. `100000`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +20,12 @@ use telos_memory::{Chunker, DIM, Embedder, Memory, MemoryConfig, MiniLm};
 
 const QUERIES: usize = 100;
 const K: usize = 10;
+
+/// Whether `TELOS_BENCH_PARTS` (default: all) includes `part`.
+fn runs(part: &str) -> bool {
+    std::env::var("TELOS_BENCH_PARTS")
+        .map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
+}
 
 fn scale() -> f64 {
     std::env::var("TELOS_BENCH_SCALE")
@@ -228,8 +236,36 @@ async fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let model: Arc<dyn Embedder> =
         Arc::new(MiniLm::load_default().expect("weights: run scripts/setup"));
-    // End to end: files → memory, one cycle per document.
-    let corpus = mixed_corpus(&root, (10_000_000.0 * scale.min(1.0)) as u64);
+    if runs("ingest") {
+        ingest(&root, &model, scale).await;
+    }
+    // Search.
+    if runs("synthetic") {
+        let sizes: Vec<usize> = match std::env::var("TELOS_BENCH_VECTORS") {
+            Ok(list) => list
+                .split(',')
+                .map(|n| {
+                    n.trim()
+                        .parse()
+                        .expect("TELOS_BENCH_VECTORS: a comma list of sizes")
+                })
+                .collect(),
+            Err(_) if scale >= 1.0 => vec![100_000, 1_000_000],
+            Err(_) => vec![((100_000.0 * scale) as usize).max(2_000)],
+        };
+        for n in sizes {
+            let (data, queries) = clustered(n);
+            compare("clustered synthetic", &data, &queries).await;
+        }
+    }
+    if runs("real") {
+        real(&root, &model, scale).await;
+    }
+}
+
+/// End to end: files → memory, one cycle per document.
+async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
+    let corpus = mixed_corpus(root, (10_000_000.0 * scale.min(1.0)) as u64);
     let size: u64 = corpus
         .iter()
         .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
@@ -260,20 +296,13 @@ async fn main() {
         size as f64 / 1e6 / wall,
         peak_rss_mib()
     );
-    // Search, after the ingest so its peak RSS is the ingest's own.
-    let sizes: Vec<usize> = if scale >= 1.0 {
-        vec![100_000, 1_000_000]
-    } else {
-        vec![((100_000.0 * scale) as usize).max(2_000)]
-    };
-    for n in sizes {
-        let (data, queries) = clustered(n);
-        compare("clustered synthetic", &data, &queries).await;
-    }
+}
 
+/// Real MiniLM vectors of real prose.
+async fn real(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
     let chunker = Chunker::new(model.tokenizer()).expect("chunker");
     let want = ((10_000.0 * scale) as usize).max(1_000) + QUERIES;
-    let texts = corpus_chunks(&root, &chunker, want);
+    let texts = corpus_chunks(root, &chunker, want);
     let t = Instant::now();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let mut vectors = model.embed(&refs).expect("embedding the corpus");
