@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use crate::Telos;
 use crate::error::{Error, Result};
 use crate::view::ObjRef;
-use crate::world::{is_persona, slot_text};
+use crate::world::{resolve_persona, slot_text};
 
 /// Longest message a user may send in one go.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -35,10 +35,7 @@ impl Telos {
     /// Sends `text` to `persona` and returns its reply as a stream of events.
     pub fn chat(&self, persona: &str, text: &str) -> Result<mpsc::Receiver<ChatEvent>> {
         let image = self.image();
-        let object = image.resolve(persona)?;
-        if !is_persona(image, &object) {
-            return Err(Error::NotAPersona(persona.to_owned()));
-        }
+        let object = resolve_persona(image, persona)?;
         if text.trim().is_empty() {
             return Err(Error::EmptyMessage(object.name.clone()));
         }
@@ -52,10 +49,7 @@ impl Telos {
         let model = slot_text(image, &object, "model");
         let (tx, rx) = mpsc::channel(64);
         let busy = self.status.enter_busy(object.id.clone());
-        let persona = ObjRef {
-            id: object.id.to_string(),
-            name: object.name.clone(),
-        };
+        let persona = ObjRef::named(&object);
         tokio::spawn(async move {
             let _busy = busy;
             let message = offline_message(&persona.name, model.as_deref());

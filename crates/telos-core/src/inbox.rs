@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{IngestEvent, spawn_ingest};
 use crate::status::Status;
 use crate::view::ObjRef;
-use crate::world::is_persona;
+use crate::world::{is_persona, resolve_persona};
 
 /// The inbox's folder in the data dir.
 pub const INBOX: &str = "inbox";
@@ -157,7 +157,7 @@ impl Inbox {
 
     /// A file appeared or was written: (re)start its wait.
     fn arrived(&mut self, path: PathBuf) {
-        if ignored(&path) || self.persona_name(&path).is_none() {
+        if ignored(&path) || persona_folder(&self.dir, &path).is_none() {
             return;
         }
         let pending = self.pending.entry(path).or_insert(Pending {
@@ -166,15 +166,6 @@ impl Inbox {
         });
         pending.touched = Instant::now();
         pending.seen = None;
-    }
-
-    /// The persona folder a path is in, if it is inside one (not the folder itself).
-    fn persona_name(&self, path: &Path) -> Option<String> {
-        let rel = path.strip_prefix(&self.dir).ok()?;
-        let mut parts = rel.components();
-        let name = parts.next()?.as_os_str().to_str()?.to_owned();
-        parts.next()?;
-        Some(name)
     }
 
     /// Hands every file that has been still for `QUIET` to its persona.
@@ -193,13 +184,8 @@ impl Inbox {
                 p.seen = Some(now);
                 return true;
             }
-            if let Some(name) = path
-                .strip_prefix(&self.dir)
-                .ok()
-                .and_then(|r| r.components().next())
-                .and_then(|c| c.as_os_str().to_str())
-            {
-                ready.entry(name.to_owned()).or_default().push(path.clone());
+            if let Some(name) = persona_folder(&self.dir, path) {
+                ready.entry(name).or_default().push(path.clone());
             }
             false
         });
@@ -209,9 +195,9 @@ impl Inbox {
     }
 
     fn give(&self, name: &str, files: Vec<PathBuf>) {
-        let object = match self.image.resolve(name) {
-            Ok(o) if is_persona(&self.image, &o) => o,
-            _ => {
+        let object = match resolve_persona(&self.image, name) {
+            Ok(o) => o,
+            Err(_) => {
                 tracing::warn!(
                     "inbox folder {} is not named after a persona; its files wait there",
                     self.dir.join(name).display()
@@ -219,10 +205,7 @@ impl Inbox {
                 return;
             }
         };
-        let persona = ObjRef {
-            id: object.id.to_string(),
-            name: object.name.clone(),
-        };
+        let persona = ObjRef::named(&object);
         let mut progress = spawn_ingest(
             self.memory.clone(),
             &self.status,
@@ -242,6 +225,14 @@ impl Inbox {
             }
         });
     }
+}
+
+/// The persona folder of `inbox` that `path` is inside (not the folder itself).
+fn persona_folder(inbox: &Path, path: &Path) -> Option<String> {
+    let mut parts = path.strip_prefix(inbox).ok()?.components();
+    let name = parts.next()?.as_os_str().to_str()?.to_owned();
+    parts.next()?;
+    Some(name)
 }
 
 /// The paths an event says were created, written, closed after writing or moved in.

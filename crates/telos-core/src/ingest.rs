@@ -13,7 +13,7 @@ use crate::Telos;
 use crate::error::{Error, Result};
 use crate::status::Status;
 use crate::view::ObjRef;
-use crate::world::is_persona;
+use crate::world::resolve_persona;
 
 /// Most files one drop may expand to (a folder of folders).
 pub const MAX_FILES: usize = 10_000;
@@ -111,22 +111,14 @@ impl Telos {
     /// there are paths now; the files are then remembered one by one in the background, each
     /// as its own cycle, and the returned stream reports their progress.
     pub fn ingest(&self, persona: &str, paths: &[PathBuf]) -> Result<mpsc::Receiver<IngestEvent>> {
-        let image = self.image();
-        let object = image.resolve(persona)?;
-        if !is_persona(image, &object) {
-            return Err(Error::NotAPersona(persona.to_owned()));
-        }
+        let object = resolve_persona(self.image(), persona)?;
         if paths.is_empty() {
             return Err(Error::NoFiles(object.name.clone()));
         }
-        let persona = ObjRef {
-            id: object.id.to_string(),
-            name: object.name.clone(),
-        };
         Ok(spawn_ingest(
             self.memory().clone(),
             &self.status,
-            persona,
+            ObjRef::named(&object),
             object.id.clone(),
             paths.to_vec(),
         ))

@@ -4,7 +4,7 @@ use telos_memory::{Health, Recalled};
 
 use crate::Telos;
 use crate::error::{Error, Result};
-use crate::world::is_persona;
+use crate::world::resolve_persona;
 
 /// Most chunks one recall returns.
 pub const MAX_RECALL: usize = 100;
@@ -19,13 +19,7 @@ impl Telos {
         k: usize,
     ) -> Result<Vec<Recalled>> {
         let id = match persona {
-            Some(p) => {
-                let object = self.image().resolve(p)?;
-                if !is_persona(self.image(), &object) {
-                    return Err(Error::NotAPersona(p.to_owned()));
-                }
-                Some(object.id.clone())
-            }
+            Some(p) => Some(resolve_persona(self.image(), p)?.id.clone()),
             None => None,
         };
         if query.trim().is_empty() {

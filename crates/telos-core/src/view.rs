@@ -21,6 +21,14 @@ pub struct ObjRef {
 }
 
 impl ObjRef {
+    /// Names an object in hand.
+    pub fn named(object: &telos_image::Object) -> Self {
+        Self {
+            id: object.id.to_string(),
+            name: object.name.clone(),
+        }
+    }
+
     /// Names `id` as the image has it now (the bare id when it is gone).
     pub fn of(image: &Image, id: &ObjectId) -> Self {
         let name = image

@@ -126,6 +126,16 @@ impl Telos {
 
 /// A persona: an object whose `kind` (its own or delegated) is "persona", other than the
 /// persona prototype itself.
+/// The persona `name_or_id` names; an error when it names no object or one that is not a
+/// persona.
+pub(crate) fn resolve_persona(image: &Image, name_or_id: &str) -> Result<std::sync::Arc<Object>> {
+    let object = image.resolve(name_or_id)?;
+    if !is_persona(image, &object) {
+        return Err(Error::NotAPersona(name_or_id.to_owned()));
+    }
+    Ok(object)
+}
+
 pub fn is_persona(image: &Image, object: &Object) -> bool {
     object.name != PERSONA
         && matches!(
