@@ -228,16 +228,18 @@ fn walk(path: &Path, files: &mut Vec<PathBuf>, refused: &mut Vec<Refused>, depth
     if depth >= 16 {
         return refuse(refused, "folders nested deeper than 16 levels".into());
     }
-    let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
-        Ok(dir) => dir
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
-            .collect(),
+    let dir = match std::fs::read_dir(path) {
+        Ok(dir) => dir,
         Err(e) => return refuse(refused, format!("cannot list the folder: {e}")),
     };
+    let mut entries = Vec::new();
+    for entry in dir {
+        match entry {
+            Ok(e) if !e.file_name().to_string_lossy().starts_with('.') => entries.push(e.path()),
+            Ok(_) => {}
+            Err(e) => refuse(refused, format!("cannot list an entry of the folder: {e}")),
+        }
+    }
     entries.sort();
     for entry in entries {
         walk(&entry, files, refused, depth + 1);
