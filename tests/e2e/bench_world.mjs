@@ -19,7 +19,7 @@ try {
       console.log(
         `${what} (${c.count} morphs, ${c.frames} frames) p95 vs raw fillRect loop of the same rects p95: ` +
           `${c.worldP95.toFixed(2)} ms vs ${c.baselineP95.toFixed(2)} ms → ${c.ratio.toFixed(2)}× ` +
-          `(goal ≤ ${c.goal}×: ${c.met ? "met" : "MISSED"})`,
+          `(goal ≤ ${c.goal}×: ${c.met ? "met" : "MISSED"}); p50 ${c.worldP50.toFixed(2)} ms vs ${c.baselineP50.toFixed(2)} ms`,
       );
     line("world drag frame (damage repaint)", r.drag);
     line("world full frame (whole canvas, cached images, occlusion culling)", r.full);

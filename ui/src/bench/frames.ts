@@ -14,6 +14,9 @@ export interface Comparison {
   frames: number;
   worldP95: number;
   baselineP95: number;
+  /** Medians, printed beside the p95s: they show how much of a ratio is noise. */
+  worldP50: number;
+  baselineP50: number;
   ratio: number;
   goal: number;
   met: boolean;
@@ -26,5 +29,7 @@ export function compare(count: number, world: number[], baseline: number[], goal
   const worldP95 = percentile(world, 0.95);
   const baselineP95 = percentile(baseline, 0.95);
   const ratio = worldP95 / baselineP95;
-  return { count, frames: world.length, worldP95, baselineP95, ratio, goal, met: ratio <= goal };
+  const worldP50 = percentile(world, 0.5);
+  const baselineP50 = percentile(baseline, 0.5);
+  return { count, frames: world.length, worldP95, baselineP95, worldP50, baselineP50, ratio, goal, met: ratio <= goal };
 }

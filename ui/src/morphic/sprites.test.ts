@@ -33,19 +33,45 @@ describe("the sprite cache", () => {
     const options = { width: 800, height: 600, sprites };
     drawWorld(target.ctx, world, options);
     drawWorld(target.ctx, world, options);
-    expect(made).toBe(1);
-    expect(target.calls.filter((c) => c.startsWith("drawImage"))).toEqual([
-      "drawImage(5,15,190,120)",
-      "drawImage(5,15,190,120)",
-    ]);
+    expect(made, "a frame and a name").toBe(2);
+    // The name's layer is as wide as its text (the fake measures 6 px a letter), with 2 px each side.
+    const frameAndName = ["drawImage(9,19,182,112)", "drawImage(20,28,40,24)"];
+    expect(target.calls.filter((c) => c.startsWith("drawImage"))).toEqual([...frameAndName, ...frameAndName]);
     expect(target.calls.some((c) => c.startsWith("fillText")), "no text per frame").toBe(false);
 
     world.upsert("a", { name: "ALFRED II" });
     drawWorld(target.ctx, world, options);
-    expect(made).toBe(2);
+    expect(made, "a new name, the same frame").toBe(3);
     world.move("a", 40, 20);
     drawWorld(target.ctx, world, options);
-    expect(made, "moving does not redraw the card").toBe(2);
+    expect(made, "moving does not redraw the card").toBe(3);
+  });
+
+  it("shares a frame and a badge row between morphs that look the same", () => {
+    const drawnInto: string[][] = [];
+    const sprites = new SpriteCache(() => {
+      const r = recorder();
+      drawnInto.push(r.calls);
+      return { image: {} as CanvasImageSource, ctx: r.ctx };
+    });
+    const world = new World();
+    const badges = [{ label: "model offline", tone: "warn" as const }];
+    for (const [id, x] of [["a", 0], ["b", 300], ["c", 600]] as const) {
+      world.add(cloneMorph(personaMorphPrototype, { id, name: id.toUpperCase(), x, y: 0, badges }));
+    }
+    world.add(cloneMorph(personaMorphPrototype, { id: "d", name: "D", x: 0, y: 300, badges: [] }));
+    const target = recorder();
+    drawWorld(target.ctx, world, { width: 1000, height: 600, sprites });
+    // One frame, one badge row, four names.
+    expect(drawnInto.length).toBe(6);
+    const texts = drawnInto.flat().filter((c) => c.startsWith("fillText")).map((c) => c.split(",")[0]);
+    expect(texts.sort()).toEqual(["fillText(A", "fillText(B", "fillText(C", "fillText(D", "fillText(model offline"]);
+    // Each morph copies its frame, its name and (when it has badges) its badge row.
+    expect(target.calls.filter((c) => c.startsWith("drawImage")).length).toBe(3 + 3 + 3 + 2);
+
+    world.upsert("b", { badges: [{ label: "busy", tone: "info" }] });
+    drawWorld(target.ctx, world, { width: 1000, height: 600, sprites });
+    expect(drawnInto.length, "only B's new badge row is drawn").toBe(7);
   });
 
   it("falls back to drawing directly when no offscreen canvas can be made", () => {
