@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{D, DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_transformers::models::bert::Config as BertConfig;
 use sha2::{Digest, Sha256};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use crate::bert::Bert;
 use crate::error::{Error, Result};
 use crate::read::hex;
 
@@ -57,7 +58,7 @@ pub fn weights_dir() -> Option<PathBuf> {
 
 /// all-MiniLM-L6-v2 on the CPU.
 pub struct MiniLm {
-    model: BertModel,
+    model: Bert,
     /// Truncates at `MAX_SEQ` and pads each batch to its longest text.
     tokenizer: Tokenizer,
     device: Device,
@@ -105,7 +106,7 @@ impl MiniLm {
         }));
         let device = Device::Cpu;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
-        let model = BertModel::load(vb, &config)?;
+        let model = Bert::load(vb, &config)?;
         Ok(Self {
             model,
             tokenizer,
@@ -132,14 +133,15 @@ impl MiniLm {
         let n = encodings.len();
         let mut ids = Vec::with_capacity(n * len);
         let mut mask = Vec::with_capacity(n * len);
+        let mut lengths = Vec::with_capacity(n);
         for e in &encodings {
             ids.extend_from_slice(e.get_ids());
             mask.extend_from_slice(e.get_attention_mask());
+            lengths.push(e.get_attention_mask().iter().filter(|&&m| m != 0).count());
         }
         let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
         let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-        let types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+        let hidden = self.model.forward(&ids, &lengths)?;
         // Mean over the real tokens: padding has mask 0 and adds nothing.
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?;

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod bert;
 pub mod chunk;
 pub mod embed;
 mod error;
