@@ -23,6 +23,7 @@ pub mod embed;
 mod error;
 pub mod index;
 pub mod ingest;
+mod kernels;
 pub mod read;
 mod recall;
 pub mod store;
