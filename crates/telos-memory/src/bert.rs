@@ -1,6 +1,7 @@
 //! MiniLM's BERT encoder, forward pass only, on the CPU: candle's tensors, embeddings and
 //! matrix kernels (`gemm`), with the layers' own ops written here, each one pass over its
-//! data split across the thread pool.
+//! data split across the thread pool. A batch comes in as its texts' tokens end to end, no
+//! padding: every op but attention works token by token, and attention keeps to each text.
 //!
 //! - **Attention.** Candle runs it as one small matrix product per (text, head) — 384 of them
 //!   a layer, each too small to split across cores — plus a scale, a mask and a softmax over
@@ -87,14 +88,12 @@ impl Bert {
         })
     }
 
-    /// The last hidden states, (texts, tokens, hidden), of token ids padded to one length;
-    /// `lengths[i]` is how many of text i's tokens are real. Rows past a text's length are
-    /// not meaningful (mean pooling over the mask ignores them).
-    pub fn forward(&self, ids: &Tensor, lengths: &[usize]) -> Result<Tensor> {
-        let (_, len) = ids.dims2()?;
-        let positions = Tensor::arange(0u32, len as u32, ids.device())?;
-        let mut x = (self.word.forward(ids)? + self.token_type.forward(&ids.zeros_like()?)?)?
-            .broadcast_add(&self.position.forward(&positions)?)?;
+    /// The last hidden states, (tokens, hidden), of texts' token ids laid end to end (no
+    /// padding): `positions` numbers each token within its text, and `lengths[i]` is how
+    /// many tokens text i has.
+    pub fn forward(&self, ids: &Tensor, positions: &Tensor, lengths: &[usize]) -> Result<Tensor> {
+        let x = (self.word.forward(ids)? + self.token_type.forward(&ids.zeros_like()?)?)?;
+        let mut x = (x + self.position.forward(positions)?)?;
         x = self.norm.forward(&x)?.contiguous()?;
         let attention = Attention {
             lengths: lengths.to_vec(),
@@ -276,9 +275,9 @@ impl CustomOp3 for AddNormOp {
     }
 }
 
-/// Scaled dot-product attention of every head over each text's real tokens. Takes `qkv`,
-/// (texts, tokens, 3 × hidden) with queries, keys and values side by side; gives (texts,
-/// tokens, hidden) with the heads side by side and zeros past each text's length.
+/// Scaled dot-product attention of every head over each text's own tokens. Takes `qkv`,
+/// (tokens, 3 × hidden) with queries, keys and values side by side and the texts' tokens end
+/// to end, `lengths[i]` of them for text i; gives (tokens, hidden) with the heads side by side.
 struct Attention {
     lengths: Vec<usize>,
     heads: usize,
@@ -290,85 +289,91 @@ impl CustomOp1 for Attention {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (n, len, width) = layout.shape().dims3()?;
+        let (tokens, width) = layout.shape().dims2()?;
         let (lengths, heads) = (&self.lengths, self.heads);
         let hidden = width / 3;
         let d = hidden / heads;
-        if lengths.len() != n || lengths.iter().any(|&l| l > len) || d * heads * 3 != width {
+        if lengths.iter().sum::<usize>() != tokens || d * heads * 3 != width {
             candle_core::bail!(
-                "attention: {n} texts of {len} tokens, lengths {lengths:?}, {heads} heads of {width}/3"
+                "attention: {tokens} tokens of width {width} as texts of {lengths:?}, {heads} heads"
             );
         }
         let qkv = values(storage, layout, "attention")?;
-        let mut out = vec![0f32; n * len * hidden];
+        let mut out = vec![0f32; tokens * hidden];
         let scale = 1.0 / (d as f32).sqrt();
-        out.par_chunks_mut(len * hidden)
-            .zip(qkv.par_chunks(len * width))
-            .zip(lengths.par_iter())
-            .for_each(|((out, qkv), &l)| {
-                let mut scores = vec![0f32; l * l];
-                for h in 0..heads {
-                    let q = &qkv[h * d..];
-                    let k = &qkv[hidden + h * d..];
-                    let v = &qkv[2 * hidden + h * d..];
-                    // scores = scale · Q Kᵀ over the real tokens.
-                    // SAFETY: every index gemm touches is in bounds: rows < l ≤ len of
-                    // `width` (qkv) or `hidden` (out) floats, columns < d past a head offset
-                    // below hidden, and `scores` is l × l.
-                    unsafe {
-                        gemm::gemm(
-                            l,
-                            l,
-                            d,
-                            scores.as_mut_ptr(),
-                            1,
-                            l as isize,
-                            false,
-                            q.as_ptr(),
-                            1,
-                            width as isize,
-                            k.as_ptr(),
-                            width as isize,
-                            1,
-                            0.0,
-                            scale,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        );
-                    }
-                    for row in scores.chunks_mut(l.max(1)) {
-                        kernels::softmax(row);
-                    }
-                    // context = P V, into this head's columns.
-                    // SAFETY: as above.
-                    unsafe {
-                        gemm::gemm(
-                            l,
-                            d,
-                            l,
-                            out[h * d..].as_mut_ptr(),
-                            1,
-                            hidden as isize,
-                            false,
-                            scores.as_ptr(),
-                            1,
-                            l as isize,
-                            v.as_ptr(),
-                            1,
-                            width as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        );
-                    }
+        // Each text's rows of the input and of the output.
+        let mut texts = Vec::with_capacity(lengths.len());
+        let (mut out_rest, mut qkv_rest) = (out.as_mut_slice(), qkv);
+        for &l in lengths {
+            let (o, rest) = out_rest.split_at_mut(l * hidden);
+            let (q, qrest) = qkv_rest.split_at(l * width);
+            (out_rest, qkv_rest) = (rest, qrest);
+            texts.push((o, q, l));
+        }
+        texts.into_par_iter().for_each(|(out, qkv, l)| {
+            let mut scores = vec![0f32; l * l];
+            for h in 0..heads {
+                let q = &qkv[h * d..];
+                let k = &qkv[hidden + h * d..];
+                let v = &qkv[2 * hidden + h * d..];
+                // scores = scale · Q Kᵀ over the real tokens.
+                // SAFETY: every index gemm touches is in bounds: rows < l ≤ len of
+                // `width` (qkv) or `hidden` (out) floats, columns < d past a head offset
+                // below hidden, and `scores` is l × l.
+                unsafe {
+                    gemm::gemm(
+                        l,
+                        l,
+                        d,
+                        scores.as_mut_ptr(),
+                        1,
+                        l as isize,
+                        false,
+                        q.as_ptr(),
+                        1,
+                        width as isize,
+                        k.as_ptr(),
+                        width as isize,
+                        1,
+                        0.0,
+                        scale,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
                 }
-            });
-        Ok((CpuStorage::F32(out), Shape::from((n, len, hidden))))
+                for row in scores.chunks_mut(l.max(1)) {
+                    kernels::softmax(row);
+                }
+                // context = P V, into this head's columns.
+                // SAFETY: as above.
+                unsafe {
+                    gemm::gemm(
+                        l,
+                        d,
+                        l,
+                        out[h * d..].as_mut_ptr(),
+                        1,
+                        hidden as isize,
+                        false,
+                        scores.as_ptr(),
+                        1,
+                        l as isize,
+                        v.as_ptr(),
+                        1,
+                        width as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), Shape::from((tokens, hidden))))
     }
 }
 

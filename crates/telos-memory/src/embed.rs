@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{D, DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config as BertConfig;
 use sha2::{Digest, Sha256};
@@ -59,7 +59,8 @@ pub fn weights_dir() -> Option<PathBuf> {
 /// all-MiniLM-L6-v2 on the CPU.
 pub struct MiniLm {
     model: Bert,
-    /// Truncates at `MAX_SEQ` and pads each batch to its longest text.
+    /// Truncates at `MAX_SEQ` (and pads each batch to its longest text, which the encoder
+    /// then leaves out).
     tokenizer: Tokenizer,
     device: Device,
 }
@@ -130,30 +131,44 @@ impl MiniLm {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| Error::Embed(format!("tokenizing: {e}")))?;
-        let len = encodings.first().map_or(0, |e| e.len());
-        let n = encodings.len();
-        let mut ids = Vec::with_capacity(n * len);
-        let mut mask = Vec::with_capacity(n * len);
-        let mut lengths = Vec::with_capacity(n);
+        // The texts' real tokens end to end, with no padding: the encoder never computes
+        // a padded position (attention keeps each text to its own tokens).
+        let mut ids = Vec::new();
+        let mut positions = Vec::new();
+        let mut lengths = Vec::with_capacity(encodings.len());
         for e in &encodings {
-            ids.extend_from_slice(e.get_ids());
-            mask.extend_from_slice(e.get_attention_mask());
-            lengths.push(e.get_attention_mask().iter().filter(|&&m| m != 0).count());
+            let l = e
+                .get_attention_mask()
+                .iter()
+                .take_while(|&&m| m != 0)
+                .count();
+            ids.extend_from_slice(&e.get_ids()[..l]);
+            positions.extend(0..l as u32);
+            lengths.push(l);
         }
-        let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
-        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-        let hidden = self.model.forward(&ids, &lengths)?;
-        // Mean over the real tokens: padding has mask 0 and adds nothing.
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norms = mean
-            .sqr()?
-            .sum_keepdim(D::Minus1)?
-            .sqrt()?
-            .clamp(1e-12, f64::MAX)?;
-        Ok(mean.broadcast_div(&norms)?.to_vec2::<f32>()?)
+        let total = ids.len();
+        let ids = Tensor::from_vec(ids, total, &self.device)?;
+        let positions = Tensor::from_vec(positions, total, &self.device)?;
+        let hidden = self.model.forward(&ids, &positions, &lengths)?;
+        let dim = hidden.dim(1)?;
+        let hidden = hidden.flatten_all()?.to_vec1::<f32>()?;
+        // Mean over each text's tokens, then L2-normalised.
+        let mut out = Vec::with_capacity(lengths.len());
+        let mut rows = hidden.chunks_exact(dim);
+        for &l in &lengths {
+            let mut mean = vec![0f32; dim];
+            for row in rows.by_ref().take(l) {
+                for (m, v) in mean.iter_mut().zip(row) {
+                    *m += v;
+                }
+            }
+            let count = l.max(1) as f32;
+            mean.iter_mut().for_each(|m| *m /= count);
+            let norm = mean.iter().map(|m| m * m).sum::<f32>().sqrt().max(1e-12);
+            mean.iter_mut().for_each(|m| *m /= norm);
+            out.push(mean);
+        }
+        Ok(out)
     }
 }
 
