@@ -371,3 +371,149 @@ async fn switching_to_the_ivf_index_keeps_results_correct() {
     println!("recall@10 after the switch: {recall:.3}");
     assert!(recall >= 0.9, "recall@10 {recall}");
 }
+
+/// A fake Ollama for tests: answers `POST /api/embed` for the model `all-minilm` with the
+/// local MiniLM's vectors (so recall behaves as with the real model), and any other model
+/// with Ollama's "not found" error. Counts the texts it embedded.
+struct FakeOllama {
+    host: String,
+    embedded: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FakeOllama {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let embedded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = Arc::clone(&embedded);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let (status, answer) = if request["model"] == "all-minilm" {
+                    let texts: Vec<&str> = request["input"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t.as_str().unwrap())
+                        .collect();
+                    count.fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
+                    let vectors = minilm().embed(&texts).unwrap();
+                    (
+                        "200 OK",
+                        serde_json::json!({ "model": "all-minilm", "embeddings": vectors }),
+                    )
+                } else {
+                    let error = format!(
+                        "model \"{}\" not found, try pulling it first",
+                        request["model"].as_str().unwrap()
+                    );
+                    ("404 Not Found", serde_json::json!({ "error": error }))
+                };
+                let answer = answer.to_string();
+                write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                )
+                .unwrap();
+            }
+        });
+        Self { host, embedded }
+    }
+}
+
+async fn memory_through_ollama(dir: &Path, host: &str, model: &str) -> (Memory, ObjectId) {
+    let image = awake_in_memory().await;
+    let backend = telos_memory::ollama::Backend::Ollama {
+        host: host.into(),
+        model: model.into(),
+    };
+    let config = MemoryConfig::with_backend(dir.join("memory"), backend);
+    let memory = Memory::open(image.clone(), config).await.unwrap();
+    let brick = image.resolve("BRICK").unwrap().id.clone();
+    (memory, brick)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ollama_backend_embeds_through_the_embed_api() {
+    let ollama = FakeOllama::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (memory, brick) = memory_through_ollama(dir.path(), &ollama.host, "all-minilm").await;
+    for name in ["notes.md", "page.html"] {
+        memory
+            .ingest_file(&brick, &fixture(&format!("docs/{name}")), &quiet)
+            .await
+            .unwrap();
+    }
+    let after_ingest = ollama.embedded.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(after_ingest > 0, "the chunks went through Ollama");
+    let hits = memory
+        .recall(Some(&brick), "how do I oil a bicycle chain?", 3)
+        .await
+        .unwrap();
+    assert!(hits[0].source.ends_with("page.html"), "{hits:?}");
+    assert_eq!(
+        ollama.embedded.load(std::sync::atomic::Ordering::SeqCst),
+        after_ingest + 1,
+        "so did the query"
+    );
+    let health = memory.doctor().await.unwrap();
+    assert!(health.embedder.contains("Ollama at"), "{}", health.embedder);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ollama_errors_say_what_is_wrong_and_how_to_fix_it() {
+    let ollama = FakeOllama::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (memory, brick) = memory_through_ollama(dir.path(), &ollama.host, "no-such-model").await;
+    let err = memory
+        .ingest_file(&brick, &fixture("docs/notes.md"), &quiet)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("404") && err.contains("\"no-such-model\" not found, try pulling it"),
+        "{err}"
+    );
+
+    // Nothing listens on a port just closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (memory, brick) =
+        memory_through_ollama(dir.path(), &closed.to_string(), "all-minilm").await;
+    let err = memory
+        .ingest_file(&brick, &fixture("docs/notes.md"), &quiet)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&closed.to_string()) && err.contains("ollama serve"),
+        "{err}"
+    );
+    assert_eq!(
+        memory.doctor().await.unwrap().documents,
+        0,
+        "nothing half-remembered"
+    );
+}

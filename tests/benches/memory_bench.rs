@@ -194,36 +194,47 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// ≥ 10 MB (scaled) of mixed documents: the node_modules READMEs (Markdown), their licences
-/// (text), JavaScript sources (code) and the test fixtures' HTML and PDF.
+/// (text) and JavaScript sources (code), then the same from the crates the build downloaded
+/// (READMEs, licences, Rust sources), and the test fixtures' HTML and PDF.
 fn mixed_corpus(root: &Path, bytes: u64) -> Vec<PathBuf> {
-    let mut files = Vec::new();
+    let mut files = vec![
+        root.join("tests/fixtures/docs/page.html"),
+        root.join("tests/fixtures/docs/report.pdf"),
+    ];
     let mut total = 0;
-    let mut stack = vec![root.join("node_modules")];
-    files.push(root.join("tests/fixtures/docs/page.html"));
-    files.push(root.join("tests/fixtures/docs/report.pdf"));
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for p in entries {
-            if total >= bytes {
-                return files;
-            }
-            if p.is_dir() {
-                stack.push(p);
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    for top in [root.join("node_modules"), cargo_home.join("registry/src")] {
+        let mut stack = vec![top];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
-            }
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_lowercase())
-                .unwrap_or_default();
-            let wanted = name == "readme.md" || name == "license" || name.ends_with(".js");
-            let size = std::fs::metadata(&p).map_or(0, |m| m.len());
-            if wanted && size > 200 && size < 2_000_000 {
-                total += size;
-                files.push(p);
+            };
+            let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            entries.sort();
+            for p in entries {
+                if total >= bytes {
+                    return files;
+                }
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_lowercase())
+                    .unwrap_or_default();
+                let wanted = name == "readme.md"
+                    || name == "license"
+                    || name.ends_with(".js")
+                    || name.ends_with(".rs");
+                let size = std::fs::metadata(&p).map_or(0, |m| m.len());
+                if wanted && size > 200 && size < 2_000_000 {
+                    total += size;
+                    files.push(p);
+                }
             }
         }
     }
@@ -289,11 +300,11 @@ async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
     let wall = t.elapsed().as_secs_f64();
     println!(
         "end-to-end ingest: {} files, {:.1} MB, {chunks} chunks ({failed} files refused) in {wall:.0} s: \
-         {:.1} chunks/s, {:.2} MB/s; peak RSS of this process {:.0} MiB",
+         {:.1} chunks/s, {:.0} KB/s; peak RSS of this process {:.0} MiB",
         corpus.len(),
         size as f64 / 1e6,
         chunks as f64 / wall,
-        size as f64 / 1e6 / wall,
+        size as f64 / 1e3 / wall,
         peak_rss_mib()
     );
 }

@@ -49,6 +49,8 @@ pub struct Config {
     /// The image's store; `None` means embedded SurrealKV at `DATA_DIR/image`.
     pub endpoint: Option<Endpoint>,
     pub store: StoreOptions,
+    /// What embeds memory's chunks: local MiniLM, or Ollama (`TELOS_EMBEDDER=ollama`).
+    pub embedder: telos_memory::ollama::Backend,
 }
 
 impl Config {
@@ -58,13 +60,16 @@ impl Config {
             data_dir: data_dir.into(),
             endpoint: None,
             store: StoreOptions::default(),
+            embedder: telos_memory::ollama::Backend::Local,
         }
     }
 
     /// The data dir from an explicit path, `TELOS_DATA_DIR`, or the platform data dir, and
-    /// the endpoint from an explicit URL or `TELOS_ENDPOINT`.
+    /// the endpoint from an explicit URL or `TELOS_ENDPOINT`; the embedder from
+    /// `TELOS_EMBEDDER` (with `OLLAMA_HOST` and `TELOS_OLLAMA_EMBED_MODEL`).
     pub fn resolve(data_dir: Option<&Path>, endpoint: Option<&str>) -> Result<Self> {
         let mut config = Self::from_data_dir(data_dir::resolve(data_dir)?);
+        config.embedder = telos_memory::ollama::Backend::from_env()?;
         let endpoint = endpoint.map(str::to_owned).or_else(|| {
             std::env::var("TELOS_ENDPOINT")
                 .ok()
@@ -109,7 +114,10 @@ impl Telos {
         let lock = DataDirLock::acquire(&config.data_dir)?;
         let image = Image::open(&config.endpoint(), &config.store).await?;
         let awakening = telos_image::genesis::awaken(&image).await?;
-        let memory_config = telos_memory::MemoryConfig::new(config.data_dir.join("memory"));
+        let memory_config = telos_memory::MemoryConfig::with_backend(
+            config.data_dir.join("memory"),
+            config.embedder.clone(),
+        );
         let memory = telos_memory::Memory::open(image.clone(), memory_config).await?;
         // DESIGN invariant 1: LanceDB is brought back to what the image says before anything
         // reads it. If that cannot run (no embedding weights to re-embed with), Telos still

@@ -69,43 +69,10 @@ impl MiniLm {
     /// Loads the model from `dir`, checking every file against its pinned checksum first.
     pub fn load(dir: &Path) -> Result<Self> {
         keep_tensors_in_the_heap();
-        let weights_err = |reason: String| Error::Weights {
-            path: dir.to_owned(),
-            reason,
-        };
-        let mut files = Vec::new();
-        for (name, sha) in pinned() {
-            let path = dir.join(name);
-            let bytes = std::fs::read(&path).map_err(|e| {
-                weights_err(format!(
-                    "{name}: {e}; run scripts/setup (or scripts/fetch-embedder) to install them"
-                ))
-            })?;
-            let got = hex(&Sha256::digest(&bytes));
-            if got != sha {
-                return Err(weights_err(format!(
-                    "{name} has sha256 {got}, expected {sha}; fetch it again"
-                )));
-            }
-            files.push(bytes);
-        }
-        let [weights, tokenizer, config]: [Vec<u8>; 3] = files
-            .try_into()
-            .map_err(|_| weights_err("weights.sha256 must pin exactly three files".into()))?;
-        let config: BertConfig = serde_json::from_slice(&config)
-            .map_err(|e| weights_err(format!("config.json: {e}")))?;
-        let mut tokenizer = Tokenizer::from_bytes(&tokenizer)
-            .map_err(|e| weights_err(format!("tokenizer.json: {e}")))?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_SEQ,
-                ..Default::default()
-            }))
-            .map_err(|e| weights_err(format!("tokenizer.json: {e}")))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
+        let weights = read_pinned(dir, "model.safetensors")?;
+        let tokenizer = load_tokenizer(dir)?;
+        let config: BertConfig = serde_json::from_slice(&read_pinned(dir, "config.json")?)
+            .map_err(|e| weights_err(dir, format!("config.json: {e}")))?;
         let device = Device::Cpu;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
         let model = Bert::load(vb, &config)?;
@@ -170,6 +137,54 @@ impl MiniLm {
         }
         Ok(out)
     }
+}
+
+fn weights_err(dir: &Path, reason: String) -> Error {
+    Error::Weights {
+        path: dir.to_owned(),
+        reason,
+    }
+}
+
+/// One of the weights dir's files, checked against its pinned checksum.
+fn read_pinned(dir: &Path, name: &str) -> Result<Vec<u8>> {
+    let sha = pinned()
+        .find(|(n, _)| *n == name)
+        .map(|(_, sha)| sha)
+        .ok_or_else(|| weights_err(dir, format!("weights.sha256 does not pin {name}")))?;
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        weights_err(
+            dir,
+            format!("{name}: {e}; run scripts/setup (or scripts/fetch-embedder) to install them"),
+        )
+    })?;
+    let got = hex(&Sha256::digest(&bytes));
+    if got != sha {
+        return Err(weights_err(
+            dir,
+            format!("{name} has sha256 {got}, expected {sha}; fetch it again"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// MiniLM's tokenizer from the weights dir: truncating at [`MAX_SEQ`], padding a batch to its
+/// longest text.
+pub fn load_tokenizer(dir: &Path) -> Result<Tokenizer> {
+    let mut tokenizer = Tokenizer::from_bytes(read_pinned(dir, "tokenizer.json")?)
+        .map_err(|e| weights_err(dir, format!("tokenizer.json: {e}")))?;
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: MAX_SEQ,
+            ..Default::default()
+        }))
+        .map_err(|e| weights_err(dir, format!("tokenizer.json: {e}")))?;
+    tokenizer.with_padding(Some(PaddingParams {
+        strategy: PaddingStrategy::BatchLongest,
+        ..Default::default()
+    }));
+    Ok(tokenizer)
 }
 
 /// A forward pass allocates and frees tensors of 5–30 MB, op after op. glibc serves blocks

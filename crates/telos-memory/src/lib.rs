@@ -24,6 +24,7 @@ mod error;
 pub mod index;
 pub mod ingest;
 mod kernels;
+pub mod ollama;
 pub mod read;
 mod recall;
 pub mod store;
@@ -55,17 +56,25 @@ pub struct MemoryConfig {
     /// Rows before the first IVF index is built.
     pub index_threshold: usize,
     pub embedder: EmbedderLoader,
+    /// What makes the vectors, as `doctor` reports it.
+    pub embedder_name: String,
 }
 
 impl MemoryConfig {
     /// Defaults: the local MiniLM from the user's cache dir, IVF_HNSW_SQ past 20,000 rows.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self::with_backend(dir, ollama::Backend::Local)
+    }
+
+    /// Defaults, embedding with `backend`.
+    pub fn with_backend(dir: impl Into<PathBuf>, backend: ollama::Backend) -> Self {
         Self {
             dir: dir.into(),
             max_document_bytes: read::MAX_DOCUMENT_BYTES,
             index_kind: IndexKind::IvfHnswSq,
             index_threshold: index::DEFAULT_THRESHOLD,
-            embedder: Arc::new(|| Ok(Arc::new(MiniLm::load_default()?) as Arc<dyn Embedder>)),
+            embedder_name: backend.describe(),
+            embedder: Arc::new(move || backend.load()),
         }
     }
 }
@@ -81,6 +90,7 @@ struct Inner {
     store: store::Store,
     loader: EmbedderLoader,
     embedder: OnceCell<Arc<dyn Embedder>>,
+    embedder_name: String,
     chunker: OnceCell<Chunker>,
     max_document_bytes: u64,
     index: index::IndexPolicy,
@@ -99,6 +109,7 @@ impl Memory {
                 image,
                 store,
                 loader: config.embedder,
+                embedder_name: config.embedder_name,
                 embedder: OnceCell::new(),
                 chunker: OnceCell::new(),
                 max_document_bytes: config.max_document_bytes,

@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use telos_image::{Object, ObjectId};
 
+use crate::Memory;
 use crate::error::Result;
 use crate::index::IndexState;
 use crate::ingest::{CHUNKS, MEMORY, blocking};
 use crate::store::Row;
-use crate::{Memory, embed};
 
 /// One remembered chunk, ranked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,7 +135,7 @@ impl Memory {
             missing: known.keys().filter(|id| !rows.contains(*id)).count(),
             index: self.inner.index.state(&self.inner.store).await?,
             index_error: self.inner.index.last_error(),
-            embedder: embed::MODEL.to_owned(),
+            embedder: self.inner.embedder_name.clone(),
         })
     }
 
