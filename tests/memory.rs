@@ -372,6 +372,51 @@ async fn switching_to_the_ivf_index_keeps_results_correct() {
     assert!(recall >= 0.9, "recall@10 {recall}");
 }
 
+/// A fake HTTP server for tests, one request per connection: `answer(method, path, body)`
+/// gives the status line's code and reason, and the body. Returns `127.0.0.1:PORT`.
+fn fake_http(
+    answer: impl Fn(&str, &str, &[u8]) -> (&'static str, Vec<u8>) + Send + 'static,
+) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("content-length")
+                {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut parts = request.split_whitespace();
+            let (method, path) = (parts.next().unwrap(), parts.next().unwrap());
+            let (status, answer) = answer(method, path, &body);
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                answer.len()
+            );
+            // The client may hang up early (a test of a failed download); that is its business.
+            let _ = stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(&answer));
+        }
+    });
+    host
+}
+
 /// A fake Ollama for tests: answers `POST /api/embed` for the model `all-minilm` with the
 /// local MiniLM's vectors (so recall behaves as with the real model), and any other model
 /// with Ollama's "not found" error. Counts the texts it embedded.
@@ -382,62 +427,92 @@ struct FakeOllama {
 
 impl FakeOllama {
     fn start() -> Self {
-        use std::io::{BufRead, BufReader, Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
         let embedded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let count = Arc::clone(&embedded);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let mut stream = stream.unwrap();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    if line.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = line.split_once(':')
-                        && k.eq_ignore_ascii_case("content-length")
-                    {
-                        length = v.trim().parse().unwrap();
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                let (status, answer) = if request["model"] == "all-minilm" {
-                    let texts: Vec<&str> = request["input"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|t| t.as_str().unwrap())
-                        .collect();
-                    count.fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
-                    let vectors = minilm().embed(&texts).unwrap();
-                    (
-                        "200 OK",
-                        serde_json::json!({ "model": "all-minilm", "embeddings": vectors }),
-                    )
-                } else {
-                    let error = format!(
-                        "model \"{}\" not found, try pulling it first",
-                        request["model"].as_str().unwrap()
-                    );
-                    ("404 Not Found", serde_json::json!({ "error": error }))
-                };
-                let answer = answer.to_string();
-                write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
+        let host = fake_http(move |_, _, body| {
+            let request: serde_json::Value = serde_json::from_slice(body).unwrap();
+            let (status, answer) = if request["model"] == "all-minilm" {
+                let texts: Vec<&str> = request["input"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap())
+                    .collect();
+                count.fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
+                let vectors = minilm().embed(&texts).unwrap();
+                (
+                    "200 OK",
+                    serde_json::json!({ "model": "all-minilm", "embeddings": vectors }),
                 )
-                .unwrap();
-            }
+            } else {
+                let model = request["model"].as_str().unwrap();
+                let error = format!("model \"{model}\" not found, try pulling it first");
+                ("404 Not Found", serde_json::json!({ "error": error }))
+            };
+            (status, answer.to_string().into_bytes())
         });
         Self { host, embedded }
     }
+}
+
+/// A fake Hugging Face hub serving the installed MiniLM files, with `damaged` served with
+/// one byte changed.
+fn fake_hub(damaged: Option<&'static str>) -> String {
+    let installed = telos_memory::embed::weights_dir().unwrap();
+    fake_http(move |method, path, _| {
+        let prefix = format!("/{}/resolve/main/", telos_memory::hub::REPO);
+        match path.strip_prefix(&prefix) {
+            Some(name) if method == "GET" && telos_memory::embed::WEIGHT_FILES.contains(&name) => {
+                let mut bytes = std::fs::read(installed.join(name)).unwrap();
+                if damaged == Some(name) {
+                    bytes[100] ^= 1;
+                }
+                ("200 OK", bytes)
+            }
+            _ => ("404 Not Found", b"Entry not found".to_vec()),
+        }
+    })
+}
+
+#[test]
+fn missing_weights_are_fetched_from_the_hub_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = format!("http://{}", fake_hub(None));
+    telos_memory::hub::fetch(dir.path(), &telos_memory::embed::WEIGHT_FILES, &hub).unwrap();
+    let model = MiniLm::load(dir.path()).unwrap();
+    let v = model.embed(&["a fetched model embeds"]).unwrap();
+    assert_eq!(
+        v[0],
+        minilm().embed(&["a fetched model embeds"]).unwrap()[0]
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let hub = format!("http://{}", fake_hub(Some("tokenizer.json")));
+    let err = telos_memory::hub::fetch(dir.path(), &telos_memory::embed::WEIGHT_FILES, &hub)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("fetching tokenizer.json from") && err.contains("expected be50c362"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        left,
+        ["model.safetensors"],
+        "no partial or damaged file is left"
+    );
+
+    let err = telos_memory::hub::fetch(
+        dir.path(),
+        &["config.json"],
+        &format!("http://{}", fake_http(|_, _, _| ("404 Not Found", vec![]))),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("the hub answered 404"), "{err}");
 }
 
 async fn memory_through_ollama(dir: &Path, host: &str, model: &str) -> (Memory, ObjectId) {

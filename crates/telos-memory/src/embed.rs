@@ -36,6 +36,14 @@ fn pinned() -> impl Iterator<Item = (&'static str, &'static str)> {
     })
 }
 
+/// The pinned SHA-256 of one of the weights dir's files.
+pub(crate) fn pin(name: &str) -> Option<&'static str> {
+    pinned().find(|(n, _)| *n == name).map(|(_, sha)| sha)
+}
+
+/// The files the local embedder needs (all of [`WEIGHTS_SHA256`]).
+pub const WEIGHT_FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
+
 /// Turns texts into unit vectors. The seam between memory and a model: the local MiniLM,
 /// Ollama's embed API, or a test's fake.
 pub trait Embedder: Send + Sync {
@@ -45,6 +53,16 @@ pub trait Embedder: Send + Sync {
     fn tokenizer(&self) -> &Tokenizer;
     /// What produced the vectors (kept beside them).
     fn name(&self) -> &str;
+}
+
+/// [`weights_dir`] once `names` are in it (fetched from the hub when missing).
+pub fn installed_weights_dir(names: &[&str]) -> Result<PathBuf> {
+    let dir = weights_dir().ok_or_else(|| Error::Weights {
+        path: PathBuf::from("~/.cache/telos/models"),
+        reason: "no cache dir on this platform; set TELOS_MODELS_DIR".into(),
+    })?;
+    crate::hub::ensure(&dir, names)?;
+    Ok(dir)
 }
 
 /// Where the weights live: `TELOS_MODELS_DIR/all-MiniLM-L6-v2`, else the user's cache dir.
@@ -83,12 +101,10 @@ impl MiniLm {
         })
     }
 
-    /// Loads from [`weights_dir`].
+    /// Loads from [`weights_dir`], fetching the files from the Hugging Face hub first when
+    /// they are not installed (see [`crate::hub`]).
     pub fn load_default() -> Result<Self> {
-        let dir = weights_dir().ok_or_else(|| Error::Weights {
-            path: PathBuf::from("~/.cache/telos/models"),
-            reason: "no cache dir on this platform; set TELOS_MODELS_DIR".into(),
-        })?;
+        let dir = installed_weights_dir(&WEIGHT_FILES)?;
         Self::load(&dir)
     }
 
@@ -139,7 +155,7 @@ impl MiniLm {
     }
 }
 
-fn weights_err(dir: &Path, reason: String) -> Error {
+pub(crate) fn weights_err(dir: &Path, reason: String) -> Error {
     Error::Weights {
         path: dir.to_owned(),
         reason,
@@ -148,10 +164,8 @@ fn weights_err(dir: &Path, reason: String) -> Error {
 
 /// One of the weights dir's files, checked against its pinned checksum.
 fn read_pinned(dir: &Path, name: &str) -> Result<Vec<u8>> {
-    let sha = pinned()
-        .find(|(n, _)| *n == name)
-        .map(|(_, sha)| sha)
-        .ok_or_else(|| weights_err(dir, format!("weights.sha256 does not pin {name}")))?;
+    let sha =
+        pin(name).ok_or_else(|| weights_err(dir, format!("weights.sha256 does not pin {name}")))?;
     let path = dir.join(name);
     let bytes = std::fs::read(&path).map_err(|e| {
         weights_err(

@@ -21,6 +21,7 @@ mod bert;
 pub mod chunk;
 pub mod embed;
 mod error;
+pub mod hub;
 pub mod index;
 pub mod ingest;
 mod kernels;

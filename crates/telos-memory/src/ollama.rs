@@ -73,10 +73,7 @@ impl Backend {
         Ok(match self {
             Self::Local => std::sync::Arc::new(embed::MiniLm::load_default()?),
             Self::Ollama { host, model } => {
-                let dir = embed::weights_dir().ok_or_else(|| Error::Weights {
-                    path: "~/.cache/telos/models".into(),
-                    reason: "no cache dir on this platform; set TELOS_MODELS_DIR".into(),
-                })?;
+                let dir = embed::installed_weights_dir(&["tokenizer.json"])?;
                 std::sync::Arc::new(OllamaEmbedder::new(host, model, &dir)?)
             }
         })
@@ -144,14 +141,11 @@ impl OllamaEmbedder {
     async fn request(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let body = serde_json::json!({ "model": self.model, "input": texts, "truncate": true });
         let response = self.client.post(&self.url).json(&body).send().await.map_err(|e| {
-            // reqwest's own message only repeats the URL; the reason is at the chain's end.
-            let mut cause: &dyn std::error::Error = &e;
-            while let Some(next) = cause.source() {
-                cause = next;
-            }
             Error::Embed(format!(
-                "Ollama at {} did not answer ({cause}); start it with `ollama serve` and `ollama pull {}`, or unset TELOS_EMBEDDER to embed locally",
-                self.url, self.model
+                "Ollama at {} did not answer ({}); start it with `ollama serve` and `ollama pull {}`, or unset TELOS_EMBEDDER to embed locally",
+                self.url,
+                crate::hub::root_cause(&e),
+                self.model
             ))
         })?;
         let status = response.status();

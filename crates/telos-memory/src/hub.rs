@@ -1,0 +1,156 @@
+//! Fetching the embedder's files from the Hugging Face hub when they are not installed: what
+//! a user of the .deb gets on first use (a source checkout gets them from `scripts/setup`).
+//! Each file is streamed to `NAME.part` beside its final place, hashed on the way, and renamed
+//! into place only when its SHA-256 is the one pinned in `weights.sha256`; files already there
+//! and intact are kept.
+//!
+//! `HF_ENDPOINT` points at another hub (a mirror); `TELOS_OFFLINE=1` or `HF_HUB_OFFLINE=1`
+//! turns fetching off.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::embed::{self, MODEL, weights_err};
+use crate::error::Result;
+use crate::read::hex;
+
+/// The hub, unless `HF_ENDPOINT` names another.
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+/// The model's repository on the hub.
+pub const REPO: &str = "sentence-transformers/all-MiniLM-L6-v2";
+
+/// Makes sure `names` (pinned files) are in `dir`, fetching what is missing or damaged from
+/// the hub named by the environment, unless fetching is turned off.
+pub fn ensure(dir: &Path, names: &[&str]) -> Result<()> {
+    let flag = |name: &str| std::env::var(name).is_ok_and(|v| !matches!(v.trim(), "" | "0"));
+    let missing = missing(dir, names)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if flag("TELOS_OFFLINE") || flag("HF_HUB_OFFLINE") {
+        return Err(weights_err(
+            dir,
+            format!(
+                "{} not installed and fetching is off (TELOS_OFFLINE / HF_HUB_OFFLINE); run scripts/fetch-embedder",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let endpoint = std::env::var("HF_ENDPOINT")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
+    fetch(dir, &missing, &endpoint)
+}
+
+/// The pinned files among `names` that are absent from `dir` or do not match their pin.
+fn missing<'a>(dir: &Path, names: &[&'a str]) -> Result<Vec<&'a str>> {
+    let mut out = Vec::new();
+    for &name in names {
+        let sha = embed::pin(name).ok_or_else(|| weights_err(dir, format!("no pin for {name}")))?;
+        let ok = std::fs::read(dir.join(name)).is_ok_and(|b| hex(&Sha256::digest(&b)) == sha);
+        if !ok {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Fetches `names` from `endpoint` into `dir`. Runs the requests on a thread of its own with
+/// its own runtime, so it can be called from anywhere (it blocks the caller until done).
+pub fn fetch(dir: &Path, names: &[&str], endpoint: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| weights_err(dir, format!("creating it: {e}")))?;
+    let (dir2, names2, endpoint2) = (
+        dir.to_owned(),
+        names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        endpoint.trim_end_matches('/').to_owned(),
+    );
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| weights_err(&dir2, format!("runtime for the download: {e}")))?;
+        runtime.block_on(async {
+            let client = reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(15))
+                .build()
+                .map_err(|e| weights_err(&dir2, format!("HTTP client: {e}")))?;
+            for name in &names2 {
+                fetch_one(&client, &dir2, name, &endpoint2).await?;
+            }
+            Ok(())
+        })
+    })
+    .join()
+    .map_err(|_| weights_err(dir, "the download thread panicked".into()))?
+}
+
+async fn fetch_one(client: &reqwest::Client, dir: &Path, name: &str, endpoint: &str) -> Result<()> {
+    let url = format!("{endpoint}/{REPO}/resolve/main/{name}");
+    let fail = |why: String| {
+        weights_err(
+            dir,
+            format!(
+                "fetching {name} from {url}: {why}; run scripts/fetch-embedder, or put the files there yourself"
+            ),
+        )
+    };
+    let mut response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| fail(root_cause(&e)))?;
+    if !response.status().is_success() {
+        return Err(fail(format!("the hub answered {}", response.status())));
+    }
+    let total = response.content_length();
+    let part = dir.join(format!("{name}.part"));
+    let mut file =
+        std::fs::File::create(&part).map_err(|e| fail(format!("{}: {e}", part.display())))?;
+    let mut hasher = Sha256::new();
+    let (mut got, mut logged) = (0u64, 0u64);
+    tracing::info!("fetching {MODEL}'s {name} from {url}");
+    let result = async {
+        while let Some(bytes) = response.chunk().await.map_err(|e| fail(root_cause(&e)))? {
+            file.write_all(&bytes)
+                .map_err(|e| fail(format!("{}: {e}", part.display())))?;
+            hasher.update(&bytes);
+            got += bytes.len() as u64;
+            if got - logged >= 16 << 20 {
+                logged = got;
+                tracing::info!(
+                    "{name}: {} of {} MB",
+                    got >> 20,
+                    total.map_or("?".into(), |t| (t >> 20).to_string())
+                );
+            }
+        }
+        file.sync_all()
+            .map_err(|e| fail(format!("{}: {e}", part.display())))?;
+        let sha = hex(&hasher.finalize());
+        let want = embed::pin(name).unwrap_or_default();
+        if sha != want {
+            return Err(fail(format!("it has sha256 {sha}, expected {want}")));
+        }
+        std::fs::rename(&part, dir.join(name)).map_err(|e| fail(format!("{}: {e}", part.display())))
+    }
+    .await;
+    if result.is_err()
+        && let Err(e) = std::fs::remove_file(&part)
+    {
+        tracing::warn!("could not remove {}: {e}", part.display());
+    }
+    result
+}
+
+/// reqwest's own message only repeats the URL; the reason is at the end of the chain.
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
