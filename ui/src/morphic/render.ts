@@ -79,20 +79,37 @@ const SHARED_LIMIT = 256;
  */
 export class SpriteCache {
   private shared = new Map<string, Layer>();
-  private names = new WeakMap<Morph, { key: string; layer: Layer }>();
+  private drawn = new WeakMap<Morph, Drawn>();
 
   constructor(private make: CanvasFactory) {}
 
   /** Copies the morph's image to (x, y); false when it cannot (then draw it directly). */
   blit(ctx: BlitContext, m: Morph, x: number, y: number, scale: number): boolean {
     if (!ctx.drawImage) return false;
+    let d = this.drawn.get(m);
+    // The look is compared field by field: a frame of unchanged morphs allocates nothing.
+    if (!d || !sameLook(d.look, m, scale)) {
+      const made = this.layers(ctx, m, scale, d);
+      if (!made) return false;
+      this.drawn.set(m, made);
+      d = made;
+    }
+    copy(ctx, d.frame, x, y);
+    copy(ctx, d.name, x, y);
+    if (d.badges) copy(ctx, d.badges, x, y);
+    return true;
+  }
+
+  /** The morph's layers for its look now, reusing its name from `before` when that holds. */
+  private layers(ctx: DrawContext, m: Morph, scale: number, before: Drawn | undefined): Drawn | null {
     const frame = this.sharedLayer(frameKey(m, scale), () => this.frameLayer(m, scale));
-    const name = frame && this.nameLayer(ctx, m, scale);
+    const b = before?.look;
+    const sameName = b && b.scale === scale && b.name === m.name && b.textColor === m.textColor && b.width === m.width;
+    const name = frame && (sameName ? before.name : this.nameLayer(ctx, m, scale));
     const badges =
       m.badges.length === 0 ? undefined : name && this.sharedLayer(badgesKey(m, scale), () => this.badgesLayer(ctx, m, scale));
-    if (!frame || !name || badges === null) return false;
-    for (const l of [frame, name, badges]) if (l) ctx.drawImage(l.image, x + l.dx, y + l.dy, l.w, l.h);
-    return true;
+    if (!frame || !name || badges === null) return null;
+    return { look: lookOf(m, scale), frame, name, badges };
   }
 
   private sharedLayer(key: string, draw: () => Layer | null): Layer | null {
@@ -108,15 +125,10 @@ export class SpriteCache {
   }
 
   private nameLayer(ctx: DrawContext, m: Morph, scale: number): Layer | null {
-    const key = `${scale}|${m.name}|${m.textColor}|${m.width}`;
-    const cached = this.names.get(m);
-    if (cached?.key === key) return cached.layer;
     ctx.font = NAME_FONT;
     const textWidth = Math.min(Math.ceil(ctx.measureText(m.name).width), m.width - PAD * 2);
     // Room around the text for overhanging glyphs, accents above and descenders below.
-    const layer = this.layer(PAD - 2, PAD - 4, textWidth + 4, NAME_LINE, scale, (c) => drawName(c, m, 0, 0));
-    if (layer) this.names.set(m, { key, layer });
-    return layer;
+    return this.layer(PAD - 2, PAD - 4, textWidth + 4, NAME_LINE, scale, (c) => drawName(c, m, 0, 0));
   }
 
   private frameLayer(m: Morph, scale: number): Layer | null {
@@ -142,6 +154,54 @@ export class SpriteCache {
     draw(made.ctx);
     return { image: made.image, dx, dy, w, h };
   }
+}
+
+/** A morph's layers and the look they were drawn for. */
+interface Drawn {
+  look: Look;
+  frame: Layer;
+  name: Layer;
+  badges: Layer | undefined;
+}
+
+/** Everything that changes how a morph's card looks. */
+type Look = Pick<Morph, "name" | "width" | "height" | "fill" | "stroke" | "textColor" | "hover" | "selected" | "pinned"> & {
+  scale: number;
+  badges: Badge[];
+};
+
+function lookOf(m: Morph, scale: number): Look {
+  const { name, width, height, fill, stroke, textColor, hover, selected, pinned } = m;
+  const badges = m.badges.map((b) => ({ ...b }));
+  return { name, width, height, fill, stroke, textColor, hover, selected, pinned, scale, badges };
+}
+
+function sameLook(l: Look, m: Morph, scale: number): boolean {
+  if (
+    l.scale !== scale ||
+    l.name !== m.name ||
+    l.width !== m.width ||
+    l.height !== m.height ||
+    l.fill !== m.fill ||
+    l.stroke !== m.stroke ||
+    l.textColor !== m.textColor ||
+    l.hover !== m.hover ||
+    l.selected !== m.selected ||
+    l.pinned !== m.pinned ||
+    l.badges.length !== m.badges.length
+  ) {
+    return false;
+  }
+  for (let i = 0; i < l.badges.length; i++) {
+    const a = l.badges[i] as Badge;
+    const b = m.badges[i] as Badge;
+    if (a.label !== b.label || a.tone !== b.tone) return false;
+  }
+  return true;
+}
+
+function copy(ctx: BlitContext, l: Layer, x: number, y: number): void {
+  ctx.drawImage?.(l.image, x + l.dx, y + l.dy, l.w, l.h);
 }
 
 /** Everything that changes how a morph's frame looks. */

@@ -45,6 +45,12 @@ describe("the sprite cache", () => {
     world.move("a", 40, 20);
     drawWorld(target.ctx, world, options);
     expect(made, "moving does not redraw the card").toBe(3);
+    world.setHover("a");
+    drawWorld(target.ctx, world, options);
+    expect(made, "hovering redraws the frame (with its ring), not the name").toBe(4);
+    world.setHover(null);
+    drawWorld(target.ctx, world, options);
+    expect(made, "the plain frame is still cached").toBe(4);
   });
 
   it("shares a frame and a badge row between morphs that look the same", () => {
