@@ -1,8 +1,6 @@
 //! The committed TypeScript bindings (`ui/src/bindings.ts`) are what the shell exports now;
 //! CI fails on a stale file. `TELOS_UPDATE_BINDINGS=1` rewrites it instead of failing.
 
-use std::path::Path;
-
 fn fresh_bindings() -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bindings.ts");
@@ -12,9 +10,12 @@ fn fresh_bindings() -> String {
 
 #[test]
 fn committed_bindings_match_the_commands_and_events() {
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(telos_desktop::BINDINGS);
+    // Cargo's own CARGO_MANIFEST_DIR first: the compiled-in path may be another clone's when
+    // clones share a target dir, and TELOS_UPDATE_BINDINGS would write there.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    let committed = manifest_dir.join("..").join(telos_desktop::BINDINGS);
     let fresh = fresh_bindings();
     if std::env::var_os("TELOS_UPDATE_BINDINGS").is_some() {
         std::fs::write(&committed, &fresh).unwrap();

@@ -19,7 +19,7 @@ fn main() {
         .unwrap_or(1.0);
     let model = MiniLm::load_default().expect("weights: run scripts/setup");
     let chunker = Chunker::new(model.tokenizer()).expect("chunker");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = telos_tests::package_dir().join("..");
     let mut texts = Vec::new();
     for doc in [
         "README.md",

@@ -244,7 +244,7 @@ fn mixed_corpus(root: &Path, bytes: u64) -> Vec<PathBuf> {
 #[tokio::main]
 async fn main() {
     let scale = scale();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = telos_tests::package_dir().join("..");
     let model: Arc<dyn Embedder> =
         Arc::new(MiniLm::load_default().expect("weights: run scripts/setup"));
     if runs("ingest") {

@@ -40,11 +40,18 @@ pub fn slot(object: &Object, name: &str) -> Value {
         .unwrap_or_else(|| panic!("{} has no slot '{name}'", object.name))
 }
 
+/// This package's dir (`tests/`). Cargo sets `CARGO_MANIFEST_DIR` when it runs a test or a
+/// bench; the path compiled in is only the fallback, because a test binary cargo deems fresh
+/// may have been built from another clone sharing the target dir.
+pub fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
 /// A file under `tests/fixtures`.
 pub fn fixture(relative: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(relative)
+    package_dir().join("fixtures").join(relative)
 }
 
 /// Runs `f` on a thread whose user is `nobody`, so file permissions apply even when the tests
