@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config as BertConfig;
 use sha2::{Digest, Sha256};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::bert::Bert;
 use crate::error::{Error, Result};
@@ -77,8 +77,7 @@ pub fn weights_dir() -> Option<PathBuf> {
 /// all-MiniLM-L6-v2 on the CPU.
 pub struct MiniLm {
     model: Bert,
-    /// Truncates at `MAX_SEQ` (and pads each batch to its longest text, which the encoder
-    /// then leaves out).
+    /// Truncates at `MAX_SEQ`; never pads (the encoder takes texts end to end).
     tokenizer: Tokenizer,
     device: Device,
 }
@@ -120,14 +119,9 @@ impl MiniLm {
         let mut positions = Vec::new();
         let mut lengths = Vec::with_capacity(encodings.len());
         for e in &encodings {
-            let l = e
-                .get_attention_mask()
-                .iter()
-                .take_while(|&&m| m != 0)
-                .count();
-            ids.extend_from_slice(&e.get_ids()[..l]);
-            positions.extend(0..l as u32);
-            lengths.push(l);
+            ids.extend_from_slice(e.get_ids());
+            positions.extend(0..e.len() as u32);
+            lengths.push(e.len());
         }
         let total = ids.len();
         let ids = Tensor::from_vec(ids, total, &self.device)?;
@@ -183,8 +177,7 @@ fn read_pinned(dir: &Path, name: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// MiniLM's tokenizer from the weights dir: truncating at [`MAX_SEQ`], padding a batch to its
-/// longest text.
+/// MiniLM's tokenizer from the weights dir, truncating at [`MAX_SEQ`].
 pub fn load_tokenizer(dir: &Path) -> Result<Tokenizer> {
     let mut tokenizer = Tokenizer::from_bytes(read_pinned(dir, "tokenizer.json")?)
         .map_err(|e| weights_err(dir, format!("tokenizer.json: {e}")))?;
@@ -194,10 +187,8 @@ pub fn load_tokenizer(dir: &Path) -> Result<Tokenizer> {
             ..Default::default()
         }))
         .map_err(|e| weights_err(dir, format!("tokenizer.json: {e}")))?;
-    tokenizer.with_padding(Some(PaddingParams {
-        strategy: PaddingStrategy::BatchLongest,
-        ..Default::default()
-    }));
+    // tokenizer.json asks for padding; a batch goes to the encoder unpadded.
+    tokenizer.with_padding(None);
     Ok(tokenizer)
 }
 

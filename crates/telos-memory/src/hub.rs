@@ -1,8 +1,8 @@
 //! Fetching the embedder's files from the Hugging Face hub when they are not installed: what
 //! a user of the .deb gets on first use (a source checkout gets them from `scripts/setup`).
 //! Each file is streamed to `NAME.part` beside its final place, hashed on the way, and renamed
-//! into place only when its SHA-256 is the one pinned in `weights.sha256`; files already there
-//! and intact are kept.
+//! into place only when its SHA-256 is the one pinned in `weights.sha256`. Files already there
+//! are kept: loading checks them against the same pins (once; they are 90 MB).
 //!
 //! `HF_ENDPOINT` points at another hub (a mirror); `TELOS_OFFLINE=1` or `HF_HUB_OFFLINE=1`
 //! turns fetching off.
@@ -22,8 +22,8 @@ pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 /// The model's repository on the hub.
 pub const REPO: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
-/// Makes sure `names` (pinned files) are in `dir`, fetching what is missing or damaged from
-/// the hub named by the environment, unless fetching is turned off.
+/// Makes sure `names` (pinned files) are in `dir`, fetching what is missing from the hub
+/// named by the environment, unless fetching is turned off.
 pub fn ensure(dir: &Path, names: &[&str]) -> Result<()> {
     let flag = |name: &str| std::env::var(name).is_ok_and(|v| !matches!(v.trim(), "" | "0"));
     let missing = missing(dir, names)?;
@@ -46,13 +46,17 @@ pub fn ensure(dir: &Path, names: &[&str]) -> Result<()> {
     fetch(dir, &missing, &endpoint)
 }
 
-/// The pinned files among `names` that are absent from `dir` or do not match their pin.
+/// The files among `names` that are not in `dir`.
 fn missing<'a>(dir: &Path, names: &[&'a str]) -> Result<Vec<&'a str>> {
     let mut out = Vec::new();
     for &name in names {
-        let sha = embed::pin(name).ok_or_else(|| weights_err(dir, format!("no pin for {name}")))?;
-        let ok = std::fs::read(dir.join(name)).is_ok_and(|b| hex(&Sha256::digest(&b)) == sha);
-        if !ok {
+        if embed::pin(name).is_none() {
+            return Err(weights_err(
+                dir,
+                format!("weights.sha256 does not pin {name}"),
+            ));
+        }
+        if !dir.join(name).is_file() {
             out.push(name);
         }
     }
