@@ -12,6 +12,11 @@ use crate::show;
 use crate::{Cli, Command, CyclesCommand, MorphCommand, ObjCommand};
 
 pub async fn run(cli: Cli) -> Result<()> {
+    // What-if tools need no image.
+    let cli = match crate::scheduler::offline(cli)? {
+        Some(cli) => cli,
+        None => return Ok(()),
+    };
     // Arguments are checked before the data dir is opened, so bad input touches nothing.
     let work = Work::parse(cli.command)?;
     let config = Config::resolve(cli.data_dir.as_deref(), cli.endpoint.as_deref())?;
@@ -98,6 +103,7 @@ impl Work {
                 Work::Recall(persona, query, k)
             }
             Command::Doctor => Work::Doctor,
+            Command::Scheduler(_) => unreachable!("scheduler commands run before the image opens"),
             Command::Apply { file } => {
                 let text = read_input(&file)?;
                 let list = ops::parse_ops(&text)

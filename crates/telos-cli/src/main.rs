@@ -2,6 +2,7 @@
 //! stdout; errors go to stderr with a non-zero exit and name the bad input.
 
 mod commands;
+mod scheduler;
 mod show;
 
 use std::path::PathBuf;
@@ -79,6 +80,9 @@ pub enum Command {
     },
     /// Memory's health: documents, chunks in the image and in LanceDB, orphans, missing, index.
     Doctor,
+    /// The model scheduler: what-if replays of request traces.
+    #[command(subcommand)]
+    Scheduler(SchedulerCommand),
     /// Apply a JSON list of operations as ONE cycle, all or nothing.
     ///
     /// Operations: {"op":"new","name":N,"parents":[OBJ…]}, {"op":"set","object":OBJ,"slot":S,"value":V},
@@ -145,6 +149,40 @@ pub enum CyclesCommand {
     },
     /// Discard a suspended cycle.
     Discard { cycle: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SchedulerCommand {
+    /// Replay a trace of requests against a simulated GPU with the real scheduler code and
+    /// report loads, unloads, bytes loaded, total and p95 wait and peak VRAM per policy.
+    /// Uses the default personas (DESIGN.md's table); the data dir is not opened.
+    ///
+    /// Trace format: one JSON object per line, {"at": SECONDS, "persona": NAME,
+    /// "prompt_tokens": N, "reply_tokens": N}, `at` non-decreasing; `#` lines are comments.
+    Replay {
+        /// The trace (JSON lines).
+        trace: PathBuf,
+        /// The VRAM budget, e.g. 8GiB, 12GB.
+        #[arg(long, default_value = "8GiB")]
+        budget: String,
+        /// telos, ollama-default, unload-always or optimum; repeat or comma-separate for
+        /// several (default: all four, side by side).
+        #[arg(long, value_delimiter = ',')]
+        policy: Vec<String>,
+        /// What-if a model's VRAM footprint, e.g. --size gemma2:9b=6.1GB (repeatable).
+        #[arg(long = "size", value_name = "MODEL=SIZE")]
+        sizes: Vec<String>,
+    },
+    /// Write a synthetic mixed trace to stdout (sessions of requests per persona, think
+    /// times, interjections), to replay.
+    Trace {
+        /// How many requests.
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+        /// Seed: one seed, one trace.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]

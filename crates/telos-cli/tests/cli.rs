@@ -428,3 +428,126 @@ fn a_failed_apply_can_be_stepped_and_resumed_from_the_command_line() {
     let err = fails(dir.path(), &["cycles", "discard", &id]);
     assert!(err.contains("is not suspended"), "{err}");
 }
+
+/// The committed 1,000-request trace: the benchmark, and its goals as checks.
+fn committed_trace() -> std::path::PathBuf {
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../../tests/fixtures/scheduler/mixed-1000.jsonl")
+}
+
+#[test]
+fn scheduler_replay_compares_the_policies_on_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = committed_trace();
+    let out = ok_json(
+        dir.path(),
+        &[
+            "scheduler",
+            "replay",
+            trace.to_str().unwrap(),
+            "--budget",
+            "8GiB",
+            "--json",
+        ],
+    );
+    assert!(
+        !dir.path().join("image").exists(),
+        "a replay opens no data dir"
+    );
+    assert_eq!(out["requests"], json!(1000));
+    let budget = out["budget"].as_u64().unwrap();
+    assert_eq!(budget, 8 << 30);
+    let by = |name: &str| {
+        out["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["policy"] == json!(name))
+            .unwrap_or_else(|| panic!("no {name} report"))
+            .clone()
+    };
+    let bytes = |name: &str| by(name)["bytes_loaded"].as_u64().unwrap();
+    let ours = by("telos");
+    for name in [
+        "telos",
+        "ollama-default",
+        "unload-always",
+        "optimum",
+        "optimum-no-expiry",
+    ] {
+        let r = by(name);
+        assert_eq!(r["refused"], json!(0), "{name}");
+        assert!(r["loads"].as_u64().unwrap() > 0, "{name}");
+        if name != "ollama-default" && name != "unload-always" {
+            assert!(
+                r["peak_vram"].as_u64().unwrap() <= budget,
+                "{name} over budget"
+            );
+        }
+    }
+    assert_eq!(ours["pinned_evictions"], json!(0));
+    assert!(bytes("telos") < bytes("ollama-default"));
+    assert!(bytes("telos") < bytes("unload-always"));
+    assert!(bytes("telos") as f64 <= 1.25 * bytes("optimum") as f64);
+    assert!(bytes("optimum-no-expiry") <= bytes("optimum"));
+
+    // One policy, a what-if size, and the human table.
+    let out = telos(
+        dir.path(),
+        &[
+            "scheduler",
+            "replay",
+            trace.to_str().unwrap(),
+            "--policy",
+            "telos,unload-always",
+            "--size",
+            "gemma2:9b=6.5GB",
+        ],
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{table}");
+    assert!(table.contains("budget 8 GiB"), "{table}");
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.starts_with("telos ") || l.starts_with("unload-always "))
+            .count(),
+        2,
+        "{table}"
+    );
+
+    // Bad input is named.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"at\": 0, \"persona\": \"BRICK\", \"prompt_tokens\": 5, \"reply_tokens\": 5}\n{\"at\": 1, \"persona\": \"HAL\", \"prompt_tokens\": 5, \"reply_tokens\": 5}\n",
+    )
+    .unwrap();
+    let bad = bad.to_str().unwrap();
+    let trace = trace.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["scheduler", "replay", bad],
+            "bad.jsonl:2: unknown persona \"HAL\"",
+        ),
+        (
+            vec!["scheduler", "replay", trace, "--budget", "8 parsecs"],
+            "bad size \"8 parsecs\"",
+        ),
+        (
+            vec!["scheduler", "replay", trace, "--policy", "fifo"],
+            "unknown policy \"fifo\"",
+        ),
+        (
+            vec!["scheduler", "replay", trace, "--size", "llama:70b=40GB"],
+            "no persona uses \"llama:70b\"",
+        ),
+        (
+            vec!["scheduler", "replay", "/nonexistent.jsonl"],
+            "/nonexistent.jsonl: No such file",
+        ),
+    ] {
+        let e = fails(dir.path(), &args);
+        assert!(e.contains(says), "{args:?}: {e}");
+    }
+}

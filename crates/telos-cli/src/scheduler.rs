@@ -1,0 +1,104 @@
+//! `telos scheduler replay` and `telos scheduler trace`: what-if tools that need no image.
+
+use anyhow::{Context, Result, anyhow};
+use serde_json::json;
+use telos_core::scheduler::replay::{Hardware, Replay, replay};
+use telos_core::scheduler::{Bytes, default_personas, trace};
+
+use crate::{Cli, Command, SchedulerCommand};
+
+/// Runs `cli` if it is an offline scheduler command (`None` then), else hands it back.
+pub fn offline(cli: Cli) -> Result<Option<Cli>> {
+    let Command::Scheduler(command) = cli.command else {
+        return Ok(Some(cli));
+    };
+    match command {
+        SchedulerCommand::Trace { requests, seed } => {
+            print!(
+                "{}",
+                trace::to_jsonl(&trace::generate(&default_personas(), requests, seed))
+            );
+        }
+        SchedulerCommand::Replay {
+            trace: path,
+            budget,
+            policy,
+            sizes,
+        } => {
+            let budget: Bytes = budget.parse().context("--budget")?;
+            let mut personas = default_personas();
+            for size in &sizes {
+                let (model, bytes) = size.split_once('=').ok_or_else(|| {
+                    anyhow!("--size {size:?}: write MODEL=SIZE, e.g. gemma2:9b=6.1GB")
+                })?;
+                let bytes: Bytes = bytes.parse().with_context(|| format!("--size {size:?}"))?;
+                let mut found = false;
+                for p in personas.iter_mut().filter(|p| p.model == model) {
+                    p.size = bytes;
+                    found = true;
+                }
+                if !found {
+                    let models: Vec<&str> = personas.iter().map(|p| p.model.as_str()).collect();
+                    return Err(anyhow!(
+                        "--size {size:?}: no persona uses {model:?} (models: {})",
+                        models.join(", ")
+                    ));
+                }
+            }
+            let policies: Vec<Replay> = if policy.is_empty() {
+                Replay::ALL.to_vec()
+            } else {
+                policy
+                    .iter()
+                    .map(|p| p.trim().parse())
+                    .collect::<Result<_, _>>()?
+            };
+            let requests = trace::read(&path, &personas)?;
+            let reports = policies
+                .iter()
+                .map(|&how| replay(&requests, &personas, budget, how, Hardware::default()))
+                .collect::<Result<Vec<_>, _>>()?;
+            if cli.json {
+                let out = json!({
+                    "trace": path,
+                    "requests": requests.len(),
+                    "budget": budget,
+                    "hardware": Hardware::default(),
+                    "reports": reports,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!(
+                    "{} requests from {}, budget {budget}",
+                    requests.len(),
+                    path.display()
+                );
+                println!(
+                    "{:<17} {:>6} {:>8} {:>13} {:>12} {:>9} {:>10} {:>8}",
+                    "policy",
+                    "loads",
+                    "unloads",
+                    "bytes loaded",
+                    "total wait",
+                    "p95 wait",
+                    "peak VRAM",
+                    "refused"
+                );
+                for r in &reports {
+                    println!(
+                        "{:<17} {:>6} {:>8} {:>13} {:>11.0}s {:>8.1}s {:>10} {:>8}",
+                        r.policy,
+                        r.loads,
+                        r.unloads,
+                        r.bytes_loaded.to_string(),
+                        r.total_wait_s,
+                        r.p95_wait_s,
+                        r.peak_vram.to_string(),
+                        r.refused
+                    );
+                }
+            }
+        }
+    }
+    Ok(None)
+}

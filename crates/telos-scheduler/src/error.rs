@@ -1,0 +1,55 @@
+//! What can go wrong in the scheduler, with the model, persona or input it concerns.
+
+use std::path::PathBuf;
+
+/// A scheduler error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The model is larger than the budget left once pinned models are counted; waiting
+    /// cannot help.
+    #[error(
+        "{model} needs {need} of VRAM but the budget is {budget}, {pinned} of it held by pinned models: \
+         raise the budget (TELOS_VRAM_BUDGET) or give the persona a smaller model"
+    )]
+    NeverFits {
+        model: String,
+        need: crate::Bytes,
+        budget: crate::Bytes,
+        pinned: crate::Bytes,
+    },
+    /// A size such as `8GiB` that does not parse.
+    #[error("bad size {input:?}: {reason} (write e.g. 8GiB, 7.5GB, 512MiB or a byte count)")]
+    BadSize { input: String, reason: String },
+    /// A keep-alive such as `5m` that does not parse.
+    #[error(
+        "bad keep-alive {input:?}: write -1 (forever), 0 (unload at once) or a duration such as 30s, 5m, 1h"
+    )]
+    BadKeepAlive { input: String },
+    /// A trace line that does not parse.
+    #[error("{path}:{line}: {reason}")]
+    Trace {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    /// A trace names a persona the scheduler does not know.
+    #[error("{path}:{line}: unknown persona {persona:?} (known: {known})")]
+    UnknownPersona {
+        path: PathBuf,
+        line: usize,
+        persona: String,
+        known: String,
+    },
+    /// A policy name that is not one of ours.
+    #[error("unknown policy {0:?} (telos, ollama-default, unload-always or optimum)")]
+    UnknownPolicy(String),
+    /// Reading a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The scheduler's result type.
+pub type Result<T> = std::result::Result<T, Error>;
