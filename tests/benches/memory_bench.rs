@@ -1,7 +1,7 @@
 //! Vector search: the IVF indexes (IVF_PQ and IVF_HNSW_SQ) against exact flat search on the
 //! same table, in one run: recall@10 and p50/p95 latency per query. Two datasets: clustered
-//! synthetic unit vectors (100k and 1M), and real MiniLM vectors of a real text corpus (the
-//! README files under node_modules/, chunked as memory chunks them). Then end-to-end ingest
+//! synthetic unit vectors (100k and 1M), and real MiniLM vectors of a real text corpus (100k
+//! and 1M passages of the sources and docs on this machine; see [`real`]). Then end-to-end ingest
 //! of a ≥ 10 MB mixed corpus through `Memory::ingest_file`: wall time, chunks/s, peak RSS.
 //!
 //! Run: `cargo bench --workspace --bench memory_bench --profile dev`. `TELOS_BENCH_SCALE`
@@ -14,9 +14,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use telos_memory::index::{self, IndexKind};
-use telos_memory::read::parse;
 use telos_memory::store::{Row, Store, Tuning};
-use telos_memory::{Chunker, DIM, Embedder, Memory, MemoryConfig, MiniLm};
+use telos_memory::{DIM, Embedder, Memory, MemoryConfig, MiniLm};
 
 const QUERIES: usize = 100;
 const K: usize = 10;
@@ -65,42 +64,6 @@ fn clustered(n: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let data = (0..n).map(|_| point(&mut rng)).collect();
     let queries = (0..QUERIES).map(|_| point(&mut rng)).collect();
     (data, queries)
-}
-
-/// Chunks of the README files npm installed: real English technical prose.
-fn corpus_chunks(root: &Path, chunker: &Chunker, want: usize) -> Vec<String> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.join("node_modules")];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .file_name()
-                .is_some_and(|n| n.eq_ignore_ascii_case("readme.md"))
-            {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    let mut chunks = Vec::new();
-    for f in files {
-        let Ok(bytes) = std::fs::read(&f) else {
-            continue;
-        };
-        let Ok(doc) = parse(&f, bytes) else { continue };
-        chunks.extend(chunker.chunk(&doc).into_iter().map(|c| c.text));
-        if chunks.len() >= want {
-            break;
-        }
-    }
-    chunks.truncate(want);
-    chunks
 }
 
 fn rows_of(vectors: &[Vec<f32>]) -> Vec<Row> {
@@ -309,19 +272,177 @@ async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
     );
 }
 
-/// Real MiniLM vectors of real prose.
+/// Real MiniLM vectors of real text: passages (paragraphs, long ones cut into windows of
+/// ≤ 32 words, each of ≥ 8 words, no repeats) of the crate sources and READMEs cargo
+/// downloaded, the C headers, Python library and package docs Debian installed, and the
+/// node_modules READMEs, in a fixed order. Embedding a million of them takes about an hour on
+/// two cores, so the vectors are kept in `TELOS_BENCH_CACHE` (default
+/// `~/.cache/telos-bench`) and a later run embeds only what the cache lacks.
+/// `TELOS_BENCH_REAL` lists the sizes (default 100000,1000000 at full scale); the 100 queries
+/// are the passages right after the largest size, so no query is in any data set.
 async fn real(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
-    let chunker = Chunker::new(model.tokenizer()).expect("chunker");
-    let want = ((10_000.0 * scale) as usize).max(1_000) + QUERIES;
-    let texts = corpus_chunks(root, &chunker, want);
-    let t = Instant::now();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut vectors = model.embed(&refs).expect("embedding the corpus");
-    println!(
-        "real corpus: {} chunks of node_modules READMEs embedded in {:.0} s",
-        texts.len(),
-        t.elapsed().as_secs_f64()
-    );
-    let queries = vectors.split_off(vectors.len() - QUERIES.min(vectors.len() / 10));
-    compare("real MiniLM vectors", &vectors, &queries).await;
+    let sizes: Vec<usize> = match std::env::var("TELOS_BENCH_REAL") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("TELOS_BENCH_REAL: a comma list of sizes")
+            })
+            .collect(),
+        Err(_) if scale >= 1.0 => vec![100_000, 1_000_000],
+        Err(_) => vec![((10_000.0 * scale) as usize).max(1_000)],
+    };
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let vectors = real_vectors(root, model, largest + QUERIES);
+    if vectors.len() < largest + QUERIES {
+        println!(
+            "real MiniLM vectors: the corpus gave only {} passages; sizes above {} skipped",
+            vectors.len(),
+            vectors.len().saturating_sub(QUERIES)
+        );
+    }
+    let usable = vectors.len().saturating_sub(QUERIES);
+    let queries = &vectors[usable..];
+    for n in sizes.into_iter().filter(|&n| n <= usable) {
+        compare("real MiniLM vectors", &vectors[..n], queries).await;
+    }
+}
+
+/// The first `want` passage vectors: from the cache, then embedded and appended.
+fn real_vectors(root: &Path, model: &Arc<dyn Embedder>, want: usize) -> Vec<Vec<f32>> {
+    use std::io::Write;
+    let dir = std::env::var_os("TELOS_BENCH_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/telos-bench")))
+        .expect("TELOS_BENCH_CACHE or HOME");
+    std::fs::create_dir_all(&dir).expect("bench cache dir");
+    let path = dir.join(format!(
+        "minilm-passages-v2-{}.f32",
+        model.name().replace('/', "_")
+    ));
+    let row = DIM * 4;
+    let mut bytes = std::fs::read(&path).unwrap_or_default();
+    bytes.truncate(bytes.len() / row * row); // a run killed mid-write leaves a part row
+    let have = bytes.len() / row;
+    if have < want {
+        let t = Instant::now();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("bench cache file");
+        file.set_len(bytes.len() as u64).expect("bench cache file");
+        let mut file = std::io::BufWriter::new(file);
+        let mut added = 0;
+        let mut batch = Vec::new();
+        let mut flush = |batch: &mut Vec<String>, added: &mut usize| {
+            let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
+            for v in model.embed(&refs).expect("embedding passages") {
+                let raw: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                file.write_all(&raw).expect("bench cache write");
+                bytes.extend_from_slice(&raw);
+            }
+            file.flush().expect("bench cache write");
+            *added += batch.len();
+            batch.clear();
+            if *added % 8192 < 512 {
+                eprintln!(
+                    "real corpus: {} of {want} passages embedded ({:.0}/s this run)",
+                    have + *added,
+                    *added as f64 / t.elapsed().as_secs_f64()
+                );
+            }
+        };
+        passages(root, have, want - have, &mut |text| {
+            batch.push(text);
+            if batch.len() == 512 {
+                flush(&mut batch, &mut added);
+            }
+        });
+        if !batch.is_empty() {
+            flush(&mut batch, &mut added);
+        }
+        println!(
+            "real corpus: {added} passages embedded in {:.0} s ({:.0} passages/s), {have} from the cache",
+            t.elapsed().as_secs_f64(),
+            added as f64 / t.elapsed().as_secs_f64().max(1e-9)
+        );
+    }
+    bytes
+        .chunks_exact(row)
+        .take(want)
+        .map(|r| {
+            r.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        })
+        .collect()
+}
+
+/// Calls `each` with passages `skip..skip + take` of the real corpus, in its fixed order.
+fn passages(root: &Path, skip: usize, take: usize, each: &mut dyn FnMut(String)) {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let tops = [
+        cargo_home.join("registry/src"),
+        PathBuf::from("/usr/include"),
+        PathBuf::from("/usr/lib/python3"),
+        PathBuf::from("/usr/share/doc"),
+        root.join("node_modules"),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    let (mut index, end) = (0, skip + take);
+    for top in tops {
+        let mut stack = vec![top];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            entries.sort();
+            entries.reverse(); // popped in name order
+            for p in entries {
+                if p.is_symlink() {
+                    continue;
+                }
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_lowercase())
+                    .unwrap_or_default();
+                let wanted = name.starts_with("readme")
+                    || [".rs", ".md", ".txt", ".h", ".py", ".js"]
+                        .iter()
+                        .any(|e| name.ends_with(e));
+                if !wanted {
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(&p) else {
+                    continue;
+                };
+                for paragraph in text.split("\n\n") {
+                    let words: Vec<&str> = paragraph.split_whitespace().collect();
+                    for window in words.chunks(32).filter(|w| w.len() >= 8) {
+                        let passage = window.join(" ");
+                        if !seen.insert(passage.clone()) {
+                            continue;
+                        }
+                        if index >= skip {
+                            each(passage);
+                        }
+                        index += 1;
+                        if index == end {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
