@@ -121,14 +121,16 @@ async fn chat_streams_an_honest_offline_answer() {
         got.push(e);
     }
     assert!(matches!(&got[0], ChatEvent::Started { model: Some(m), .. } if m == "mistral:7b"));
-    let ChatEvent::Offline { message } = &got[1] else {
+    // No Ollama listens on its default port here.
+    let Some(ChatEvent::Offline { message }) = got.last() else {
         panic!("{got:?}")
     };
     assert!(
-        message.contains("ollama serve") && message.contains("ollama pull mistral:7b"),
+        message.starts_with("BRICK is offline: Ollama is not running at http://127.0.0.1:11434")
+            && message.contains("ollama serve"),
         "{message}"
     );
-    assert_eq!(got.last(), Some(&ChatEvent::Done));
+    assert!(!got.iter().any(|e| matches!(e, ChatEvent::Token { .. })));
     assert!(matches!(
         telos.chat("genesis", "hi").unwrap_err(),
         Error::NotAPersona(_)

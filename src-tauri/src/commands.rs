@@ -5,7 +5,7 @@ use tauri::State;
 use tauri::ipc::Channel;
 use telos_core::memory::Recalled;
 use telos_core::view::{CycleSummary, CycleView, ObjRef, ObjectView};
-use telos_core::{ChatEvent, IngestEvent, MorphView, StepState, Telos};
+use telos_core::{Amendment, ChatEvent, IngestEvent, MorphView, SchedulerView, StepState, Telos};
 
 use crate::drops::Drops;
 use crate::error::{IpcError, IpcResult};
@@ -79,6 +79,34 @@ pub async fn chat(
         }
     }
     Ok(())
+}
+
+/// The model scheduler's status now: VRAM, models, queues, personas' model states.
+#[tauri::command]
+#[specta::specta]
+pub fn scheduler_status(telos: State<'_, Telos>) -> SchedulerView {
+    telos.scheduler_status()
+}
+
+/// The pending codex amendments.
+#[tauri::command]
+#[specta::specta]
+pub fn amendments(telos: State<'_, Telos>) -> Vec<Amendment> {
+    telos.amendments()
+}
+
+/// Approves a codex amendment: it commits to its persona as one cycle.
+#[tauri::command]
+#[specta::specta]
+pub async fn approve_amendment(telos: State<'_, Telos>, id: String) -> IpcResult<CycleSummary> {
+    Ok(telos.approve_amendment(&id).await?)
+}
+
+/// Rejects a codex amendment: the codex file is put back.
+#[tauri::command]
+#[specta::specta]
+pub fn reject_amendment(telos: State<'_, Telos>, id: String) -> IpcResult<()> {
+    Ok(telos.reject_amendment(&id)?)
 }
 
 /// Gives the files last dropped on this window to `persona`, streaming progress into

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
 use tauri_specta::Event;
 use telos_core::view::{ChangeView, CycleSummary};
-use telos_core::{InboxEvent, InboxWatch, StatusChange, Telos};
+use telos_core::{
+    CodexReport, CodexWatch, InboxEvent, InboxWatch, SchedulerView, StatusChange, Telos,
+};
 use tokio::sync::broadcast::error::RecvError;
 
 /// One object changed by a committed cycle.
@@ -28,6 +30,15 @@ pub struct PersonaStatus(pub StatusChange);
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct InboxProgress(pub InboxEvent);
 
+/// The model scheduler's status changed (at most every 250 ms): the VRAM bar and the
+/// personas' model states.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct SchedulerStatus(pub SchedulerView);
+
+/// The codex folder was read again: pending amendments and malformed codex files.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct CodexChanged(pub CodexReport);
+
 /// Asks the Debugger window to show a cycle.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct ShowCycle {
@@ -37,6 +48,16 @@ pub struct ShowCycle {
 /// Forwards the image's committed changes, cycle records and persona status to every window
 /// until the image closes.
 pub fn forward(app: AppHandle, telos: &telos_core::Telos) {
+    // Inside the runtime: the watch spawns its task there.
+    let mut scheduler = tauri::async_runtime::block_on(async { telos.watch_scheduler() });
+    let to = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(view) = scheduler.recv().await {
+            if let Err(e) = SchedulerStatus(view).emit(&to) {
+                tracing::warn!("could not tell the windows about the scheduler: {e}");
+            }
+        }
+    });
     let mut status = telos.subscribe_status();
     let to = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -93,6 +114,25 @@ pub fn watch_inbox(app: &AppHandle, telos: &Telos) -> telos_core::Result<InboxWa
         while let Some(event) = events.recv().await {
             if let Err(e) = InboxProgress(event).emit(&to) {
                 tracing::warn!("could not tell the windows about an inbox file: {e}");
+            }
+        }
+    });
+    Ok(watch)
+}
+
+/// Starts watching the codex folder and tells every window what each reading finds. The
+/// watch runs until the returned handle drops.
+pub fn watch_codex(app: &AppHandle, telos: &Telos) -> telos_core::Result<CodexWatch> {
+    // Inside the runtime: the watch spawns its task there.
+    let (watch, mut reports) = tauri::async_runtime::block_on(async { telos.watch_codex() })?;
+    let to = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(report) = reports.recv().await {
+            for p in &report.problems {
+                tracing::warn!("codex {}:{}: {}", p.file, p.line, p.message);
+            }
+            if let Err(e) = CodexChanged(report).emit(&to) {
+                tracing::warn!("could not tell the windows about the codex: {e}");
             }
         }
     });

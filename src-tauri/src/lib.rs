@@ -41,6 +41,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::move_morph,
             commands::set_pinned,
             commands::chat,
+            commands::scheduler_status,
+            commands::amendments,
+            commands::approve_amendment,
+            commands::reject_amendment,
             commands::ingest_drop,
             commands::recall,
             commands::cycles,
@@ -57,6 +61,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::ImageResync,
             events::PersonaStatus,
             events::InboxProgress,
+            events::SchedulerStatus,
+            events::CodexChanged,
             events::ShowCycle
         ])
 }
@@ -71,6 +77,9 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), specta_typescript::
         path,
     )
 }
+
+/// Stops the scheduler's loop at exit.
+struct SchedulerStop(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>);
 
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
@@ -98,6 +107,18 @@ pub fn run() -> ExitCode {
             builder.mount_events(app);
             let telos = app.state::<Telos>();
             events::forward(app.handle().clone(), &telos);
+            // The scheduler keeps up with Ollama (and loads the pinned personas' models)
+            // until the app exits.
+            let scheduler = telos.scheduler().clone();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            tauri::async_runtime::spawn(async move {
+                scheduler
+                    .run(async {
+                        let _ = stopped.await; // a dropped sender stops it too
+                    })
+                    .await;
+            });
+            app.manage(SchedulerStop(std::sync::Mutex::new(Some(stop))));
             // Without the inbox the app still works (drops, chat); the log says why.
             match events::watch_inbox(app.handle(), &telos) {
                 Ok(watch) => {
@@ -105,6 +126,13 @@ pub fn run() -> ExitCode {
                     app.manage(std::sync::Mutex::new(watch));
                 }
                 Err(e) => tracing::warn!("the inbox is not watched: {e}"),
+            }
+            // Without the codex watch personas keep their codex in force; the log says why.
+            match events::watch_codex(app.handle(), &telos) {
+                Ok(watch) => {
+                    app.manage(std::sync::Mutex::new(watch));
+                }
+                Err(e) => tracing::warn!("the codex folder is not watched: {e}"),
             }
             Ok(())
         })
@@ -124,6 +152,12 @@ pub fn run() -> ExitCode {
         }
     };
     let code = app.run_return(|app, event| {
+        if let RunEvent::Exit = event
+            && let Some(stop) = app.state::<SchedulerStop>().0.lock().unwrap().take()
+            && stop.send(()).is_err()
+        {
+            tracing::debug!("the scheduler had already stopped");
+        }
         if let RunEvent::Exit = event
             && let Err(e) = tauri::async_runtime::block_on(app.state::<Telos>().close())
         {

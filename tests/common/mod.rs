@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+pub mod ollama_stub;
+
 use serde_json::Value;
 use telos_core::{Config, Telos};
 use telos_image::{Image, Object};

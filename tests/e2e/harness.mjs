@@ -11,17 +11,47 @@ export const ROOT = resolve(import.meta.dirname, "../..");
 export const TARGET = process.env.CARGO_TARGET_DIR || join(process.env.HOME, ".cache/telos-target");
 export const APP = join(TARGET, "debug/telos-desktop");
 export const CLI = join(TARGET, "debug/telos");
+export const STUB = join(TARGET, "debug/ollama-stub");
 export const ARTIFACTS = join(TARGET, "e2e-artifacts");
 const PORT = 4444;
 const BASE = `http://127.0.0.1:${PORT}`;
 
 let driver;
+let stub;
 
-/** Starts tauri-driver once for the whole run. */
+/**
+ * The FAKE Ollama every app of the run talks to (tests/common/ollama_stub.rs): DESIGN.md's
+ * models on an 8 GiB card, except BRICK's mistral:7b, which is "not pulled".
+ */
+async function startStub() {
+  const script = join(mkdtempSync(join(tmpdir(), "telos-stub-")), "script.json");
+  writeFileSync(
+    script,
+    JSON.stringify({
+      capacity: "8GiB",
+      token_ms: 30,
+      models: [
+        { name: "phi3:3.8b", size: "2.2GB", load_ms: 50 },
+        { name: "gemma2:9b", size: "5.4GB", load_ms: 200 },
+        { name: "qwen2:7b", size: "4.4GB", load_ms: 100 },
+      ],
+    }),
+  );
+  stub = spawn(STUB, ["--script", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    stub.stdout.once("data", (d) => resolve(String(d).trim()));
+    stub.once("exit", (code) => reject(new Error(`ollama-stub exited with ${code}`)));
+  });
+  return url;
+}
+
+/** Starts the Ollama stub and tauri-driver once for the whole run (apps inherit OLLAMA_HOST). */
 export async function startDriver() {
   mkdirSync(ARTIFACTS, { recursive: true });
+  const ollama = await startStub();
   driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1)], {
     stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, OLLAMA_HOST: ollama },
   });
   const end = Date.now() + 20000;
   while (Date.now() < end) {
@@ -38,6 +68,7 @@ export async function startDriver() {
 
 export function stopDriver() {
   driver?.kill();
+  stub?.kill();
 }
 
 /** A fresh data dir. */

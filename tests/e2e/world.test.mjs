@@ -156,7 +156,7 @@ test("the halo's clone makes a real clone that appears as a new morph", async ()
   }
 });
 
-test("chat with a persona streams its honest offline answer into a bubble", async () => {
+test("a persona whose model is not pulled says how to pull it", async () => {
   const session = await launch(dataDir());
   try {
     await session.clickAt(centre(await morph(session, "BRICK")));
@@ -166,8 +166,34 @@ test("chat with a persona streams its honest offline answer into a bubble", asyn
       const t = await session.text(await session.byTestId("bubble-BRICK"));
       return t.includes("ollama") ? t : null;
     });
-    assert.match(text, /ollama serve/);
     assert.match(text, /ollama pull mistral:7b/);
+    await screenshot(session, "world-chat-missing-model");
+  } finally {
+    await quit(session);
+  }
+});
+
+test("a chat streams into the persona's bubble and the VRAM bar shows its model", async () => {
+  const session = await launch(dataDir());
+  try {
+    // ALFRED is pinned: the scheduler loads phi3 as the app starts.
+    await session.waitFor("ALFRED's model in the VRAM bar", async () => {
+      const t = await session.text(await session.byTestId("vram"));
+      return t.includes("VRAM 2.2 GB / 8 GiB") ? t : null;
+    });
+    await session.clickAt(centre(await morph(session, "ROBIN")));
+    await session.type(await session.byTestId("chat-input"), "How are you today?");
+    await session.click(await session.byTestId("chat-send"));
+    const text = await session.waitFor("ROBIN's reply", async () => {
+      const t = await session.text(await session.byTestId("bubble-ROBIN"));
+      return t.includes("today?") ? t : null;
+    });
+    assert.match(text, /You said: How are you today\?/);
+    const vram = await session.waitFor("gemma2 in the VRAM bar", async () => {
+      const t = await session.text(await session.byTestId("vram"));
+      return t.includes("7.6 GB") ? t : null;
+    });
+    assert.match(vram, /VRAM 7.6 GB \/ 8 GiB/);
     await screenshot(session, "world-chat");
   } finally {
     await quit(session);

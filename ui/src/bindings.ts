@@ -16,6 +16,14 @@ export const commands = {
 	setPinned: (object: string, pinned: boolean) => typedError<CycleSummary, IpcError>(__TAURI_INVOKE("set_pinned", { object, pinned })),
 	/**  Streams the persona's reply into `on_event` until it is done. */
 	chat: (persona: string, text: string, onEvent: Channel<ChatEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("chat", { persona, text, onEvent })),
+	/**  The model scheduler's status now: VRAM, models, queues, personas' model states. */
+	schedulerStatus: () => __TAURI_INVOKE<SchedulerView>("scheduler_status"),
+	/**  The pending codex amendments. */
+	amendments: () => __TAURI_INVOKE<Amendment[]>("amendments"),
+	/**  Approves a codex amendment: it commits to its persona as one cycle. */
+	approveAmendment: (id: string) => typedError<CycleSummary, IpcError>(__TAURI_INVOKE("approve_amendment", { id })),
+	/**  Rejects a codex amendment: the codex file is put back. */
+	rejectAmendment: (id: string) => typedError<null, IpcError>(__TAURI_INVOKE("reject_amendment", { id })),
 	/**
 	 *  Gives the files last dropped on this window to `persona`, streaming progress into
 	 *  `on_event`. The paths come from the native drop, not from the page.
@@ -33,15 +41,25 @@ export const commands = {
 
 /** Events */
 export const events = {
+	codexChanged: makeEvent<CodexChanged, CodexChanged>("codex-changed"),
 	cycleRecorded: makeEvent<CycleRecorded, CycleRecorded>("cycle-recorded"),
 	imageChanged: makeEvent<ImageChanged, ImageChanged>("image-changed"),
 	imageResync: makeEvent<ImageResync, ImageResync>("image-resync"),
 	inboxProgress: makeEvent<InboxProgress, InboxProgress>("inbox-progress"),
 	personaStatus: makeEvent<PersonaStatus, PersonaStatus>("persona-status"),
+	schedulerStatus: makeEvent<SchedulerStatus, SchedulerStatus>("scheduler-status"),
 	showCycle: makeEvent<ShowCycle, ShowCycle>("show-cycle"),
 };
 
 /* Types */
+/**  A proposed change to a persona's codex, waiting for a human. */
+export type Amendment = {
+	id: string,
+	persona: string,
+	changes: FieldChange[],
+	proposed: Codex,
+};
+
 /**  A committed change to one object, as subscribers hear it. */
 export type ChangeView = {
 	object: ObjRef,
@@ -54,12 +72,48 @@ export type ChangeView = {
 export type ChatEvent = 
 /**  The persona has the message; `model` is the model that will answer. */
 { type: "started"; persona: ObjRef; model: string | null } | 
-/**  A piece of the reply. */
+/**
+ *  What was recalled to ground the reply: the sources, best first (`error` when memory
+ *  could not be searched; the reply goes on ungrounded).
+ */
+{ type: "recalled"; sources: string[]; error: string | null } | 
+/**  A piece of the reply (the partial message so far is every piece in order). */
 { type: "token"; text: string } | 
 /**  The model cannot be reached; `message` says why and what to do. */
 { type: "offline"; message: string } | 
-/**  The reply is complete. */
-{ type: "done" };
+/**  The reply failed; `partial` is what had arrived, kept in the scrapbook marked cut. */
+{ type: "failed"; message: string; partial: string } | 
+/**  The reply is complete: the whole message. */
+{ type: "done"; text: string };
+
+/**  A persona's codex. */
+export type Codex = {
+	name: string,
+	role: string,
+	model: string,
+	system_prompt: string,
+	/**  Ollama's form: `-1` (pinned), `0` (unload at once) or a duration such as `"5m"`. */
+	keep_alive: unknown,
+	/**  Higher stays loaded longer when VRAM is short. */
+	priority: number,
+	values: string[],
+};
+
+/**  The codex folder was read again: pending amendments and malformed codex files. */
+export type CodexChanged = CodexReport;
+
+/**  A codex file that could not be read; the codex in force stays. */
+export type CodexProblem = {
+	file: string,
+	line: number,
+	message: string,
+};
+
+/**  What a scan of the codex folder found. */
+export type CodexReport = {
+	pending: Amendment[],
+	problems: CodexProblem[],
+};
 
 /**  A cycle record was written: committed, aborted, or a suspended cycle resolved. */
 export type CycleRecorded = CycleSummary;
@@ -98,6 +152,14 @@ export type CycleView = {
 	failed_at: number | null,
 	/**  The cycle that resumed this one (state `resumed`, or `superseded` when it failed too). */
 	resumed_as: string | null,
+};
+
+/**  One field an amendment changes. */
+export type FieldChange = {
+	field: string,
+	/**  The values as JSON text (exact). */
+	from: string,
+	to: string,
 };
 
 /**  What became of one file. */
@@ -174,6 +236,18 @@ export type LinkView = {
 	count: number,
 };
 
+/**  One model in (or entering, or leaving) VRAM. */
+export type LoadedModelView = {
+	model: string,
+	/**  Bytes of VRAM. */
+	size: number,
+	/**  `loading`, `loaded` or `unloading`. */
+	state: string,
+	busy: boolean,
+	pinned: boolean,
+	personas: string[],
+};
+
 /**  A method: source, language, its test, and who wrote it. */
 export type MethodView = {
 	selector: string,
@@ -186,8 +260,14 @@ export type MethodView = {
 	cycle: string | null,
 };
 
-/**  Where a persona's model stands. Until the model scheduler exists every model is offline. */
-export type ModelState = "offline" | "loading" | "loaded";
+/**  Where a persona's model stands, as the scheduler last saw Ollama. */
+export type ModelState = 
+/**  Ollama does not answer (or has not been asked yet). */
+"offline" | 
+/**  Ollama answers; the model is not in memory. */
+"unloaded" | 
+/**  A request waits for the model (for VRAM, or for the model's current request). */
+"queued" | "loading" | "loaded";
 
 export type MorphKind = "persona" | "object";
 
@@ -242,6 +322,12 @@ export type Outcome =
 /**  The same bytes were remembered before: nothing was added. */
 "unchanged";
 
+/**  A persona's model state. */
+export type PersonaModelState = {
+	persona: string,
+	state: ModelState,
+};
+
 /**  A persona's live status changed (busy, …): its badges update without a reload. */
 export type PersonaStatus = StatusChange;
 
@@ -274,6 +360,26 @@ export type Recalled = {
 export type Refused = {
 	path: string,
 	reason: string,
+};
+
+/**
+ *  The model scheduler's status changed (at most every 250 ms): the VRAM bar and the
+ *  personas' model states.
+ */
+export type SchedulerStatus = SchedulerView;
+
+/**  The scheduler's status: the VRAM bar and the models in it, queues, Ollama's state. */
+export type SchedulerView = {
+	host: string,
+	/**  Why Ollama does not answer, with the fix; `None` while it does. */
+	offline: string | null,
+	budget: number,
+	used: number,
+	models: LoadedModelView[],
+	/**  Requests waiting, per model. */
+	queues: ([string, number])[],
+	/**  Each persona's model state, for its morph. */
+	personas: PersonaModelState[],
 };
 
 /**  Asks the Debugger window to show a cycle. */

@@ -6,10 +6,13 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value, json};
 use telos_core::image::ops;
-use telos_core::{Config, IngestEvent, Telos, parse_json};
+use telos_core::{ChatEvent, Config, IngestEvent, Telos, parse_json};
 
 use crate::show;
-use crate::{Cli, Command, CyclesCommand, MorphCommand, ObjCommand};
+use crate::{
+    AmendmentsCommand, Cli, Command, CyclesCommand, MorphCommand, ObjCommand, PersonasCommand,
+    SchedulerCommand,
+};
 
 pub async fn run(cli: Cli) -> Result<()> {
     // What-if tools need no image.
@@ -47,6 +50,11 @@ enum Work {
     Move(String, f64, f64),
     Pin(String, bool),
     Chat(String, String),
+    SchedulerStatus,
+    Personas,
+    Amendments,
+    Approve(String),
+    Reject(String),
     Ingest(String, Vec<std::path::PathBuf>),
     Recall(Option<String>, String, usize),
     Doctor,
@@ -94,7 +102,7 @@ impl Work {
             Command::Morph(MorphCommand::Move { object, x, y }) => Work::Move(object, x, y),
             Command::Morph(MorphCommand::Pin { object }) => Work::Pin(object, true),
             Command::Morph(MorphCommand::Unpin { object }) => Work::Pin(object, false),
-            Command::Chat { persona, message } => Work::Chat(persona, message),
+            Command::Ask { persona, message } => Work::Chat(persona, message),
             Command::Ingest { persona, paths } => Work::Ingest(persona, paths),
             Command::Recall { persona, query, k } => {
                 if query.trim().is_empty() {
@@ -103,7 +111,12 @@ impl Work {
                 Work::Recall(persona, query, k)
             }
             Command::Doctor => Work::Doctor,
-            Command::Scheduler(_) => unreachable!("scheduler commands run before the image opens"),
+            Command::Scheduler(SchedulerCommand::Status) => Work::SchedulerStatus,
+            Command::Scheduler(_) => unreachable!("what-if commands run before the image opens"),
+            Command::Personas(PersonasCommand::Ls) => Work::Personas,
+            Command::Amendments(AmendmentsCommand::Ls) => Work::Amendments,
+            Command::Amendments(AmendmentsCommand::Approve { id }) => Work::Approve(id),
+            Command::Amendments(AmendmentsCommand::Reject { id }) => Work::Reject(id),
             Command::Apply { file } => {
                 let text = read_input(&file)?;
                 let list = ops::parse_ops(&text)
@@ -223,15 +236,62 @@ impl Work {
                 })
             }
             Work::Chat(persona, message) => {
+                use std::io::Write;
                 let mut events = telos.chat(&persona, &message)?;
+                let mut failure = None;
+                let mut out = std::io::stdout();
                 while let Some(event) = events.recv().await {
                     if json {
-                        println!("{}", serde_json::to_string(&event)?);
-                    } else if let Some(text) = show::chat_event(&event) {
-                        println!("{text}");
+                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                    } else {
+                        write!(out, "{}", show::chat_event(&event))?;
+                    }
+                    out.flush()?;
+                    match event {
+                        ChatEvent::Offline { message } => failure = Some(message),
+                        ChatEvent::Failed { message, .. } => failure = Some(message),
+                        _ => {}
                     }
                 }
-                Ok(())
+                failure.map_or(Ok(()), |m| Err(anyhow!(m)))
+            }
+            Work::SchedulerStatus => {
+                let scheduler = telos.scheduler();
+                scheduler.refresh().await;
+                let status = scheduler.status();
+                emit(json, &serde_json::to_value(&status)?, || {
+                    show::scheduler(&status)
+                })
+            }
+            Work::Amendments => {
+                let report = telos.scan_codex()?;
+                emit(json, &serde_json::to_value(&report)?, || {
+                    show::amendments(&report)
+                })?;
+                match report.problems.len() {
+                    0 => Ok(()),
+                    n => Err(anyhow!(
+                        "{n} codex file(s) malformed; the codex in force stays"
+                    )),
+                }
+            }
+            Work::Approve(id) => {
+                let cycle = telos.approve_amendment(&id).await?;
+                emit(json, &serde_json::to_value(&cycle)?, || {
+                    format!("approved: committed as cycle {}", cycle.id)
+                })
+            }
+            Work::Reject(id) => {
+                telos.reject_amendment(&id)?;
+                emit(json, &json!({ "rejected": id }), || {
+                    format!("rejected {id}: the codex file is back to the codex in force")
+                })
+            }
+            Work::Personas => {
+                let personas = telos.personas().await;
+                emit(json, &serde_json::to_value(&personas)?, || {
+                    show::personas(&personas)
+                })
             }
             Work::Ingest(persona, paths) => {
                 let mut events = telos.ingest(&persona, &paths)?;

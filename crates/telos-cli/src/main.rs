@@ -50,8 +50,10 @@ pub enum Command {
     /// The desktop world's morphs: list, move, pin, unpin.
     #[command(subcommand)]
     Morph(MorphCommand),
-    /// Chat with a persona; the reply streams to stdout (`--json`: one JSON event per line).
-    Chat {
+    /// Ask a persona: grounded in what it remembers, the reply streams to stdout (`--json`:
+    /// one JSON event per line). Exits non-zero when Ollama is offline or the reply breaks off.
+    #[command(alias = "chat")]
+    Ask {
         /// The persona, by name or id.
         persona: String,
         /// What to say.
@@ -80,9 +82,15 @@ pub enum Command {
     },
     /// Memory's health: documents, chunks in the image and in LanceDB, orphans, missing, index.
     Doctor,
-    /// The model scheduler: what-if replays of request traces.
+    /// The model scheduler: its status, and what-if replays of request traces.
     #[command(subcommand)]
     Scheduler(SchedulerCommand),
+    /// The personas.
+    #[command(subcommand)]
+    Personas(PersonasCommand),
+    /// Codex amendments: edits of DATA_DIR/codex/NAME.json wait here for a human.
+    #[command(subcommand)]
+    Amendments(AmendmentsCommand),
     /// Apply a JSON list of operations as ONE cycle, all or nothing.
     ///
     /// Operations: {"op":"new","name":N,"parents":[OBJ…]}, {"op":"set","object":OBJ,"slot":S,"value":V},
@@ -152,7 +160,26 @@ pub enum CyclesCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum AmendmentsCommand {
+    /// Reads the codex files, then lists the pending amendments and any malformed codex
+    /// (by file and line). Exits non-zero if a codex is malformed.
+    Ls,
+    /// Approves an amendment: it commits to the persona as one cycle.
+    Approve { id: String },
+    /// Rejects an amendment: the codex file is put back.
+    Reject { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PersonasCommand {
+    /// The personas: model, keep-alive, priority, role, and the model's state now.
+    Ls,
+}
+
+#[derive(Subcommand, Debug)]
 pub enum SchedulerCommand {
+    /// What is loaded, VRAM used / budget, queues, and whether Ollama answers.
+    Status,
     /// Replay a trace of requests against a simulated GPU with the real scheduler code and
     /// report loads, unloads, bytes loaded, total and p95 wait and peak VRAM per policy.
     /// Uses the default personas (DESIGN.md's table); the data dir is not opened.

@@ -9,14 +9,15 @@ use crate::{Cli, Command, SchedulerCommand};
 
 /// Runs `cli` if it is an offline scheduler command (`None` then), else hands it back.
 pub fn offline(cli: Cli) -> Result<Option<Cli>> {
-    let Command::Scheduler(command) = cli.command else {
+    let Command::Scheduler(command) = &cli.command else {
         return Ok(Some(cli));
     };
     match command {
+        SchedulerCommand::Status => return Ok(Some(cli)),
         SchedulerCommand::Trace { requests, seed } => {
             print!(
                 "{}",
-                trace::to_jsonl(&trace::generate(&default_personas(), requests, seed))
+                trace::to_jsonl(&trace::generate(&default_personas(), *requests, *seed))
             );
         }
         SchedulerCommand::Replay {
@@ -27,7 +28,7 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
         } => {
             let budget: Bytes = budget.parse().context("--budget")?;
             let mut personas = default_personas();
-            for size in &sizes {
+            for size in sizes {
                 let (model, bytes) = size.split_once('=').ok_or_else(|| {
                     anyhow!("--size {size:?}: write MODEL=SIZE, e.g. gemma2:9b=6.1GB")
                 })?;
@@ -53,7 +54,7 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
                     .map(|p| p.trim().parse())
                     .collect::<Result<_, _>>()?
             };
-            let requests = trace::read(&path, &personas)?;
+            let requests = trace::read(path, &personas)?;
             let reports = policies
                 .iter()
                 .map(|&how| replay(&requests, &personas, budget, how, Hardware::default()))

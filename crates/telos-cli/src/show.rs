@@ -190,11 +190,16 @@ pub fn morphs(world: &[MorphView]) -> String {
     out.trim_end().to_owned()
 }
 
-pub fn chat_event(event: &ChatEvent) -> Option<String> {
+/// What a chat event adds to a terminal: the reply as it streams (errors go to stderr).
+pub fn chat_event(event: &ChatEvent) -> String {
     match event {
-        ChatEvent::Started { .. } | ChatEvent::Done => None,
-        ChatEvent::Token { text } => Some(text.clone()),
-        ChatEvent::Offline { message } => Some(message.clone()),
+        ChatEvent::Started { .. } | ChatEvent::Recalled { .. } | ChatEvent::Offline { .. } => {
+            String::new()
+        }
+        ChatEvent::Token { text } => text.clone(),
+        ChatEvent::Done { .. } => "\n".into(),
+        ChatEvent::Failed { partial, .. } if !partial.is_empty() => " [cut]\n".into(),
+        ChatEvent::Failed { .. } => String::new(),
     }
 }
 
@@ -326,4 +331,57 @@ fn state(s: CycleState) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+pub fn scheduler(status: &telos_core::scheduler::Status) -> String {
+    let mut out = match &status.offline {
+        Some(why) => format!("Ollama at {}: offline — {why}\n", status.host),
+        None => format!("Ollama at {}: online\n", status.host),
+    };
+    let _ = writeln!(out, "VRAM {} used of {}", status.used, status.budget);
+    for m in &status.models {
+        let _ = writeln!(
+            out,
+            "  {:<14} {:>8}  {:?}{}{}  ({})",
+            m.model,
+            m.size.to_string(),
+            m.state,
+            if m.busy { ", busy" } else { "" },
+            if m.pinned { ", pinned" } else { "" },
+            m.personas.join(", ")
+        );
+    }
+    for (model, n) in &status.queues {
+        let _ = writeln!(out, "  queued for {model}: {n}");
+    }
+    out.trim_end().to_string()
+}
+
+pub fn personas(personas: &[telos_core::PersonaView]) -> String {
+    let mut out = String::new();
+    for p in personas {
+        let _ = writeln!(
+            out,
+            "{:<8} {:<12} {:<11} keep_alive {:<4} priority {}  {:?}",
+            p.name, p.role, p.model, p.keep_alive, p.priority, p.state
+        );
+    }
+    out.trim_end().to_string()
+}
+
+pub fn amendments(report: &telos_core::CodexReport) -> String {
+    let mut out = String::new();
+    if report.pending.is_empty() {
+        out.push_str("no pending amendments\n");
+    }
+    for a in &report.pending {
+        let _ = writeln!(out, "amendment {} to {}:", a.id, a.persona);
+        for c in &a.changes {
+            let _ = writeln!(out, "  {}: {} → {}", c.field, c.from, c.to);
+        }
+    }
+    for p in &report.problems {
+        let _ = writeln!(out, "malformed {}:{}: {}", p.file, p.line, p.message);
+    }
+    out.trim_end().to_string()
 }

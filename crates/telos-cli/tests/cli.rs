@@ -293,27 +293,115 @@ fn morphs_are_listed_moved_and_pinned_from_the_command_line() {
     assert!(err.contains("invalid position"), "{err}");
 }
 
-#[test]
-fn chat_streams_json_events_and_ingest_names_a_non_persona() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = telos(dir.path(), &["chat", "ALFRED", "hello", "--json"]);
-    assert!(out.status.success());
-    let events: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
+/// `telos` with Ollama looked for at `host`.
+fn telos_with_ollama(dir: &Path, host: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_telos"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("TELOS_DATA_DIR")
+        .env_remove("TELOS_ENDPOINT")
+        .env("OLLAMA_HOST", host)
+        .output()
+        .expect("run telos")
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn ask_without_ollama_says_how_to_start_it_and_ingest_names_a_non_persona() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = telos_with_ollama(dir.path(), &host, &["ask", "ALFRED", "hello", "--json"]);
+    assert!(!out.status.success(), "offline is a failure");
+    let events = json_lines(&out);
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["started", "offline", "done"]);
+    assert_eq!(kinds, ["started", "recalled", "offline"]);
+    let message = events[2]["message"].as_str().unwrap();
     assert!(
-        events[1]["message"]
-            .as_str()
-            .unwrap()
-            .contains("ollama pull phi3:3.8b")
+        message.contains(&host) && message.contains("ollama serve"),
+        "{message}"
     );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ollama serve"));
 
     let err = fails(dir.path(), &["ingest", "--persona", "genesis", "x.md"]);
     assert!(err.contains("'genesis' is not a persona"), "{err}");
+}
+
+#[test]
+fn ask_personas_scheduler_and_amendments_against_the_ollama_stub() {
+    use telos_tests::ollama_stub::{OllamaStub, Script};
+    let stub = OllamaStub::start(Script::design_table());
+    let host = stub.url();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| telos_with_ollama(dir.path(), &host, args);
+
+    let out = run(&["ask", "BRICK", "take it apart"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "You said: take it apart\n"
+    );
+    assert!(stub.actions().contains(&"load mistral:7b 5m".to_string()));
+
+    let out = run(&["personas", "ls", "--json"]);
+    let personas: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let brick = personas
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "BRICK")
+        .unwrap();
+    assert_eq!(brick["model"], "mistral:7b");
+    assert_eq!(brick["keep_alive"], "5m");
+    assert_eq!(brick["state"], "loaded", "BRICK's model stays 5 minutes");
+
+    let out = run(&["scheduler", "status", "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["offline"], Value::Null);
+    assert_eq!(status["budget"], json!(8u64 << 30));
+    assert!(
+        status["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["model"] == "mistral:7b")
+    );
+
+    // A codex edit waits for approval; approving commits it.
+    let out = run(&["amendments", "ls", "--json"]);
+    assert!(out.status.success());
+    let file = dir.path().join("codex/BABS.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("\"priority\": 1", "\"priority\": 2")).unwrap();
+    let out = run(&["amendments", "ls", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = report["pending"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(report["pending"][0]["changes"][0]["field"], "priority");
+    let out = run(&["amendments", "approve", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let babs = ok_json(dir.path(), &["obj", "show", "BABS", "--json"]);
+    assert_eq!(babs["slots"]["priority"], json!(2), "{babs}");
+    std::fs::write(&file, "{ not json").unwrap();
+    let out = run(&["amendments", "ls"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("codex/BABS.json:1:"));
 }
 
 #[test]

@@ -48,10 +48,17 @@ pub enum Error {
     },
     #[error("cycle '{0}' has no program to step (it did not come from an operation list)")]
     NoProgram(String),
+    #[error("no pending amendment {id:?} (pending: {pending})")]
+    NoAmendment { id: String, pending: String },
+    /// A setting (an environment variable) that does not parse.
+    #[error("{name}: {reason}")]
+    Config { name: String, reason: String },
     #[error(transparent)]
     Image(#[from] telos_image::Error),
     #[error(transparent)]
     Memory(#[from] telos_memory::Error),
+    #[error(transparent)]
+    Scheduler(#[from] telos_scheduler::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -15,27 +15,36 @@
 //! ```
 
 mod chat;
+mod codex;
 mod data_dir;
 mod debugger;
 mod error;
 mod inbox;
 mod ingest;
 mod inspect;
+mod personas;
 mod recall;
+mod scheduling;
 mod status;
 pub mod view;
 mod world;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use chat::{ChatEvent, MAX_MESSAGE_BYTES};
+pub use codex::{
+    AMENDMENTS, Amendment, CODEX, Codex, CodexProblem, CodexReport, CodexWatch, FieldChange,
+};
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
 pub use debugger::StepState;
 pub use error::{Error, Result};
 pub use inbox::{INBOX, InboxEvent, InboxWatch, QUIET as INBOX_QUIET};
 pub use ingest::{IngestEvent, IngestSummary, MAX_FILES, Refused};
 pub use inspect::parse_json;
+pub use personas::PersonaView;
 pub use recall::MAX_RECALL;
+pub use scheduling::{LoadedModelView, PersonaModelState, STATUS_EVERY, SchedulerView};
 pub use status::StatusChange;
 pub use telos_image as image;
 use telos_image::{CycleRecord, Endpoint, Image, StoreOptions};
@@ -52,6 +61,11 @@ pub struct Config {
     pub store: StoreOptions,
     /// What embeds memory's chunks: local MiniLM, or Ollama (`TELOS_EMBEDDER=ollama`).
     pub embedder: telos_memory::ollama::Backend,
+    /// Where Ollama listens (`OLLAMA_HOST`, default `http://127.0.0.1:11434`).
+    pub ollama_host: String,
+    /// VRAM the personas' models may take together (`TELOS_VRAM_BUDGET`, else the GPU's
+    /// memory as `nvidia-smi` reports it, else 8 GiB).
+    pub vram_budget: telos_scheduler::Bytes,
 }
 
 impl Config {
@@ -62,6 +76,8 @@ impl Config {
             endpoint: None,
             store: StoreOptions::default(),
             embedder: telos_memory::ollama::Backend::Local,
+            ollama_host: telos_scheduler::ollama::DEFAULT_HOST.to_string(),
+            vram_budget: telos_scheduler::DEFAULT_BUDGET,
         }
     }
 
@@ -71,6 +87,12 @@ impl Config {
     pub fn resolve(data_dir: Option<&Path>, endpoint: Option<&str>) -> Result<Self> {
         let mut config = Self::from_data_dir(data_dir::resolve(data_dir)?);
         config.embedder = telos_memory::ollama::Backend::from_env()?;
+        if let Ok(host) = std::env::var("OLLAMA_HOST")
+            && !host.trim().is_empty()
+        {
+            config.ollama_host = host;
+        }
+        config.vram_budget = personas::vram_budget()?;
         let endpoint = endpoint.map(str::to_owned).or_else(|| {
             std::env::var("TELOS_ENDPOINT")
                 .ok()
@@ -106,6 +128,7 @@ pub struct Telos {
     /// What reconciling memory with the image found at open (or why it could not run).
     reconciled: std::result::Result<telos_memory::Health, String>,
     status: status::Status,
+    scheduler: telos_scheduler::Scheduler,
     _lock: DataDirLock,
 }
 
@@ -127,6 +150,12 @@ impl Telos {
             tracing::warn!("memory could not be reconciled with the image: {e}");
             e.to_string()
         });
+        let backend = Arc::new(telos_scheduler::Ollama::new(&config.ollama_host)?);
+        let scheduler = telos_scheduler::Scheduler::new(
+            backend,
+            config.vram_budget,
+            personas::of_image(&image),
+        );
         Ok(Self {
             data_dir: config.data_dir,
             image,
@@ -134,6 +163,7 @@ impl Telos {
             memory,
             reconciled,
             status: status::Status::default(),
+            scheduler,
             _lock: lock,
         })
     }
@@ -156,6 +186,20 @@ impl Telos {
     /// Episodic memory (a cheap clone can be kept).
     pub fn memory(&self) -> &telos_memory::Memory {
         &self.memory
+    }
+
+    /// The model scheduler (a cheap clone can be kept). A long-running front end spawns its
+    /// `run` loop; one-off commands use it as is.
+    pub fn scheduler(&self) -> &telos_scheduler::Scheduler {
+        &self.scheduler
+    }
+
+    pub(crate) fn handles(&self) -> chat::Handles {
+        chat::Handles {
+            image: self.image.clone(),
+            memory: self.memory.clone(),
+            scheduler: self.scheduler.clone(),
+        }
     }
 
     /// What reconciling memory with the image found when Telos opened.

@@ -26,14 +26,43 @@ pub enum MorphKind {
     Object,
 }
 
-/// Where a persona's model stands. Until the model scheduler exists every model is offline.
+/// Where a persona's model stands, as the scheduler last saw Ollama.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum ModelState {
+    /// Ollama does not answer (or has not been asked yet).
     Offline,
+    /// Ollama answers; the model is not in memory.
+    Unloaded,
+    /// A request waits for the model (for VRAM, or for the model's current request).
+    Queued,
     Loading,
     Loaded,
+}
+
+impl ModelState {
+    /// `model`'s state in the scheduler's `status`.
+    pub fn of(status: &telos_scheduler::Status, model: Option<&str>) -> Self {
+        use telos_scheduler::live::ModelState as S;
+        let Some(model) = model else {
+            return Self::Offline;
+        };
+        if status.offline.is_some() || !status.seen {
+            return Self::Offline;
+        }
+        match status
+            .models
+            .iter()
+            .find(|m| m.model == model)
+            .map(|m| m.state)
+        {
+            Some(S::Loaded) => Self::Loaded,
+            Some(S::Loading) => Self::Loading,
+            _ if status.queues.get(model).is_some_and(|n| *n > 0) => Self::Queued,
+            _ => Self::Unloaded,
+        }
+    }
 }
 
 /// One morph of the world.
@@ -107,6 +136,7 @@ impl Telos {
         let model = (kind == MorphKind::Persona)
             .then(|| slot_text(image, o, "model"))
             .flatten();
+        let model_state = ModelState::of(&self.scheduler().status(), model.as_deref());
         MorphView {
             object: ObjRef {
                 id: o.id.to_string(),
@@ -116,7 +146,7 @@ impl Telos {
             position: o.slots.get(POSITION).and_then(stored_point),
             pinned: o.slots.get(PINNED) == Some(&Value::Bool(true)),
             model,
-            model_state: ModelState::Offline,
+            model_state,
             busy: self.status.is_busy(&o.id),
             memory_count: (kind == MorphKind::Persona)
                 .then(|| o.links.get(telos_memory::MEMORY).map_or(0, Vec::len) as u32),

@@ -43,6 +43,34 @@ pub enum Error {
     /// A policy name that is not one of ours.
     #[error("unknown policy {0:?} (telos, ollama-default, unload-always or optimum)")]
     UnknownPolicy(String),
+    /// Ollama does not answer.
+    #[error(
+        "Ollama is not running at {host} ({reason}): start it with `ollama serve` (or the Ollama \
+         desktop app), or set OLLAMA_HOST to where it listens"
+    )]
+    Offline { host: String, reason: String },
+    /// The model is not installed in Ollama.
+    #[error("model {model} is not installed in Ollama at {host}: run `ollama pull {model}`")]
+    ModelMissing { host: String, model: String },
+    /// Ollama answered with an error.
+    #[error("Ollama at {host}: {message}")]
+    Ollama { host: String, message: String },
+    /// A streamed reply broke off before it was complete.
+    #[error("the reply from {model} broke off: {reason}")]
+    Cut { model: String, reason: String },
+    /// Ollama did not confirm a load or unload in time.
+    #[error(
+        "Ollama at {host} did not confirm {action} of {model} within {secs} s (see `ollama ps`)"
+    )]
+    NotConfirmed {
+        host: String,
+        action: &'static str,
+        model: String,
+        secs: u64,
+    },
+    /// No persona of that name.
+    #[error("no persona named {name:?} (personas: {known})")]
+    NoPersona { name: String, known: String },
     /// Reading a file failed.
     #[error("{path}: {source}")]
     Io {

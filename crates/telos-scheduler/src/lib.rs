@@ -17,11 +17,15 @@
 //! ```
 
 pub mod error;
+pub mod live;
 pub mod model;
+pub mod ollama;
 pub mod plan;
 pub mod replay;
 pub mod trace;
 
 pub use error::{Error, Result};
+pub use live::{Lease, Scheduler, Status};
 pub use model::{Bytes, DEFAULT_BUDGET, KeepAlive, Persona, default_personas};
+pub use ollama::{Backend, Message, Ollama};
 pub use plan::{Decision, Policy, Resident, Want, decide};

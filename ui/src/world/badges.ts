@@ -18,6 +18,12 @@ export function badgesFor(view: MorphView, activity?: string | null): Badge[] {
       case "loading":
         badges.push({ label: "model loading", tone: "info" });
         break;
+      case "queued":
+        badges.push({ label: "queued", tone: "info" });
+        break;
+      case "unloaded":
+        badges.push({ label: "model unloaded", tone: "info" });
+        break;
       case "offline":
         badges.push({ label: "model offline", tone: "warn" });
         break;

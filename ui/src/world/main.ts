@@ -9,12 +9,14 @@ import "./world.css";
 import { Channel } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { getCurrentWindow } from "@tauri-apps/api/window";
-import { commands, events, type ChatEvent, type IngestEvent, type IpcError, type MorphView, type StatusChange } from "../bindings";
+import { commands, events, type ChatEvent, type IngestEvent, type IpcError, type MorphView, type SchedulerView, type StatusChange, type Amendment, type CodexReport } from "../bindings";
 import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morphic";
 import { domSpriteCache } from "../morphic/dom";
 import { badgesFor, withStatus } from "./badges";
 import { activityLabel, fileName } from "./ingest";
 import { Bubble, Halo, choosePersona, toast } from "./overlay";
+import { renderVram, withModelState } from "./vram";
+import { newProblems, showAmendments } from "./amendments";
 import { errorMessage } from "../common/cycles";
 
 const canvas = document.getElementById("world") as HTMLCanvasElement;
@@ -22,6 +24,8 @@ const overlay = document.getElementById("overlay") as HTMLDivElement;
 const chatForm = document.getElementById("chat") as HTMLFormElement;
 const chatInput = document.getElementById("chat-input") as HTMLInputElement;
 const chatLabel = document.getElementById("chat-label") as HTMLLabelElement;
+const vramEl = document.getElementById("vram") as HTMLSpanElement;
+const amendmentsButton = document.getElementById("amendments") as HTMLButtonElement;
 const ctx = canvas.getContext("2d");
 if (!ctx) throw new Error("this WebView cannot draw on a canvas");
 
@@ -80,6 +84,43 @@ function applyStatus(change: StatusChange): void {
   views.set(change.persona, next);
   world.upsert(change.persona, { badges: badgesFor(next, activities.get(change.persona)) });
 }
+
+/** The scheduler's status changed: the VRAM bar and the personas' model badges. */
+function applyScheduler(status: SchedulerView): void {
+  renderVram(vramEl, status);
+  for (const [id, view] of views) {
+    const next = withModelState(view, status);
+    if (next !== view) {
+      views.set(id, next);
+      world.upsert(id, { badges: badgesFor(next, activities.get(id)) });
+    }
+  }
+}
+
+// ---- codex amendments -------------------------------------------------------------------
+
+let pending: Amendment[] = [];
+const toldProblems = new Set<string>();
+
+function applyCodex(report: CodexReport): void {
+  for (const p of newProblems(report, toldProblems)) toast(`Malformed codex (the old one stays): ${p}`, "error");
+  setPending(report.pending);
+}
+
+function setPending(list: Amendment[]): void {
+  pending = list;
+  amendmentsButton.textContent = `Amendments (${list.length})`;
+  amendmentsButton.classList.toggle("hidden", list.length === 0);
+}
+
+amendmentsButton.addEventListener("click", () =>
+  showAmendments(pending, async (id, approve) => {
+    const r = approve ? await commands.approveAmendment(id) : await commands.rejectAmendment(id);
+    if (r.status === "error") toast(errorText(r.error), "error");
+    else toast(approve ? "Amendment approved: the persona's codex changed." : "Amendment rejected: the codex file is back.");
+    setPending(await commands.amendments());
+  }),
+);
 
 /** Shows (or, with null, clears) what a persona is doing on its morph. */
 function setActivity(id: string, label: string | null): void {
@@ -250,6 +291,7 @@ async function chat(m: Morph, text: string): Promise<void> {
   const b = bubble;
   b.place(m);
   b.set("…", "thinking");
+  let replying = false;
   const channel = new Channel<ChatEvent>();
   channel.onmessage = (event) => {
     switch (event.type) {
@@ -257,10 +299,21 @@ async function chat(m: Morph, text: string): Promise<void> {
         b.set("…", "thinking");
         break;
       case "token":
+        // The first piece replaces the thinking dots.
+        if (!replying) b.set("", "reply");
+        replying = true;
         b.append(event.text);
+        break;
+      case "recalled":
+        if (event.error) toast(`${m.name} answers without its memory: ${event.error}`, "error");
         break;
       case "offline":
         b.set(event.message, "offline");
+        break;
+      case "failed":
+        if (event.partial) b.append(" [cut]");
+        else b.set(event.message, "error");
+        toast(`${m.name}: ${event.message}`, "error");
         break;
       case "done":
         break;
@@ -388,6 +441,10 @@ async function start(): Promise<void> {
   await events.imageChanged.listen(scheduleReload);
   await events.imageResync.listen(scheduleReload);
   await events.personaStatus.listen((e) => applyStatus(e.payload));
+  await events.schedulerStatus.listen((e) => applyScheduler(e.payload));
+  applyScheduler(await commands.schedulerStatus());
+  await events.codexChanged.listen((e) => applyCodex(e.payload));
+  setPending(await commands.amendments());
   await events.inboxProgress.listen(({ payload }) =>
     showIngest(payload.persona.id, payload.persona.name, payload.event),
   );

@@ -1,0 +1,511 @@
+//! The model scheduler against the FAKE Ollama (`telos_tests::ollama_stub`), through the real
+//! HTTP client: DESIGN.md's persona table as the oracle, streaming, cancellation, Ollama going
+//! away and coming back, a model that can never fit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use telos_core::scheduler::ollama::TokenStream;
+use telos_core::scheduler::{
+    Bytes, DEFAULT_BUDGET, Error, Message, Ollama, Scheduler, default_personas,
+};
+use telos_tests::ollama_stub::{OllamaStub, Reply, Script};
+
+/// A scheduler on `stub`, with its poller running until the returned sender drops.
+fn scheduler_on(stub: &OllamaStub) -> (Scheduler, tokio::sync::oneshot::Sender<()>) {
+    let backend = Arc::new(Ollama::new(&stub.url()).expect("stub URL"));
+    let scheduler = Scheduler::new(backend, DEFAULT_BUDGET, default_personas());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = scheduler.clone();
+    tokio::spawn(async move {
+        runner
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (scheduler, stop)
+}
+
+async fn until(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn ask(text: &str) -> Vec<Message> {
+    vec![Message::new("user", text)]
+}
+
+async fn collect(mut stream: TokenStream) -> Result<String, (String, Error)> {
+    let mut text = String::new();
+    while let Some(piece) = stream.next().await {
+        match piece {
+            Ok(p) => text.push_str(&p),
+            Err(e) => return Err((text, e)),
+        }
+    }
+    Ok(text)
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// The four scenarios of DESIGN.md's table, in order: exactly the loaded set, VRAM and
+/// keep-alive actions it gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_design_tables_four_scenarios_in_order() {
+    let mut script = Script::design_table();
+    script.token_ms = 40; // slow enough to look at VRAM while a reply streams
+    let stub = OllamaStub::start(script);
+    let (scheduler, _stop) = scheduler_on(&stub);
+
+    // idle: ALFRED pinned.
+    until("ALFRED's model", || {
+        stub.loaded().0 == names(&["phi3:3.8b"])
+    })
+    .await;
+    assert_eq!(stub.actions(), names(&["load phi3:3.8b -1"]));
+    assert_eq!(stub.loaded().1, Bytes::gb(2.2));
+
+    // technical deconstruction: load BRICK, keep_alive 5m.
+    let reply = collect(
+        scheduler
+            .chat("BRICK", ask("take this apart"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.unwrap(), "You said: take this apart");
+    assert_eq!(
+        stub.loaded(),
+        (names(&["mistral:7b", "phi3:3.8b"]), Bytes::gb(6.3))
+    );
+    assert_eq!(
+        stub.actions()[1..],
+        names(&["load mistral:7b 5m", "chat mistral:7b 5m"])
+    );
+
+    // empathetic synthesis: unload BRICK, load ROBIN 5m.
+    collect(
+        scheduler
+            .chat("ROBIN", ask("how do they feel"))
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        stub.loaded(),
+        (names(&["gemma2:9b", "phi3:3.8b"]), Bytes::gb(7.6))
+    );
+    assert_eq!(
+        stub.actions()[3..],
+        names(&[
+            "unload mistral:7b",
+            "load gemma2:9b 5m",
+            "chat gemma2:9b 5m"
+        ])
+    );
+
+    // factual inquiry: unload the dialogue model, load BABS keep_alive 0.
+    let mut stream = scheduler
+        .chat("BABS", ask("when was it built"))
+        .await
+        .unwrap();
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first, "You ");
+    assert_eq!(
+        stub.loaded(),
+        (names(&["phi3:3.8b", "qwen2:7b"]), Bytes::gb(6.6))
+    );
+    collect(stream).await.unwrap();
+    until("BABS's model to go", || {
+        stub.loaded().0 == names(&["phi3:3.8b"])
+    })
+    .await;
+    assert_eq!(
+        stub.actions()[6..],
+        names(&[
+            "unload gemma2:9b",
+            "load qwen2:7b 0",
+            "chat qwen2:7b 0",
+            "expire qwen2:7b"
+        ])
+    );
+    until("the scheduler to see it", || {
+        scheduler.status().models.len() == 1
+    })
+    .await;
+    let status = scheduler.status();
+    assert_eq!(status.used, Bytes::gb(2.2));
+    assert_eq!((status.loads, status.unloads), (4, 2));
+    assert!(stub.over_budget().is_empty(), "{:?}", stub.over_budget());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_stream_in_order_and_a_cancelled_one_frees_its_model() {
+    let mut script = Script::design_table();
+    script.token_ms = 20;
+    script.replies.insert(
+        "mistral:7b".into(),
+        vec![
+            Reply::Text("one two three four five six seven eight".into()),
+            Reply::Text("again".into()),
+        ],
+    );
+    let stub = OllamaStub::start(script);
+    let (scheduler, _stop) = scheduler_on(&stub);
+    let mut stream = scheduler.chat("BRICK", ask("count")).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(stream.next().await.unwrap().unwrap());
+    }
+    assert_eq!(got, ["one ", "two ", "three "]);
+    assert!(
+        scheduler
+            .status()
+            .models
+            .iter()
+            .any(|m| m.model == "mistral:7b" && m.busy)
+    );
+    drop(stream); // cancelled
+    until("the model to be free", || {
+        scheduler
+            .status()
+            .models
+            .iter()
+            .any(|m| m.model == "mistral:7b" && !m.busy)
+    })
+    .await;
+    let next = tokio::time::timeout(
+        Duration::from_secs(5),
+        collect(scheduler.chat("BRICK", ask("again")).await.unwrap()),
+    )
+    .await
+    .expect("the next request is not held up");
+    assert_eq!(next.unwrap(), "again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_cut_mid_stream_keeps_its_text_and_says_why() {
+    let mut script = Script::design_table();
+    script.replies.insert(
+        "mistral:7b".into(),
+        vec![
+            Reply::Shaped {
+                text: "half a thought and then".into(),
+                cut_after: Some(2),
+                error: None,
+            },
+            Reply::Shaped {
+                text: "partly ".into(),
+                cut_after: None,
+                error: Some("CUDA error: out of memory".into()),
+            },
+        ],
+    );
+    let stub = OllamaStub::start(script);
+    let (scheduler, _stop) = scheduler_on(&stub);
+    let (partial, e) = collect(scheduler.chat("BRICK", ask("go")).await.unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(partial, "half a ");
+    assert!(matches!(e, Error::Cut { .. }), "{e}");
+    let (partial, e) = collect(scheduler.chat("BRICK", ask("go")).await.unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(partial, "partly ");
+    assert!(e.to_string().contains("CUDA error: out of memory"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ollama_killed_and_restarted_mid_session_is_recovered_from() {
+    let stub = OllamaStub::start(Script::design_table());
+    let addr = stub.addr;
+    let (scheduler, _stop) = scheduler_on(&stub);
+    collect(scheduler.chat("BRICK", ask("hello")).await.unwrap())
+        .await
+        .unwrap();
+    stub.stop();
+
+    let e = match scheduler.chat("BRICK", ask("are you there")).await {
+        Ok(stream) => collect(stream).await.unwrap_err().1,
+        Err(e) => e,
+    };
+    assert!(e.to_string().contains("ollama serve"), "{e}");
+    until("the status to say offline", || {
+        scheduler.status().offline.is_some()
+    })
+    .await;
+
+    let stub = OllamaStub::start_on(addr, Script::design_table());
+    until("ALFRED's model back", || {
+        stub.loaded().0 == names(&["phi3:3.8b"])
+    })
+    .await;
+    assert!(scheduler.status().offline.is_none());
+    let reply = collect(scheduler.chat("BRICK", ask("back")).await.unwrap()).await;
+    assert_eq!(reply.unwrap(), "You said: back");
+    assert!(stub.over_budget().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_too_large_for_the_budget_is_refused_at_once() {
+    let mut script = Script::design_table();
+    script.models[2].size = Bytes::gb(7.0); // gemma2:9b beside pinned phi3: 9.2 GB > 8 GiB
+    let stub = OllamaStub::start(script);
+    let (scheduler, _stop) = scheduler_on(&stub);
+    until("ALFRED's model", || {
+        stub.loaded().0 == names(&["phi3:3.8b"])
+    })
+    .await;
+    let e = tokio::time::timeout(Duration::from_secs(2), scheduler.chat("ROBIN", ask("hi")))
+        .await
+        .expect("refused at once, not a hang")
+        .err()
+        .expect("refused");
+    let text = e.to_string();
+    assert!(
+        text.contains("gemma2:9b needs 7.0 GB") && text.contains("budget is 8 GiB"),
+        "{text}"
+    );
+    assert!(!stub.actions().iter().any(|a| a.contains("gemma2")));
+    // The others still work.
+    collect(scheduler.chat("BRICK", ask("hi")).await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_for_every_persona_all_finish_within_budget() {
+    let mut script = Script::design_table();
+    script.token_ms = 5;
+    let stub = OllamaStub::start(script);
+    let (scheduler, _stop) = scheduler_on(&stub);
+    until("ALFRED's model", || {
+        stub.loaded().0 == names(&["phi3:3.8b"])
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for round in 0..3 {
+        for persona in ["BRICK", "ROBIN", "BABS", "ALFRED"] {
+            let s = scheduler.clone();
+            tasks.push(tokio::spawn(async move {
+                let text = format!("{persona} {round}");
+                collect(s.chat(persona, ask(&text)).await.unwrap()).await
+            }));
+        }
+    }
+    let all = tokio::time::timeout(Duration::from_secs(60), futures::future::join_all(tasks))
+        .await
+        .expect("no deadlock");
+    for reply in all {
+        assert!(reply.unwrap().unwrap().starts_with("You said: "));
+    }
+    assert!(stub.over_budget().is_empty(), "{:?}", stub.over_budget());
+    assert!(!stub.actions().contains(&"unload phi3:3.8b".to_string()));
+}
+
+// ---- chat through Telos: grounding, conversation, the scrapbook, codex amendments --------
+
+use telos_core::{ChatEvent, Config, Telos};
+
+async fn telos_on(dir: &std::path::Path, stub: &OllamaStub) -> Telos {
+    let mut config = Config::from_data_dir(dir);
+    config.ollama_host = stub.url();
+    Telos::open(config).await.expect("open Telos")
+}
+
+async fn events(telos: &Telos, persona: &str, text: &str) -> Vec<ChatEvent> {
+    let mut rx = telos.chat(persona, text).expect("chat starts");
+    let mut out = Vec::new();
+    while let Some(e) = rx.recv().await {
+        out.push(e);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_is_grounded_in_memory_and_remembered_in_the_scrapbook() {
+    let stub = OllamaStub::start(Script::design_table());
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_on(dir.path(), &stub).await;
+    let doc = dir.path().join("kites.md");
+    std::fs::write(
+        &doc,
+        "# Kites\n\nA kite needs a steady wind of about ten knots and a long line to fly well.\n",
+    )
+    .unwrap();
+    let mut ingest = telos.ingest("BABS", std::slice::from_ref(&doc)).unwrap();
+    while ingest.recv().await.is_some() {}
+
+    let got = events(&telos, "BABS", "What does a kite need?").await;
+    assert!(matches!(&got[0], ChatEvent::Started { model: Some(m), .. } if m == "qwen2:7b"));
+    let ChatEvent::Recalled {
+        sources,
+        error: None,
+    } = &got[1]
+    else {
+        panic!("{got:?}")
+    };
+    assert_eq!(sources[0], format!("{} #0", doc.display()));
+    let reply: String = got
+        .iter()
+        .filter_map(|e| match e {
+            ChatEvent::Token { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reply, "You said: What does a kite need?");
+    assert_eq!(
+        got.last(),
+        Some(&ChatEvent::Done {
+            text: reply.clone()
+        })
+    );
+
+    let sent = stub.last_messages("qwen2:7b");
+    let system = sent[0]["content"].as_str().unwrap();
+    assert!(system.starts_with("You are BABS"), "{system}");
+    assert!(
+        system.contains("steady wind of about ten knots"),
+        "{system}"
+    );
+
+    // The exchange is in the scrapbook, and the next message carries it.
+    events(&telos, "BABS", "And the line?").await;
+    let sent = stub.last_messages("qwen2:7b");
+    let roles: Vec<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"]);
+    assert_eq!(sent[1]["content"], "What does a kite need?");
+    let babs = telos.image().resolve("BABS").unwrap();
+    let book = babs.slots["scrapbook"].as_array().unwrap().clone();
+    assert_eq!(book.len(), 2);
+    assert_eq!(book[1]["user"], "And the line?");
+    assert_eq!(book[1]["cut"], false);
+    telos.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_cut_mid_stream_is_kept_marked_cut_and_offline_says_how_to_start_ollama() {
+    let mut script = Script::design_table();
+    script.replies.insert(
+        "mistral:7b".into(),
+        vec![Reply::Shaped {
+            text: "I was saying that".into(),
+            cut_after: Some(2),
+            error: None,
+        }],
+    );
+    let stub = OllamaStub::start(script);
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_on(dir.path(), &stub).await;
+    let got = events(&telos, "BRICK", "go on").await;
+    let Some(ChatEvent::Failed { message, partial }) = got.last() else {
+        panic!("{got:?}")
+    };
+    assert_eq!(partial, "I was ");
+    assert!(message.contains("broke off"), "{message}");
+    let brick = telos.image().resolve("BRICK").unwrap();
+    let book = &brick.slots["scrapbook"][0];
+    assert_eq!(
+        (book["reply"].as_str(), book["cut"].as_bool()),
+        (Some("I was "), Some(true))
+    );
+
+    stub.stop();
+    let got = events(&telos, "BRICK", "hello?").await;
+    let Some(ChatEvent::Offline { message }) = got.last() else {
+        panic!("{got:?}")
+    };
+    assert!(
+        message.starts_with("BRICK is offline: Ollama is not running"),
+        "{message}"
+    );
+    assert!(message.contains("ollama serve"), "{message}");
+    telos.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_edits_wait_for_approval_and_a_malformed_codex_is_named_by_line() {
+    let stub = OllamaStub::start(Script::design_table());
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_on(dir.path(), &stub).await;
+    let report = telos.scan_codex().unwrap();
+    assert!(
+        report.pending.is_empty() && report.problems.is_empty(),
+        "{report:?}"
+    );
+    let file = telos.codex_dir().join("BRICK.json");
+    let seeded = std::fs::read_to_string(&file).unwrap();
+    assert!(seeded.contains("\"model\": \"mistral:7b\""), "{seeded}");
+
+    // Malformed: named by file and line; nothing proposed, the old codex in force.
+    std::fs::write(&file, seeded.replace("\"mistral:7b\",", "\"mistral:7b\"")).unwrap();
+    let report = telos.scan_codex().unwrap();
+    let p = &report.problems[0];
+    assert!(p.file.ends_with("codex/BRICK.json") && p.line == 5, "{p:?}");
+    assert!(report.pending.is_empty());
+    std::fs::write(&file, seeded.replace("\"5m\"", "\"5 minutes\"")).unwrap();
+    let p = telos.scan_codex().unwrap().problems.remove(0);
+    assert!(p.message.contains("bad keep-alive"), "{p:?}");
+
+    // A valid edit is proposed, not applied.
+    std::fs::write(
+        &file,
+        seeded
+            .replace("\"5m\"", "\"10m\"")
+            .replace("\"priority\": 2", "\"priority\": 3"),
+    )
+    .unwrap();
+    let report = telos.scan_codex().unwrap();
+    assert_eq!(report.pending.len(), 1);
+    let a = &report.pending[0];
+    let fields: Vec<&str> = a.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["keep_alive", "priority"]);
+    let brick = telos.image().resolve("BRICK").unwrap();
+    assert_eq!(brick.slots["keep_alive"], serde_json::json!("5m"));
+    assert_eq!(
+        telos.scan_codex().unwrap().pending,
+        report.pending,
+        "proposed once"
+    );
+
+    // Approved: one cycle, and the scheduler takes the new keep-alive.
+    let cycle = telos.approve_amendment(&a.id).await.unwrap();
+    assert!(cycle.trigger.contains("approved"));
+    let brick = telos.image().resolve("BRICK").unwrap();
+    assert_eq!(brick.slots["keep_alive"], serde_json::json!("10m"));
+    assert_eq!(brick.slots["priority"], serde_json::json!(3));
+    let p = telos
+        .scheduler()
+        .personas()
+        .into_iter()
+        .find(|p| p.name == "BRICK")
+        .unwrap();
+    assert_eq!(p.keep_alive.to_string(), "10m");
+    assert!(telos.amendments().is_empty());
+
+    // Rejected: the file goes back to the codex in force.
+    let now = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, now.replace("\"10m\"", "-1")).unwrap();
+    let a = telos.scan_codex().unwrap().pending.remove(0);
+    telos.reject_amendment(&a.id).unwrap();
+    assert!(std::fs::read_to_string(&file).unwrap().contains("\"10m\""));
+    assert!(telos.scan_codex().unwrap().pending.is_empty());
+    let e = telos.reject_amendment("nope").unwrap_err().to_string();
+    assert!(e.contains("no pending amendment \"nope\""), "{e}");
+    telos.shutdown().await.unwrap();
+}
