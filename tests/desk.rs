@@ -187,13 +187,25 @@ async fn a_drop_is_remembered_file_by_file_and_a_bad_file_does_not_stop_the_rest
         .unwrap();
     let mut stages = Vec::new();
     let mut summary = None;
+    let mut unsummarised = Vec::new();
     while let Some(event) = events.recv().await {
         match event {
             IngestEvent::Started { files, .. } => assert_eq!(files.len(), 2),
             IngestEvent::File(p) => stages.push((p.path, p.stage)),
             IngestEvent::Finished(s) => summary = Some(s),
+            IngestEvent::Summary { .. } | IngestEvent::SummaryDone { .. } => {
+                panic!("no Ollama listens here: nothing to summarise with")
+            }
+            IngestEvent::SummaryFailed { path, message } => unsummarised.push((path, message)),
         }
     }
+    // The file is remembered all the same; only its summary is missing, and says why.
+    assert_eq!(unsummarised.len(), 1, "{unsummarised:?}");
+    assert_eq!(unsummarised[0].0, file.display().to_string());
+    assert!(
+        unsummarised[0].1.contains("ollama serve"),
+        "{unsummarised:?}"
+    );
     let summary = summary.expect("the ingest finishes");
     assert_eq!(summary.failed.len(), 1);
     assert_eq!(summary.failed[0].path, missing.display().to_string());

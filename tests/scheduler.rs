@@ -315,7 +315,7 @@ async fn concurrent_requests_for_every_persona_all_finish_within_budget() {
 
 // ---- chat through Telos: grounding, conversation, the scrapbook, codex amendments --------
 
-use telos_core::{ChatEvent, Config, Telos};
+use telos_core::{ChatEvent, Config, IngestEvent, Telos};
 
 async fn telos_on(dir: &std::path::Path, stub: &OllamaStub) -> Telos {
     let mut config = Config::from_data_dir(dir);
@@ -343,8 +343,32 @@ async fn a_chat_is_grounded_in_memory_and_remembered_in_the_scrapbook() {
         "# Kites\n\nA kite needs a steady wind of about ten knots and a long line to fly well.\n",
     )
     .unwrap();
+    // The drop ends with BABS's short summary of the document, streamed.
     let mut ingest = telos.ingest("BABS", std::slice::from_ref(&doc)).unwrap();
-    while ingest.recv().await.is_some() {}
+    let (mut pieces, mut finished, mut done) = (String::new(), false, None);
+    while let Some(event) = ingest.recv().await {
+        match event {
+            IngestEvent::Finished(_) => finished = true,
+            IngestEvent::Summary { text, .. } => {
+                assert!(finished, "the summary comes after the files");
+                pieces.push_str(&text);
+            }
+            IngestEvent::SummaryDone { path, text } => done = Some((path, text)),
+            IngestEvent::SummaryFailed { message, .. } => panic!("{message}"),
+            _ => {}
+        }
+    }
+    let (path, text) = done.expect("a summary");
+    assert_eq!(path, doc.display().to_string());
+    assert_eq!(text, pieces);
+    assert!(
+        text.contains("You have just read and remembered the document kites.md"),
+        "{text}"
+    );
+    assert!(
+        text.contains("steady wind"),
+        "the stub echoes the excerpt it was given: {text}"
+    );
 
     let got = events(&telos, "BABS", "What does a kite need?").await;
     assert!(matches!(&got[0], ChatEvent::Started { model: Some(m), .. } if m == "qwen2:7b"));
@@ -508,4 +532,29 @@ async fn codex_edits_wait_for_approval_and_a_malformed_codex_is_named_by_line() 
     let e = telos.reject_amendment("nope").unwrap_err().to_string();
     assert!(e.contains("no pending amendment \"nope\""), "{e}");
     telos.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_not_pulled_says_how_to_pull_it_and_leaves_nothing_behind() {
+    let mut script = Script::design_table();
+    script.models.retain(|m| m.name != "mistral:7b");
+    let stub = OllamaStub::start(script);
+    let (scheduler, _stop) = scheduler_on(&stub);
+    until("ALFRED's model", || {
+        stub.loaded().0 == names(&["phi3:3.8b"])
+    })
+    .await;
+    let e = scheduler
+        .chat("BRICK", ask("hi"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        e.to_string().contains("run `ollama pull mistral:7b`"),
+        "{e}"
+    );
+    let status = scheduler.status();
+    assert_eq!(status.used, Bytes::gb(2.2), "{status:?}");
+    assert!(status.queues.is_empty(), "{status:?}");
+    assert_eq!(status.models.len(), 1);
 }

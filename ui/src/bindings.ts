@@ -194,7 +194,7 @@ export type InboxProgress = InboxEvent;
 /**  One event of an ingest. */
 export type IngestEvent = 
 /**  The files to read, folders expanded. */
-{ type: "started"; persona: ObjRef; files: string[] } | 
+({ type: "started"; persona: ObjRef; files: string[] }) & { message?: never; path?: never; text?: never } | 
 /**  One file moved on (reading → chunking → embedding n/m → indexing → done or failed). */
 {
 	type: "file",
@@ -202,7 +202,13 @@ export type IngestEvent =
 /**  Every file is done. */
 {
 	type: "finished",
-} & IngestSummary;
+} & IngestSummary | 
+/**  After `Finished`: a piece of the persona's short summary of a document it just read. */
+({ type: "summary"; path: string; text: string }) & { files?: never; message?: never; persona?: never } | 
+/**  A document's summary is complete. */
+({ type: "summaryDone"; path: string; text: string }) & { files?: never; message?: never; persona?: never } | 
+/**  A document could not be summarised (Ollama offline, …); it is remembered all the same. */
+({ type: "summaryFailed"; path: string; message: string }) & { files?: never; persona?: never; text?: never };
 
 /**  What an ingest did, file by file. */
 export type IngestSummary = {

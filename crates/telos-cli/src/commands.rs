@@ -297,18 +297,30 @@ impl Work {
                 let mut events = telos.ingest(&persona, &paths)?;
                 let mut line = show::ProgressLine::new();
                 let mut summary = None;
+                // What the persona says of each new document, after the files are done.
+                let mut said = Vec::new();
                 while let Some(event) = events.recv().await {
                     match event {
-                        IngestEvent::Finished(s) => summary = Some(s),
+                        IngestEvent::Finished(s) => {
+                            line.finish();
+                            summary = Some(s);
+                        }
+                        IngestEvent::Summary { .. } => {}
+                        IngestEvent::SummaryDone { path, text } => {
+                            said.push(json!({ "path": path, "summary": text }));
+                        }
+                        IngestEvent::SummaryFailed { path, message } => {
+                            said.push(json!({ "path": path, "error": message }));
+                        }
                         other => line.show(&other),
                     }
                 }
                 line.finish();
                 let summary =
                     summary.ok_or_else(|| anyhow!("the ingest stopped before it finished"))?;
-                emit(json, &serde_json::to_value(&summary)?, || {
-                    show::ingest(&summary)
-                })?;
+                let mut out = serde_json::to_value(&summary)?;
+                out["summaries"] = Value::Array(said.clone());
+                emit(json, &out, || show::ingest(&summary, &said))?;
                 match summary.failed.len() {
                     0 => Ok(()),
                     1 => Err(anyhow!("1 file could not be remembered")),

@@ -203,7 +203,7 @@ pub fn chat_event(event: &ChatEvent) -> String {
     }
 }
 
-pub fn ingest(summary: &IngestSummary) -> String {
+pub fn ingest(summary: &IngestSummary, said: &[serde_json::Value]) -> String {
     let mut out = summary.message.clone();
     for r in &summary.remembered {
         let what = match r.outcome {
@@ -215,6 +215,18 @@ pub fn ingest(summary: &IngestSummary) -> String {
     }
     for r in &summary.failed {
         let _ = write!(out, "\nfailed {}: {}", r.path, r.reason);
+    }
+    for s in said {
+        let path = s["path"].as_str().unwrap_or("");
+        match (s["summary"].as_str(), s["error"].as_str()) {
+            (Some(text), _) => {
+                let _ = write!(out, "\n{} on {path}: {}", summary.persona.name, text.trim());
+            }
+            (_, Some(e)) => {
+                let _ = write!(out, "\n(no summary of {path}: {e})");
+            }
+            _ => {}
+        }
     }
     out
 }
@@ -292,7 +304,10 @@ impl ProgressLine {
                     }
                 }
             }
-            IngestEvent::Finished(_) => return,
+            IngestEvent::Finished(_)
+            | IngestEvent::Summary { .. }
+            | IngestEvent::SummaryDone { .. }
+            | IngestEvent::SummaryFailed { .. } => return,
         };
         if self.tty {
             let mut err = std::io::stderr();

@@ -92,6 +92,7 @@ impl Telos {
             image: self.image().clone(),
             memory: self.memory().clone(),
             status: self.status.clone(),
+            scheduler: self.scheduler().clone(),
             pending: HashMap::new(),
             events: tx,
         };
@@ -132,6 +133,7 @@ struct Inbox {
     image: Image,
     memory: Memory,
     status: Status,
+    scheduler: telos_scheduler::Scheduler,
     pending: HashMap<PathBuf, Pending>,
     events: mpsc::Sender<InboxEvent>,
 }
@@ -212,6 +214,7 @@ impl Inbox {
             persona.clone(),
             object.id.clone(),
             files,
+            Some(self.scheduler.clone()),
         );
         let events = self.events.clone();
         tokio::spawn(async move {

@@ -29,7 +29,19 @@ pub enum IngestEvent {
     File(Progress),
     /// Every file is done.
     Finished(IngestSummary),
+    /// After `Finished`: a piece of the persona's short summary of a document it just read.
+    Summary { path: String, text: String },
+    /// A document's summary is complete.
+    SummaryDone { path: String, text: String },
+    /// A document could not be summarised (Ollama offline, …); it is remembered all the same.
+    SummaryFailed { path: String, message: String },
 }
+
+/// Documents of one drop that get a summary (the first ones read): a folder dropped should
+/// not hold the persona's model for an hour.
+pub const SUMMARIES: usize = 3;
+/// Bytes of a document's text its summary is asked of.
+const SUMMARY_EXCERPT: usize = 6_000;
 
 /// What an ingest did, file by file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,18 +133,22 @@ impl Telos {
             ObjRef::named(&object),
             object.id.clone(),
             paths.to_vec(),
+            Some(self.scheduler().clone()),
         ))
     }
 }
 
 /// Remembers `paths` for a persona in the background, file by file, streaming progress; the
-/// persona shows busy until the last file is done. The drop path and the inbox share it.
+/// persona shows busy until the last file is done. Then, with a `scheduler`, the persona
+/// streams a short summary of each new or changed document (the first [`SUMMARIES`]). The
+/// drop path and the inbox share it.
 pub(crate) fn spawn_ingest(
     memory: Memory,
     status: &Status,
     persona: ObjRef,
     id: ObjectId,
     paths: Vec<PathBuf>,
+    scheduler: Option<telos_scheduler::Scheduler>,
 ) -> mpsc::Receiver<IngestEvent> {
     let busy = status.enter_busy(id.clone());
     let (tx, rx) = mpsc::channel(256);
@@ -177,13 +193,107 @@ pub(crate) fn spawn_ingest(
             }
         }
         let documents = memory.document_count(&id) as u32;
+        let fresh: Vec<FileReport> = remembered
+            .iter()
+            .filter(|r| r.outcome != Outcome::Unchanged)
+            .take(SUMMARIES)
+            .cloned()
+            .collect();
         let _ = tx
             .send(IngestEvent::Finished(IngestSummary::new(
-                persona, remembered, failed, documents,
+                persona.clone(),
+                remembered,
+                failed,
+                documents,
             )))
             .await;
+        if let Some(scheduler) = scheduler {
+            for report in fresh {
+                summarise(memory.image(), &scheduler, &persona, &report, &tx).await;
+            }
+        }
     });
     rx
+}
+
+/// Streams `persona`'s short summary of the document `report` remembered.
+async fn summarise(
+    image: &telos_image::Image,
+    scheduler: &telos_scheduler::Scheduler,
+    persona: &ObjRef,
+    report: &FileReport,
+    tx: &mpsc::Sender<IngestEvent>,
+) {
+    use futures::StreamExt;
+    let path = report.path.clone();
+    let mut excerpt = String::new();
+    if let Ok(doc) = image.resolve(&report.document) {
+        for chunk in doc.links.get(telos_memory::CHUNKS).into_iter().flatten() {
+            if excerpt.len() >= SUMMARY_EXCERPT {
+                break;
+            }
+            if let Ok(c) = image.resolve(chunk.as_str())
+                && let Some(text) = c.slots.get("text").and_then(|t| t.as_str())
+            {
+                excerpt.push_str(text);
+                excerpt.push('\n');
+            }
+        }
+    }
+    let mut cut = SUMMARY_EXCERPT.min(excerpt.len());
+    while !excerpt.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    excerpt.truncate(cut);
+    let name = std::path::Path::new(&path)
+        .file_name()
+        .map_or(path.clone(), |n| n.to_string_lossy().into_owned());
+    let system = image
+        .resolve(&persona.id)
+        .ok()
+        .map(|o| crate::codex::Codex::of(image, &o).system_prompt)
+        .unwrap_or_default();
+    let messages = vec![
+        telos_scheduler::Message::new("system", system),
+        telos_scheduler::Message::new(
+            "user",
+            format!(
+                "You have just read and remembered the document {name}. In two or three \
+                 sentences, say what it is about.\n\n{excerpt}"
+            ),
+        ),
+    ];
+    let failed = |message: String| IngestEvent::SummaryFailed {
+        path: path.clone(),
+        message,
+    };
+    let mut stream = match scheduler.chat(&persona.name, messages).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx.send(failed(e.to_string())).await;
+            return;
+        }
+    };
+    let mut text = String::new();
+    while let Some(piece) = stream.next().await {
+        match piece {
+            Ok(piece) => {
+                text.push_str(&piece);
+                let event = IngestEvent::Summary {
+                    path: path.clone(),
+                    text: piece,
+                };
+                if tx.send(event).await.is_err() {
+                    return; // nobody listens any more: stop using the model
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(failed(e.to_string())).await;
+                return;
+            }
+        }
+    }
+    let _ = tx.send(IngestEvent::SummaryDone { path, text }).await;
 }
 
 /// Files to read: files as given (made absolute), folders walked in name order (hidden

@@ -282,14 +282,19 @@ chatForm.addEventListener("submit", (e) => {
   void chat(m, text);
 });
 
-async function chat(m: Morph, text: string): Promise<void> {
+/** The persona's speech bubble, placed beside its morph. */
+function bubbleFor(m: Morph): Bubble {
   let bubble = bubbles.get(m.id);
   if (!bubble) {
     bubble = new Bubble(overlay, m.name);
     bubbles.set(m.id, bubble);
   }
-  const b = bubble;
-  b.place(m);
+  bubble.place(m);
+  return bubble;
+}
+
+async function chat(m: Morph, text: string): Promise<void> {
+  const b = bubbleFor(m);
   b.set("…", "thinking");
   let replying = false;
   const channel = new Channel<ChatEvent>();
@@ -349,8 +354,31 @@ function showIngest(personaId: string, name: string, event: IngestEvent): void {
       setActivity(personaId, null);
       toast(event.message, event.failed.length > 0 ? "error" : "info");
       break;
+    case "summary": {
+      // The persona's short summary of a document it just read streams into its bubble.
+      const m = world.get(personaId);
+      if (!m) break;
+      const b = bubbleFor(m);
+      if (summarising.get(personaId) !== event.path) {
+        summarising.set(personaId, event.path);
+        b.set(`On ${fileName(event.path)}: `, "reply");
+      }
+      b.append(event.text);
+      b.place(world.get(personaId) ?? m);
+      break;
+    }
+    case "summaryDone":
+      summarising.delete(personaId);
+      break;
+    case "summaryFailed":
+      summarising.delete(personaId);
+      toast(`${name} could not summarise ${fileName(event.path)}: ${event.message}`);
+      break;
   }
 }
+
+/** The document each persona is summarising now. */
+const summarising = new Map<string, string>();
 
 /** Gives the files just dropped on this window to a persona; progress shows on its morph. */
 async function give(personaId: string): Promise<void> {
