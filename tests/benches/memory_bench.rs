@@ -156,6 +156,37 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Calls `each` with every file under `top` (no symlinks) and its lower-case name, in name
+/// order, depth first, until it returns false.
+fn walk_sorted(top: PathBuf, each: &mut dyn FnMut(&Path, &str) -> bool) -> bool {
+    let mut stack = vec![top];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        entries.reverse(); // popped in name order
+        for p in entries {
+            if p.is_symlink() {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            if !each(&p, &name) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// ≥ 10 MB (scaled) of mixed documents: the node_modules READMEs (Markdown), their licences
 /// (text) and JavaScript sources (code), then the same from the crates the build downloaded
 /// (READMEs, licences, Rust sources), and the test fixtures' HTML and PDF.
@@ -170,36 +201,21 @@ fn mixed_corpus(root: &Path, bytes: u64) -> Vec<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
         .expect("CARGO_HOME or HOME");
     for top in [root.join("node_modules"), cargo_home.join("registry/src")] {
-        let mut stack = vec![top];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-            entries.sort();
-            for p in entries {
-                if total >= bytes {
-                    return files;
-                }
-                if p.is_dir() {
-                    stack.push(p);
-                    continue;
-                }
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_lowercase())
-                    .unwrap_or_default();
-                let wanted = name == "readme.md"
-                    || name == "license"
-                    || name.ends_with(".js")
-                    || name.ends_with(".rs");
-                let size = std::fs::metadata(&p).map_or(0, |m| m.len());
-                if wanted && size > 200 && size < 2_000_000 {
-                    total += size;
-                    files.push(p);
-                }
+        walk_sorted(top, &mut |p, name| {
+            if total >= bytes {
+                return false;
             }
-        }
+            let wanted = name == "readme.md"
+                || name == "license"
+                || name.ends_with(".js")
+                || name.ends_with(".rs");
+            let size = std::fs::metadata(p).map_or(0, |m| m.len());
+            if wanted && size > 200 && size < 2_000_000 {
+                total += size;
+                files.push(p.to_path_buf());
+            }
+            true
+        });
     }
     files
 }
@@ -396,53 +412,34 @@ fn passages(root: &Path, skip: usize, take: usize, each: &mut dyn FnMut(String))
     let mut seen = std::collections::HashSet::new();
     let (mut index, end) = (0, skip + take);
     for top in tops {
-        let mut stack = vec![top];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
+        let more = walk_sorted(top, &mut |p, name| {
+            let wanted = name.starts_with("readme")
+                || [".rs", ".md", ".txt", ".h", ".py", ".js"]
+                    .iter()
+                    .any(|e| name.ends_with(e));
+            let Some(text) = wanted.then(|| std::fs::read_to_string(p).ok()).flatten() else {
+                return true;
             };
-            let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-            entries.sort();
-            entries.reverse(); // popped in name order
-            for p in entries {
-                if p.is_symlink() {
-                    continue;
-                }
-                if p.is_dir() {
-                    stack.push(p);
-                    continue;
-                }
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_lowercase())
-                    .unwrap_or_default();
-                let wanted = name.starts_with("readme")
-                    || [".rs", ".md", ".txt", ".h", ".py", ".js"]
-                        .iter()
-                        .any(|e| name.ends_with(e));
-                if !wanted {
-                    continue;
-                }
-                let Ok(text) = std::fs::read_to_string(&p) else {
-                    continue;
-                };
-                for paragraph in text.split("\n\n") {
-                    let words: Vec<&str> = paragraph.split_whitespace().collect();
-                    for window in words.chunks(32).filter(|w| w.len() >= 8) {
-                        let passage = window.join(" ");
-                        if !seen.insert(passage.clone()) {
-                            continue;
-                        }
-                        if index >= skip {
-                            each(passage);
-                        }
-                        index += 1;
-                        if index == end {
-                            return;
-                        }
+            for paragraph in text.split("\n\n") {
+                let words: Vec<&str> = paragraph.split_whitespace().collect();
+                for window in words.chunks(32).filter(|w| w.len() >= 8) {
+                    let passage = window.join(" ");
+                    if !seen.insert(passage.clone()) {
+                        continue;
+                    }
+                    if index >= skip {
+                        each(passage);
+                    }
+                    index += 1;
+                    if index == end {
+                        return false;
                     }
                 }
             }
+            true
+        });
+        if !more {
+            return;
         }
     }
 }

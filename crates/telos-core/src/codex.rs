@@ -15,6 +15,7 @@ use telos_scheduler::KeepAlive;
 
 use crate::Telos;
 use crate::error::{Error, Result};
+use crate::inbox::watch_error;
 use crate::view::CycleSummary;
 use crate::world::is_persona;
 
@@ -511,13 +512,6 @@ impl Telos {
             },
             rx,
         ))
-    }
-}
-
-fn watch_error(dir: &Path, e: notify::Error) -> Error {
-    Error::DataDirUnwritable {
-        path: dir.to_owned(),
-        source: std::io::Error::other(format!("cannot watch the codex folder: {e}")),
     }
 }
 

@@ -113,10 +113,11 @@ impl Telos {
     }
 }
 
-fn watch_error(dir: &Path, e: notify::Error) -> Error {
+/// `dir` (the inbox, the codex folder) cannot be watched.
+pub(crate) fn watch_error(dir: &Path, e: notify::Error) -> Error {
     Error::DataDirUnwritable {
         path: dir.to_owned(),
-        source: std::io::Error::other(format!("cannot watch the inbox: {e}")),
+        source: std::io::Error::other(format!("cannot watch the folder: {e}")),
     }
 }
 
