@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
@@ -276,4 +276,39 @@ test("an inspector that navigated to a parent is the one brought forward for tha
   } finally {
     await quit(session);
   }
+});
+
+test("a codex edit waits for approval in the world window, and approving it changes the persona", async () => {
+  const dir = dataDir();
+  const session = await launch(dir);
+  try {
+    const file = join(dir, "codex", "BABS.json");
+    const codex = await session.waitFor("BABS's codex file", () => {
+      try {
+        return readFileSync(file, "utf8");
+      } catch {
+        return null;
+      }
+    });
+    writeFileSync(file, codex.replace('"priority": 1', '"priority": 2'));
+    await session.waitFor("the Amendments button", () =>
+      session.execute(
+        "const b = document.querySelector('[data-testid=open-amendments]'); return b && !b.classList.contains('hidden') ? b.textContent : null;",
+      ),
+    );
+    await session.click(await session.byTestId("open-amendments"));
+    const shown = await session.text(await session.byTestId("amendment-BABS"));
+    assert.match(shown, /priority: 1 → 2/);
+    await screenshot(session, "amendments");
+    await session.click(await session.byTestId("approve-BABS"));
+    await session.waitFor("the approval's toast", () =>
+      session.execute(
+        "return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => /approved/.test(t))",
+      ),
+    );
+  } finally {
+    await quit(session);
+  }
+  const babs = JSON.parse(cli(dir, "obj", "show", "BABS", "--json"));
+  assert.equal(babs.slots.priority, 2);
 });
