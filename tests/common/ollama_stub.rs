@@ -447,6 +447,15 @@ fn keep_alive_of(body: &Value) -> Result<KeepAlive, Box<Response>> {
     }
 }
 
+/// Ollama streams unless told `"stream": false`.
+fn streams(body: &Value) -> bool {
+    body.get("stream") != Some(&Value::Bool(false))
+}
+
+fn model_and_keep_alive(body: &Value) -> Result<(String, KeepAlive), Box<Response>> {
+    Ok((model_of(body)?, keep_alive_of(body)?))
+}
+
 fn model_of(body: &Value) -> Result<String, Box<Response>> {
     body.get("model")
         .or_else(|| body.get("name"))
@@ -508,9 +517,9 @@ async fn show(State(stub): State<Arc<Stub>>, axum::Json(body): axum::Json<Value>
 }
 
 async fn generate(State(stub): State<Arc<Stub>>, axum::Json(body): axum::Json<Value>) -> Response {
-    let (name, keep_alive) = match (model_of(&body), keep_alive_of(&body)) {
-        (Ok(n), Ok(k)) => (n, k),
-        (Err(r), _) | (_, Err(r)) => return *r,
+    let (name, keep_alive) = match model_and_keep_alive(&body) {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let prompt = body.get("prompt").and_then(Value::as_str).unwrap_or("");
     if prompt.is_empty() {
@@ -538,27 +547,19 @@ async fn generate(State(stub): State<Arc<Stub>>, axum::Json(body): axum::Json<Va
         name,
         keep_alive,
         &messages,
-        body.get("stream") != Some(&Value::Bool(false)),
+        streams(&body),
         "response",
     )
     .await
 }
 
 async fn chat(State(stub): State<Arc<Stub>>, axum::Json(body): axum::Json<Value>) -> Response {
-    let (name, keep_alive) = match (model_of(&body), keep_alive_of(&body)) {
-        (Ok(n), Ok(k)) => (n, k),
-        (Err(r), _) | (_, Err(r)) => return *r,
+    let (name, keep_alive) = match model_and_keep_alive(&body) {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let messages = body.get("messages").cloned().unwrap_or(json!([]));
-    reply(
-        stub,
-        name,
-        keep_alive,
-        &messages,
-        body.get("stream") != Some(&Value::Bool(false)),
-        "message",
-    )
-    .await
+    reply(stub, name, keep_alive, &messages, streams(&body), "message").await
 }
 
 /// Answers a chat or a generate: loads the model, streams the scripted reply token by token

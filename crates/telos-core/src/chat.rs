@@ -8,15 +8,15 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use telos_image::Object;
 use telos_image::ops::{self, Op};
-use telos_image::{Found, Object};
 use telos_scheduler::{Error as SchedError, Message};
 use tokio::sync::mpsc;
 
 use crate::Telos;
 use crate::error::{Error, Result};
 use crate::view::ObjRef;
-use crate::world::{resolve_persona, slot_text};
+use crate::world::{resolve_persona, slot_text, slot_value};
 
 /// Longest message a user may send in one go.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -170,7 +170,7 @@ impl Handles {
         // The exchange goes in the scrapbook, complete or cut (not when nothing came back).
         if !(cut && reply.is_empty()) {
             let entry = json!({
-                "at": now_ms(),
+                "at": telos_image::now_ms(),
                 "user": text,
                 "reply": reply,
                 "cut": cut,
@@ -222,11 +222,8 @@ fn prompt(
         }
     }
     let mut messages = vec![Message::new("system", system)];
-    let history = match image.lookup(&persona.id, SCRAPBOOK) {
-        Ok(Some(Found::Slot {
-            value: Value::Array(list),
-            ..
-        })) => list,
+    let history = match slot_value(image, persona, SCRAPBOOK) {
+        Some(Value::Array(list)) => list,
         _ => Vec::new(),
     };
     for past in history.iter().rev().take(HISTORY).rev() {
@@ -242,10 +239,4 @@ fn prompt(
     }
     messages.push(Message::new("user", text));
     messages
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use telos_image::ops::{self, Op};
-use telos_image::{Found, Image, Object};
+use telos_image::{Image, Object};
 use telos_scheduler::KeepAlive;
 
 use crate::Telos;
 use crate::error::{Error, Result};
 use crate::inbox::watch_error;
 use crate::view::CycleSummary;
-use crate::world::is_persona;
+use crate::world::{is_persona, slot_text, slot_value};
 
 /// The codex folder in the data dir.
 pub const CODEX: &str = "codex";
@@ -114,11 +114,8 @@ fn default_values(name: &str) -> Vec<String> {
 impl Codex {
     /// The codex in force: the persona object's slots (defaults where a slot is missing).
     pub fn of(image: &Image, persona: &Object) -> Self {
-        let slot = |name: &str| match image.lookup(&persona.id, name) {
-            Ok(Some(Found::Slot { value, .. })) => Some(value),
-            _ => None,
-        };
-        let text = |name: &str| slot(name).and_then(|v| v.as_str().map(str::to_string));
+        let slot = |name: &str| slot_value(image, persona, name);
+        let text = |name: &str| slot_text(image, persona, name);
         let role = text("role").unwrap_or_default();
         Self {
             name: persona.name.clone(),
@@ -127,7 +124,10 @@ impl Codex {
             role,
             model: text("model").unwrap_or_default(),
             keep_alive: slot("keep_alive").unwrap_or(json!("5m")),
-            priority: slot("priority").and_then(|v| v.as_i64()).unwrap_or(0) as i32,
+            priority: slot("priority")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0)
+                .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
             values: slot("values")
                 .and_then(|v| serde_json::from_value(v).ok())
                 .unwrap_or_else(|| default_values(&persona.name)),

@@ -1,19 +1,20 @@
 //! The personas as the scheduler sees them, read from the image, and the VRAM budget.
 
 use serde::{Deserialize, Serialize};
-use telos_image::{Found, Image};
+use telos_image::Image;
 use telos_scheduler::{Bytes, KeepAlive, Persona, default_personas};
 
 use crate::Telos;
+use crate::codex::Codex;
 use crate::error::{Error, Result};
-use crate::world::{ModelState, is_persona, slot_text};
+use crate::world::{ModelState, is_persona, slot_text, slot_value};
 
 /// A footprint to assume for a model neither DESIGN.md's table nor Ollama has sized yet.
 const UNKNOWN_MODEL: f64 = 4.0;
 
-/// Every persona of the image with a model: its keep-alive and priority slots, and a first
-/// footprint (its `vram_estimate_gb` slot, else DESIGN.md's table, else 4 GB; the scheduler
-/// measures the real one).
+/// Every persona of the image with a model, from its codex in force (model, keep-alive,
+/// priority) and a first footprint: its `vram_estimate_gb` slot, else DESIGN.md's table,
+/// else 4 GB (the scheduler measures the real one).
 pub fn of_image(image: &Image) -> Vec<Persona> {
     let table = default_personas();
     let mut out: Vec<Persona> = image
@@ -21,29 +22,26 @@ pub fn of_image(image: &Image) -> Vec<Persona> {
         .iter()
         .filter(|o| is_persona(image, o))
         .filter_map(|o| {
-            let slot = |name: &str| match image.lookup(&o.id, name) {
-                Ok(Some(Found::Slot { value, .. })) => Some(value),
-                _ => None,
-            };
-            let model = slot("model")?.as_str()?.to_string();
-            let keep_alive = slot("keep_alive")
-                .and_then(|v| serde_json::from_value::<KeepAlive>(v).ok())
-                .unwrap_or(KeepAlive::DEFAULT);
-            let priority = slot("priority")
-                .and_then(|v| v.as_i64())
-                .unwrap_or(0)
-                .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-            let size = slot("vram_estimate_gb")
+            let codex = Codex::of(image, o);
+            if codex.model.is_empty() {
+                return None;
+            }
+            let size = slot_value(image, o, "vram_estimate_gb")
                 .and_then(|v| v.as_f64())
                 .filter(|gb| gb.is_finite() && *gb > 0.0)
                 .map(Bytes::gb)
-                .or_else(|| table.iter().find(|p| p.model == model).map(|p| p.size))
+                .or_else(|| {
+                    table
+                        .iter()
+                        .find(|p| p.model == codex.model)
+                        .map(|p| p.size)
+                })
                 .unwrap_or(Bytes::gb(UNKNOWN_MODEL));
             Some(Persona {
-                name: o.name.clone(),
-                model,
-                keep_alive,
-                priority,
+                name: codex.name,
+                keep_alive: serde_json::from_value(codex.keep_alive).unwrap_or(KeepAlive::DEFAULT),
+                model: codex.model,
+                priority: codex.priority,
                 size,
             })
         })

@@ -78,10 +78,12 @@ impl SchedulerView {
                 .map(|m| LoadedModelView {
                     model: m.model.clone(),
                     size: m.size.0,
-                    state: serde_json::to_value(m.state)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
+                    state: match m.state {
+                        telos_scheduler::live::ModelState::Loading => "loading",
+                        telos_scheduler::live::ModelState::Loaded => "loaded",
+                        telos_scheduler::live::ModelState::Unloading => "unloading",
+                    }
+                    .into(),
                     busy: m.busy,
                     pinned: m.pinned,
                     personas: m.personas.clone(),

@@ -1,5 +1,5 @@
-//! Live persona status that is not in the image: whether a chat is under way (and, as the
-//! memory and scheduler parts arrive, memory counts and model states). Each change is
+//! Live persona status that is not in the image: whether a chat or an ingest is under way
+//! (model states come from the scheduler's own status). Each change is
 //! broadcast so the windows can update a persona's badges as it happens, not on the next
 //! image change.
 

@@ -174,12 +174,17 @@ pub fn is_persona(image: &Image, object: &Object) -> bool {
         )
 }
 
-/// A slot's value as text, found through delegation; `None` when absent or not a string.
-pub(crate) fn slot_text(image: &Image, o: &Object, slot: &str) -> Option<String> {
+/// A slot's value, found through delegation; `None` when absent (or a method answers).
+pub(crate) fn slot_value(image: &Image, o: &Object, slot: &str) -> Option<Value> {
     match image.lookup(&o.id, slot) {
-        Ok(Some(Found::Slot { value, .. })) => value.as_str().map(str::to_owned),
+        Ok(Some(Found::Slot { value, .. })) => Some(value),
         _ => None,
     }
+}
+
+/// A slot's value as text, found through delegation; `None` when absent or not a string.
+pub(crate) fn slot_text(image: &Image, o: &Object, slot: &str) -> Option<String> {
+    slot_value(image, o, slot).and_then(|v| v.as_str().map(str::to_owned))
 }
 
 fn checked_point(object: &str, x: f64, y: f64) -> Result<Point> {

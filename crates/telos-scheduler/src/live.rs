@@ -22,7 +22,7 @@ use tokio::sync::{Notify, watch};
 use crate::error::{Error, Result};
 use crate::model::{Bytes, KeepAlive, Persona};
 use crate::ollama::{Backend, Message, TokenStream};
-use crate::plan::{Decision, Policy, Resident, Want, decide};
+use crate::plan::{Decision, Policy, Resident, Want, decide, never_fits};
 
 /// How long Ollama may take to show a load or an unload in `/api/ps`.
 const CONFIRM: Duration = Duration::from_secs(120);
@@ -70,10 +70,9 @@ pub struct Status {
 
 #[derive(Debug, Clone)]
 struct Entry {
+    /// `resident.busy`: a request holds the model's lease.
     resident: Resident,
     state: ModelState,
-    /// Requests running (0 or 1).
-    leases: usize,
 }
 
 struct Ticket {
@@ -203,7 +202,7 @@ impl Scheduler {
                     // What Ollama had is gone with it, or unknowable: nothing counts as loaded
                     // but what is mid-action.
                     s.models
-                        .retain(|m| m.leases > 0 || m.state == ModelState::Loading);
+                        .retain(|m| m.resident.busy || m.state == ModelState::Loading);
                 }
                 Ok(running) => {
                     s.offline = None;
@@ -216,7 +215,7 @@ impl Scheduler {
                     // (A model with a request running stays: Ollama may be reloading it.)
                     s.models.retain(|m| {
                         m.state == ModelState::Loading
-                            || m.leases > 0
+                            || m.resident.busy
                             || running.iter().any(|r| r.model == m.resident.model)
                     });
                     for r in running {
@@ -245,7 +244,6 @@ impl Scheduler {
                                         last_used: 0.0,
                                     },
                                     state: ModelState::Loaded,
-                                    leases: 0,
                                 });
                             }
                         }
@@ -287,22 +285,24 @@ impl Scheduler {
             self.refresh().await; // a one-off process (the CLI) without the poller
         }
         let size = self.footprint(&persona);
+        // Refused before queueing: a request behind others would otherwise wait its turn
+        // only to be told the same.
         let never = {
             let s = self.inner.state.lock().unwrap();
-            let pinned: u64 = s
-                .models
-                .iter()
-                .filter(|m| m.resident.pinned() && m.resident.model != persona.model)
-                .map(|m| m.resident.size.0)
-                .sum();
-            (size.0 > self.inner.budget.0.saturating_sub(pinned)).then_some(pinned)
+            let loaded: Vec<Resident> = s.models.iter().map(|m| m.resident.clone()).collect();
+            let want = Want {
+                model: &persona.model,
+                size,
+                keep_alive: persona.keep_alive,
+            };
+            never_fits(self.inner.budget, &loaded, want)
         };
         if let Some(pinned) = never {
             return Err(Error::NeverFits {
                 model: persona.model.clone(),
                 need: size,
                 budget: self.inner.budget,
-                pinned: Bytes(pinned),
+                pinned,
             });
         }
         let ticket = {
@@ -418,11 +418,10 @@ impl Scheduler {
         let model = persona.model.as_str();
         let older_same = s.tickets.range(..id).any(|(_, t)| t.model == model);
         if let Some(at) = s.models.iter().position(|m| m.resident.model == model) {
-            let free = s.models[at].state == ModelState::Loaded && s.models[at].leases == 0;
+            let free = s.models[at].state == ModelState::Loaded && !s.models[at].resident.busy;
             let drained = s.drain.iter().any(|d| d == model);
             if free && !older_same && !drained {
                 let m = &mut s.models[at];
-                m.leases = 1;
                 m.resident.busy = true;
                 m.resident.last_used = now_secs();
                 m.resident.keep_alive = persona.keep_alive;
@@ -475,7 +474,6 @@ impl Scheduler {
                         last_used: now_secs(),
                     },
                     state: ModelState::Loading,
-                    leases: 0,
                 });
                 Ok(Step::Load(model.to_string(), persona.keep_alive))
             }
@@ -576,7 +574,6 @@ impl Scheduler {
             let mut s = self.inner.state.lock().unwrap();
             let wanted = s.tickets.values().any(|t| t.model == model);
             if let Some(m) = s.models.iter_mut().find(|m| m.resident.model == model) {
-                m.leases = 0;
                 m.resident.busy = false;
                 m.resident.last_used = now_secs();
                 // Ollama unloads it at once: it counts until `/api/ps` says it is gone,
@@ -633,7 +630,7 @@ impl Scheduler {
                     model: m.resident.model.clone(),
                     size: m.resident.size,
                     state: m.state,
-                    busy: m.leases > 0,
+                    busy: m.resident.busy,
                     pinned: m.resident.pinned(),
                     personas: personas
                         .iter()

@@ -106,9 +106,21 @@ pub fn decide(policy: Policy, budget: Bytes, loaded: &[Resident], want: Want<'_>
     }
 }
 
+/// `Some(pinned VRAM)` when `want` cannot fit even with every model but the pinned ones
+/// gone: no waiting helps. Pinned models are never evicted, so this is final.
+pub fn never_fits(budget: Bytes, loaded: &[Resident], want: Want<'_>) -> Option<Bytes> {
+    let pinned = Bytes(
+        loaded
+            .iter()
+            .filter(|r| r.pinned() && r.model != want.model)
+            .map(|r| r.size.0)
+            .sum(),
+    );
+    (want.size.0 > budget.0.saturating_sub(pinned.0)).then_some(pinned)
+}
+
 fn telos(budget: Bytes, loaded: &[Resident], want: Want<'_>, free: u64) -> Decision {
-    let pinned = Bytes(loaded.iter().filter(|r| r.pinned()).map(|r| r.size.0).sum());
-    if want.size.0 > budget.0.saturating_sub(pinned.0) {
+    if let Some(pinned) = never_fits(budget, loaded, want) {
         return Decision::Never { pinned };
     }
     if want.size.0 <= free {

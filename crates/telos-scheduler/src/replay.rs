@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{Bytes, KeepAlive, Persona};
-use crate::plan::{Decision, Policy, Resident, Want, decide, used};
+use crate::plan::{Decision, Policy, Resident, Want, decide, never_fits, used};
 use crate::trace::Request;
 
 /// The simulated GPU.
@@ -365,8 +365,7 @@ fn planned<'p>(
             .position(|x| x.0 == m)
             .is_some_and(|b| keep & (1 << b) != 0)
     };
-    let pinned = Bytes(loaded.iter().filter(|r| r.pinned()).map(|r| r.size.0).sum());
-    if want.size.0 > budget.0.saturating_sub(pinned.0) {
+    if let Some(pinned) = never_fits(budget, loaded, want) {
         return Decision::Never { pinned };
     }
     let free = budget.0.saturating_sub(used(loaded).0);
