@@ -78,8 +78,8 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), specta_typescript::
     )
 }
 
-/// Stops the scheduler's loop at exit.
-struct SchedulerStop(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>);
+/// The scheduler's loop, stopped at exit.
+struct SchedulerLoop(std::sync::Mutex<Option<telos_core::SchedulerRun>>);
 
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
@@ -108,17 +108,9 @@ pub fn run() -> ExitCode {
             let telos = app.state::<Telos>();
             events::forward(app.handle().clone(), &telos);
             // The scheduler keeps up with Ollama (and loads the pinned personas' models)
-            // until the app exits.
-            let scheduler = telos.scheduler().clone();
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            tauri::async_runtime::spawn(async move {
-                scheduler
-                    .run(async {
-                        let _ = stopped.await; // a dropped sender stops it too
-                    })
-                    .await;
-            });
-            app.manage(SchedulerStop(std::sync::Mutex::new(Some(stop))));
+            // until the app exits. Inside the runtime: it spawns its task there.
+            let run = tauri::async_runtime::block_on(async { telos.run_scheduler() });
+            app.manage(SchedulerLoop(std::sync::Mutex::new(Some(run))));
             // Without the inbox the app still works (drops, chat); the log says why.
             match events::watch_inbox(app.handle(), &telos) {
                 Ok(watch) => {
@@ -152,11 +144,9 @@ pub fn run() -> ExitCode {
         }
     };
     let code = app.run_return(|app, event| {
-        if let RunEvent::Exit = event
-            && let Some(stop) = app.state::<SchedulerStop>().0.lock().unwrap().take()
-            && stop.send(()).is_err()
-        {
-            tracing::debug!("the scheduler had already stopped");
+        if let RunEvent::Exit = event {
+            // Stop the scheduler's loop before the image closes.
+            drop(app.state::<SchedulerLoop>().0.lock().unwrap().take());
         }
         if let RunEvent::Exit = event
             && let Err(e) = tauri::async_runtime::block_on(app.state::<Telos>().close())

@@ -44,7 +44,9 @@ pub use ingest::{IngestEvent, IngestSummary, MAX_FILES, Refused};
 pub use inspect::parse_json;
 pub use personas::PersonaView;
 pub use recall::MAX_RECALL;
-pub use scheduling::{LoadedModelView, PersonaModelState, STATUS_EVERY, SchedulerView};
+pub use scheduling::{
+    LoadedModelView, PersonaModelState, STATUS_EVERY, SchedulerRun, SchedulerView,
+};
 pub use status::StatusChange;
 pub use telos_image as image;
 use telos_image::{CycleRecord, Endpoint, Image, StoreOptions};

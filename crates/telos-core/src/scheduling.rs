@@ -127,3 +127,26 @@ impl Telos {
         rx
     }
 }
+
+/// The scheduler's loop (`Scheduler::run`) in a task; it stops when this is dropped.
+pub struct SchedulerRun {
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Telos {
+    /// Starts the scheduler's loop for a long-running front end: it reads `/api/ps` every
+    /// 2 s, loads the pinned personas' models and notices Ollama going and coming back.
+    pub fn run_scheduler(&self) -> SchedulerRun {
+        let scheduler = self.scheduler().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            scheduler
+                .run(async {
+                    // A dropped sender ends the loop as a sent stop would.
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        SchedulerRun { _stop: stop }
+    }
+}
