@@ -40,8 +40,13 @@ pub enum Error {
         persona: String,
         known: String,
     },
+    /// The exact search for the optimum is exponential in the models a trace uses.
+    #[error(
+        "the optimum's exact search takes at most {max} models; this trace uses {models} (replay the online policies alone with --policy)"
+    )]
+    TooManyModels { models: usize, max: usize },
     /// A policy name that is not one of ours.
-    #[error("unknown policy {0:?} (telos, ollama-default, unload-always or optimum)")]
+    #[error("unknown policy {0:?} (telos, ollama-default, unload-always, optimum or optimum-no-expiry)")]
     UnknownPolicy(String),
     /// Ollama does not answer.
     #[error(

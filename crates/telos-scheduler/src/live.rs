@@ -679,12 +679,6 @@ pub struct Lease {
     keep_alive: KeepAlive,
 }
 
-impl Lease {
-    pub fn model(&self) -> &str {
-        &self.model
-    }
-}
-
 impl Drop for Lease {
     fn drop(&mut self) {
         self.scheduler.release(&self.model, self.keep_alive);

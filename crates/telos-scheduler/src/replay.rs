@@ -416,10 +416,10 @@ fn optimum(
     let persona_of = |name: &str| personas.iter().find(|p| p.name == name).expect("checked");
     let models = models(trace, &persona_of);
     if models.len() > OPTIMUM_MAX_MODELS {
-        return Err(Error::UnknownPolicy(format!(
-            "optimum (the exact search takes at most {OPTIMUM_MAX_MODELS} models; this trace uses {})",
-            models.len()
-        )));
+        return Err(Error::TooManyModels {
+            models: models.len(),
+            max: OPTIMUM_MAX_MODELS,
+        });
     }
     let size = |set: u64| -> u64 {
         (0..models.len())
