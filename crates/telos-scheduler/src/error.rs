@@ -46,7 +46,9 @@ pub enum Error {
     )]
     TooManyModels { models: usize, max: usize },
     /// A policy name that is not one of ours.
-    #[error("unknown policy {0:?} (telos, ollama-default, unload-always, optimum or optimum-no-expiry)")]
+    #[error(
+        "unknown policy {0:?} (telos, ollama-default, unload-always, optimum or optimum-no-expiry)"
+    )]
     UnknownPolicy(String),
     /// Ollama does not answer.
     #[error(
