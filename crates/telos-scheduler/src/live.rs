@@ -5,7 +5,11 @@
 //!   order per model. Dropping the lease (the reply is over or cancelled) frees the model.
 //! - Loads go strictly in arrival order: once the oldest request that needs a load has to
 //!   wait, no younger one loads before it, and the busy models it will evict are *drained*
-//!   (nothing new starts on them), so it cannot starve.
+//!   (no request younger than it starts on them), so it cannot starve. A model an older
+//!   request waits for is never evicted from under it.
+//! - `/api/ps` answers are judged against the tables as they were when asked: a change
+//!   made meanwhile (a model loaded by its own request and released) is not undone by a
+//!   stale answer, and confirming an unload removes that entry only, never a new load.
 //! - VRAM counts a model from the moment its load starts until `/api/ps` shows it gone, so
 //!   the budget holds even while Ollama works (DESIGN invariant 5). A model that can never
 //!   fit beside the pinned ones is refused at once.
@@ -73,6 +77,9 @@ struct Entry {
     /// `resident.busy`: a request holds the model's lease.
     resident: Resident,
     state: ModelState,
+    /// [`State::seq`] when the entry last changed: an `/api/ps` answer asked for before
+    /// then may predate the change, so it cannot remove the entry.
+    touched: u64,
 }
 
 struct Ticket {
@@ -86,8 +93,10 @@ struct State {
     /// Waiting requests by arrival.
     tickets: BTreeMap<u64, Ticket>,
     next_ticket: u64,
-    /// Busy models the oldest waiting load will evict: nothing new starts on them.
+    /// Busy models the oldest waiting load will evict: no request younger than that load
+    /// (`drain_for`, its ticket) starts on them.
     drain: Vec<String>,
+    drain_for: u64,
     /// Measured footprints (`/api/ps` `size_vram`) and sizes on disk (`/api/tags`).
     measured: BTreeMap<String, Bytes>,
     on_disk: BTreeMap<String, Bytes>,
@@ -96,6 +105,24 @@ struct State {
     seen: bool,
     loads: u64,
     unloads: u64,
+    /// Counts every change to `models`.
+    seq: u64,
+}
+
+impl State {
+    /// The next change's number.
+    fn tick(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Marks `model`'s entry changed now.
+    fn touch(&mut self, model: &str) {
+        let seq = self.tick();
+        if let Some(m) = self.models.iter_mut().find(|m| m.resident.model == model) {
+            m.touched = seq;
+        }
+    }
 }
 
 struct Inner {
@@ -182,6 +209,9 @@ impl Scheduler {
 
     /// Reads `/api/ps` and makes the tables agree with it.
     pub async fn refresh(&self) {
+        // What changes after this may not show in the answer yet (a model loaded by its
+        // request and already released, say): only older entries are judged by it.
+        let asked = self.inner.state.lock().unwrap().seq;
         let ps = self.inner.backend.ps().await;
         let installed = match &ps {
             Ok(_) if self.inner.state.lock().unwrap().on_disk.is_empty() => {
@@ -201,8 +231,9 @@ impl Scheduler {
                     s.offline = Some(e.to_string());
                     // What Ollama had is gone with it, or unknowable: nothing counts as loaded
                     // but what is mid-action.
-                    s.models
-                        .retain(|m| m.resident.busy || m.state == ModelState::Loading);
+                    s.models.retain(|m| {
+                        m.resident.busy || m.state == ModelState::Loading || m.touched > asked
+                    });
                 }
                 Ok(running) => {
                     s.offline = None;
@@ -216,6 +247,7 @@ impl Scheduler {
                     s.models.retain(|m| {
                         m.state == ModelState::Loading
                             || m.resident.busy
+                            || m.touched > asked
                             || running.iter().any(|r| r.model == m.resident.model)
                     });
                     for r in running {
@@ -234,6 +266,7 @@ impl Scheduler {
                                     .map(|p| (p.keep_alive, p.priority))
                                     .max_by_key(|x| x.1)
                                     .unwrap_or((KeepAlive::DEFAULT, i32::MIN));
+                                let touched = s.tick();
                                 s.models.push(Entry {
                                     resident: Resident {
                                         model: r.model.clone(),
@@ -244,6 +277,7 @@ impl Scheduler {
                                         last_used: 0.0,
                                     },
                                     state: ModelState::Loaded,
+                                    touched,
                                 });
                             }
                         }
@@ -419,13 +453,14 @@ impl Scheduler {
         let older_same = s.tickets.range(..id).any(|(_, t)| t.model == model);
         if let Some(at) = s.models.iter().position(|m| m.resident.model == model) {
             let free = s.models[at].state == ModelState::Loaded && !s.models[at].resident.busy;
-            let drained = s.drain.iter().any(|d| d == model);
+            let drained = id > s.drain_for && s.drain.iter().any(|d| d == model);
             if free && !older_same && !drained {
                 let m = &mut s.models[at];
                 m.resident.busy = true;
                 m.resident.last_used = now_secs();
                 m.resident.keep_alive = persona.keep_alive;
                 m.resident.priority = persona.priority;
+                s.touch(model);
                 s.tickets.remove(&id);
                 return Ok(Step::Go);
             }
@@ -448,11 +483,17 @@ impl Scheduler {
             .filter(|m| m.state != ModelState::Loaded)
             .map(|m| m.resident.size.0)
             .sum();
+        // A model an older request waits for is as good as busy: it is not evicted from
+        // under that request, at most drained after it.
         let residents: Vec<Resident> = s
             .models
             .iter()
             .filter(|m| m.state == ModelState::Loaded)
-            .map(|m| m.resident.clone())
+            .map(|m| {
+                let mut r = m.resident.clone();
+                r.busy |= s.tickets.range(..id).any(|(_, t)| t.model == r.model);
+                r
+            })
             .collect();
         let budget = Bytes(self.inner.budget.0.saturating_sub(leaving));
         let want = Want {
@@ -464,6 +505,7 @@ impl Scheduler {
             Decision::Run => unreachable!("the model is not loaded"),
             Decision::Load => {
                 s.drain.clear();
+                let touched = s.tick();
                 s.models.push(Entry {
                     resident: Resident {
                         model: model.to_string(),
@@ -474,6 +516,7 @@ impl Scheduler {
                         last_used: now_secs(),
                     },
                     state: ModelState::Loading,
+                    touched,
                 });
                 Ok(Step::Load(model.to_string(), persona.keep_alive))
             }
@@ -485,10 +528,14 @@ impl Scheduler {
                 {
                     m.state = ModelState::Unloading;
                 }
+                for v in &victims {
+                    s.touch(v);
+                }
                 Ok(Step::Unload(victims))
             }
             Decision::Wait { drain } => {
                 s.drain = drain;
+                s.drain_for = id;
                 Ok(Step::Wait)
             }
             Decision::Never { pinned } => {
@@ -520,6 +567,7 @@ impl Scheduler {
             if let Some(m) = s.models.iter_mut().find(|m| m.resident.model == model) {
                 m.state = ModelState::Loaded;
             }
+            s.touch(model);
         }
         self.publish();
         self.inner.changed.notify_waiters();
@@ -533,7 +581,9 @@ impl Scheduler {
         {
             let mut s = self.inner.state.lock().unwrap();
             s.unloads += 1;
-            s.models.retain(|m| m.resident.model != model);
+            // Only the entry this unload was for: by now a request may be loading it anew.
+            s.models
+                .retain(|m| !(m.resident.model == model && m.state == ModelState::Unloading));
         }
         self.publish();
         self.inner.changed.notify_waiters();
@@ -582,6 +632,7 @@ impl Scheduler {
                     m.state = ModelState::Unloading;
                 }
             }
+            s.touch(model);
         }
         self.publish();
         self.inner.changed.notify_waiters();
