@@ -529,6 +529,22 @@ async fn codex_edits_wait_for_approval_and_a_malformed_codex_is_named_by_line() 
     assert_eq!(p.keep_alive.to_string(), "10m");
     assert!(telos.amendments().is_empty());
 
+    // A new model brings its own footprint, not the old model's estimate.
+    let now = std::fs::read_to_string(&file).unwrap();
+    for (model, gb) in [("gemma2:9b", 5.4), ("llama3:8b", 4.0)] {
+        let edited = now.replace("\"mistral:7b\"", &format!("\"{model}\""));
+        std::fs::write(&file, edited).unwrap();
+        let a = telos.scan_codex().unwrap().pending.remove(0);
+        telos.approve_amendment(&a.id).await.unwrap();
+        let p = telos
+            .scheduler()
+            .personas()
+            .into_iter()
+            .find(|p| p.name == "BRICK")
+            .unwrap();
+        assert_eq!((p.model.as_str(), p.size), (model, Bytes::gb(gb)));
+    }
+
     // Rejected: the file goes back to the codex in force.
     let now = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, now.replace("\"10m\"", "-1")).unwrap();

@@ -435,15 +435,28 @@ impl Telos {
         let amendment = codices.find_amendment(id)?;
         let persona = &self.image.resolve(&amendment.persona)?;
         let current = Codex::of(&self.image, persona);
-        let ops: Vec<Op> = current
-            .changes(&amendment.proposed)
-            .into_iter()
+        let changes = current.changes(&amendment.proposed);
+        let mut ops: Vec<Op> = changes
+            .iter()
             .map(|c| Op::Set {
                 object: persona.id.to_string(),
                 slot: c.field.clone(),
                 value: amendment.proposed.field(&c.field),
             })
             .collect();
+        // A new model has a new footprint: DESIGN.md's figure when the table knows it, else
+        // none (the scheduler assumes one until Ollama measures it).
+        if changes.iter().any(|c| c.field == "model") {
+            let estimate = telos_scheduler::default_personas()
+                .into_iter()
+                .find(|p| p.model == amendment.proposed.model)
+                .map_or(Value::Null, |p| json!(p.size.0 as f64 / 1e9));
+            ops.push(Op::Set {
+                object: persona.id.to_string(),
+                slot: "vram_estimate_gb".into(),
+                value: estimate,
+            });
+        }
         let trigger = format!("amendment {id} to {} approved", amendment.persona);
         let record = ops::apply(&self.image, &trigger, &ops).await?;
         codices.drop_amendment(id);
