@@ -13,10 +13,7 @@ use telos_memory::read::parse;
 use telos_memory::{Chunker, Embedder, MiniLm, embed};
 
 fn main() {
-    let scale: f64 = std::env::var("TELOS_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
+    let scale = telos_tests::bench::scale();
     let model = MiniLm::load_default().expect("weights: run scripts/setup");
     let chunker = Chunker::new(model.tokenizer()).expect("chunker");
     let root = telos_tests::package_dir().join("..");

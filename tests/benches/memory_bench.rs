@@ -17,6 +17,7 @@ use std::time::Instant;
 use telos_memory::index::{self, IndexKind};
 use telos_memory::store::{Row, Store, Tuning};
 use telos_memory::{DIM, Embedder, Memory, MemoryConfig, MiniLm};
+use telos_tests::bench::{percentile, scale};
 
 const QUERIES: usize = 100;
 const K: usize = 10;
@@ -25,13 +26,6 @@ const K: usize = 10;
 fn runs(part: &str) -> bool {
     std::env::var("TELOS_BENCH_PARTS")
         .map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
-}
-
-fn scale() -> f64 {
-    std::env::var("TELOS_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0)
 }
 
 /// A small deterministic generator (xorshift), so runs are comparable.
@@ -86,11 +80,6 @@ fn rows_of(vectors: &[Vec<f32>]) -> Vec<Row> {
             cycle: "bench".into(),
         })
         .collect()
-}
-
-fn percentile(xs: &mut [f64], p: f64) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[((p * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1]
 }
 
 async fn timed_searches(

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+pub mod bench;
 pub mod ollama_stub;
 
 use serde_json::Value;

@@ -15,8 +15,12 @@ use crate::{
 };
 
 pub async fn run(cli: Cli) -> Result<()> {
-    // What-if tools need no image.
+    // What-if tools and the sandbox need no image.
     let cli = match crate::scheduler::offline(cli)? {
+        Some(cli) => cli,
+        None => return Ok(()),
+    };
+    let cli = match crate::sandbox::offline(cli).await? {
         Some(cli) => cli,
         None => return Ok(()),
     };
@@ -113,6 +117,9 @@ impl Work {
             Command::Doctor => Work::Doctor,
             Command::Scheduler(SchedulerCommand::Status) => Work::SchedulerStatus,
             Command::Scheduler(_) => unreachable!("what-if commands run before the image opens"),
+            Command::Sandbox(_) => {
+                unreachable!("sandbox runs need no image and run before it opens")
+            }
             Command::Personas(PersonasCommand::Ls) => Work::Personas,
             Command::Amendments(AmendmentsCommand::Ls) => Work::Amendments,
             Command::Amendments(AmendmentsCommand::Approve { id }) => Work::Approve(id),

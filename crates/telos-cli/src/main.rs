@@ -2,6 +2,7 @@
 //! stdout; errors go to stderr with a non-zero exit and name the bad input.
 
 mod commands;
+mod sandbox;
 mod scheduler;
 mod show;
 
@@ -88,6 +89,9 @@ pub enum Command {
     /// The personas.
     #[command(subcommand)]
     Personas(PersonasCommand),
+    /// The Tool Forge's sandbox: run code in a fresh locked-down container.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
     /// Codex amendments: edits of DATA_DIR/codex/NAME.json wait here for a human.
     #[command(subcommand)]
     Amendments(AmendmentsCommand),
@@ -168,6 +172,33 @@ pub enum AmendmentsCommand {
     Approve { id: String },
     /// Rejects an amendment: the codex file is put back.
     Reject { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SandboxCommand {
+    /// Run FILE as a tool: read-only root, no network but its own loopback, no capabilities,
+    /// memory, process and CPU limits, a wall-clock timeout and output caps. Prints its
+    /// stdout and stderr (`--json`: exit code, stdout, stderr, duration and cause) and exits
+    /// with the tool's exit code (124 on timeout, 125 when the sandbox refused).
+    Run {
+        /// The tool's code.
+        file: PathBuf,
+        /// python or sh.
+        #[arg(long, default_value = "python")]
+        lang: String,
+        /// A file to give the tool as its stdin.
+        #[arg(long, value_name = "FILE")]
+        stdin: Option<PathBuf>,
+        /// Seconds before the container is killed.
+        #[arg(long, value_name = "S", default_value_t = 10.0)]
+        timeout: f64,
+        /// Memory of the whole container, in MiB.
+        #[arg(long, value_name = "MB", default_value_t = 256)]
+        memory: u64,
+        /// Arguments for the tool.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -51,6 +51,7 @@ pub use status::StatusChange;
 pub use telos_image as image;
 use telos_image::{CycleRecord, Endpoint, Image, StoreOptions};
 pub use telos_memory as memory;
+pub use telos_sandbox as sandbox;
 pub use telos_scheduler as scheduler;
 pub use world::{ModelState, MorphKind, MorphView, PINNED, POSITION, Point, is_persona};
 

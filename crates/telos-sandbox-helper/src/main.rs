@@ -1,0 +1,516 @@
+//! `telos-sandbox-helper`: runs one tool in a fresh youki container and says how it went.
+//!
+//! libcontainer clones the calling process, which is unsafe from a multithreaded (tokio)
+//! process (youki issues #2425, #3011); this helper is single-threaded and does one run per
+//! process. It reads a JSON [`Request`] on stdin and writes one JSON [`Outcome`] on stdout;
+//! anything it cannot do is an `Outcome` with cause `refused` and the reason, never a panic.
+//! `--spec` prints the OCI config a request would get instead of running it.
+//!
+//! A run: write an OCI bundle (config.json over the shared read-only rootfs), build and
+//! start the container with our pipes as its stdio, then wait on the init process (pidfd)
+//! while reading both pipes under their caps, until it exits or the clock runs out. A kill
+//! is SIGKILL to the container's init: it is pid 1 of its own pid namespace, so the kernel
+//! takes every process of the container with it. The cgroup's OOM counter is read before
+//! the container, its cgroup and the bundle are deleted.
+
+mod spec;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::syscall::syscall::SyscallType;
+use libcontainer::workload::default::DefaultExecutor;
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+use telos_sandbox::proto::{Cause, Outcome, Request};
+
+fn main() {
+    // `--spec`: print the config.json a request would run with, and run nothing (the
+    // benchmark gives the same spec to runc).
+    if std::env::args().nth(1).as_deref() == Some("--spec") {
+        let mut input = String::new();
+        let request: Request = std::io::stdin()
+            .read_to_string(&mut input)
+            .map_err(|e| e.to_string())
+            .and_then(|_| serde_json::from_str(&input).map_err(|e| e.to_string()))
+            .unwrap_or_else(|e| {
+                eprintln!("telos-sandbox-helper --spec: a request on stdin: {e}");
+                std::process::exit(2)
+            });
+        let rootless = !nix::unistd::geteuid().is_root();
+        let config = spec::config(&request, "/telos-spec", rootless);
+        println!("{}", serde_json::to_string_pretty(&config).expect("json"));
+        return;
+    }
+    let mut input = String::new();
+    let outcome = match std::io::stdin().read_to_string(&mut input) {
+        Err(e) => Outcome::refused(format!("reading the request: {e}")),
+        Ok(_) => match serde_json::from_str::<Request>(&input) {
+            Err(e) => Outcome::refused(format!("a malformed request: {e}")),
+            Ok(request) => run(&request),
+        },
+    };
+    let text = serde_json::to_string(&outcome).expect("an outcome serialises");
+    let mut out = std::io::stdout().lock();
+    // Nothing to do if the app has gone: it asked and no longer listens.
+    let _ = writeln!(out, "{text}");
+}
+
+/// Runs `request` to the end, whatever happens; the container is gone when this returns.
+fn run(request: &Request) -> Outcome {
+    let mode = if nix::unistd::geteuid().is_root() {
+        "root"
+    } else {
+        "rootless"
+    };
+    let mut outcome = match Run::prepare(request, mode) {
+        Err(reason) => Outcome::refused(reason),
+        Ok(mut run) => {
+            let outcome = run.go(request);
+            let cleanup = run.clean_up();
+            let mut outcome = outcome;
+            if let Err(e) = cleanup {
+                let note = format!("cleanup: {e}");
+                outcome.reason = Some(match outcome.reason.take() {
+                    Some(r) => format!("{r}; {note}"),
+                    None => note,
+                });
+            }
+            outcome
+        }
+    };
+    outcome.mode = mode.to_string();
+    outcome
+}
+
+/// One container from bundle to deletion.
+struct Run {
+    id: String,
+    bundle: PathBuf,
+    state_root: PathBuf,
+    cgroup: String,
+    container: Option<libcontainer::container::Container>,
+}
+
+impl Run {
+    fn prepare(request: &Request, mode: &str) -> Result<Self, String> {
+        check_request(request)?;
+        let id = format!(
+            "telos-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        );
+        let bundle = request.state_dir.join("bundles").join(&id);
+        let state_root = request.state_dir.join("containers");
+        for dir in [&bundle, &state_root] {
+            std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        }
+        // Flat, so that deleting the container leaves no parent cgroup behind.
+        let cgroup = format!("/{id}");
+        let config = spec::config(request, &cgroup, mode == "rootless");
+        let path = bundle.join("config.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("json"))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(Self {
+            id,
+            bundle,
+            state_root,
+            cgroup,
+            container: None,
+        })
+    }
+
+    fn go(&mut self, request: &Request) -> Outcome {
+        let limits = request.limits;
+        let started = Instant::now();
+        let stdin: OwnedFd = match &request.stdin {
+            Some(path) => match File::open(path) {
+                Ok(f) => f.into(),
+                Err(e) => return Outcome::refused(format!("stdin {}: {e}", path.display())),
+            },
+            None => match File::open("/dev/null") {
+                Ok(f) => f.into(),
+                Err(e) => return Outcome::refused(format!("/dev/null: {e}")),
+            },
+        };
+        let (out_r, out_w) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
+            Ok(p) => p,
+            Err(e) => return Outcome::refused(format!("a pipe: {e}")),
+        };
+        let (err_r, err_w) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
+            Ok(p) => p,
+            Err(e) => return Outcome::refused(format!("a pipe: {e}")),
+        };
+        let built = ContainerBuilder::new(self.id.clone(), SyscallType::default())
+            .with_executor(DefaultExecutor {})
+            .with_root_path(&self.state_root)
+            .map(|b| {
+                b.with_stdin(stdin)
+                    .with_stdout(out_w)
+                    .with_stderr(err_w)
+                    .as_init(&self.bundle)
+                    .with_systemd(false)
+                    .with_detach(true)
+                    .build()
+            });
+        let mut container = match built {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) | Err(e) => {
+                let hint = if nix::unistd::geteuid().is_root() {
+                    ""
+                } else {
+                    " (rootless: libcontainer still needs a cgroup this user may write, such as \
+                     a systemd-delegated cgroup v2 subtree; without one, run the helper as root)"
+                };
+                return Outcome::refused(format!("creating the container: {e}{hint}"));
+            }
+        };
+        // Rootless, the namespace belongs to the container's user namespace, which the helper
+        // is not in: loopback stays down there (see ARCHITECTURE.md).
+        if let Some(pid) = container.pid()
+            && nix::unistd::geteuid().is_root()
+            && let Err(e) = loopback_up(pid)
+        {
+            self.container = Some(container);
+            return Outcome::refused(format!("bringing up the container's loopback: {e}"));
+        }
+        let started_ok = container.start();
+        let pid = container.pid();
+        self.container = Some(container);
+        if let Err(e) = started_ok {
+            return Outcome::refused(format!("starting the container: {e}"));
+        }
+        let Some(pid) = pid else {
+            return Outcome::refused("the container started without a process".to_string());
+        };
+        let deadline = started + Duration::from_millis(limits.timeout_ms);
+        let mut watch = Watch::new(out_r, err_r, limits.output_bytes);
+        let (status, cause) = watch.until_exit(pid, deadline);
+        let mut cause = cause;
+        if cause == Cause::Exited && self.oom_killed() {
+            cause = Cause::Oom;
+        }
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Outcome {
+            cause,
+            exit_code: status,
+            stdout: String::from_utf8_lossy(&watch.out.bytes).into_owned(),
+            stderr: String::from_utf8_lossy(&watch.err.bytes).into_owned(),
+            duration_ms,
+            reason: None,
+            mode: String::new(),
+        }
+    }
+
+    /// The cgroup's OOM-kill counter is above zero (v2 `memory.events`, v1 `oom_control`).
+    fn oom_killed(&self) -> bool {
+        let rel = self.cgroup.trim_start_matches('/');
+        let files = [
+            (Path::new("/sys/fs/cgroup").join(rel).join("memory.events")),
+            (Path::new("/sys/fs/cgroup/memory")
+                .join(rel)
+                .join("memory.oom_control")),
+        ];
+        files.iter().any(|f| {
+            std::fs::read_to_string(f).is_ok_and(|text| {
+                text.lines().any(|l| {
+                    l.strip_prefix("oom_kill ")
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                        .is_some_and(|n| n > 0)
+                })
+            })
+        })
+    }
+
+    /// Deletes the container (and with it its cgroups) and the bundle.
+    fn clean_up(&mut self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if let Some(mut c) = self.container.take()
+            && let Err(e) = c.delete(true)
+        {
+            problems.push(format!("deleting container {}: {e}", self.id));
+        }
+        if let Err(e) = std::fs::remove_dir_all(&self.bundle) {
+            problems.push(format!("removing {}: {e}", self.bundle.display()));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+fn check_request(r: &Request) -> Result<(), String> {
+    let interpreter = r.rootfs.join(r.lang.interpreter().trim_start_matches('/'));
+    if !interpreter.exists() {
+        return Err(format!(
+            "the rootfs {} has no {} (run scripts/build-rootfs)",
+            r.rootfs.display(),
+            r.lang.interpreter()
+        ));
+    }
+    let entry = r.tool_dir.join(r.lang.entry());
+    let meta = std::fs::symlink_metadata(&entry)
+        .map_err(|e| format!("the tool's code {}: {e}", entry.display()))?;
+    if !meta.file_type().is_file() {
+        return Err(format!(
+            "the tool's code {} is not a plain file",
+            entry.display()
+        ));
+    }
+    if let Some(dir) = &r.input_dir
+        && !dir.is_dir()
+    {
+        return Err(format!(
+            "the input folder {} is not a folder",
+            dir.display()
+        ));
+    }
+    let l = r.limits;
+    if l.timeout_ms == 0
+        || l.memory_mb < 8
+        || l.pids < 1
+        || !l.cpus.is_finite()
+        || l.cpus <= 0.0
+        || l.tmp_mb == 0
+    {
+        return Err(format!(
+            "limits too small to run anything: {l:?} (timeout > 0, memory ≥ 8 MB, pids ≥ 1, cpus > 0, tmp > 0)"
+        ));
+    }
+    Ok(())
+}
+
+/// One output stream, kept up to its cap.
+struct Capped {
+    fd: Option<OwnedFd>,
+    bytes: Vec<u8>,
+    cap: u64,
+    over: bool,
+}
+
+impl Capped {
+    /// Reads what is there; `false` once the stream is closed.
+    fn read(&mut self) -> bool {
+        let Some(fd) = &self.fd else { return false };
+        let mut buf = [0u8; 65536];
+        match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
+            Ok(0) | Err(_) => {
+                self.fd = None;
+                false
+            }
+            Ok(n) => {
+                let room = self.cap.saturating_sub(self.bytes.len() as u64) as usize;
+                self.bytes.extend_from_slice(&buf[..n.min(room)]);
+                if n > room {
+                    self.over = true;
+                }
+                true
+            }
+        }
+    }
+}
+
+/// The container's process and its two output pipes.
+struct Watch {
+    out: Capped,
+    err: Capped,
+}
+
+impl Watch {
+    fn new(out: OwnedFd, err: OwnedFd, cap: u64) -> Self {
+        let capped = |fd| Capped {
+            fd: Some(fd),
+            bytes: Vec::new(),
+            cap,
+            over: false,
+        };
+        Self {
+            out: capped(out),
+            err: capped(err),
+        }
+    }
+
+    /// Reads output until `pid` exits, killing it at the deadline or past an output cap.
+    /// Returns the exit status (128 + signal when killed) and why it ended.
+    fn until_exit(&mut self, pid: Pid, deadline: Instant) -> (Option<i32>, Cause) {
+        let pidfd = pidfd_open(pid);
+        let mut cause = Cause::Exited;
+        let mut killed = false;
+        loop {
+            if !killed {
+                if self.out.over || self.err.over {
+                    cause = Cause::OutputCap;
+                } else if Instant::now() >= deadline {
+                    cause = Cause::Timeout;
+                }
+                if cause != Cause::Exited {
+                    // pid 1 of the container's pid namespace: the kernel kills the rest.
+                    let _ = kill(pid, Signal::SIGKILL);
+                    killed = true;
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let wait_ms = if killed {
+                50
+            } else {
+                left.as_millis().clamp(1, 1000) as u16
+            };
+            let mut fds = Vec::with_capacity(3);
+            let mut which = Vec::with_capacity(3);
+            if let Some(fd) = &self.out.fd {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                which.push(0);
+            }
+            if let Some(fd) = &self.err.fd {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                which.push(1);
+            }
+            if let Some(fd) = &pidfd {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                which.push(2);
+            }
+            let ready = poll(&mut fds, PollTimeout::from(wait_ms)).unwrap_or(0);
+            let mut exited = false;
+            if ready > 0 {
+                let events: Vec<(usize, bool)> = fds
+                    .iter()
+                    .zip(&which)
+                    .map(|(f, w)| (*w, f.revents().is_some_and(|r| !r.is_empty())))
+                    .collect();
+                drop(fds);
+                for (w, hit) in events {
+                    if !hit {
+                        continue;
+                    }
+                    match w {
+                        0 => {
+                            self.out.read();
+                        }
+                        1 => {
+                            self.err.read();
+                        }
+                        _ => exited = true,
+                    }
+                }
+            }
+            if exited || pidfd.is_none() {
+                match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(_, code)) => {
+                        self.drain();
+                        return (Some(code), cause);
+                    }
+                    Ok(WaitStatus::Signaled(_, sig, _)) => {
+                        self.drain();
+                        return (Some(128 + sig as i32), cause);
+                    }
+                    Ok(_) => {}
+                    // Not our child (should not happen): nothing to wait for.
+                    Err(_) => {
+                        self.drain();
+                        return (None, cause);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What is still in the pipes once the container is gone (its writers are dead, so the
+    /// pipes reach end of file; a bound guards against a writer that is not).
+    fn drain(&mut self) {
+        let until = Instant::now() + Duration::from_millis(500);
+        while (self.out.fd.is_some() || self.err.fd.is_some()) && Instant::now() < until {
+            let mut fds = Vec::new();
+            let mut which = Vec::new();
+            if let Some(fd) = &self.out.fd {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                which.push(0);
+            }
+            if let Some(fd) = &self.err.fd {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                which.push(1);
+            }
+            if poll(&mut fds, PollTimeout::from(50u16)).unwrap_or(0) == 0 {
+                break;
+            }
+            let hits: Vec<usize> = fds
+                .iter()
+                .zip(&which)
+                .filter(|(f, _)| f.revents().is_some_and(|r| !r.is_empty()))
+                .map(|(_, w)| *w)
+                .collect();
+            drop(fds);
+            for w in hits {
+                if w == 0 {
+                    self.out.read();
+                } else {
+                    self.err.read();
+                }
+            }
+        }
+    }
+}
+
+/// Brings up `lo` in the network namespace of `pid` (a new one has it down): a tool may use
+/// loopback, and nothing else. The helper is single-threaded, so it may enter the namespace
+/// and come back.
+fn loopback_up(pid: Pid) -> Result<(), String> {
+    use nix::sched::{CloneFlags, setns};
+    let own = File::open("/proc/self/ns/net").map_err(|e| format!("our namespace: {e}"))?;
+    let theirs = File::open(format!("/proc/{pid}/ns/net"))
+        .map_err(|e| format!("the container's namespace: {e}"))?;
+    setns(theirs.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|e| format!("entering: {e}"))?;
+    let up = set_lo_up();
+    setns(own.as_fd(), CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("coming back from the container's namespace: {e}"))?;
+    up
+}
+
+fn set_lo_up() -> Result<(), String> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| format!("a socket: {e}"))?;
+    // SAFETY: ifreq is plain data; the name is NUL-terminated within IFNAMSIZ.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS / SIOCSIFFLAGS read and write the ifreq we own.
+    unsafe {
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(format!("SIOCGIFFLAGS: {}", std::io::Error::last_os_error()));
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(format!("SIOCSIFFLAGS: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
+/// A pidfd for `pid` (readable once it exits); `None` on kernels without `pidfd_open`, where
+/// the loop polls `waitpid` instead.
+fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the kernel just gave us this fd; nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}

@@ -1,0 +1,199 @@
+//! The OCI runtime spec (config.json) of one run: what DESIGN.md invariant 4 asks, spelled
+//! out for the runtime.
+
+use serde_json::{Value, json};
+use telos_sandbox::proto::Request;
+
+/// The unprivileged user the tool runs as (Debian's `nobody`).
+const NOBODY: u32 = 65534;
+
+/// What a tool never needs. Denied with EPERM (the default action allows the rest): mounting
+/// and namespaces, tracing and other processes' memory, kernel keys, modules, kexec, BPF,
+/// reboot, swap, clocks, accounting, raw I/O ports and perf.
+pub const DENIED: &[&str] = &[
+    "mount",
+    "umount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "unshare",
+    "setns",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    "pidfd_getfd",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "kexec_load",
+    "kexec_file_load",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "sethostname",
+    "setdomainname",
+    "iopl",
+    "ioperm",
+    "syslog",
+    "quotactl",
+    "lookup_dcookie",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "nfsservctl",
+    "vhangup",
+    "personality",
+];
+
+/// Namespace flags a `clone` may not carry (a new user namespace above all: it would give
+/// the tool capabilities of its own).
+const CLONE_NAMESPACES: [u64; 7] = [
+    0x0002_0000, // CLONE_NEWNS
+    0x0200_0000, // CLONE_NEWCGROUP
+    0x0400_0000, // CLONE_NEWUTS
+    0x0800_0000, // CLONE_NEWIPC
+    0x1000_0000, // CLONE_NEWUSER
+    0x2000_0000, // CLONE_NEWPID
+    0x4000_0000, // CLONE_NEWNET
+];
+
+/// The seccomp rules: [`DENIED`] fails with EPERM; `clone` with a namespace flag too;
+/// `clone3` (whose flags seccomp cannot see) says ENOSYS, so the C library falls back to
+/// `clone`, as Docker's profile does.
+fn syscall_rules() -> Value {
+    let mut rules = vec![
+        json!({"names": DENIED, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}),
+        json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}),
+    ];
+    for flag in CLONE_NAMESPACES {
+        rules.push(json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                          "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}]}));
+    }
+    Value::Array(rules)
+}
+
+/// The config.json for `request`, its cgroup at `cgroup` (cgroupfs path).
+pub fn config(request: &Request, cgroup: &str, rootless: bool) -> Value {
+    let l = request.limits;
+    let entry = format!("/tool/{}", request.lang.entry());
+    let mut args = vec![request.lang.interpreter().to_string(), entry];
+    args.extend(request.args.iter().cloned());
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc",
+               "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+               "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+               "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+               "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=8m"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+               "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+               "options": ["nosuid", "nodev", "mode=1777", format!("size={}m", l.tmp_mb)]}),
+        json!({"destination": "/tool", "type": "bind", "source": request.tool_dir,
+               "options": ["rbind", "ro", "nosuid", "nodev"]}),
+    ];
+    if let Some(input) = &request.input_dir {
+        mounts.push(
+            json!({"destination": "/input", "type": "bind", "source": input,
+                           "options": ["rbind", "ro", "nosuid", "nodev", "noexec"]}),
+        );
+    }
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "mount"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "network"}),
+        json!({"type": "cgroup"}),
+    ];
+    // Rootless: the user namespace maps the caller to root inside (with no capabilities);
+    // the kernel gives no cgroups without delegation, so the limits fall back to rlimits.
+    let (uid, gid) = if rootless { (0, 0) } else { (NOBODY, NOBODY) };
+    let mut rlimits = vec![
+        json!({"type": "RLIMIT_CORE", "hard": 0, "soft": 0}),
+        json!({"type": "RLIMIT_NOFILE", "hard": 256, "soft": 256}),
+    ];
+    let mut linux = json!({
+        "namespaces": [],
+        "maskedPaths": [
+            "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+            "/sys/firmware"
+        ],
+        "readonlyPaths": [
+            "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"
+        ],
+        "seccomp": {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"],
+            "syscalls": syscall_rules()
+        }
+    });
+    if rootless {
+        let host_uid = nix::unistd::getuid().as_raw();
+        let host_gid = nix::unistd::getgid().as_raw();
+        namespaces.push(json!({"type": "user"}));
+        linux["uidMappings"] = json!([{"containerID": 0, "hostID": host_uid, "size": 1}]);
+        linux["gidMappings"] = json!([{"containerID": 0, "hostID": host_gid, "size": 1}]);
+        let bytes = l.memory_mb * 1024 * 1024;
+        rlimits.push(json!({"type": "RLIMIT_AS", "hard": bytes, "soft": bytes}));
+        let cpu_secs = (l.timeout_ms / 1000).max(1);
+        rlimits.push(json!({"type": "RLIMIT_CPU", "hard": cpu_secs, "soft": cpu_secs}));
+    } else {
+        let bytes = l.memory_mb * 1024 * 1024;
+        let period: u64 = 100_000;
+        linux["cgroupsPath"] = json!(cgroup);
+        linux["resources"] = json!({
+            "memory": {"limit": bytes, "swap": bytes},
+            "pids": {"limit": l.pids},
+            "cpu": {"quota": (l.cpus * period as f64) as i64, "period": period},
+            "devices": [{"allow": false, "access": "rwm"}]
+        });
+    }
+    linux["namespaces"] = Value::Array(namespaces);
+    json!({
+        "ociVersion": "1.0.2",
+        "root": {"path": request.rootfs, "readonly": true},
+        "hostname": "tool",
+        "mounts": mounts,
+        "process": {
+            "terminal": false,
+            "user": {"uid": uid, "gid": gid, "additionalGids": []},
+            "args": args,
+            "env": [
+                "PATH=/usr/local/bin:/usr/bin:/bin",
+                "HOME=/tmp",
+                "LANG=C.UTF-8",
+                "PYTHONDONTWRITEBYTECODE=1",
+                "PYTHONUNBUFFERED=1"
+            ],
+            "cwd": "/tmp",
+            "capabilities": {
+                "bounding": [], "effective": [], "inheritable": [], "permitted": [], "ambient": []
+            },
+            "rlimits": rlimits,
+            "noNewPrivileges": true
+        },
+        "linux": linux
+    })
+}

@@ -1,0 +1,256 @@
+//! Finds the helper and the rootfs, and drives one run.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::ROOTFS_VERSION;
+use crate::proto::{Lang, Limits, Outcome, Request};
+
+/// The helper's file name, beside the app's executable (the .deb ships it there).
+const HELPER: &str = "telos-sandbox-helper";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "the sandbox helper {HELPER} was not found (looked in {}); build it with scripts/setup or set TELOS_SANDBOX_HELPER",
+        .looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NoHelper { looked: Vec<PathBuf> },
+    #[error("the tool rootfs {} is missing or incomplete: run scripts/build-rootfs (or set TELOS_ROOTFS)", .path.display())]
+    NoRootfs { path: PathBuf },
+    #[error("a tool file name must be a plain name such as tool.py, not {name:?}")]
+    BadName { name: String },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the sandbox helper {}: {why}", .helper.display())]
+    Helper { helper: PathBuf, why: String },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let what = what.into();
+    move |source| Error::Io { what, source }
+}
+
+/// A tool to run: its code (the entry file) and any other files beside it, its stdin, its
+/// arguments and its limits.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    pub lang: Lang,
+    /// `(name, text)`; the entry (`main.py` or `main.sh`) among them.
+    pub files: Vec<(String, String)>,
+    pub stdin: Option<Vec<u8>>,
+    pub args: Vec<String>,
+    /// A host folder shown read-only at `/input`.
+    pub input_dir: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+impl Tool {
+    /// A tool whose entry file holds `code`, with the default limits.
+    pub fn new(lang: Lang, code: impl Into<String>) -> Self {
+        Self {
+            lang,
+            files: vec![(lang.entry().to_string(), code.into())],
+            stdin: None,
+            args: Vec::new(),
+            input_dir: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Adds a file beside the entry (a module the entry imports, say).
+    pub fn with_file(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
+        self.files.push((name.into(), text.into()));
+        self
+    }
+
+    pub fn with_stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// Where the helper, the rootfs and the containers' state are.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub helper: PathBuf,
+    pub rootfs: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Sandbox {
+    /// The helper (`TELOS_SANDBOX_HELPER`, else beside this executable or one folder up, as
+    /// in a cargo target dir), the rootfs (`TELOS_ROOTFS`, else the one build-rootfs
+    /// caches) and a state folder (`/run/telos-sandbox` as root, else under
+    /// `XDG_RUNTIME_DIR`).
+    pub fn locate() -> Result<Self> {
+        let helper = find_helper()?;
+        let rootfs = match std::env::var_os("TELOS_ROOTFS") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => default_rootfs(),
+        };
+        if !rootfs.join("usr/bin/python3").exists() {
+            return Err(Error::NoRootfs { path: rootfs });
+        }
+        let state_dir = if is_root() {
+            PathBuf::from("/run/telos-sandbox")
+        } else {
+            dirs::runtime_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("telos-sandbox")
+        };
+        Ok(Self {
+            helper,
+            rootfs,
+            state_dir,
+        })
+    }
+
+    /// Runs `tool` in a fresh container and waits for it (at most its timeout, plus the
+    /// container's setup and teardown). The container is gone when this returns.
+    pub async fn run(&self, tool: &Tool) -> Result<Outcome> {
+        let (_dir, request) = self.prepare(tool)?;
+        self.ask(&request).await
+    }
+
+    /// Writes `tool`'s files to a fresh private folder (removed when the returned guard
+    /// drops) and makes the request that runs them.
+    pub fn prepare(&self, tool: &Tool) -> Result<(tempfile::TempDir, Request)> {
+        let dir = tempfile::Builder::new()
+            .prefix("telos-tool-")
+            .tempdir()
+            .map_err(io("a folder for the tool"))?;
+        // The tool runs as an unprivileged user: it must be able to read its own code.
+        let tool_dir = dir.path().join("tool");
+        std::fs::create_dir(&tool_dir).map_err(io("the tool folder"))?;
+        for (name, text) in &tool.files {
+            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+                return Err(Error::BadName { name: name.clone() });
+            }
+            let path = tool_dir.join(name);
+            std::fs::write(&path, text).map_err(io(format!("writing {}", path.display())))?;
+            set_mode(&path, 0o644)?;
+        }
+        set_mode(&tool_dir, 0o755)?;
+        set_mode(dir.path(), 0o755)?;
+        let stdin = match &tool.stdin {
+            Some(bytes) => {
+                let path = dir.path().join("stdin");
+                std::fs::write(&path, bytes).map_err(io("writing the tool's stdin"))?;
+                Some(path)
+            }
+            None => None,
+        };
+        let request = Request {
+            rootfs: self.rootfs.clone(),
+            tool_dir,
+            lang: tool.lang,
+            args: tool.args.clone(),
+            stdin,
+            input_dir: tool.input_dir.clone(),
+            limits: tool.limits,
+            state_dir: self.state_dir.clone(),
+        };
+        Ok((dir, request))
+    }
+
+    /// Sends `request` to a new helper process and reads its answer.
+    pub async fn ask(&self, request: &Request) -> Result<Outcome> {
+        let helper_err = |why: String| Error::Helper {
+            helper: self.helper.clone(),
+            why,
+        };
+        let mut child = tokio::process::Command::new(&self.helper)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| helper_err(format!("could not start: {e}")))?;
+        let body = serde_json::to_vec(request).expect("a request serialises");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(&body)
+            .await
+            .map_err(|e| helper_err(format!("sending the request: {e}")))?;
+        drop(stdin);
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let mut out = child.stdout.take().expect("piped stdout");
+        let mut err = child.stderr.take().expect("piped stderr");
+        let (a, b) = tokio::join!(out.read_to_end(&mut stdout), err.read_to_end(&mut stderr));
+        a.and(b)
+            .map_err(|e| helper_err(format!("reading its answer: {e}")))?;
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| helper_err(format!("waiting for it: {e}")))?;
+        serde_json::from_slice(&stdout).map_err(|e| {
+            helper_err(format!(
+                "no answer ({status}, {e}); it said: {}",
+                String::from_utf8_lossy(&stderr).trim()
+            ))
+        })
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(io(format!("permissions of {}", path.display())))
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Where scripts/build-rootfs puts the rootfs.
+pub fn default_rootfs() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(dirs::cache_dir)
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache
+        .join("telos/rootfs")
+        .join(ROOTFS_VERSION)
+        .join("rootfs")
+}
+
+fn find_helper() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("TELOS_SANDBOX_HELPER").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(Error::NoHelper { looked: vec![p] })
+        };
+    }
+    let mut looked = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        let mut dir = exe.parent().map(Path::to_path_buf);
+        for _ in 0..2 {
+            let Some(d) = dir else { break };
+            let candidate = d.join(HELPER);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+            looked.push(candidate);
+            dir = d.parent().map(Path::to_path_buf);
+        }
+    }
+    Err(Error::NoHelper { looked })
+}
