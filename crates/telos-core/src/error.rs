@@ -48,6 +48,18 @@ pub enum Error {
     },
     #[error("cycle '{0}' has no program to step (it did not come from an operation list)")]
     NoProgram(String),
+    #[error("cycle '{0}' is not a forge cycle")]
+    NotAForge(String),
+    #[error("cycle '{cycle}' has no attempt {attempt} (it has {have})")]
+    NoAttempt {
+        cycle: String,
+        attempt: u32,
+        have: u32,
+    },
+    #[error("no persona {0} to forge tools (the forge asks that persona)")]
+    NoForger(String),
+    #[error("the forge failed ({why}); its cycle {cycle} is suspended for the Debugger")]
+    ForgeFailed { cycle: String, why: String },
     #[error("no pending amendment {id:?} (pending: {pending})")]
     NoAmendment { id: String, pending: String },
     /// A setting (an environment variable) that does not parse.

@@ -19,6 +19,7 @@ mod codex;
 mod data_dir;
 mod debugger;
 mod error;
+mod forge;
 mod inbox;
 mod ingest;
 mod inspect;
@@ -39,6 +40,7 @@ pub use codex::{
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
 pub use debugger::StepState;
 pub use error::{Error, Result};
+pub use forge::{Attempt, Edit, Forge, ForgeOutcome, ForgeTask, RunReport, parse_reply};
 pub use inbox::{INBOX, InboxEvent, InboxWatch, QUIET as INBOX_QUIET};
 pub use ingest::{IngestEvent, IngestSummary, MAX_FILES, Refused};
 pub use inspect::parse_json;
@@ -69,6 +71,8 @@ pub struct Config {
     /// VRAM the personas' models may take together (`TELOS_VRAM_BUDGET`, else the GPU's
     /// memory as `nvidia-smi` reports it, else 8 GiB).
     pub vram_budget: telos_scheduler::Bytes,
+    /// Attempts the Tool Forge gives BRICK (`TELOS_FORGE_ATTEMPTS`, default 3).
+    pub forge_attempts: u32,
 }
 
 impl Config {
@@ -81,6 +85,7 @@ impl Config {
             embedder: telos_memory::ollama::Backend::Local,
             ollama_host: telos_scheduler::ollama::DEFAULT_HOST.to_string(),
             vram_budget: telos_scheduler::DEFAULT_BUDGET,
+            forge_attempts: forge::DEFAULT_ATTEMPTS,
         }
     }
 
@@ -96,6 +101,19 @@ impl Config {
             config.ollama_host = host;
         }
         config.vram_budget = personas::vram_budget()?;
+        if let Ok(text) = std::env::var("TELOS_FORGE_ATTEMPTS")
+            && !text.trim().is_empty()
+        {
+            config.forge_attempts = text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=20).contains(n))
+                .ok_or_else(|| Error::Config {
+                    name: "TELOS_FORGE_ATTEMPTS".into(),
+                    reason: format!("{text:?} is not a number of attempts from 1 to 20"),
+                })?;
+        }
         let endpoint = endpoint.map(str::to_owned).or_else(|| {
             std::env::var("TELOS_ENDPOINT")
                 .ok()
@@ -132,6 +150,7 @@ pub struct Telos {
     reconciled: std::result::Result<telos_memory::Health, String>,
     status: status::Status,
     scheduler: telos_scheduler::Scheduler,
+    forge_attempts: u32,
     _lock: DataDirLock,
 }
 
@@ -159,6 +178,14 @@ impl Telos {
             config.vram_budget,
             personas::of_image(&image),
         );
+        // Methods run in the sandbox; a message nothing understands is forged.
+        image.set_invoker(Arc::new(forge::SandboxInvoker));
+        image.set_not_understood(Arc::new(forge::ForgeOnMiss {
+            forge: forge::Forge {
+                scheduler: scheduler.clone(),
+                attempts: config.forge_attempts,
+            },
+        }));
         Ok(Self {
             data_dir: config.data_dir,
             image,
@@ -167,6 +194,7 @@ impl Telos {
             reconciled,
             status: status::Status::default(),
             scheduler,
+            forge_attempts: config.forge_attempts,
             _lock: lock,
         })
     }

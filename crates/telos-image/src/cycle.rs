@@ -54,6 +54,11 @@ pub struct CycleRecord {
     /// edit it and resume it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<Vec<Op>>,
+    /// The outside work a cycle did, when it was not an operation list: what its owner (the
+    /// Tool Forge) needs to show it step by step and to resume it. An aborted cycle with a
+    /// task is suspended like one with a program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Value>,
     /// Which operation failed; the program's length when the commit itself failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_at: Option<usize>,
@@ -68,7 +73,9 @@ pub struct CycleRecord {
 impl CycleRecord {
     /// An aborted cycle the Debugger can still resume or discard.
     pub fn is_suspended(&self) -> bool {
-        self.status == CycleStatus::Aborted && self.program.is_some() && self.resolution.is_none()
+        self.status == CycleStatus::Aborted
+            && (self.program.is_some() || self.task.is_some())
+            && self.resolution.is_none()
     }
 }
 
@@ -112,6 +119,7 @@ pub struct Cycle {
     staged: IndexMap<ObjectId, Staged>,
     steps: Vec<Step>,
     program: Option<Vec<Op>>,
+    task: Option<Value>,
     /// The suspended cycle this one resumes; its resolution is written with this cycle's end.
     resumes: Option<CycleRecord>,
 }
@@ -126,6 +134,7 @@ impl Cycle {
             staged: IndexMap::new(),
             steps: Vec::new(),
             program: None,
+            task: None,
             resumes: None,
         }
     }
@@ -391,9 +400,15 @@ impl Cycle {
         self.program = Some(ops.to_vec());
     }
 
+    /// Keeps the outside work this cycle does (see [`CycleRecord::task`]) in its record; set
+    /// it again as the work goes on, so an abort keeps the latest.
+    pub fn set_task(&mut self, task: Value) {
+        self.task = Some(task);
+    }
+
     /// Makes this cycle the resumption of `original`: however it ends, `original` is resolved
     /// in the same store transaction (resumed by it, or superseded by it when it fails too).
-    pub(crate) fn set_resumes(&mut self, original: CycleRecord) {
+    pub fn set_resumes(&mut self, original: CycleRecord) {
         self.resumes = Some(original);
     }
 
@@ -431,6 +446,7 @@ impl Cycle {
             started: self.started,
             steps: self.steps,
             program: self.program,
+            task: self.task,
             resumes: self.resumes,
         };
         (self.image, self.staged, draft)
@@ -501,6 +517,7 @@ pub(crate) struct CycleRecordDraft {
     pub(crate) started: i64,
     pub(crate) steps: Vec<Step>,
     pub(crate) program: Option<Vec<Op>>,
+    pub(crate) task: Option<Value>,
     pub(crate) resumes: Option<CycleRecord>,
 }
 
@@ -519,6 +536,7 @@ impl CycleRecordDraft {
             steps: self.steps,
             error,
             program: self.program,
+            task: self.task,
             failed_at: None,
             resolution: None,
             started: self.started,

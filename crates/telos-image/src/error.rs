@@ -39,6 +39,14 @@ pub enum Error {
     Conflict { object: ObjectId },
     #[error("'{receiver}' does not understand '{selector}'")]
     NotUnderstood { receiver: String, selector: String },
+    #[error(
+        "'{receiver}' does not understand '{selector}', and the forge could not make it: {why}"
+    )]
+    NotUnderstoodForgeFailed {
+        receiver: String,
+        selector: String,
+        why: String,
+    },
     #[error("'{receiver}' has a method '{selector}' but no invoker is installed to run it")]
     NoInvoker { receiver: String, selector: String },
     #[error("method '{selector}' on '{receiver}' failed: {message}")]
@@ -56,9 +64,13 @@ pub enum Error {
     #[error("unknown cycle '{0}'")]
     UnknownCycle(String),
     #[error(
-        "cycle '{0}' is not suspended: only an aborted cycle with a program that has not been resumed or discarded can be"
+        "cycle '{0}' is not suspended: only an aborted cycle with a program or a forge task that has not been resumed or discarded can be"
     )]
     NotSuspended(String),
+    #[error(
+        "cycle '{0}' has no operation list to resume: it is a forge cycle, resumed by the forge"
+    )]
+    NoProgram(String),
     #[error("cycle '{0}' is being resumed already")]
     Busy(String),
     #[error("slot '{0}' does not hold a list")]

@@ -322,7 +322,7 @@ impl Image {
 
     /// Claims a suspended cycle for resumption, so two resumes of it cannot run at once; the
     /// claim ends when the guard drops.
-    pub(crate) fn claim(&self, cycle: &str) -> Result<ClaimGuard> {
+    pub fn claim(&self, cycle: &str) -> Result<ClaimGuard> {
         let mut claimed = self.inner.claimed.lock().unwrap_or_else(|e| e.into_inner());
         if !claimed.insert(cycle.to_owned()) {
             return Err(Error::Busy(cycle.to_owned()));
@@ -482,7 +482,7 @@ impl Image {
 }
 
 /// A suspended cycle claimed for resumption; dropping it ends the claim.
-pub(crate) struct ClaimGuard {
+pub struct ClaimGuard {
     image: Image,
     cycle: String,
 }

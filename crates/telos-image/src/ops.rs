@@ -196,9 +196,11 @@ pub fn stage(image: &Image, trigger: &str, ops: &[Op]) -> std::result::Result<Cy
 pub async fn resume(image: &Image, cycle: &str, edited: Option<Vec<Op>>) -> Result<CycleRecord> {
     let _claim = image.claim(cycle)?;
     let suspended = suspended(image, cycle).await?;
-    let program = match edited {
-        Some(ops) => ops,
-        None => suspended.program.clone().unwrap_or_default(),
+    let program = match (edited, &suspended.program) {
+        (Some(ops), _) => ops,
+        (None, Some(ops)) => ops.clone(),
+        // A task's cycle (the forge's) is resumed by its owner, not as a program.
+        (None, None) => return Err(Error::NoProgram(cycle.to_owned())),
     };
     let trigger = format!("debugger resume {cycle}");
     apply_resuming(image, &trigger, &program, Some(suspended)).await
@@ -215,7 +217,8 @@ pub async fn discard(image: &Image, cycle: &str) -> Result<CycleRecord> {
     Ok(suspended)
 }
 
-async fn suspended(image: &Image, cycle: &str) -> Result<CycleRecord> {
+/// The record of `cycle` if it is suspended (else `NotSuspended`).
+pub async fn suspended(image: &Image, cycle: &str) -> Result<CycleRecord> {
     let record = image.cycle(cycle).await?;
     if !record.is_suspended() {
         return Err(Error::NotSuspended(cycle.to_owned()));

@@ -1,0 +1,238 @@
+//! The Tool Forge end to end against the Ollama stub (a FAKE BRICK, replies scripted in
+//! `fixtures/forge/`) and the real sandbox: a buggy first attempt corrected from its test's
+//! failure, a send that forges on a miss and answers in the same cycle, and a forge whose
+//! every attempt fails — nothing installed, the image byte-for-byte as before, the cycle
+//! suspended with its whole trace — then resumed with the user's edit. Needs root (the
+//! sandbox), like `sandbox.rs`.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use telos_core::image::ops::{self, Op};
+use telos_core::{Config, Edit, Error, Telos};
+use telos_tests::ollama_stub::{OllamaStub, Reply, Script};
+use telos_tests::snapshot;
+
+fn script(fixture: &str) -> Script {
+    let path = telos_tests::package_dir()
+        .join("fixtures/forge")
+        .join(fixture);
+    let text = std::fs::read_to_string(&path).expect("the fixture");
+    let replies: HashMap<String, Vec<String>> = serde_json::from_str(&text).expect("its JSON");
+    let mut script = Script::design_table();
+    for (model, list) in replies {
+        script
+            .replies
+            .insert(model, list.into_iter().map(Reply::Text).collect());
+    }
+    script
+}
+
+async fn telos_on(dir: &std::path::Path, stub: &OllamaStub) -> Telos {
+    let mut config = Config::from_data_dir(dir);
+    config.ollama_host = stub.url();
+    config.forge_attempts = 3;
+    let telos = Telos::open(config).await.expect("open Telos");
+    ops::apply(
+        telos.image(),
+        "test setup",
+        &[Op::New {
+            name: "abacus".into(),
+            parents: vec!["genesis".into()],
+        }],
+    )
+    .await
+    .unwrap();
+    telos
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_nothing_understands_forges_the_method_and_answers_with_it() {
+    let stub = OllamaStub::start(script("buggy-then-fixed.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_on(dir.path(), &stub).await;
+
+    let answer = telos
+        .image()
+        .send("abacus", "total", json!([1, 2, 3]))
+        .await
+        .expect("forged, then answered");
+    assert_eq!(answer, json!(6));
+
+    // Installed with its source, test and provenance.
+    let abacus = telos.image().resolve("abacus").unwrap();
+    let method = &abacus.methods["total"];
+    assert_eq!(method.source, "def run(args):\n    return sum(args)\n");
+    assert!(method.test.contains("assert run([1, 2, 3]) == 6"));
+    assert_eq!(method.provenance.author, "BRICK");
+    assert_eq!(method.provenance.model.as_deref(), Some("mistral:7b"));
+    assert_eq!(method.provenance.attempts, Some(2));
+
+    // One cycle holds the whole story: two prompts, two replies, two test runs (the first
+    // failing on its assert), the method's run on the send's arguments, two verdicts.
+    let cycle = telos
+        .image()
+        .cycle(method.provenance.cycle.as_deref().unwrap())
+        .await
+        .unwrap();
+    let ops: Vec<&str> = cycle.steps.iter().map(|s| s.op.as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "prompt",
+            "reply",
+            "code",
+            "sandbox",
+            "verdict",
+            "prompt",
+            "reply",
+            "code",
+            "sandbox",
+            "sandbox",
+            "verdict",
+            "set-method"
+        ],
+        "{ops:?}"
+    );
+    let first_run = &cycle.steps[3].detail;
+    assert_eq!(first_run["cause"], json!("exited"));
+    assert!(
+        first_run["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("AssertionError: 7"),
+        "{first_run}"
+    );
+    // BRICK was told why the first attempt failed.
+    let second_prompt = cycle.steps[5].detail["text"].as_str().unwrap();
+    assert!(
+        second_prompt.contains("previous attempt failed")
+            && second_prompt.contains("AssertionError"),
+        "{second_prompt}"
+    );
+
+    // The next send runs the installed method in the sandbox: no forging, no model.
+    let chats = stub
+        .actions()
+        .iter()
+        .filter(|a| a.starts_with("chat mistral"))
+        .count();
+    assert_eq!(chats, 2);
+    let again = telos
+        .image()
+        .send("abacus", "total", json!([10, 20]))
+        .await
+        .unwrap();
+    assert_eq!(again, json!(30));
+    assert_eq!(
+        stub.actions()
+            .iter()
+            .filter(|a| a.starts_with("chat mistral"))
+            .count(),
+        2
+    );
+    telos.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forge_whose_every_attempt_fails_installs_nothing_and_is_resumed_with_an_edit() {
+    let stub = OllamaStub::start(script("always-failing.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_on(dir.path(), &stub).await;
+    let before = snapshot(telos.image());
+
+    let e = telos
+        .forge_method("abacus", "total", "return the sum of the numbers in args")
+        .await
+        .unwrap_err();
+    let Error::ForgeFailed { cycle, why } = &e else {
+        panic!("{e}")
+    };
+    assert!(why.contains("3 attempt(s) failed"), "{why}");
+    // DESIGN invariant 2: the image is exactly as before.
+    assert_eq!(snapshot(telos.image()), before);
+
+    // Suspended, with the full trace: three attempts, the second not even JSON.
+    let record = telos.image().cycle(cycle).await.unwrap();
+    assert!(record.is_suspended());
+    let task: telos_core::ForgeTask = serde_json::from_value(record.task.clone().unwrap()).unwrap();
+    assert_eq!(task.attempts.len(), 3);
+    assert!(task.attempts.iter().all(|a| !a.passed));
+    assert!(
+        task.attempts[0]
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("AssertionError")
+    );
+    assert!(
+        task.attempts[1]
+            .why
+            .as_deref()
+            .unwrap()
+            .contains("no JSON object"),
+        "{:?}",
+        task.attempts[1].why
+    );
+    assert!(task.attempts[1].runs.is_empty(), "nothing to run");
+    assert_eq!(task.attempts[2].runs.len(), 1);
+    let view = telos.cycle(cycle).await.unwrap();
+    assert_eq!(view.summary.state, telos_core::view::CycleState::Suspended);
+
+    // The user fixes attempt 3's code in the Debugger and resumes: the test passes, the
+    // method is installed, and the old cycle is marked resumed by the new one.
+    let edited = telos
+        .resume_forge(
+            cycle,
+            Some(Edit {
+                attempt: 3,
+                code: "def run(args):\n    return sum(args)\n".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(edited.installed);
+    assert_eq!(edited.task.attempts.len(), 4);
+    assert!(edited.task.attempts[3].edited && edited.task.attempts[3].passed);
+    let abacus = telos.image().resolve("abacus").unwrap();
+    assert_eq!(
+        abacus.methods["total"].provenance.author,
+        "user (after BRICK)"
+    );
+    assert_eq!(
+        telos
+            .image()
+            .send("abacus", "total", json!([2, 2]))
+            .await
+            .unwrap(),
+        json!(4)
+    );
+    let old = telos.image().cycle(cycle).await.unwrap();
+    assert!(!old.is_suspended());
+    assert_eq!(
+        serde_json::to_value(&old.resolution).unwrap(),
+        json!({"kind": "resumed", "cycle": edited.cycle.id})
+    );
+    // Resumed once only.
+    assert!(telos.resume_forge(cycle, None).await.is_err());
+    telos.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_with_ollama_offline_says_it_does_not_understand_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::from_data_dir(dir.path());
+    config.ollama_host = "http://127.0.0.1:9".into();
+    let telos = Telos::open(config).await.unwrap();
+    let e = telos
+        .image()
+        .send("ALFRED", "fly", Value::Null)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'ALFRED' does not understand 'fly'") && e.contains("ollama serve"),
+        "{e}"
+    );
+    telos.shutdown().await.unwrap();
+}
