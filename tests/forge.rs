@@ -5,27 +5,14 @@
 //! suspended with its whole trace — then resumed with the user's edit. Needs root (the
 //! sandbox), like `sandbox.rs`.
 
-use std::collections::HashMap;
-
 use serde_json::{Value, json};
 use telos_core::image::ops::{self, Op};
 use telos_core::{Config, Edit, Error, Telos};
-use telos_tests::ollama_stub::{OllamaStub, Reply, Script};
+use telos_tests::ollama_stub::{OllamaStub, Script};
 use telos_tests::snapshot;
 
 fn script(fixture: &str) -> Script {
-    let path = telos_tests::package_dir()
-        .join("fixtures/forge")
-        .join(fixture);
-    let text = std::fs::read_to_string(&path).expect("the fixture");
-    let replies: HashMap<String, Vec<String>> = serde_json::from_str(&text).expect("its JSON");
-    let mut script = Script::design_table();
-    for (model, list) in replies {
-        script
-            .replies
-            .insert(model, list.into_iter().map(Reply::Text).collect());
-    }
-    script
+    Script::design_table().with_replies_from(&telos_tests::fixture(&format!("forge/{fixture}")))
 }
 
 async fn telos_on(dir: &std::path::Path, stub: &OllamaStub) -> Telos {

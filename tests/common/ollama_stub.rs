@@ -69,6 +69,19 @@ pub struct Script {
 }
 
 impl Script {
+    /// Adds the replies in `path`, a JSON file of model name → replies in the order they
+    /// are served (each a text, or `{"text", "cut_after", "error"}`).
+    pub fn with_replies_from(mut self, path: &std::path::Path) -> Self {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("the stub's replies {}: {e}", path.display()));
+        let replies: HashMap<String, Vec<Reply>> = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("the stub's replies {}: {e}", path.display()));
+        for (model, list) in replies {
+            self.replies.entry(model).or_default().extend(list);
+        }
+        self
+    }
+
     /// DESIGN.md's four models at the table's sizes, on an 8 GiB card.
     pub fn design_table() -> Self {
         let m = |name: &str, gb: f64| StubModel {

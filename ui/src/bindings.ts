@@ -60,6 +60,26 @@ export type Amendment = {
 	proposed: Codex,
 };
 
+/**
+ *  One attempt: what BRICK was told and answered, the code it gave, its test's run, and the
+ *  verdict.
+ */
+export type Attempt = {
+	n: number,
+	/**  The message sent to BRICK (empty for an attempt the user wrote in the Debugger). */
+	prompt: string,
+	reply: string,
+	code: string | null,
+	test: string | null,
+	/**  The test's run in the sandbox (and the method's run on the send's arguments). */
+	runs: RunReport[],
+	passed: boolean,
+	/**  Why it failed, as BRICK is told. */
+	why: string | null,
+	/**  Written by the user in the Debugger, not by BRICK. */
+	edited: boolean,
+};
+
 /**  A committed change to one object, as subscribers hear it. */
 export type ChangeView = {
 	object: ObjRef,
@@ -152,6 +172,11 @@ export type CycleView = {
 	failed_at: number | null,
 	/**  The cycle that resumed this one (state `resumed`, or `superseded` when it failed too). */
 	resumed_as: string | null,
+	/**
+	 *  A forge cycle's story: what was asked and every attempt (prompt, reply, code, test,
+	 *  sandbox runs, verdict).
+	 */
+	forge: ForgeTask | null,
 };
 
 /**  One field an amendment changes. */
@@ -171,6 +196,29 @@ export type FileReport = {
 	chunks: number,
 	/**  The cycle that remembered it (none when unchanged). */
 	cycle: string | null,
+};
+
+/**
+ *  A forge's whole story, kept in its cycle record (`task`): what was asked and every
+ *  attempt, so the Debugger can show it and resume it.
+ */
+export type ForgeTask = {
+	/**  Always `forge`: what kind of task the record holds. */
+	kind: string,
+	/**  The receiver's id and name. */
+	receiver: string,
+	receiver_name: string,
+	selector: string,
+	/**  What the method should do. */
+	description: string,
+	/**
+	 *  The arguments of the send that found no answer, when the forge came from one: the
+	 *  new method is invoked with them in the same cycle.
+	 */
+	args: unknown | null,
+	persona: string,
+	model: string,
+	attempts: Attempt[],
 };
 
 /**  One object changed by a committed cycle. */
@@ -366,6 +414,17 @@ export type Recalled = {
 export type Refused = {
 	path: string,
 	reason: string,
+};
+
+/**  A sandbox run as the trace keeps it. */
+export type RunReport = {
+	/**  `test` or `invoke`. */
+	what: string,
+	cause: string,
+	exit_code: number | null,
+	stdout: string,
+	stderr: string,
+	duration_ms: number | null,
 };
 
 /**

@@ -49,6 +49,8 @@ enum Work {
     CycleShow(String),
     CycleStep(String, usize, Option<String>),
     Resume(String, Option<String>),
+    ResumeForge(String, u32, String),
+    Forge(String, String, String),
     Discard(String),
     Morphs,
     Move(String, f64, f64),
@@ -97,10 +99,28 @@ impl Work {
                 let program = program.as_deref().map(read_input).transpose()?;
                 Work::CycleStep(cycle, n, program)
             }
-            Command::Cycles(CyclesCommand::Resume { cycle, program }) => {
-                let program = program.as_deref().map(read_input).transpose()?;
-                Work::Resume(cycle, program)
-            }
+            Command::Cycles(CyclesCommand::Resume {
+                cycle,
+                program,
+                edit,
+            }) => match edit.as_slice() {
+                [step, file] => {
+                    let step: u32 = step.parse().map_err(|_| {
+                        anyhow!("--edit {step:?}: STEP is an attempt's number, e.g. 3")
+                    })?;
+                    let code = read_input(Path::new(file))?;
+                    Work::ResumeForge(cycle, step, code)
+                }
+                _ => {
+                    let program = program.as_deref().map(read_input).transpose()?;
+                    Work::Resume(cycle, program)
+                }
+            },
+            Command::Forge {
+                object,
+                selector,
+                task,
+            } => Work::Forge(object, selector, task),
             Command::Cycles(CyclesCommand::Discard { cycle }) => Work::Discard(cycle),
             Command::Morph(MorphCommand::Ls) => Work::Morphs,
             Command::Morph(MorphCommand::Move { object, x, y }) => Work::Move(object, x, y),
@@ -215,6 +235,19 @@ impl Work {
                 let summary = telos.resume(&id, program.as_deref()).await?;
                 emit(json, &serde_json::to_value(&summary)?, || {
                     format!("resumed {id} as cycle {}", summary.id)
+                })
+            }
+            Work::ResumeForge(id, attempt, code) => {
+                let edit = telos_core::Edit { attempt, code };
+                let outcome = telos.resume_forge(&id, Some(edit)).await?;
+                emit(json, &serde_json::to_value(&outcome)?, || {
+                    show::forged(&outcome)
+                })
+            }
+            Work::Forge(object, selector, task) => {
+                let outcome = telos.forge_method(&object, &selector, &task).await?;
+                emit(json, &serde_json::to_value(&outcome)?, || {
+                    show::forged(&outcome)
                 })
             }
             Work::Discard(id) => {

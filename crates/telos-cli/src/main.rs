@@ -95,6 +95,17 @@ pub enum Command {
     /// Codex amendments: edits of DATA_DIR/codex/NAME.json wait here for a human.
     #[command(subcommand)]
     Amendments(AmendmentsCommand),
+    /// Forge a method: BRICK writes SELECTOR for OBJ and a test of its own, the sandbox runs
+    /// the test, failures go back to BRICK (TELOS_FORGE_ATTEMPTS times, default 3), and a pass
+    /// is installed as one cycle. When every attempt fails nothing is installed and the cycle
+    /// is kept suspended (`telos cycles show ID`, `telos cycles resume ID --edit N FILE`).
+    Forge {
+        /// The receiver, by name or id.
+        object: String,
+        selector: String,
+        /// What the method should do.
+        task: String,
+    },
     /// Apply a JSON list of operations as ONE cycle, all or nothing.
     ///
     /// Operations: {"op":"new","name":N,"parents":[OBJ…]}, {"op":"set","object":OBJ,"slot":S,"value":V},
@@ -152,14 +163,20 @@ pub enum CyclesCommand {
         #[arg(long, value_name = "FILE")]
         program: Option<PathBuf>,
     },
-    /// Resume a suspended cycle: run its program (or an edited one) as a new cycle.
+    /// Resume a suspended cycle: run its program (or an edited one) as a new cycle; a forge
+    /// cycle goes back to the forge (with --edit, attempt STEP's code replaced by FILE's is
+    /// tried first).
     Resume {
         cycle: String,
         /// The edited program, a JSON operation list ("-" for stdin).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "edit")]
         program: Option<PathBuf>,
+        /// A forge cycle: replace attempt STEP's code with FILE's ("-" for stdin).
+        #[arg(long, num_args = 2, value_names = ["STEP", "FILE"])]
+        edit: Vec<String>,
     },
-    /// Discard a suspended cycle.
+    /// Discard (abort for good) a suspended cycle.
+    #[command(alias = "abort")]
     Discard { cycle: String },
 }
 

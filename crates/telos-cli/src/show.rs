@@ -128,6 +128,32 @@ pub fn cycle(view: &CycleView) -> String {
     for (i, step) in view.steps.iter().enumerate() {
         let _ = writeln!(out, "  {i:>3}  {:<11} {}", step.op, step.detail);
     }
+    if let Some(task) = &view.forge {
+        let _ = writeln!(
+            out,
+            "forge: {}.{} by {} ({}): {}",
+            task.receiver_name, task.selector, task.persona, task.model, task.description
+        );
+        for a in &task.attempts {
+            let verdict = if a.passed { "passed" } else { "failed" };
+            let who = if a.edited {
+                " (edited by the user)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  attempt {}{who}: {verdict}", a.n);
+            if let Some(why) = &a.why {
+                let _ = writeln!(out, "    why: {}", why.lines().last().unwrap_or(""));
+            }
+            for r in &a.runs {
+                let _ = writeln!(
+                    out,
+                    "    {} run: {} (exit {:?}, {:.0} ms)",
+                    r.what, r.cause, r.exit_code, r.duration_ms
+                );
+            }
+        }
+    }
     if let Some(program) = &view.program {
         let _ = writeln!(out, "program:");
         for (i, op) in program.iter().enumerate() {
@@ -399,4 +425,15 @@ pub fn amendments(report: &telos_core::CodexReport) -> String {
         let _ = writeln!(out, "malformed {}:{}: {}", p.file, p.line, p.message);
     }
     out.trim_end().to_string()
+}
+
+pub fn forged(o: &telos_core::ForgeOutcome) -> String {
+    let mut out = format!(
+        "installed {}.{} after {} attempt(s) in cycle {}",
+        o.task.receiver_name, o.task.selector, o.attempts, o.cycle.id
+    );
+    if let Some(r) = &o.result {
+        let _ = write!(out, "\nresult: {r}");
+    }
+    out
 }

@@ -639,3 +639,158 @@ fn scheduler_replay_compares_the_policies_on_a_trace() {
         assert!(e.contains(says), "{args:?}: {e}");
     }
 }
+
+/// The stub with BRICK's replies from `tests/fixtures/forge/FIXTURE` (a FAKE model).
+fn forge_stub(fixture: &str) -> telos_tests::ollama_stub::OllamaStub {
+    use telos_tests::ollama_stub::{OllamaStub, Script};
+    // This crate's dir at run time (see telos_tests::package_dir), then the tests package's.
+    let here = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo runs the tests");
+    let path = Path::new(&here)
+        .join("../../tests/fixtures/forge")
+        .join(fixture);
+    OllamaStub::start(Script::design_table().with_replies_from(&path))
+}
+
+#[test]
+fn forge_send_and_the_debugger_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    ok_json(
+        dir.path(),
+        &["obj", "new", "abacus", "--parent", "genesis", "--json"],
+    );
+
+    // A send nothing understands forges the method (buggy, then fixed) and answers.
+    let stub = forge_stub("buggy-then-fixed.json");
+    let host = stub.url();
+    let out = telos_with_ollama(
+        dir.path(),
+        &host,
+        &["send", "abacus", "total", "[4, 5]", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        json!(9)
+    );
+    let shown = ok_json(dir.path(), &["obj", "show", "abacus", "--json"]);
+    assert_eq!(
+        shown["methods"]["total"]["provenance"]["attempts"],
+        json!(2),
+        "{shown}"
+    );
+    drop(stub);
+
+    // Every attempt fails: non-zero, nothing installed, a suspended cycle with the trace.
+    let stub = forge_stub("always-failing.json");
+    let host = stub.url();
+    let out = telos_with_ollama(
+        dir.path(),
+        &host,
+        &["forge", "abacus", "double", "return args doubled"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("3 attempt(s) failed") && err.contains("suspended"),
+        "{err}"
+    );
+    let cycle = err
+        .split("its cycle ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the cycle is named")
+        .to_string();
+    let view = ok_json(dir.path(), &["cycles", "show", &cycle, "--json"]);
+    assert_eq!(view["summary"]["state"], json!("suspended"));
+    assert_eq!(
+        view["forge"]["attempts"].as_array().unwrap().len(),
+        3,
+        "{view}"
+    );
+    let shown = ok_json(dir.path(), &["obj", "show", "abacus", "--json"]);
+    assert_eq!(shown["methods"].as_object().unwrap().len(), 1, "only total");
+
+    // The user's fix of attempt 1, resumed from the command line.
+    let fix = dir.path().join("fix.py");
+    std::fs::write(&fix, "def run(args):\n    return sum(args)\n").unwrap();
+    let resumed = ok_json(
+        dir.path(),
+        &[
+            "cycles",
+            "resume",
+            &cycle,
+            "--edit",
+            "1",
+            fix.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(resumed["installed"], json!(true));
+    let again = ok_json(dir.path(), &["cycles", "show", &cycle, "--json"]);
+    assert_eq!(again["summary"]["state"], json!("resumed"));
+    let err = fails(dir.path(), &["cycles", "abort", &cycle]);
+    assert!(err.contains("not suspended"), "{err}");
+    let err = fails(
+        dir.path(),
+        &["cycles", "resume", &cycle, "--edit", "x", "y"],
+    );
+    assert!(err.contains("STEP is an attempt's number"), "{err}");
+}
+
+#[test]
+fn sandbox_run_prints_the_tools_output_and_exits_with_its_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = dir.path().join("sum.py");
+    std::fs::write(
+        &tool,
+        "import sys, json\nprint(json.dumps({'sum': sum(json.load(sys.stdin))}))\n",
+    )
+    .unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(&input, "[1, 2, 3]").unwrap();
+    let out = telos(
+        dir.path(),
+        &[
+            "sandbox",
+            "run",
+            tool.to_str().unwrap(),
+            "--stdin",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"sum\": 6}\n");
+
+    let spin = dir.path().join("spin.py");
+    std::fs::write(&spin, "while True:\n    pass\n").unwrap();
+    let out = telos(
+        dir.path(),
+        &[
+            "sandbox",
+            "run",
+            spin.to_str().unwrap(),
+            "--timeout",
+            "0.5",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(124));
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["cause"], json!("timeout"));
+
+    let err = fails(dir.path(), &["sandbox", "run", "missing.py"]);
+    assert!(err.contains("reading the tool missing.py"), "{err}");
+    let err = fails(
+        dir.path(),
+        &["sandbox", "run", tool.to_str().unwrap(), "--lang", "ruby"],
+    );
+    assert!(err.contains("unknown language \"ruby\""), "{err}");
+}

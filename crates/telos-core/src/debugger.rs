@@ -74,7 +74,11 @@ impl Telos {
 
     /// Resumes a suspended cycle: its program as recorded, or `program` (a JSON operation
     /// list, as the user edited it), committed as a new cycle.
+    /// A forge cycle resumes through the forge (BRICK gets its attempts again).
     pub async fn resume(&self, id: &str, program: Option<&str>) -> Result<CycleSummary> {
+        if program.is_none() && self.image().cycle(id).await?.task.is_some() {
+            return Ok(self.resume_forge(id, None).await?.cycle);
+        }
         let edited = edited_program(id, program)?;
         let record = ops::resume(self.image(), id, edited).await?;
         Ok(CycleSummary::new(&record))

@@ -587,16 +587,15 @@ impl DoesNotUnderstand for ForgeOnMiss {
         args: Value,
     ) -> BoxFuture<'_, telos_image::Result<Value>> {
         Box::pin(async move {
-            let description = format!(
-                "answer the message {selector:?} sent to {:?} (its slots: {}).",
-                receiver.name,
-                receiver
-                    .slots
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            let slots: Vec<&str> = receiver.slots.keys().map(String::as_str).collect();
+            let mut description = format!(
+                "answer the message {selector:?} sent to {:?}",
+                receiver.name
             );
+            if !slots.is_empty() {
+                description.push_str(&format!(" (its own slots: {})", slots.join(", ")));
+            }
+            description.push('.');
             let outcome = self
                 .forge
                 .forge(

@@ -266,6 +266,9 @@ pub struct CycleView {
     pub failed_at: Option<u32>,
     /// The cycle that resumed this one (state `resumed`, or `superseded` when it failed too).
     pub resumed_as: Option<String>,
+    /// A forge cycle's story: what was asked and every attempt (prompt, reply, code, test,
+    /// sandbox runs, verdict).
+    pub forge: Option<crate::forge::ForgeTask>,
 }
 
 impl CycleView {
@@ -297,6 +300,10 @@ impl CycleView {
                 }
                 _ => None,
             },
+            forge: record
+                .task
+                .as_ref()
+                .and_then(|t| serde_json::from_value(t.clone()).ok()),
         }
     }
 }
