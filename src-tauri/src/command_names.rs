@@ -20,6 +20,8 @@ pub const ALL: &[&str] = &[
     "cycle_step",
     "resume",
     "discard",
+    "resume_forge",
+    "dissonance",
     "open_inspector",
     "open_debugger",
 ];

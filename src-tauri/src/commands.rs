@@ -5,7 +5,10 @@ use tauri::State;
 use tauri::ipc::Channel;
 use telos_core::memory::Recalled;
 use telos_core::view::{CycleSummary, CycleView, ObjRef, ObjectView};
-use telos_core::{Amendment, ChatEvent, IngestEvent, MorphView, SchedulerView, StepState, Telos};
+use telos_core::{
+    Amendment, ChatEvent, Dissonance, Edit, ForgeOutcome, IngestEvent, MorphView, SchedulerView,
+    StepState, Telos,
+};
 
 use crate::drops::Drops;
 use crate::error::{IpcError, IpcResult};
@@ -174,6 +177,30 @@ pub async fn resume(
     program: Option<String>,
 ) -> IpcResult<CycleSummary> {
     Ok(telos.resume(&cycle, program.as_deref()).await?)
+}
+
+/// Resumes a suspended forge cycle; with `attempt` and `code`, that attempt's code as the
+/// user edited it is tried first.
+#[tauri::command]
+#[specta::specta]
+pub async fn resume_forge(
+    telos: State<'_, Telos>,
+    cycle: String,
+    attempt: Option<u32>,
+    code: Option<String>,
+) -> IpcResult<ForgeOutcome> {
+    let edit = match (attempt, code) {
+        (Some(attempt), Some(code)) => Some(Edit { attempt, code }),
+        _ => None,
+    };
+    Ok(telos.resume_forge(&cycle, edit).await?)
+}
+
+/// The personas with a suspended cycle (their morphs show a dissonance badge).
+#[tauri::command]
+#[specta::specta]
+pub async fn dissonance(telos: State<'_, Telos>) -> IpcResult<Vec<Dissonance>> {
+    Ok(telos.dissonance().await?)
 }
 
 #[tauri::command]

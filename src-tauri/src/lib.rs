@@ -52,6 +52,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::cycle_step,
             commands::resume,
             commands::discard,
+            commands::resume_forge,
+            commands::dissonance,
             commands::open_inspector,
             commands::open_debugger,
         ])

@@ -119,6 +119,22 @@ export async function morph(session, name) {
 
 export const centre = (m) => ({ x: m.x + m.width / 2, y: m.y + m.height / 2 });
 
+/**
+ * Scrolls the element with `testid` into view and clicks its centre with the pointer, as a
+ * user does. (WebKitWebDriver's element click calls an element moved by a CSS transform, or
+ * one below the fold of an inner scroll pane, "not interactable".)
+ */
+export async function clickOnScreen(session, testid) {
+  const [x, y] = await session.execute(
+    `const el = document.querySelector('[data-testid="' + arguments[0] + '"]');
+     el.scrollIntoView({ block: "center" });
+     const r = el.getBoundingClientRect();
+     return [r.x + r.width / 2, r.y + r.height / 2];`,
+    testid,
+  );
+  await session.clickAt({ x, y });
+}
+
 /** Saves a screenshot of the current window under the artifacts dir. */
 export async function screenshot(session, name) {
   const png = await session.screenshot();

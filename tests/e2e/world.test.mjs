@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  centre, cli, dataDir, inspectViaHalo, launch, morph, morphs, object, quit, screenshot, slot,
+  CLI, ROOT, STUB, centre, cli, clickOnScreen, dataDir, inspectViaHalo, launch, morph, morphs, object, quit, screenshot, slot,
   startDriver, stopDriver, switchToPage,
 } from "./harness.mjs";
 
@@ -311,4 +311,79 @@ test("a codex edit waits for approval in the world window, and approving it chan
   }
   const babs = JSON.parse(cli(dir, "obj", "show", "BABS", "--json"));
   assert.equal(babs.slots.priority, 2);
+});
+
+/** A second FAKE Ollama whose BRICK (mistral:7b) answers with `replies` (a fixture file). */
+async function brickStub(replies) {
+  const stub = spawn(STUB, ["--replies", replies], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    stub.stdout.once("data", (d) => resolve(String(d).trim()));
+    stub.once("exit", (code) => reject(new Error(`ollama-stub exited with ${code}`)));
+  });
+  return { stub, url };
+}
+
+test("a failed forge shows as dissonance on BRICK and is fixed and resumed in the Debugger", async () => {
+  const dir = dataDir();
+  cli(dir, "obj", "new", "abacus", "--parent", "genesis");
+  // BRICK's three attempts all fail (an off-by-one, a reply with no JSON, the off-by-one again).
+  const { stub, url } = await brickStub(join(ROOT, "tests/fixtures/forge/always-failing.json"));
+  let failed;
+  try {
+    execFileSync(CLI, ["--data-dir", dir, "forge", "abacus", "total", "return the sum of the numbers in args"], {
+      encoding: "utf8",
+      env: { ...process.env, OLLAMA_HOST: url },
+    });
+    assert.fail("the forge should have failed");
+  } catch (e) {
+    failed = String(e.stderr).match(/its cycle (\S+)/)?.[1];
+  } finally {
+    stub.kill();
+  }
+  assert.ok(failed, "the failed forge names its cycle");
+  const session = await launch(dir);
+  try {
+    const pill = await session.waitFor("BRICK's dissonance badge, on its morph", async () => {
+      try {
+        const el = await session.byTestId("dissonance-BRICK");
+        return (await session.attr(el, "data-placed")) === "true" ? el : null;
+      } catch {
+        return null;
+      }
+    });
+    assert.equal(await session.attr(pill, "data-cycle"), failed);
+    await screenshot(session, "world-dissonance");
+    const main = await session.window();
+    await clickOnScreen(session, "dissonance-BRICK");
+    await switchToPage(session, "debugger.html");
+    await session.waitReady();
+    await session.waitFor("the forge's attempts", () => session.byTestId("attempt-3"));
+    assert.equal(await session.text(await session.byTestId("attempt-verdict-3")), "failed");
+    assert.match(await session.text(await session.byTestId("attempt-why-1")), /AssertionError/);
+    // Fix attempt 3's off-by-one and resume from it.
+    // (WebKitWebDriver types no newlines into a textarea: the fix fits on one line.)
+    await session.type(await session.byTestId("attempt-code-3"), "def run(args): return sum(args)");
+    await screenshot(session, "debugger-forge");
+    await clickOnScreen(session, "resume-attempt-3");
+    const result = await session.waitFor("the resume's result", async () => {
+      try {
+        return await session.text(await session.byTestId("resume-result"));
+      } catch {
+        return null;
+      }
+    });
+    assert.match(result, /Installed abacus\.total after 4 attempt\(s\)/);
+    await screenshot(session, "debugger-forge-resumed");
+    await session.switchTo(main);
+    const abacus = await object(session, "abacus");
+    const total = abacus.methods.find((m) => m.selector === "total");
+    assert.ok(total, `abacus has total: ${JSON.stringify(abacus.methods)}`);
+    assert.equal(total.source, "def run(args): return sum(args)");
+  } finally {
+    await quit(session);
+  }
+  // The suspended cycle is resolved, and the installed method answers from the CLI.
+  const shown = JSON.parse(cli(dir, "cycles", "show", failed, "--json"));
+  assert.equal(shown.summary.state, "resumed");
+  assert.equal(JSON.parse(cli(dir, "send", "abacus", "total", "[3, 4]", "--json")), 7);
 });

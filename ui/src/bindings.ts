@@ -35,6 +35,13 @@ export const commands = {
 	cycleStep: (cycle: string, step: number, program: string | null) => typedError<StepState, IpcError>(__TAURI_INVOKE("cycle_step", { cycle, step, program })),
 	resume: (cycle: string, program: string | null) => typedError<CycleSummary, IpcError>(__TAURI_INVOKE("resume", { cycle, program })),
 	discard: (cycle: string) => typedError<CycleSummary, IpcError>(__TAURI_INVOKE("discard", { cycle })),
+	/**
+	 *  Resumes a suspended forge cycle; with `attempt` and `code`, that attempt's code as the
+	 *  user edited it is tried first.
+	 */
+	resumeForge: (cycle: string, attempt: number | null, code: string | null) => typedError<ForgeOutcome, IpcError>(__TAURI_INVOKE("resume_forge", { cycle, attempt, code })),
+	/**  The personas with a suspended cycle (their morphs show a dissonance badge). */
+	dissonance: () => typedError<Dissonance[], IpcError>(__TAURI_INVOKE("dissonance")),
 	openInspector: (object: string) => typedError<null, IpcError>(__TAURI_INVOKE("open_inspector", { object })),
 	openDebugger: (cycle: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("open_debugger", { cycle })),
 };
@@ -179,6 +186,19 @@ export type CycleView = {
 	forge: ForgeTask | null,
 };
 
+/**
+ *  A persona with a suspended cycle: its morph shows a dissonance badge that opens the
+ *  Debugger on that cycle.
+ */
+export type Dissonance = {
+	/**  The persona's object id and name. */
+	persona: string,
+	name: string,
+	/**  Its newest suspended cycle. */
+	cycle: string,
+	trigger: string,
+};
+
 /**  One field an amendment changes. */
 export type FieldChange = {
 	field: string,
@@ -196,6 +216,16 @@ export type FileReport = {
 	chunks: number,
 	/**  The cycle that remembered it (none when unchanged). */
 	cycle: string | null,
+};
+
+/**  How a forge ended. */
+export type ForgeOutcome = {
+	cycle: CycleSummary,
+	installed: boolean,
+	attempts: number,
+	/**  The new method's answer to the send's arguments, when there were any. */
+	result: unknown | null,
+	task: ForgeTask,
 };
 
 /**

@@ -23,7 +23,55 @@ pub struct StepState {
     pub staged: Vec<StagedView>,
 }
 
+/// A persona with a suspended cycle: its morph shows a dissonance badge that opens the
+/// Debugger on that cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Dissonance {
+    /// The persona's object id and name.
+    pub persona: String,
+    pub name: String,
+    /// Its newest suspended cycle.
+    pub cycle: String,
+    pub trigger: String,
+}
+
+/// How far back the dissonance scan looks.
+const DISSONANCE_WINDOW: usize = 500;
+
 impl Telos {
+    /// Every persona with a suspended cycle among the recent ones (its newest): a forge
+    /// cycle belongs to the persona that forged, any other to the personas it touched.
+    pub async fn dissonance(&self) -> Result<Vec<Dissonance>> {
+        let image = self.image();
+        let mut out: Vec<Dissonance> = Vec::new();
+        for record in image.cycles(DISSONANCE_WINDOW).await? {
+            if !record.is_suspended() {
+                continue;
+            }
+            let forger = record
+                .task
+                .as_ref()
+                .and_then(|t| t.get("persona"))
+                .and_then(|p| p.as_str())
+                .and_then(|name| image.resolve(name).ok());
+            let touched = record.objects.iter().filter_map(|id| image.get(id).ok());
+            for persona in forger.into_iter().chain(touched) {
+                let id = persona.id.to_string();
+                if crate::world::is_persona(image, &persona) && !out.iter().any(|d| d.persona == id)
+                {
+                    out.push(Dissonance {
+                        persona: id,
+                        name: persona.name.clone(),
+                        cycle: record.id.clone(),
+                        trigger: record.trigger.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The most recent cycles, newest first.
     pub async fn cycles(&self, limit: usize) -> Result<Vec<CycleSummary>> {
         let records = self.image().cycles(limit).await?;

@@ -38,7 +38,7 @@ pub use codex::{
     AMENDMENTS, Amendment, CODEX, Codex, CodexProblem, CodexReport, CodexWatch, FieldChange,
 };
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
-pub use debugger::StepState;
+pub use debugger::{Dissonance, StepState};
 pub use error::{Error, Result};
 pub use forge::{Attempt, Edit, Forge, ForgeOutcome, ForgeTask, RunReport, parse_reply};
 pub use inbox::{INBOX, InboxEvent, InboxWatch, QUIET as INBOX_QUIET};

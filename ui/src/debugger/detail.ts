@@ -5,6 +5,7 @@ import type { CycleView, StepView as TraceStep } from "../bindings";
 import { append, badge, button, h, linkButton } from "../common/dom";
 import { excerpt, prettyJson } from "../common/json";
 import { formatDuration, formatFullTime } from "../common/time";
+import { forgeSection, type ForgeDraft } from "./forge";
 import { programSection, type Draft, type StepCursor } from "./program";
 
 export type Outcome = { kind: "ok" | "error"; text: string; testid: string; link?: { label: string; cycle: string } };
@@ -14,6 +15,8 @@ export type DetailModel = {
   view: CycleView | null;
   loadError: string | null;
   draft: Draft;
+  /** Edits of a forge cycle's attempts' code. */
+  forgeDraft: ForgeDraft;
   step: StepCursor;
   busy: "resume" | "discard" | null;
   /** The result of the last Resume or Discard, or a failure to open something. */
@@ -26,6 +29,8 @@ export type DetailActions = {
   openObject(id: string): void;
   select(cycle: string): void;
   resume(): void;
+  /** Resume a forge cycle from an attempt with its edited code (`null`: BRICK tries again). */
+  resumeForge(attempt: number | null): void;
   discard(): void;
   retry(): void;
 };
@@ -66,6 +71,7 @@ export function detailPane(m: DetailModel, a: DetailActions): HTMLElement {
     s.state === "suspended" ? suspendedActions(m, a) : null,
     objects(v, a),
   );
+  if (v.forge) pane.append(forgeSection(v.forge, s.state === "suspended", m.forgeDraft, m.busy !== null, { resume: a.resumeForge }));
   const program = programSection(v, m.draft, m.step, { step: a.step, rerender: a.rerender, openObject: a.openObject });
   if (program) pane.append(program);
   pane.append(trace(v.steps));
@@ -86,7 +92,9 @@ function suspendedActions(m: DetailModel, a: DetailActions): HTMLElement {
   return h("div", { class: "suspended-actions panel" },
     h("div", { class: "explain" },
       h("strong", { text: "Suspended. " }),
-      "Nothing it staged was written. Resume runs its program (with your edits) as a new cycle; Discard leaves it aborted for good.",
+      m.view?.forge
+        ? "Nothing was installed. Resume gives the forge its attempts again (or edit an attempt's code below and resume from it); Discard leaves it aborted for good."
+        : "Nothing it staged was written. Resume runs its program (with your edits) as a new cycle; Discard leaves it aborted for good.",
     ),
     h("div", { class: "buttons" },
       button(m.busy === "resume" ? "Resuming…" : "Resume", a.resume, {

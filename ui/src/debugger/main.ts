@@ -11,6 +11,7 @@ import { autosizeAll, fill, h, markFocus, restoreFocus } from "../common/dom";
 import { programText } from "../common/program";
 import { detailPane, type DetailModel, type Outcome } from "./detail";
 import { listPane } from "./list";
+import type { ForgeDraft } from "./forge";
 import { emptyDraft, type Draft } from "./program";
 
 const LIMIT = 200;
@@ -24,6 +25,17 @@ const list = {
 let detail: DetailModel | null = null;
 /** Program drafts per cycle, so switching cycles never loses an edit. */
 const drafts = new Map<string, Draft>();
+/** Forge code edits per cycle, likewise. */
+const forgeDrafts = new Map<string, ForgeDraft>();
+
+function forgeDraftFor(id: string): ForgeDraft {
+  let d = forgeDrafts.get(id);
+  if (!d) {
+    d = new Map();
+    forgeDrafts.set(id, d);
+  }
+  return d;
+}
 
 const listEl = h("nav", { class: "list-pane", attrs: { "aria-label": "Cycles" } });
 const detailEl = h("main", { class: "detail-pane" });
@@ -57,6 +69,7 @@ function render(): void {
       openObject: (id) => void openObject(id),
       select: (id) => void select(id),
       resume: () => void resume(),
+      resumeForge: (attempt) => void resumeForge(attempt),
       discard: () => void discard(),
       retry: () => void select(detail?.id ?? ""),
     }));
@@ -89,6 +102,7 @@ async function select(id: string, outcome: Outcome | null = null): Promise<void>
     view: same ? (detail?.view ?? null) : null,
     loadError: null,
     draft: draftFor(id),
+    forgeDraft: forgeDraftFor(id),
     step: same && detail ? detail.step : { cursor: 0, state: null, error: null, busy: false },
     busy: null,
     outcome,
@@ -145,6 +159,7 @@ async function runStep(to: number): Promise<void> {
 }
 
 async function resume(): Promise<void> {
+  if (detail?.view?.forge) return resumeForge(null);
   const d = detail;
   const ops = d?.view?.program;
   if (!d || !ops || d.busy) return;
@@ -173,6 +188,33 @@ async function resume(): Promise<void> {
     kind: "ok",
     testid: "resume-result",
     text: `Resumed ${r.data.state === "committed" ? "and committed" : `(${r.data.state})`} as this cycle, from`,
+    link: { label: d.id, cycle: d.id },
+  });
+}
+
+/** Resumes a forge cycle: from `attempt` with the user's code, or (null) BRICK tries again. */
+async function resumeForge(attempt: number | null): Promise<void> {
+  const d = detail;
+  const task = d?.view?.forge;
+  if (!d || !task || d.busy) return;
+  const edited = attempt === null ? null : (d.forgeDraft.get(attempt) ?? task.attempts.find((x) => x.n === attempt)?.code ?? null);
+  d.busy = "resume";
+  d.outcome = null;
+  render();
+  const r = await call(() => commands.resumeForge(d.id, attempt, edited));
+  if (detail !== d) return;
+  d.busy = null;
+  await refreshList();
+  if (!r.ok) {
+    d.outcome = { kind: "error", testid: "resume-error", text: `Resume failed: ${r.message}` };
+    render();
+    return;
+  }
+  forgeDrafts.delete(d.id);
+  await select(r.data.cycle.id, {
+    kind: "ok",
+    testid: "resume-result",
+    text: `Installed ${r.data.task.receiver_name}.${r.data.task.selector} after ${r.data.attempts} attempt(s), resuming`,
     link: { label: d.id, cycle: d.id },
   });
 }

@@ -13,6 +13,7 @@ import { commands, events, type ChatEvent, type IngestEvent, type IpcError, type
 import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morphic";
 import { domSpriteCache } from "../morphic/dom";
 import { badgesFor, withStatus } from "./badges";
+import { DissonancePills } from "./dissonance";
 import { activityLabel, fileName } from "./ingest";
 import { Bubble, Halo, choosePersona, toast } from "./overlay";
 import { renderVram, withModelState } from "./vram";
@@ -37,6 +38,11 @@ const bubbles = new Map<string, Bubble>();
 /** What each persona is doing right now (an ingest's stage), shown as its first badge. */
 const activities = new Map<string, string>();
 let scaleFactor = 1;
+const dissonance = new DissonancePills(overlay, (cycle) => {
+  void commands.openDebugger(cycle).then((r) => {
+    if (r.status === "error") toast(`Could not open the Debugger: ${errorText(r.error)}`, "error");
+  });
+});
 
 const errorText = (e: IpcError): string => errorMessage(e);
 
@@ -74,6 +80,7 @@ async function reload(): Promise<void> {
       if (halo.target === m.id) halo.hide();
     }
   }
+  placeOverlays();
 }
 
 /** A persona's live status changed: redraw its badges (a persona not shown yet waits for the reload). */
@@ -173,6 +180,26 @@ function placeOverlays(): void {
     const m = world.get(id);
     if (m) bubble.place(m);
   }
+  for (const id of dissonance.ids()) {
+    const m = world.get(id);
+    if (m) dissonance.place(id, m);
+  }
+}
+
+/** Which personas have a suspended cycle: asked at start and after every cycle record. */
+let dissonanceTimer: number | undefined;
+function scheduleDissonance(): void {
+  window.clearTimeout(dissonanceTimer);
+  dissonanceTimer = window.setTimeout(() => {
+    void commands.dissonance().then((r) => {
+      if (r.status === "ok") {
+        dissonance.set(r.data);
+        placeOverlays();
+      } else {
+        toast(`Could not read the suspended cycles: ${errorText(r.error)}`, "error");
+      }
+    });
+  }, 100);
 }
 
 // ---- direct manipulation -----------------------------------------------------------------
@@ -468,6 +495,8 @@ async function start(): Promise<void> {
   });
   await events.imageChanged.listen(scheduleReload);
   await events.imageResync.listen(scheduleReload);
+  await events.cycleRecorded.listen(scheduleDissonance);
+  scheduleDissonance();
   await events.personaStatus.listen((e) => applyStatus(e.payload));
   await events.schedulerStatus.listen((e) => applyScheduler(e.payload));
   applyScheduler(await commands.schedulerStatus());
