@@ -85,6 +85,13 @@ export type Attempt = {
 	why: string | null,
 	/**  Written by the user in the Debugger, not by BRICK. */
 	edited: boolean,
+	/**
+	 *  Milliseconds: waiting for the model's reply, running in the sandbox (as the forge
+	 *  waits for it, helper and container included), and the whole attempt.
+	 */
+	model_ms: number | null,
+	sandbox_ms: number | null,
+	ms: number | null,
 };
 
 /**  A committed change to one object, as subscribers hear it. */

@@ -10,6 +10,7 @@
 //! ([`ForgeOnMiss`], the image's doesNotUnderstand seam), then invokes it, in one cycle.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,11 @@ pub struct Attempt {
     pub why: Option<String>,
     /// Written by the user in the Debugger, not by BRICK.
     pub edited: bool,
+    /// Milliseconds: waiting for the model's reply, running in the sandbox (as the forge
+    /// waits for it, helper and container included), and the whole attempt.
+    pub model_ms: f64,
+    pub sandbox_ms: f64,
+    pub ms: f64,
 }
 
 /// A sandbox run as the trace keeps it.
@@ -209,6 +215,9 @@ impl Forge {
                     passed: false,
                     why: None,
                     edited: true,
+                    model_ms: 0.0,
+                    sandbox_ms: 0.0,
+                    ms: 0.0,
                 })
             }
         };
@@ -236,6 +245,7 @@ impl Forge {
         let mut budget = self.attempts;
         let mut pending = first;
         loop {
+            let began = Instant::now();
             let mut attempt = match pending.take() {
                 Some(a) => a,
                 None => {
@@ -289,9 +299,10 @@ impl Forge {
                 }
                 _ => None,
             };
+            attempt.ms = ms_since(began);
             cycle.note(
                 "verdict",
-                json!({"attempt": attempt.n, "passed": attempt.passed, "why": attempt.why}),
+                json!({"attempt": attempt.n, "passed": attempt.passed, "why": attempt.why, "ms": attempt.ms}),
             );
             let passed = attempt.passed;
             let n = attempt.n;
@@ -354,7 +365,10 @@ impl Forge {
         cycle: &mut Cycle,
     ) -> Option<Value> {
         let tool = Tool::new(Lang::Python, test).with_file("tool.py", code);
-        let outcome = match sandbox.run(&tool).await {
+        let started = Instant::now();
+        let ran = sandbox.run(&tool).await;
+        attempt.sandbox_ms += ms_since(started);
+        let outcome = match ran {
             Ok(o) => o,
             Err(e) => {
                 attempt.why = Some(format!("the sandbox failed: {e}"));
@@ -372,7 +386,10 @@ impl Forge {
             attempt.passed = true;
             return None;
         };
-        match invoke(sandbox, code, args).await {
+        let started = Instant::now();
+        let invoked = invoke(sandbox, code, args).await;
+        attempt.sandbox_ms += ms_since(started);
+        match invoked {
             Ok((value, outcome)) => {
                 let report = RunReport::new("invoke", &outcome);
                 cycle.note("sandbox", serde_json::to_value(&report).expect("json"));
@@ -431,11 +448,13 @@ impl Forge {
             Message::new("system", system),
             Message::new("user", &prompt),
         ];
+        let asked = Instant::now();
         let mut stream = self.scheduler.chat(&task.persona, messages).await?;
         let mut reply = String::new();
         while let Some(piece) = stream.next().await {
             reply.push_str(&piece?);
         }
+        let model_ms = ms_since(asked);
         let (code, test, why) = match parse_reply(&reply) {
             Ok((code, test)) => (Some(code), Some(test), None),
             Err(why) => (None, None, Some(why)),
@@ -450,6 +469,9 @@ impl Forge {
             passed: false,
             why,
             edited: false,
+            model_ms,
+            sandbox_ms: 0.0,
+            ms: 0.0,
         })
     }
 }
@@ -523,6 +545,10 @@ pub fn parse_reply(reply: &str) -> std::result::Result<(String, String), String>
             .ok_or_else(|| format!("the reply's JSON has no {name:?} string"))
     };
     Ok((field("code")?, field("test")?))
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
 }
 
 fn excerpt(text: &str) -> String {
