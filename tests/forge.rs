@@ -98,6 +98,12 @@ async fn a_send_nothing_understands_forges_the_method_and_answers_with_it() {
         "{second_prompt}"
     );
 
+    // BRICK was held to the reply's shape (Ollama's structured outputs).
+    assert_eq!(
+        stub.last_format("mistral:7b")["required"],
+        json!(["code", "test"])
+    );
+
     // The next send runs the installed method in the sandbox: no forging, no model.
     let chats = stub
         .actions()

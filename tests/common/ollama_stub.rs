@@ -126,6 +126,8 @@ struct Stub {
     log: Mutex<Log>,
     /// The messages of each model's last chat.
     messages: Mutex<HashMap<String, Value>>,
+    /// The last `format` (structured output schema) asked of each model.
+    formats: Mutex<HashMap<String, Value>>,
     start: Instant,
 }
 
@@ -157,6 +159,7 @@ impl OllamaStub {
             loaded: Mutex::new(Vec::new()),
             log: Mutex::new(Log::default()),
             messages: Mutex::new(HashMap::new()),
+            formats: Mutex::new(HashMap::new()),
             start: Instant::now(),
         });
         let listener = std::net::TcpListener::bind(addr)
@@ -267,6 +270,17 @@ impl OllamaStub {
     }
 
     /// The messages `model`'s last chat was sent (`[{"role", "content"}, …]`).
+    /// The last `format` a chat asked of `model` (`Null` if none did).
+    pub fn last_format(&self, model: &str) -> Value {
+        self.stub
+            .formats
+            .lock()
+            .unwrap()
+            .get(model)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
     pub fn last_messages(&self, model: &str) -> Value {
         self.stub
             .messages
@@ -572,6 +586,12 @@ async fn chat(State(stub): State<Arc<Stub>>, axum::Json(body): axum::Json<Value>
         Err(r) => return *r,
     };
     let messages = body.get("messages").cloned().unwrap_or(json!([]));
+    if let Some(format) = body.get("format") {
+        stub.formats
+            .lock()
+            .unwrap()
+            .insert(name.clone(), format.clone());
+    }
     reply(stub, name, keep_alive, &messages, streams(&body), "message").await
 }
 

@@ -449,7 +449,10 @@ impl Forge {
             Message::new("user", &prompt),
         ];
         let asked = Instant::now();
-        let mut stream = self.scheduler.chat(&task.persona, messages).await?;
+        let mut stream = self
+            .scheduler
+            .chat_json(&task.persona, messages, reply_schema())
+            .await?;
         let mut reply = String::new();
         while let Some(piece) = stream.next().await {
             reply.push_str(&piece?);
@@ -520,6 +523,18 @@ fn failure(what: &str, o: &Outcome) -> String {
             o.reason.as_deref().unwrap_or("")
         ),
     }
+}
+
+/// The shape BRICK's reply must have (Ollama's structured outputs hold the model to it).
+fn reply_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "code": {"type": "string", "description": "tool.py, defining run(args)"},
+            "test": {"type": "string", "description": "test.py, which imports run from tool and asserts"}
+        },
+        "required": ["code", "test"]
+    })
 }
 
 /// The code and test from BRICK's reply: a JSON object `{"code", "test"}`, alone or in a

@@ -254,7 +254,7 @@ fn check_request(r: &Request) -> Result<(), String> {
     let interpreter = r.rootfs.join(r.lang.interpreter().trim_start_matches('/'));
     if !interpreter.exists() {
         return Err(format!(
-            "the rootfs {} has no {} (run scripts/build-rootfs)",
+            "the rootfs {} has no {} (build it with `sudo telos-build-rootfs` or `sudo bash scripts/build-rootfs`)",
             r.rootfs.display(),
             r.lang.interpreter()
         ));

@@ -19,7 +19,7 @@ pub enum Error {
         .looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     NoHelper { looked: Vec<PathBuf> },
-    #[error("the tool rootfs {} is missing or incomplete: run scripts/build-rootfs (or set TELOS_ROOTFS)", .path.display())]
+    #[error("the tool rootfs {} is missing or incomplete: build it once with `sudo telos-build-rootfs` (installed with the .deb) or `sudo bash scripts/build-rootfs` (from the source), or set TELOS_ROOTFS", .path.display())]
     NoRootfs { path: PathBuf },
     #[error("a tool file name must be a plain name such as tool.py, not {name:?}")]
     BadName { name: String },

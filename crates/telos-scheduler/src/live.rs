@@ -396,11 +396,30 @@ impl Scheduler {
     /// Streams `persona`'s reply to `messages` once its model is ready. The lease is held
     /// until the stream ends or is dropped.
     pub async fn chat(&self, persona: &str, messages: Vec<Message>) -> Result<TokenStream> {
+        self.chat_shaped(persona, messages, None).await
+    }
+
+    /// [`Scheduler::chat`] whose reply is JSON of the shape `schema` (a JSON schema) says.
+    pub async fn chat_json(
+        &self,
+        persona: &str,
+        messages: Vec<Message>,
+        schema: serde_json::Value,
+    ) -> Result<TokenStream> {
+        self.chat_shaped(persona, messages, Some(schema)).await
+    }
+
+    async fn chat_shaped(
+        &self,
+        persona: &str,
+        messages: Vec<Message>,
+        format: Option<serde_json::Value>,
+    ) -> Result<TokenStream> {
         let lease = self.acquire(persona).await?;
         let stream = self
             .inner
             .backend
-            .chat(&lease.model, messages, lease.keep_alive)
+            .chat(&lease.model, messages, lease.keep_alive, format)
             .await;
         let stream = match stream {
             Ok(s) => s,

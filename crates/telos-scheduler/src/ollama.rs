@@ -61,11 +61,14 @@ pub trait Backend: Send + Sync {
     /// Installed models and their sizes on disk (a first estimate of their VRAM).
     fn installed(&self) -> BoxFuture<'_, Result<Vec<(String, Bytes)>>>;
     /// Streams `model`'s reply to `messages`.
+    /// With `format` (a JSON schema), the reply is JSON of that shape (Ollama's structured
+    /// outputs).
     fn chat<'a>(
         &'a self,
         model: &'a str,
         messages: Vec<Message>,
         keep_alive: KeepAlive,
+        format: Option<serde_json::Value>,
     ) -> BoxFuture<'a, Result<TokenStream>>;
 }
 
@@ -259,14 +262,18 @@ impl Backend for Ollama {
         model: &'a str,
         messages: Vec<Message>,
         keep_alive: KeepAlive,
+        format: Option<serde_json::Value>,
     ) -> BoxFuture<'a, Result<TokenStream>> {
         async move {
-            let body = json!({
+            let mut body = json!({
                 "model": model,
                 "messages": messages,
                 "stream": true,
                 "keep_alive": keep_alive.to_json(),
             });
+            if let Some(format) = format {
+                body["format"] = format;
+            }
             let response = self
                 .http
                 .post(format!("{}/api/chat", self.host))
