@@ -172,6 +172,21 @@ async fn a_forge_whose_every_attempt_fails_installs_nothing_and_is_resumed_with_
     let view = telos.cycle(cycle).await.unwrap();
     assert_eq!(view.summary.state, telos_core::view::CycleState::Suspended);
 
+    // Attempt 2 never got as far as code and a test: an edit of it is refused up front, and
+    // the cycle stays suspended.
+    let e = telos
+        .resume_forge(
+            cycle,
+            Some(Edit {
+                attempt: 2,
+                code: "def run(args):\n    return sum(args)\n".into(),
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NoTest { attempt: 2, .. }), "{e}");
+    assert!(telos.image().cycle(cycle).await.unwrap().is_suspended());
+
     // The user fixes attempt 3's code in the Debugger and resumes: the test passes, the
     // method is installed, and the old cycle is marked resumed by the new one.
     let edited = telos

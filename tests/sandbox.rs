@@ -278,6 +278,13 @@ try:
     os.setuid(0); print('setuid ok')
 except OSError as e:
     print('setuid', errno.errorcode[e.errno])
+say('io_uring_setup', libc.syscall(425, 1, None))
+import socket
+for name, family in [('vsock', 40), ('alg', 38)]:
+    try:
+        socket.socket(family, socket.SOCK_STREAM if family == 40 else socket.SOCK_SEQPACKET); print(name, 'opened')
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
 say('kill', libc.kill(-1, 9))
 "#),
     )
@@ -285,10 +292,32 @@ say('kill', libc.kill(-1, 9))
     let host_alive = host_child.try_wait().unwrap().is_none();
     let _ = host_child.kill();
     let _ = host_child.wait();
-    let expected = "mount -1 EPERM\numount -1 EPERM\nptrace -1 EPERM\nunshare -1 EPERM\nsetns -1 EPERM\nclone-newuser -1 EPERM\nsetuid EPERM\n";
+    let expected = "mount -1 EPERM\numount -1 EPERM\nptrace -1 EPERM\nunshare -1 EPERM\nsetns -1 EPERM\nclone-newuser -1 EPERM\nsetuid EPERM\nio_uring_setup -1 EPERM\nvsock EPERM\nalg EPERM\n";
     cases.check(
         "privileged calls",
         o.stdout.starts_with(expected) && host_alive,
+        &o,
+    );
+
+    // The helper told to stop (the app cancelled, or quits) mid-run: the container goes, and
+    // the outcome says why.
+    let (_dir, spin) = sb.prepare(&py("while True:\n    pass")).unwrap();
+    let mut helper = std::process::Command::new(&sb.helper)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    serde_json::to_writer(helper.stdin.take().unwrap(), &spin).unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(helper.id() as i32, libc::SIGTERM) };
+    let answer = helper.wait_with_output().unwrap();
+    let o: Outcome = serde_json::from_slice(&answer.stdout).expect("an outcome");
+    cases.check(
+        "cancelled",
+        o.cause == Cause::Refused
+            && o.reason.as_deref().is_some_and(|r| r.contains("cancelled"))
+            && o.duration_ms < 3_000.0,
         &o,
     );
 

@@ -462,6 +462,8 @@ export type RunReport = {
 	stdout: string,
 	stderr: string,
 	duration_ms: number | null,
+	/**  What the sandbox itself said (why it refused, a cleanup that failed). */
+	note: string | null,
 };
 
 /**

@@ -56,6 +56,10 @@ pub enum Error {
         attempt: u32,
         have: u32,
     },
+    #[error(
+        "attempt {attempt} of cycle '{cycle}' has no test to check an edit against; edit one that has"
+    )]
+    NoTest { cycle: String, attempt: u32 },
     #[error("no persona {0} to forge tools (the forge asks that persona)")]
     NoForger(String),
     #[error("the forge failed ({why}); its cycle {cycle} is suspended for the Debugger")]

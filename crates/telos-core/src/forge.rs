@@ -37,7 +37,7 @@ const TAIL: usize = 2_000;
 
 /// Runs a method: `tool.py` is its source; this is `main.py`. The tool's own prints go to
 /// stderr, so stdout holds only the result.
-const RUNNER: &str = "import contextlib, json, sys\nimport tool\nargs = json.load(sys.stdin)\nwith contextlib.redirect_stdout(sys.stderr):\n    result = tool.run(args)\nsys.stdout.write(json.dumps(result))\n";
+const RUNNER: &str = "import contextlib, json, sys\nargs = json.load(sys.stdin)\nwith contextlib.redirect_stdout(sys.stderr):\n    import tool\n    result = tool.run(args)\nsys.stdout.write(json.dumps(result))\n";
 
 /// A forge's whole story, kept in its cycle record (`task`): what was asked and every
 /// attempt, so the Debugger can show it and resume it.
@@ -97,6 +97,8 @@ pub struct RunReport {
     pub stdout: String,
     pub stderr: String,
     pub duration_ms: f64,
+    /// What the sandbox itself said (why it refused, a cleanup that failed).
+    pub note: Option<String>,
 }
 
 impl RunReport {
@@ -106,8 +108,9 @@ impl RunReport {
             cause: o.cause.to_string(),
             exit_code: o.exit_code,
             stdout: tail(&o.stdout),
-            stderr: tail(o.reason.as_deref().unwrap_or(&o.stderr)),
+            stderr: tail(&o.stderr),
             duration_ms: o.duration_ms,
+            note: o.reason.clone(),
         }
     }
 
@@ -156,6 +159,7 @@ impl Forge {
         args: Option<Value>,
     ) -> Result<ForgeOutcome> {
         let object = image.resolve(receiver)?;
+        telos_image::check_selector(selector)?;
         let persona = self.forger()?;
         let task = ForgeTask {
             kind: "forge".into(),
@@ -190,8 +194,6 @@ impl Forge {
             .and_then(|t| {
                 serde_json::from_value(t).map_err(|_| Error::NotAForge(record.id.clone()))
             })?;
-        let mut cycle = image.begin(&format!("debugger resume {}", record.id));
-        cycle.set_resumes(record.clone());
         let first = match edit {
             None => None,
             Some(edit) => {
@@ -205,6 +207,12 @@ impl Forge {
                         attempt: edit.attempt,
                         have: task.attempts.len() as u32,
                     })?;
+                if base.test.is_none() {
+                    return Err(Error::NoTest {
+                        cycle: record.id.clone(),
+                        attempt: edit.attempt,
+                    });
+                }
                 Some(Attempt {
                     n: task.attempts.len() as u32 + 1,
                     prompt: String::new(),
@@ -221,6 +229,8 @@ impl Forge {
                 })
             }
         };
+        let mut cycle = image.begin(&format!("debugger resume {}", record.id));
+        cycle.set_resumes(record.clone());
         self.run_loop(image, cycle, task, first).await
     }
 
@@ -232,6 +242,9 @@ impl Forge {
             .ok_or_else(|| Error::NoForger(FORGER.into()))
     }
 
+    /// The attempts, until one passes (installed, committed) or none is left (aborted,
+    /// suspended). A failure that is not the tool's — the model or the sandbox unavailable —
+    /// ends the forge at once with its trace kept, and costs no attempt.
     async fn run_loop(
         &self,
         image: &Image,
@@ -239,9 +252,17 @@ impl Forge {
         mut task: ForgeTask,
         first: Option<Attempt>,
     ) -> Result<ForgeOutcome> {
-        let sandbox = Sandbox::locate();
-        let receiver = telos_image::ObjectId::parse(&task.receiver)
-            .ok_or_else(|| Error::NotAForge(task.receiver.clone()))?;
+        let sandbox = match Sandbox::locate() {
+            Ok(s) => s,
+            Err(e) => {
+                let why = format!("the sandbox is not available: {e}");
+                return Err(suspend(cycle, &task, why).await);
+            }
+        };
+        let Some(receiver) = telos_image::ObjectId::parse(&task.receiver) else {
+            let why = format!("the receiver's id {:?} is not an object id", task.receiver);
+            return Err(suspend(cycle, &task, why).await);
+        };
         let mut budget = self.attempts;
         let mut pending = first;
         loop {
@@ -257,12 +278,7 @@ impl Forge {
                         Ok(a) => a,
                         Err(e) => {
                             cycle.note("model", json!({"error": e.to_string()}));
-                            cycle.set_task(serde_json::to_value(&task).expect("json"));
-                            let record = cycle.abort(&e.to_string()).await?;
-                            return Err(Error::ForgeFailed {
-                                cycle: record.id,
-                                why: e.to_string(),
-                            });
+                            return Err(suspend(cycle, &task, e.to_string()).await);
                         }
                     }
                 }
@@ -277,28 +293,25 @@ impl Forge {
                     json!({"attempt": attempt.n, "text": attempt.reply}),
                 );
             }
-            let result = match (attempt.code.clone(), attempt.test.clone(), &sandbox) {
-                (Some(code), Some(test), Ok(sandbox)) => {
-                    cycle.note(
-                        "code",
-                        json!({"attempt": attempt.n, "code": code, "test": test, "edited": attempt.edited}),
-                    );
-                    self.try_attempt(sandbox, &task, &code, &test, &mut attempt, &mut cycle)
-                        .await
+            let mut result = None;
+            if let (Some(code), Some(test)) = (attempt.code.clone(), attempt.test.clone()) {
+                cycle.note(
+                    "code",
+                    json!({"attempt": attempt.n, "code": code, "test": test, "edited": attempt.edited}),
+                );
+                match self
+                    .try_attempt(&sandbox, &task, &code, &test, &mut attempt, &mut cycle)
+                    .await
+                {
+                    Ok(value) => result = value,
+                    Err(why) => {
+                        attempt.why = Some(why.clone());
+                        attempt.ms = ms_since(began);
+                        task.attempts.push(attempt);
+                        return Err(suspend(cycle, &task, why).await);
+                    }
                 }
-                (_, _, Err(e)) => {
-                    let why = format!("the sandbox is not available: {e}");
-                    attempt.why = Some(why.clone());
-                    task.attempts.push(attempt);
-                    cycle.set_task(serde_json::to_value(&task).expect("json"));
-                    let record = cycle.abort(&why).await?;
-                    return Err(Error::ForgeFailed {
-                        cycle: record.id,
-                        why,
-                    });
-                }
-                _ => None,
-            };
+            }
             attempt.ms = ms_since(began);
             cycle.note(
                 "verdict",
@@ -326,7 +339,11 @@ impl Forge {
                         cycle: Some(cycle.id().to_string()),
                     },
                 };
-                cycle.set_method(&receiver, &task.selector, method)?;
+                if let Err(e) = cycle.set_method(&receiver, &task.selector, method) {
+                    // The receiver went away mid-forge, say: kept, like any failed forge.
+                    return Err(suspend(cycle, &task, format!("installing the method: {e}")).await);
+                }
+                // A commit that fails records the cycle as aborted, task and all.
                 let record = cycle.commit().await?;
                 return Ok(ForgeOutcome {
                     cycle: CycleSummary::new(&record),
@@ -346,15 +363,12 @@ impl Forge {
             "{} attempt(s) failed; the last: {last}",
             task.attempts.len()
         );
-        let record = cycle.abort(&why).await?;
-        Err(Error::ForgeFailed {
-            cycle: record.id,
-            why,
-        })
+        Err(suspend(cycle, &task, why).await)
     }
 
-    /// Runs the attempt's test, and with the send's arguments the method itself; sets its
-    /// verdict. Returns the method's result when it was invoked.
+    /// Runs the attempt's test, and with the send's arguments the method itself, and sets its
+    /// verdict; `Ok` with the method's result when it was invoked. `Err` is the sandbox's
+    /// failure, not the tool's (it refused, or could not run at all).
     async fn try_attempt(
         &self,
         sandbox: &Sandbox,
@@ -363,28 +377,25 @@ impl Forge {
         test: &str,
         attempt: &mut Attempt,
         cycle: &mut Cycle,
-    ) -> Option<Value> {
+    ) -> std::result::Result<Option<Value>, String> {
         let tool = Tool::new(Lang::Python, test).with_file("tool.py", code);
         let started = Instant::now();
         let ran = sandbox.run(&tool).await;
         attempt.sandbox_ms += ms_since(started);
-        let outcome = match ran {
-            Ok(o) => o,
-            Err(e) => {
-                attempt.why = Some(format!("the sandbox failed: {e}"));
-                return None;
-            }
-        };
+        let outcome = ran.map_err(|e| format!("the sandbox failed: {e}"))?;
         let report = RunReport::new("test", &outcome);
         cycle.note("sandbox", serde_json::to_value(&report).expect("json"));
         attempt.runs.push(report);
+        if outcome.cause == Cause::Refused {
+            return Err(failure("the test", &outcome));
+        }
         if !RunReport::passed(&outcome) {
             attempt.why = Some(failure("the test", &outcome));
-            return None;
+            return Ok(None);
         }
         let Some(args) = &task.args else {
             attempt.passed = true;
-            return None;
+            return Ok(None);
         };
         let started = Instant::now();
         let invoked = invoke(sandbox, code, args).await;
@@ -395,19 +406,23 @@ impl Forge {
                 cycle.note("sandbox", serde_json::to_value(&report).expect("json"));
                 attempt.runs.push(report);
                 attempt.passed = true;
-                Some(value)
+                Ok(Some(value))
             }
             Err((why, outcome)) => {
-                if let Some(o) = outcome {
-                    let report = RunReport::new("invoke", &o);
-                    cycle.note("sandbox", serde_json::to_value(&report).expect("json"));
-                    attempt.runs.push(report);
+                let Some(o) = outcome else {
+                    return Err(why); // the sandbox, not the method
+                };
+                let report = RunReport::new("invoke", &o);
+                cycle.note("sandbox", serde_json::to_value(&report).expect("json"));
+                attempt.runs.push(report);
+                if o.cause == Cause::Refused {
+                    return Err(why);
                 }
                 attempt.why = Some(format!(
                     "the test passed, but run({}) failed: {why}",
                     compact(args)
                 ));
-                None
+                Ok(None)
             }
         }
     }
@@ -476,6 +491,19 @@ impl Forge {
             sandbox_ms: 0.0,
             ms: 0.0,
         })
+    }
+}
+
+/// Ends a forge that failed: the cycle aborts (nothing it staged is written) and is kept
+/// suspended with the task as far as it got; the error names it.
+async fn suspend(mut cycle: Cycle, task: &ForgeTask, why: String) -> Error {
+    cycle.set_task(serde_json::to_value(task).expect("json"));
+    match cycle.abort(&why).await {
+        Ok(record) => Error::ForgeFailed {
+            cycle: record.id,
+            why,
+        },
+        Err(e) => Error::from(e),
     }
 }
 

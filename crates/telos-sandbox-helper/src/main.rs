@@ -13,6 +13,7 @@
 //! takes every process of the container with it. The cgroup's OOM counter is read before
 //! the container, its cgroup and the bundle are deleted.
 
+mod signals;
 mod spec;
 
 use std::fs::File;
@@ -49,6 +50,9 @@ fn main() {
         println!("{}", serde_json::to_string_pretty(&config).expect("json"));
         return;
     }
+    // SIGINT, SIGTERM or SIGHUP (the app cancelled, or is going away) ends the run early and
+    // still cleans up; handlers, unlike a blocked mask, do not pass on to the container.
+    signals::install();
     let mut input = String::new();
     let outcome = match std::io::stdin().read_to_string(&mut input) {
         Err(e) => Outcome::refused(format!("reading the request: {e}")),
@@ -109,17 +113,23 @@ impl Run {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.subsec_nanos())
         );
-        let bundle = request.state_dir.join("bundles").join(&id);
+        private_dir(&request.state_dir)?;
+        let bundles = request.state_dir.join("bundles");
         let state_root = request.state_dir.join("containers");
-        for dir in [&bundle, &state_root] {
-            std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        for dir in [&bundles, &state_root] {
+            private_dir(dir)?;
         }
+        sweep(&bundles, &state_root);
+        let bundle = bundles.join(&id);
+        private_dir(&bundle)?;
         // Flat, so that deleting the container leaves no parent cgroup behind.
         let cgroup = format!("/{id}");
         let config = spec::config(request, &cgroup, mode == "rootless");
         let path = bundle.join("config.json");
-        std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("json"))
-            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        if let Err(e) = std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("json")) {
+            let _ = std::fs::remove_dir_all(&bundle);
+            return Err(format!("writing {}: {e}", path.display()));
+        }
         Ok(Self {
             id,
             bundle,
@@ -194,9 +204,15 @@ impl Run {
         };
         let deadline = started + Duration::from_millis(limits.timeout_ms);
         let mut watch = Watch::new(out_r, err_r, limits.output_bytes);
-        let (status, cause) = watch.until_exit(pid, deadline);
+        let (status, cause, note) = watch.until_exit(pid, deadline);
         let mut cause = cause;
-        if cause == Cause::Exited && self.oom_killed() {
+        // Output past the cap read in the last moments (with the exit, or while draining).
+        if cause == Cause::Exited && (watch.out.over || watch.err.over) {
+            cause = Cause::OutputCap;
+        }
+        // An OOM kill the tool survived (a child of it killed, the tool exiting 0) is its
+        // business; one that ended it is the cause.
+        if cause == Cause::Exited && status != Some(0) && self.oom_killed() {
             cause = Cause::Oom;
         }
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -206,7 +222,7 @@ impl Run {
             stdout: String::from_utf8_lossy(&watch.out.bytes).into_owned(),
             stderr: String::from_utf8_lossy(&watch.err.bytes).into_owned(),
             duration_ms,
-            reason: None,
+            reason: note,
             mode: String::new(),
         }
     }
@@ -234,7 +250,11 @@ impl Run {
     /// Deletes the container (and with it its cgroups) and the bundle.
     fn clean_up(&mut self) -> Result<(), String> {
         let mut problems = Vec::new();
-        if let Some(mut c) = self.container.take()
+        // A build that failed half way may still have left its state and cgroups.
+        let container = self.container.take().or_else(|| {
+            libcontainer::container::Container::load(self.state_root.join(&self.id)).ok()
+        });
+        if let Some(mut c) = container
             && let Err(e) = c.delete(true)
         {
             problems.push(format!("deleting container {}: {e}", self.id));
@@ -247,6 +267,51 @@ impl Run {
         } else {
             Err(problems.join("; "))
         }
+    }
+}
+
+/// Makes `dir` (if needed) private to this user, and refuses one that is not: another user
+/// who could write in it could rewrite a bundle's config between writing and loading.
+fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("creating {}: {e}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if !meta.file_type().is_dir() || meta.uid() != me || meta.permissions().mode() & 0o022 != 0 {
+        return Err(format!(
+            "the state folder {} is not a folder of uid {me} that only it may write; remove it and try again",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Deletes what helpers that were killed mid-run left: containers and bundles whose helper
+/// (its pid is in the id) is gone.
+fn sweep(bundles: &Path, state_root: &Path) {
+    let Ok(entries) = std::fs::read_dir(bundles) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = id
+            .strip_prefix("telos-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() as i32 || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if let Ok(mut c) = libcontainer::container::Container::load(state_root.join(&id)) {
+            let _ = c.delete(true);
+        }
+        let _ = std::fs::remove_dir_all(entry.path());
     }
 }
 
@@ -341,33 +406,51 @@ impl Watch {
         }
     }
 
-    /// Reads output until `pid` exits, killing it at the deadline or past an output cap.
-    /// Returns the exit status (128 + signal when killed) and why it ended.
-    fn until_exit(&mut self, pid: Pid, deadline: Instant) -> (Option<i32>, Cause) {
+    /// Reads output until `pid` exits, killing it at the deadline, past an output cap or when
+    /// the helper is told to stop. Returns the exit status (128 + signal when killed), why it
+    /// ended, and a note when something else is worth saying.
+    fn until_exit(&mut self, pid: Pid, deadline: Instant) -> (Option<i32>, Cause, Option<String>) {
+        /// How long a killed container may take to be gone before the helper stops waiting.
+        const GRACE: Duration = Duration::from_secs(5);
         let pidfd = pidfd_open(pid);
         let mut cause = Cause::Exited;
-        let mut killed = false;
+        let mut note = None;
+        let mut killed: Option<Instant> = None;
         loop {
-            if !killed {
+            if killed.is_none() {
                 if self.out.over || self.err.over {
                     cause = Cause::OutputCap;
                 } else if Instant::now() >= deadline {
                     cause = Cause::Timeout;
+                } else if let Some(sig) = signals::received() {
+                    cause = Cause::Refused;
+                    note = Some(format!("cancelled: the helper got signal {sig}"));
                 }
                 if cause != Cause::Exited {
                     // pid 1 of the container's pid namespace: the kernel kills the rest.
                     let _ = kill(pid, Signal::SIGKILL);
-                    killed = true;
+                    killed = Some(Instant::now());
                 }
+            } else if killed.is_some_and(|at| at.elapsed() > GRACE) {
+                // A process stuck in the kernel (a hung mount under /input, say) keeps the
+                // namespace's init from going; say so rather than hang.
+                return (
+                    None,
+                    cause,
+                    Some(format!(
+                        "the container was killed but had not exited {} s later",
+                        GRACE.as_secs()
+                    )),
+                );
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            let wait_ms = if killed {
+            let wait_ms = if killed.is_some() {
                 50
             } else {
                 left.as_millis().clamp(1, 1000) as u16
             };
-            let mut fds = Vec::with_capacity(3);
-            let mut which = Vec::with_capacity(3);
+            let mut fds = Vec::with_capacity(4);
+            let mut which = Vec::with_capacity(4);
             if let Some(fd) = &self.out.fd {
                 fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
                 which.push(0);
@@ -379,6 +462,10 @@ impl Watch {
             if let Some(fd) = &pidfd {
                 fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
                 which.push(2);
+            }
+            if let Some(fd) = signals::fd() {
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                which.push(3);
             }
             let ready = poll(&mut fds, PollTimeout::from(wait_ms)).unwrap_or(0);
             let mut exited = false;
@@ -400,7 +487,9 @@ impl Watch {
                         1 => {
                             self.err.read();
                         }
-                        _ => exited = true,
+                        2 => exited = true,
+                        // The signal is read at the top of the loop.
+                        _ => {}
                     }
                 }
             }
@@ -408,17 +497,17 @@ impl Watch {
                 match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
                     Ok(WaitStatus::Exited(_, code)) => {
                         self.drain();
-                        return (Some(code), cause);
+                        return (Some(code), cause, note);
                     }
                     Ok(WaitStatus::Signaled(_, sig, _)) => {
                         self.drain();
-                        return (Some(128 + sig as i32), cause);
+                        return (Some(128 + sig as i32), cause, note);
                     }
                     Ok(_) => {}
                     // Not our child (should not happen): nothing to wait for.
-                    Err(_) => {
+                    Err(e) => {
                         self.drain();
-                        return (None, cause);
+                        return (None, cause, Some(format!("waiting for the container: {e}")));
                     }
                 }
             }

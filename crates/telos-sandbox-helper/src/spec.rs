@@ -61,7 +61,15 @@ pub const DENIED: &[&str] = &[
     "nfsservctl",
     "vhangup",
     "personality",
+    // io_uring: a large kernel surface a tool has no need of.
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
 ];
+
+/// Socket families a tool may not open: AF_ALG (the kernel's crypto API, 38) and AF_VSOCK
+/// (40), which the network namespace does not isolate (it reaches the hypervisor).
+const DENIED_FAMILIES: [u64; 2] = [38, 40];
 
 /// Namespace flags a `clone` may not carry (a new user namespace above all: it would give
 /// the tool capabilities of its own).
@@ -83,11 +91,25 @@ fn syscall_rules() -> Value {
         json!({"names": DENIED, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}),
         json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}),
     ];
+    for family in DENIED_FAMILIES {
+        rules.push(
+            json!({"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                          "args": [{"index": 0, "value": family, "op": "SCMP_CMP_EQ"}]}),
+        );
+    }
     for flag in CLONE_NAMESPACES {
         rules.push(json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
                           "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}]}));
     }
     Value::Array(rules)
+}
+
+fn native_arch() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "SCMP_ARCH_AARCH64"
+    } else {
+        "SCMP_ARCH_X86_64"
+    }
 }
 
 /// The config.json for `request`, its cgroup at `cgroup` (cgroupfs path).
@@ -96,6 +118,8 @@ pub fn config(request: &Request, cgroup: &str, rootless: bool) -> Value {
     let entry = format!("/tool/{}", request.lang.entry());
     let mut args = vec![request.lang.interpreter().to_string(), entry];
     args.extend(request.args.iter().cloned());
+    // Recursive bind options (rro…): plain ro applies to the top mount only, leaving a mount
+    // nested under the folder writable.
     let mut mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc",
                "options": ["nosuid", "noexec", "nodev"]}),
@@ -104,18 +128,18 @@ pub fn config(request: &Request, cgroup: &str, rootless: bool) -> Value {
         json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
                "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-               "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=8m"]}),
+               "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=8m", "nr_inodes=1024"]}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
                "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-               "options": ["nosuid", "nodev", "mode=1777", format!("size={}m", l.tmp_mb)]}),
+               "options": ["nosuid", "nodev", "mode=1777", format!("size={}m", l.tmp_mb), "nr_inodes=16384"]}),
         json!({"destination": "/tool", "type": "bind", "source": request.tool_dir,
-               "options": ["rbind", "ro", "nosuid", "nodev"]}),
+               "options": ["rbind", "rro", "rnosuid", "rnodev"]}),
     ];
     if let Some(input) = &request.input_dir {
         mounts.push(
             json!({"destination": "/input", "type": "bind", "source": input,
-                           "options": ["rbind", "ro", "nosuid", "nodev", "noexec"]}),
+                           "options": ["rbind", "rro", "rnosuid", "rnodev", "rnoexec"]}),
         );
     }
     let mut namespaces = vec![
@@ -145,7 +169,9 @@ pub fn config(request: &Request, cgroup: &str, rootless: bool) -> Value {
         ],
         "seccomp": {
             "defaultAction": "SCMP_ACT_ALLOW",
-            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"],
+            // Native only: 32-bit entry points (socketcall above all) would get around the
+            // argument rules; a call from another architecture is refused by default.
+            "architectures": [native_arch()],
             "syscalls": syscall_rules()
         }
     });
@@ -157,6 +183,8 @@ pub fn config(request: &Request, cgroup: &str, rootless: bool) -> Value {
         linux["gidMappings"] = json!([{"containerID": 0, "hostID": host_gid, "size": 1}]);
         let bytes = l.memory_mb * 1024 * 1024;
         rlimits.push(json!({"type": "RLIMIT_AS", "hard": bytes, "soft": bytes}));
+        // Per user, not per container: the closest rlimit to a pids limit.
+        rlimits.push(json!({"type": "RLIMIT_NPROC", "hard": l.pids, "soft": l.pids}));
         let cpu_secs = (l.timeout_ms / 1000).max(1);
         rlimits.push(json!({"type": "RLIMIT_CPU", "hard": cpu_secs, "soft": cpu_secs}));
     } else {

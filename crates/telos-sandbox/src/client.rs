@@ -145,12 +145,15 @@ impl Sandbox {
             std::fs::write(&path, text).map_err(io(format!("writing {}", path.display())))?;
             set_mode(&path, 0o644)?;
         }
+        // The tool's folder is shown to the container's unprivileged user; the folder around
+        // it (and the stdin file beside it) only to us and the helper.
         set_mode(&tool_dir, 0o755)?;
-        set_mode(dir.path(), 0o755)?;
+        set_mode(dir.path(), 0o700)?;
         let stdin = match &tool.stdin {
             Some(bytes) => {
                 let path = dir.path().join("stdin");
                 std::fs::write(&path, bytes).map_err(io("writing the tool's stdin"))?;
+                set_mode(&path, 0o600)?;
                 Some(path)
             }
             None => None,
@@ -174,13 +177,19 @@ impl Sandbox {
             helper: self.helper.clone(),
             why,
         };
+        // Its own process group: a Ctrl-C meant for the app does not kill the helper mid-run
+        // (it would leave the container); the app stops it with SIGTERM, which it handles.
         let mut child = tokio::process::Command::new(&self.helper)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| helper_err(format!("could not start: {e}")))?;
-        let body = serde_json::to_vec(request).expect("a request serialises");
+        // Dropped before the answer (the caller gave up, or the wait below ran out): the
+        // helper is told to stop, and cleans up.
+        let mut stop = StopOnDrop(child.id());
+        let body = serde_json::to_vec(request).map_err(|e| helper_err(format!("{e}")))?;
         let mut stdin = child.stdin.take().expect("piped stdin");
         stdin
             .write_all(&body)
@@ -191,19 +200,47 @@ impl Sandbox {
         let mut stderr = Vec::new();
         let mut out = child.stdout.take().expect("piped stdout");
         let mut err = child.stderr.take().expect("piped stderr");
-        let (a, b) = tokio::join!(out.read_to_end(&mut stdout), err.read_to_end(&mut stderr));
-        a.and(b)
+        // The run's own clock, plus room to make and delete the container.
+        let patience = std::time::Duration::from_millis(request.limits.timeout_ms)
+            + std::time::Duration::from_secs(30);
+        let read = tokio::time::timeout(patience, async {
+            tokio::join!(out.read_to_end(&mut stdout), err.read_to_end(&mut stderr))
+        })
+        .await
+        .map_err(|_| {
+            helper_err(format!(
+                "no answer within {} s; it was told to stop",
+                patience.as_secs()
+            ))
+        })?;
+        read.0
+            .and(read.1)
             .map_err(|e| helper_err(format!("reading its answer: {e}")))?;
         let status = child
             .wait()
             .await
             .map_err(|e| helper_err(format!("waiting for it: {e}")))?;
+        stop.0 = None;
         serde_json::from_slice(&stdout).map_err(|e| {
             helper_err(format!(
                 "no answer ({status}, {e}); it said: {}",
                 String::from_utf8_lossy(&stderr).trim()
             ))
         })
+    }
+}
+
+/// Sends SIGTERM to the helper when dropped, unless disarmed (`.0 = None`).
+struct StopOnDrop(Option<u32>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: kill(2) on the helper we spawned and have not yet reaped.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
     }
 }
 
