@@ -330,6 +330,16 @@ async fn telos_on(dir: &std::path::Path, stub: &OllamaStub) -> Telos {
     Telos::open(config).await.expect("open Telos")
 }
 
+/// BRICK as the scheduler sees it now.
+fn brick_persona(telos: &Telos) -> telos_core::scheduler::Persona {
+    telos
+        .scheduler()
+        .personas()
+        .into_iter()
+        .find(|p| p.name == "BRICK")
+        .expect("BRICK")
+}
+
 async fn events(telos: &Telos, persona: &str, text: &str) -> Vec<ChatEvent> {
     let mut rx = telos.chat(persona, text).expect("chat starts");
     let mut out = Vec::new();
@@ -520,12 +530,7 @@ async fn codex_edits_wait_for_approval_and_a_malformed_codex_is_named_by_line() 
     let brick = telos.image().resolve("BRICK").unwrap();
     assert_eq!(brick.slots["keep_alive"], serde_json::json!("10m"));
     assert_eq!(brick.slots["priority"], serde_json::json!(3));
-    let p = telos
-        .scheduler()
-        .personas()
-        .into_iter()
-        .find(|p| p.name == "BRICK")
-        .unwrap();
+    let p = brick_persona(&telos);
     assert_eq!(p.keep_alive.to_string(), "10m");
     assert!(telos.amendments().is_empty());
 
@@ -536,12 +541,7 @@ async fn codex_edits_wait_for_approval_and_a_malformed_codex_is_named_by_line() 
         std::fs::write(&file, edited).unwrap();
         let a = telos.scan_codex().unwrap().pending.remove(0);
         telos.approve_amendment(&a.id).await.unwrap();
-        let p = telos
-            .scheduler()
-            .personas()
-            .into_iter()
-            .find(|p| p.name == "BRICK")
-            .unwrap();
+        let p = brick_persona(&telos);
         assert_eq!((p.model.as_str(), p.size), (model, Bytes::gb(gb)));
     }
 

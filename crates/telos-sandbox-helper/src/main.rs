@@ -18,7 +18,7 @@ mod spec;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -449,50 +449,18 @@ impl Watch {
             } else {
                 left.as_millis().clamp(1, 1000) as u16
             };
-            let mut fds = Vec::with_capacity(4);
-            let mut which = Vec::with_capacity(4);
-            if let Some(fd) = &self.out.fd {
-                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
-                which.push(0);
-            }
-            if let Some(fd) = &self.err.fd {
-                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
-                which.push(1);
-            }
+            let mut fds = self.pipes();
             if let Some(fd) = &pidfd {
-                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
-                which.push(2);
+                fds.push((PIDFD, fd.as_fd()));
             }
             if let Some(fd) = signals::fd() {
-                fds.push(PollFd::new(fd, PollFlags::POLLIN));
-                which.push(3);
+                fds.push((SIGNAL, fd));
             }
-            let ready = poll(&mut fds, PollTimeout::from(wait_ms)).unwrap_or(0);
-            let mut exited = false;
-            if ready > 0 {
-                let events: Vec<(usize, bool)> = fds
-                    .iter()
-                    .zip(&which)
-                    .map(|(f, w)| (*w, f.revents().is_some_and(|r| !r.is_empty())))
-                    .collect();
-                drop(fds);
-                for (w, hit) in events {
-                    if !hit {
-                        continue;
-                    }
-                    match w {
-                        0 => {
-                            self.out.read();
-                        }
-                        1 => {
-                            self.err.read();
-                        }
-                        2 => exited = true,
-                        // The signal is read at the top of the loop.
-                        _ => {}
-                    }
-                }
-            }
+            let hits = ready(&fds, wait_ms);
+            drop(fds);
+            self.read(&hits);
+            // A signal is read at the top of the loop.
+            let exited = hits.contains(&PIDFD);
             if exited || pidfd.is_none() {
                 match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
                     Ok(WaitStatus::Exited(_, code)) => {
@@ -519,35 +487,60 @@ impl Watch {
     fn drain(&mut self) {
         let until = Instant::now() + Duration::from_millis(500);
         while (self.out.fd.is_some() || self.err.fd.is_some()) && Instant::now() < until {
-            let mut fds = Vec::new();
-            let mut which = Vec::new();
-            if let Some(fd) = &self.out.fd {
-                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
-                which.push(0);
-            }
-            if let Some(fd) = &self.err.fd {
-                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
-                which.push(1);
-            }
-            if poll(&mut fds, PollTimeout::from(50u16)).unwrap_or(0) == 0 {
+            let fds = self.pipes();
+            let hits = ready(&fds, 50);
+            drop(fds);
+            if hits.is_empty() {
                 break;
             }
-            let hits: Vec<usize> = fds
-                .iter()
-                .zip(&which)
-                .filter(|(f, _)| f.revents().is_some_and(|r| !r.is_empty()))
-                .map(|(_, w)| *w)
-                .collect();
-            drop(fds);
-            for w in hits {
-                if w == 0 {
-                    self.out.read();
-                } else {
-                    self.err.read();
-                }
-            }
+            self.read(&hits);
         }
     }
+
+    /// The open pipes, to poll, tagged [`STDOUT`] and [`STDERR`].
+    fn pipes(&self) -> Vec<(usize, BorrowedFd<'_>)> {
+        let mut fds = Vec::with_capacity(4);
+        if let Some(fd) = &self.out.fd {
+            fds.push((STDOUT, fd.as_fd()));
+        }
+        if let Some(fd) = &self.err.fd {
+            fds.push((STDERR, fd.as_fd()));
+        }
+        fds
+    }
+
+    /// Reads the pipes among `hits`.
+    fn read(&mut self, hits: &[usize]) {
+        if hits.contains(&STDOUT) {
+            self.out.read();
+        }
+        if hits.contains(&STDERR) {
+            self.err.read();
+        }
+    }
+}
+
+/// What the wait loop polls.
+const STDOUT: usize = 0;
+const STDERR: usize = 1;
+const PIDFD: usize = 2;
+const SIGNAL: usize = 3;
+
+/// The tags of `fds` that are ready within `ms` milliseconds.
+fn ready(fds: &[(usize, BorrowedFd<'_>)], ms: u16) -> Vec<usize> {
+    let mut polls: Vec<PollFd> = fds
+        .iter()
+        .map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN))
+        .collect();
+    if poll(&mut polls, PollTimeout::from(ms)).unwrap_or(0) == 0 {
+        return Vec::new();
+    }
+    polls
+        .iter()
+        .zip(fds)
+        .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
+        .map(|(_, (tag, _))| *tag)
+        .collect()
 }
 
 /// Brings up `lo` in the network namespace of `pid` (a new one has it down): a tool may use
