@@ -16,8 +16,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use telos_image::{
-    BoxFuture, Cycle, CycleRecord, DoesNotUnderstand, Image, Invocation, Invoker, Method, Object,
-    Provenance,
+    BoxFuture, Cycle, DoesNotUnderstand, Image, Invocation, Invoker, Method, Object, Provenance,
 };
 use telos_sandbox::proto::{Cause, Lang, Outcome};
 use telos_sandbox::{Sandbox, Tool};
@@ -176,17 +175,17 @@ impl Forge {
         self.run_loop(image, cycle, task, None).await
     }
 
-    /// Resumes the suspended forge `record`: with `edit`, that attempt's code (its test
+    /// Resumes the suspended forge cycle `id`: with `edit`, that attempt's code (its test
     /// kept) is tried first; then BRICK gets its attempts again. As one new cycle that
     /// resolves the old one.
     pub async fn resume(
         &self,
         image: &Image,
-        record: CycleRecord,
+        id: &str,
         edit: Option<Edit>,
     ) -> Result<ForgeOutcome> {
-        let _claim = image.claim(&record.id)?;
-        let record = telos_image::ops::suspended(image, &record.id).await?;
+        let _claim = image.claim(id)?;
+        let record = telos_image::ops::suspended(image, id).await?;
         let task: ForgeTask = record
             .task
             .clone()
@@ -710,7 +709,6 @@ impl Telos {
 
     /// Resumes a suspended forge cycle, with the user's edit of one attempt's code.
     pub async fn resume_forge(&self, cycle: &str, edit: Option<Edit>) -> Result<ForgeOutcome> {
-        let record = self.image().cycle(cycle).await?;
-        self.forge().resume(self.image(), record, edit).await
+        self.forge().resume(self.image(), cycle, edit).await
     }
 }
