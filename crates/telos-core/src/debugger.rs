@@ -49,12 +49,8 @@ impl Telos {
             if !record.is_suspended() {
                 continue;
             }
-            let forger = record
-                .task
-                .as_ref()
-                .and_then(|t| t.get("persona"))
-                .and_then(|p| p.as_str())
-                .and_then(|name| image.resolve(name).ok());
+            let forger = crate::forge::ForgeTask::of(&record)
+                .and_then(|task| image.resolve(&task.persona).ok());
             let touched = record.objects.iter().filter_map(|id| image.get(id).ok());
             for persona in forger.into_iter().chain(touched) {
                 let id = persona.id.to_string();

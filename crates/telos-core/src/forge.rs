@@ -60,6 +60,16 @@ pub struct ForgeTask {
     pub attempts: Vec<Attempt>,
 }
 
+impl ForgeTask {
+    /// The forge's story a cycle record holds, if it is a forge cycle.
+    pub fn of(record: &telos_image::CycleRecord) -> Option<Self> {
+        record
+            .task
+            .as_ref()
+            .and_then(|t| serde_json::from_value(t.clone()).ok())
+    }
+}
+
 /// One attempt: what BRICK was told and answered, the code it gave, its test's run, and the
 /// verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,13 +196,7 @@ impl Forge {
     ) -> Result<ForgeOutcome> {
         let _claim = image.claim(id)?;
         let record = telos_image::ops::suspended(image, id).await?;
-        let task: ForgeTask = record
-            .task
-            .clone()
-            .ok_or_else(|| Error::NotAForge(record.id.clone()))
-            .and_then(|t| {
-                serde_json::from_value(t).map_err(|_| Error::NotAForge(record.id.clone()))
-            })?;
+        let task = ForgeTask::of(&record).ok_or_else(|| Error::NotAForge(record.id.clone()))?;
         let first = match edit {
             None => None,
             Some(edit) => {

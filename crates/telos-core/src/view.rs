@@ -300,10 +300,7 @@ impl CycleView {
                 }
                 _ => None,
             },
-            forge: record
-                .task
-                .as_ref()
-                .and_then(|t| serde_json::from_value(t.clone()).ok()),
+            forge: crate::forge::ForgeTask::of(record),
         }
     }
 }
