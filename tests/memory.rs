@@ -377,6 +377,14 @@ async fn switching_to_the_ivf_index_keeps_results_correct() {
 fn fake_http(
     answer: impl Fn(&str, &str, &[u8]) -> (&'static str, Vec<u8>) + Send + 'static,
 ) -> String {
+    fake_http_paced(answer, None)
+}
+
+/// [`fake_http`], sending bodies in 1 MiB pieces `pace` apart when given (a slow link).
+fn fake_http_paced(
+    answer: impl Fn(&str, &str, &[u8]) -> (&'static str, Vec<u8>) + Send + 'static,
+    pace: Option<std::time::Duration>,
+) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
@@ -409,9 +417,13 @@ fn fake_http(
                 answer.len()
             );
             // The client may hang up early (a test of a failed download); that is its business.
-            let _ = stream
-                .write_all(head.as_bytes())
-                .and_then(|()| stream.write_all(&answer));
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| match pace {
+                None => stream.write_all(&answer),
+                Some(pace) => answer.chunks(1 << 20).try_for_each(|piece| {
+                    std::thread::sleep(pace);
+                    stream.write_all(piece)
+                }),
+            });
         }
     });
     host
@@ -458,20 +470,88 @@ impl FakeOllama {
 /// A fake Hugging Face hub serving the installed MiniLM files, with `damaged` served with
 /// one byte changed.
 fn fake_hub(damaged: Option<&'static str>) -> String {
+    fake_hub_paced(damaged, None)
+}
+
+fn fake_hub_paced(damaged: Option<&'static str>, pace: Option<std::time::Duration>) -> String {
     let installed = telos_memory::embed::weights_dir().unwrap();
-    fake_http(move |method, path, _| {
-        let prefix = format!("/{}/resolve/main/", telos_memory::hub::REPO);
-        match path.strip_prefix(&prefix) {
-            Some(name) if method == "GET" && telos_memory::embed::WEIGHT_FILES.contains(&name) => {
-                let mut bytes = std::fs::read(installed.join(name)).unwrap();
-                if damaged == Some(name) {
-                    bytes[100] ^= 1;
+    fake_http_paced(
+        move |method, path, _| {
+            let prefix = format!("/{}/resolve/main/", telos_memory::hub::REPO);
+            match path.strip_prefix(&prefix) {
+                Some(name)
+                    if method == "GET" && telos_memory::embed::WEIGHT_FILES.contains(&name) =>
+                {
+                    let mut bytes = std::fs::read(installed.join(name)).unwrap();
+                    if damaged == Some(name) {
+                        bytes[100] ^= 1;
+                    }
+                    ("200 OK", bytes)
                 }
-                ("200 OK", bytes)
+                _ => ("404 Not Found", b"Entry not found".to_vec()),
             }
-            _ => ("404 Not Found", b"Entry not found".to_vec()),
-        }
-    })
+        },
+        pace,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_ingest_shows_the_model_download_as_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("weights");
+    // 86 MiB at 1 MiB per 20 ms: about two seconds, several progress ticks.
+    let hub = format!(
+        "http://{}",
+        fake_hub_paced(None, Some(std::time::Duration::from_millis(20)))
+    );
+    let image = awake_in_memory().await;
+    let mut config = MemoryConfig::new(dir.path().join("memory"));
+    let w = weights.clone();
+    config.embedder = Arc::new(move || {
+        telos_memory::hub::fetch(&w, &telos_memory::embed::WEIGHT_FILES, &hub)?;
+        Ok(Arc::new(MiniLm::load(&w)?) as Arc<dyn Embedder>)
+    });
+    let memory = Memory::open(image.clone(), config).await.unwrap();
+    let brick = image.resolve("BRICK").unwrap().id.clone();
+    let note = dir.path().join("note.txt");
+    std::fs::write(
+        &note,
+        "The first thing remembered needs the model fetched first.",
+    )
+    .unwrap();
+    let stages = std::sync::Mutex::new(Vec::new());
+    memory
+        .ingest_file(&brick, &note, &|p| stages.lock().unwrap().push(p.stage))
+        .await
+        .unwrap();
+    let stages = stages.into_inner().unwrap();
+    let fetching: Vec<(u32, Option<u32>)> = stages
+        .iter()
+        .filter_map(|s| match s {
+            telos_memory::Stage::Fetching {
+                file,
+                done_mb,
+                total_mb,
+            } if file == "model.safetensors" => Some((*done_mb, *total_mb)),
+            _ => None,
+        })
+        .collect();
+    assert!(fetching.len() >= 2, "{stages:?}");
+    assert!(
+        fetching.iter().all(|(_, total)| *total == Some(86)),
+        "{fetching:?}"
+    );
+    assert!(fetching.windows(2).all(|w| w[0].0 < w[1].0), "{fetching:?}");
+    let first_embedding = stages
+        .iter()
+        .position(|s| matches!(s, telos_memory::Stage::Embedding { .. }))
+        .unwrap();
+    let last_fetching = stages
+        .iter()
+        .rposition(|s| matches!(s, telos_memory::Stage::Fetching { .. }))
+        .unwrap();
+    assert!(last_fetching < first_embedding, "{stages:?}");
+    assert!(telos_memory::hub::downloading().is_none());
 }
 
 #[test]

@@ -506,7 +506,9 @@ export type SlotView = {
 };
 
 /**  Where one file's ingest is. */
-export type Stage = { stage: "reading" } | { stage: "chunking" } | { stage: "embedding"; done: number; total: number } | { stage: "indexing" } | { stage: "done"; outcome: Outcome; chunks: number } | { stage: "failed"; error: string };
+export type Stage = { stage: "reading" } | 
+/**  The model's files are being fetched from the hub (a first ingest after installing). */
+{ stage: "fetching"; file: string; done_mb: number; total_mb: number | null } | { stage: "chunking" } | { stage: "embedding"; done: number; total: number } | { stage: "indexing" } | { stage: "done"; outcome: Outcome; chunks: number } | { stage: "failed"; error: string };
 
 /**  How a step changes one object. */
 export type StagedKind = "created" | "updated" | "deleted";

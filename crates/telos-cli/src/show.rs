@@ -317,6 +317,14 @@ impl ProgressLine {
                     .map_or(p.path.clone(), |n| n.to_string_lossy().into_owned());
                 match &p.stage {
                     Stage::Reading => format!("{name}: reading"),
+                    Stage::Fetching {
+                        file,
+                        done_mb,
+                        total_mb,
+                    } => format!(
+                        "{name}: fetching the model's {file} {done_mb}/{} MB",
+                        total_mb.map_or("?".into(), |t| t.to_string())
+                    ),
                     Stage::Chunking => format!("{name}: chunking"),
                     Stage::Embedding { done, total } => {
                         format!("{name}: embedding {done}/{total} {}", bar(*done, *total))

@@ -5,10 +5,12 @@
 //! are kept: loading checks them against the same pins (once; they are 90 MB).
 //!
 //! `HF_ENDPOINT` points at another hub (a mirror); `TELOS_OFFLINE=1` or `HF_HUB_OFFLINE=1`
-//! turns fetching off.
+//! turns fetching off. [`downloading`] says what is being fetched, for progress shown while a
+//! first ingest waits for the model.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -21,6 +23,37 @@ use crate::read::hex;
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 /// The model's repository on the hub.
 pub const REPO: &str = "sentence-transformers/all-MiniLM-L6-v2";
+
+/// A file being fetched: how far it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    pub file: String,
+    pub done_bytes: u64,
+    /// From the hub's Content-Length, when it sends one.
+    pub total_bytes: Option<u64>,
+}
+
+/// The download in flight. One per process: the files go to one cache folder, and a caller
+/// that needs them waits for the one fetch (the embedder loads once).
+static DOWNLOAD: Mutex<Option<Download>> = Mutex::new(None);
+
+/// The file being fetched now, if any.
+pub fn downloading() -> Option<Download> {
+    DOWNLOAD.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn set_downloading(download: Option<Download>) {
+    *DOWNLOAD.lock().unwrap_or_else(|e| e.into_inner()) = download;
+}
+
+/// Clears [`DOWNLOAD`] however the fetch of one file ends.
+struct Downloading;
+
+impl Drop for Downloading {
+    fn drop(&mut self) {
+        set_downloading(None);
+    }
+}
 
 /// Makes sure `names` (pinned files) are in `dir`, fetching what is missing from the hub
 /// named by the environment, unless fetching is turned off.
@@ -117,12 +150,22 @@ async fn fetch_one(client: &reqwest::Client, dir: &Path, name: &str, endpoint: &
     let mut hasher = Sha256::new();
     let (mut got, mut logged) = (0u64, 0u64);
     tracing::info!("fetching {MODEL}'s {name} from {url}");
+    let progress = |done_bytes| {
+        set_downloading(Some(Download {
+            file: name.to_owned(),
+            done_bytes,
+            total_bytes: total,
+        }))
+    };
+    let _clear = Downloading;
+    progress(0);
     let result = async {
         while let Some(bytes) = response.chunk().await.map_err(|e| fail(root_cause(&e)))? {
             file.write_all(&bytes)
                 .map_err(|e| fail(format!("{}: {e}", part.display())))?;
             hasher.update(&bytes);
             got += bytes.len() as u64;
+            progress(got);
             if got - logged >= 16 << 20 {
                 logged = got;
                 tracing::info!(

@@ -6,6 +6,7 @@
 //! interrupted a replace, which reconciliation re-embeds.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -14,6 +15,7 @@ use telos_image::{Object, ObjectId, now_ms};
 
 use crate::Memory;
 use crate::chunk::Chunk;
+use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::read::Document;
 use crate::store::Row;
@@ -31,11 +33,25 @@ const EMBED_STEP: usize = 64;
 #[serde(tag = "stage", rename_all = "camelCase")]
 pub enum Stage {
     Reading,
+    /// The model's files are being fetched from the hub (a first ingest after installing).
+    Fetching {
+        file: String,
+        done_mb: u32,
+        total_mb: Option<u32>,
+    },
     Chunking,
-    Embedding { done: u32, total: u32 },
+    Embedding {
+        done: u32,
+        total: u32,
+    },
     Indexing,
-    Done { outcome: Outcome, chunks: u32 },
-    Failed { error: String },
+    Done {
+        outcome: Outcome,
+        chunks: u32,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// What ingesting one file did.
@@ -74,6 +90,35 @@ pub struct FileReport {
 }
 
 impl Memory {
+    /// [`Memory::embedder`], reporting a download of the model's files while it waits.
+    async fn embedder_reporting(
+        &self,
+        report: &(dyn Fn(Stage) + Send + Sync),
+    ) -> Result<Arc<dyn Embedder>> {
+        let load = self.embedder();
+        tokio::pin!(load);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        let mut shown = None;
+        loop {
+            tokio::select! {
+                got = &mut load => return got,
+                _ = tick.tick() => {
+                    let Some(d) = crate::hub::downloading() else { continue };
+                    let mb = |bytes: u64| (bytes >> 20) as u32;
+                    let stage = Stage::Fetching {
+                        file: d.file,
+                        done_mb: mb(d.done_bytes),
+                        total_mb: d.total_bytes.map(mb),
+                    };
+                    if shown.as_ref() != Some(&stage) {
+                        shown = Some(stage.clone());
+                        report(stage);
+                    }
+                }
+            }
+        }
+    }
+
     /// Remembers one file for `persona`, reporting each stage to `progress`.
     pub async fn ingest_file(
         &self,
@@ -97,7 +142,7 @@ impl Memory {
             return Ok(unchanged(shown, &same));
         }
         report(Stage::Chunking);
-        let embedder = self.embedder().await?;
+        let embedder = self.embedder_reporting(&report).await?;
         let chunker = self.chunker().await?;
         let (doc, chunks) = blocking(move || {
             let chunks = chunker.chunk(&doc);

@@ -7,6 +7,12 @@ describe("ingest progress on a morph", () => {
     expect(activityLabel({ path, stage: "reading" })).toBe("reading");
     expect(activityLabel({ path, stage: "embedding", done: 32, total: 40 })).toBe("embedding 32/40");
     expect(activityLabel({ path, stage: "indexing" })).toBe("indexing");
+    expect(
+      activityLabel({ path, stage: "fetching", file: "model.safetensors", done_mb: 12, total_mb: 86 }),
+    ).toBe("fetching the model 12/86 MB");
+    expect(
+      activityLabel({ path, stage: "fetching", file: "config.json", done_mb: 0, total_mb: null }),
+    ).toBe("fetching the model 0/? MB");
     expect(activityLabel({ path, stage: "done", outcome: "added", chunks: 3 })).toBeNull();
     expect(activityLabel({ path, stage: "failed", error: "x" })).toBeNull();
   });

@@ -12,6 +12,8 @@ export function activityLabel(p: Progress): string | null {
   switch (p.stage) {
     case "reading":
       return "reading";
+    case "fetching":
+      return `fetching the model ${p.done_mb}/${p.total_mb ?? "?"} MB`;
     case "chunking":
       return "chunking";
     case "embedding":
