@@ -13,6 +13,7 @@
 //! takes every process of the container with it. The cgroup's OOM counter is read before
 //! the container, its cgroup and the bundle are deleted.
 
+mod rootless;
 mod signals;
 mod spec;
 
@@ -74,7 +75,14 @@ fn run(request: &Request) -> Outcome {
     } else {
         "rootless"
     };
-    let mut outcome = match Run::prepare(request, mode) {
+    // Rootless: into a user namespace of our own first (see rootless.rs); from here on the
+    // helper is root there, and every check below sees the namespace's view.
+    let entered = if mode == "rootless" {
+        rootless::enter()
+    } else {
+        Ok(())
+    };
+    let mut outcome = match entered.and_then(|()| Run::prepare(request, mode)) {
         Err(reason) => Outcome::refused(reason),
         Ok(mut run) => {
             let outcome = run.go(request);
@@ -100,6 +108,7 @@ struct Run {
     bundle: PathBuf,
     state_root: PathBuf,
     cgroup: String,
+    rootless: bool,
     container: Option<libcontainer::container::Container>,
 }
 
@@ -135,6 +144,7 @@ impl Run {
             bundle,
             state_root,
             cgroup,
+            rootless: mode == "rootless",
             container: None,
         })
     }
@@ -175,19 +185,12 @@ impl Run {
         let mut container = match built {
             Ok(Ok(c)) => c,
             Ok(Err(e)) | Err(e) => {
-                let hint = if nix::unistd::geteuid().is_root() {
-                    ""
-                } else {
-                    " (rootless: libcontainer still needs a cgroup this user may write, such as \
-                     a systemd-delegated cgroup v2 subtree; without one, run the helper as root)"
-                };
-                return Outcome::refused(format!("creating the container: {e}{hint}"));
+                return Outcome::refused(format!("creating the container: {e}"));
             }
         };
-        // Rootless, the namespace belongs to the container's user namespace, which the helper
-        // is not in: loopback stays down there (see ARCHITECTURE.md).
+        // Rootless, the container shares the helper's network namespace, whose loopback is up.
         if let Some(pid) = container.pid()
-            && nix::unistd::geteuid().is_root()
+            && !self.rootless
             && let Err(e) = loopback_up(pid)
         {
             self.container = Some(container);
@@ -254,6 +257,12 @@ impl Run {
         let container = self.container.take().or_else(|| {
             libcontainer::container::Container::load(self.state_root.join(&self.id)).ok()
         });
+        // A container made but never started (or not yet reaped) has a live init: kill and
+        // reap it first, so that deleting it need not find its processes through a cgroup,
+        // which a rootless run may not have.
+        if let Some(pid) = container.as_ref().and_then(|c| c.pid()) {
+            reap(pid);
+        }
         if let Some(mut c) = container
             && let Err(e) = c.delete(true)
         {
@@ -266,6 +275,22 @@ impl Run {
             Ok(())
         } else {
             Err(problems.join("; "))
+        }
+    }
+}
+
+/// Kills `pid` (the container's init, our child) if it is still there and waits up to a second
+/// for it to be gone.
+fn reap(pid: Pid) {
+    if kill(pid, None).is_err() {
+        return;
+    }
+    let _ = kill(pid, Signal::SIGKILL);
+    let until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < until {
+        match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(5)),
+            _ => return,
         }
     }
 }

@@ -147,11 +147,16 @@ pub fn config(request: &Request, cgroup: &str, rootless: bool) -> Value {
         json!({"type": "mount"}),
         json!({"type": "ipc"}),
         json!({"type": "uts"}),
-        json!({"type": "network"}),
         json!({"type": "cgroup"}),
     ];
-    // Rootless: the user namespace maps the caller to root inside (with no capabilities);
-    // the kernel gives no cgroups without delegation, so the limits fall back to rlimits.
+    // Rootless, the container shares the helper's own network namespace (loopback only, up;
+    // see rootless.rs).
+    if !rootless {
+        namespaces.push(json!({"type": "network"}));
+    }
+    // Rootless: the helper runs in a user namespace of its own, as root there (the caller's
+    // uid), and so does the tool, still with no capabilities; the kernel gives a user no
+    // cgroup limits without delegation, so the limits are rlimits.
     let (uid, gid) = if rootless { (0, 0) } else { (NOBODY, NOBODY) };
     let mut rlimits = vec![
         json!({"type": "RLIMIT_CORE", "hard": 0, "soft": 0}),
@@ -175,22 +180,21 @@ pub fn config(request: &Request, cgroup: &str, rootless: bool) -> Value {
             "syscalls": syscall_rules()
         }
     });
+    // The cgroup path is given in both modes: rootless, libcontainer makes it only where the
+    // helper's cgroup is delegated to the user, and otherwise leaves the container there.
+    linux["cgroupsPath"] = json!(cgroup);
     if rootless {
-        let host_uid = nix::unistd::getuid().as_raw();
-        let host_gid = nix::unistd::getgid().as_raw();
-        namespaces.push(json!({"type": "user"}));
-        linux["uidMappings"] = json!([{"containerID": 0, "hostID": host_uid, "size": 1}]);
-        linux["gidMappings"] = json!([{"containerID": 0, "hostID": host_gid, "size": 1}]);
         let bytes = l.memory_mb * 1024 * 1024;
         rlimits.push(json!({"type": "RLIMIT_AS", "hard": bytes, "soft": bytes}));
-        // Per user, not per container: the closest rlimit to a pids limit.
-        rlimits.push(json!({"type": "RLIMIT_NPROC", "hard": l.pids, "soft": l.pids}));
+        // Counted per user in the helper's user namespace: the tool's processes and the
+        // helper itself (hence + 1).
+        let nproc = l.pids + 1;
+        rlimits.push(json!({"type": "RLIMIT_NPROC", "hard": nproc, "soft": nproc}));
         let cpu_secs = (l.timeout_ms / 1000).max(1);
         rlimits.push(json!({"type": "RLIMIT_CPU", "hard": cpu_secs, "soft": cpu_secs}));
     } else {
         let bytes = l.memory_mb * 1024 * 1024;
         let period: u64 = 100_000;
-        linux["cgroupsPath"] = json!(cgroup);
         linux["resources"] = json!({
             "memory": {"limit": bytes, "swap": bytes},
             "pids": {"limit": l.pids},

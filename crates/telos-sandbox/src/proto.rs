@@ -134,7 +134,8 @@ pub struct Outcome {
     pub duration_ms: f64,
     /// Why it was refused, or what else the helper has to say (e.g. a cleanup that failed).
     pub reason: Option<String>,
-    /// How the sandbox was made: "root" (cgroups, all namespaces) or "rootless".
+    /// How the sandbox was made: "root" (cgroup limits) or "rootless" (the helper in a user
+    /// namespace of its own, rlimits instead of cgroups; see the README).
     pub mode: String,
 }
 
