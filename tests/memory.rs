@@ -495,8 +495,13 @@ fn fake_hub_paced(damaged: Option<&'static str>, pace: Option<std::time::Duratio
     )
 }
 
+/// Taken by the tests that fetch from a fake hub: the progress they read is the process's one
+/// download, so two of them at once would read each other's.
+static HUB_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_ingest_shows_the_model_download_as_progress() {
+    let _alone = HUB_TESTS.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let weights = dir.path().join("weights");
     // 86 MiB at 1 MiB per 20 ms: about two seconds, several progress ticks.
@@ -556,6 +561,7 @@ async fn a_first_ingest_shows_the_model_download_as_progress() {
 
 #[test]
 fn missing_weights_are_fetched_from_the_hub_and_checked() {
+    let _alone = HUB_TESTS.blocking_lock();
     let dir = tempfile::tempdir().unwrap();
     let hub = format!("http://{}", fake_hub(None));
     telos_memory::hub::fetch(dir.path(), &telos_memory::embed::WEIGHT_FILES, &hub).unwrap();

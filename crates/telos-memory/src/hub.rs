@@ -37,6 +37,10 @@ pub struct Download {
 /// that needs them waits for the one fetch (the embedder loads once).
 static DOWNLOAD: Mutex<Option<Download>> = Mutex::new(None);
 
+/// Held for a whole [`fetch`], so two callers never write the same `.part` file at once and
+/// [`downloading`] speaks of one download.
+static FETCHING: Mutex<()> = Mutex::new(());
+
 /// The file being fetched now, if any.
 pub fn downloading() -> Option<Download> {
     DOWNLOAD.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -99,6 +103,7 @@ fn missing<'a>(dir: &Path, names: &[&'a str]) -> Result<Vec<&'a str>> {
 /// Fetches `names` from `endpoint` into `dir`. Runs the requests on a thread of its own with
 /// its own runtime, so it can be called from anywhere (it blocks the caller until done).
 pub fn fetch(dir: &Path, names: &[&str], endpoint: &str) -> Result<()> {
+    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::create_dir_all(dir).map_err(|e| weights_err(dir, format!("creating it: {e}")))?;
     let (dir2, names2, endpoint2) = (
         dir.to_owned(),
