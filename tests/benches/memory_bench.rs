@@ -7,8 +7,10 @@
 //! Run: `cargo bench --workspace --bench memory_bench --profile dev`. `TELOS_BENCH_SCALE`
 //! scales every size (0.1 for a short run); `TELOS_BENCH_PARTS` picks parts (a comma list of
 //! `ingest`, `synthetic`, `real`; all by default) and `TELOS_BENCH_VECTORS` the synthetic
-//! sizes (a comma list, e.g. `100000`); `TELOS_BENCH_EF` adds searches with other HNSW
-//! candidate-list sizes (e.g. `60,120`; at least k × refine = 40, or LanceDB refuses).
+//! sizes (a comma list, e.g. `100000`); `TELOS_BENCH_TUNINGS` adds searches with other
+//! settings: a comma list of `key=value` joined by `+`, keys `ef` (HNSW candidate list, at
+//! least k × refine or LanceDB refuses), `nprobes` and `refine`, e.g. `ef=80,nprobes=40+ef=80`;
+//! `TELOS_BENCH_PARTITIONS` adds index layouts with other IVF partition counts (e.g. `1,12`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -113,27 +115,16 @@ async fn compare(name: &str, data: &[Vec<f32>], queries: &[Vec<f32>]) {
         queries.len()
     );
     println!("  exact flat search: p50 {exact50:.2} ms, p95 {exact95:.2} ms");
-    for kind in IndexKind::ALL {
+    for (kind, partitions) in layouts(data.len()) {
         let t = Instant::now();
-        index::build(&store, kind, data.len())
+        index::build_partitioned(&store, kind, partitions)
             .await
             .expect("index build");
         let built = t.elapsed().as_secs_f64();
-        // The product's search settings, then any HNSW candidate-list sizes to try
-        // (`TELOS_BENCH_EF`, a comma list).
+        let kind = format!("{kind:?} ({partitions} partitions)");
+        // The product's search settings, then any others to try (`TELOS_BENCH_TUNINGS`).
         let mut tunings = vec![("".to_string(), Tuning::default())];
-        for ef in std::env::var("TELOS_BENCH_EF")
-            .unwrap_or_default()
-            .split(',')
-        {
-            if let Ok(ef) = ef.trim().parse::<usize>() {
-                let tuning = Tuning {
-                    ef: Some(ef),
-                    ..Tuning::default()
-                };
-                tunings.push((format!(" with ef {ef}"), tuning));
-            }
-        }
+        tunings.extend(extra_tunings());
         for (label, tuning) in tunings {
             let (got, p50, p95) = timed_searches(&store, queries, tuning).await;
             let found: usize = got
@@ -145,7 +136,7 @@ async fn compare(name: &str, data: &[Vec<f32>], queries: &[Vec<f32>]) {
             let ratio = p50 / exact50;
             let met = recall >= 0.95 && ratio <= 0.2 && p95 / exact95 <= 0.2;
             println!(
-                "  {kind:?}{label}: built in {built:.1} s; recall@10 {recall:.3}; p50 {p50:.2} ms ({ratio:.2}× exact), \
+                "  {kind}{label}: built in {built:.1} s; recall@10 {recall:.3}; p50 {p50:.2} ms ({ratio:.2}× exact), \
                  p95 {p95:.2} ms ({:.2}× exact) (goal recall ≥ 0.95 at ≤ 0.2×: {})",
                 p95 / exact95,
                 if met { "met" } else { "MISSED" }
@@ -154,11 +145,63 @@ async fn compare(name: &str, data: &[Vec<f32>], queries: &[Vec<f32>]) {
     }
 }
 
-fn peak_rss_mib() -> f64 {
+/// Each index kind with the product's partition count for `rows`, then with each count
+/// `TELOS_BENCH_PARTITIONS` lists (a comma list).
+fn layouts(rows: usize) -> Vec<(IndexKind, u32)> {
+    let extra: Vec<u32> = std::env::var("TELOS_BENCH_PARTITIONS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("TELOS_BENCH_PARTITIONS: a comma list of counts")
+        })
+        .collect();
+    IndexKind::ALL
+        .into_iter()
+        .flat_map(|kind| {
+            let product = kind.partitions(rows);
+            std::iter::once(product)
+                .chain(extra.iter().copied().filter(move |&n| n != product))
+                .map(move |n| (kind, n))
+        })
+        .collect()
+}
+
+/// The settings `TELOS_BENCH_TUNINGS` names, each with its label.
+fn extra_tunings() -> Vec<(String, Tuning)> {
+    let list = std::env::var("TELOS_BENCH_TUNINGS").unwrap_or_default();
+    list.split(',')
+        .filter(|item| !item.trim().is_empty())
+        .map(|item| {
+            let mut tuning = Tuning::default();
+            for setting in item.split('+') {
+                let (key, value) = setting
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("TELOS_BENCH_TUNINGS: {setting:?} is not key=value"));
+                let n: usize = value
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("TELOS_BENCH_TUNINGS: {setting:?} wants a number"));
+                match key.trim() {
+                    "ef" => tuning.ef = Some(n),
+                    "nprobes" => tuning.nprobes = Some(n),
+                    "refine" => tuning.refine = Some(n as u32),
+                    other => panic!("TELOS_BENCH_TUNINGS: unknown setting {other:?}"),
+                }
+            }
+            (format!(" with {}", item.trim()), tuning)
+        })
+        .collect()
+}
+
+/// A line of /proc/self/status in MiB: `VmHWM:` the peak RSS, `VmRSS:` the current one.
+fn rss_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -268,13 +311,20 @@ async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
         .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
         .sum();
     let dir = tempfile::tempdir().expect("temp dir");
-    let image = telos_image::Image::in_memory().await.expect("image");
+    // On disk, as in the product (an in-memory store would count the image's storage too).
+    let endpoint = telos_image::Endpoint::SurrealKv {
+        path: dir.path().join("image"),
+    };
+    let image = telos_image::Image::open(&endpoint, &Default::default())
+        .await
+        .expect("image");
     telos_image::genesis::awaken(&image).await.expect("awaken");
     let mut config = MemoryConfig::new(dir.path().join("memory"));
     let shared = model.clone();
     config.embedder = Arc::new(move || Ok(shared.clone()));
     let memory = Memory::open(image.clone(), config).await.expect("memory");
     let brick = image.resolve("BRICK").expect("BRICK").id.clone();
+    let before = rss_mib("VmRSS:");
     let t = Instant::now();
     let (mut chunks, mut failed) = (0u64, 0usize);
     for file in &corpus {
@@ -286,12 +336,14 @@ async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
     let wall = t.elapsed().as_secs_f64();
     println!(
         "end-to-end ingest: {} files, {:.1} MB, {chunks} chunks ({failed} files refused) in {wall:.0} s: \
-         {:.1} chunks/s, {:.0} KB/s; peak RSS of this process {:.0} MiB",
+         {:.1} chunks/s, {:.0} KB/s; peak RSS of this process {:.0} MiB ({before:.0} MiB before \
+         the first file, {:.0} MiB after the last)",
         corpus.len(),
         size as f64 / 1e6,
         chunks as f64 / wall,
         size as f64 / 1e3 / wall,
-        peak_rss_mib()
+        rss_mib("VmHWM:"),
+        rss_mib("VmRSS:")
     );
 }
 
