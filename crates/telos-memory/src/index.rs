@@ -30,9 +30,9 @@ impl IndexKind {
 
     /// The product's IVF partition count for a table of `rows` rows: 8,192 rows of PQ codes
     /// per partition (Lance's own target), and HNSW graphs of up to 2^17 rows. Lance's
-    /// target for HNSW is 2^20, one graph per million rows, but a graph that size took over
-    /// 13 minutes to build here, where 100k-row graphs build in under a minute each (and in
-    /// parallel). Searches pick partitions by Lance's adaptive probing.
+    /// target for HNSW is 2^20, one graph per million rows, but a graph that size was still
+    /// building after 13 minutes here, where one 100k-row graph builds in 37–47 s and a 1M
+    /// table's 7 graphs in 9 minutes. Searches pick partitions by Lance's adaptive probing.
     /// (√n partitions, what we used before, cut an HNSW index into hundreds of tiny graphs
     /// and cost it 4–6 points of recall@10 on real MiniLM vectors; see ARCHITECTURE.md.)
     pub fn partitions(self, rows: usize) -> u32 {
