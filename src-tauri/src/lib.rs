@@ -95,6 +95,7 @@ pub fn run() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    telos_core::memory::embed::tune_allocator();
     let telos = match tauri::async_runtime::block_on(open()) {
         Ok(t) => t,
         Err(e) => {

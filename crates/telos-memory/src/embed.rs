@@ -85,7 +85,7 @@ pub struct MiniLm {
 impl MiniLm {
     /// Loads the model from `dir`, checking every file against its pinned checksum first.
     pub fn load(dir: &Path) -> Result<Self> {
-        keep_tensors_in_the_heap();
+        tune_allocator();
         let weights = read_pinned(dir, "model.safetensors")?;
         let tokenizer = load_tokenizer(dir)?;
         let config: BertConfig = serde_json::from_slice(&read_pinned(dir, "config.json")?)
@@ -196,17 +196,22 @@ pub fn load_tokenizer(dir: &Path) -> Result<Tokenizer> {
 /// that large with their own `mmap`, so each is returned to the kernel when freed and
 /// faulted back in, zeroed page by page, for the next op: a sixth of the embedder's time.
 /// Raising the mmap threshold to its ceiling (32 MiB) keeps them in the heap, and the trim
-/// threshold lets up to 256 MiB of freed heap wait for reuse. Set once per process, the
-/// first time a model loads; glibc only.
-fn keep_tensors_in_the_heap() {
+/// threshold lets up to 256 MiB of freed heap wait for reuse. That allowance holds per
+/// arena, and glibc gives each thread that allocates at once an arena of its own (up to 8
+/// per core), so the process keeps at most two: on an ingest of 2 MB that took peak RSS
+/// from 688 to 507 MiB at the same speed. An arena limit only binds threads that have not
+/// allocated yet, so the binaries call this first thing, before any runtime starts; a model
+/// load calls it too. Once per process; glibc only.
+pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
-            // SAFETY: mallopt only sets two of the allocator's parameters, under its lock.
+            // SAFETY: mallopt only sets three of the allocator's parameters, under its lock.
             let ok = unsafe {
                 libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20) == 1
                     && libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20) == 1
+                    && libc::mallopt(libc::M_ARENA_MAX, 2) == 1
             };
             if !ok {
                 tracing::warn!(
