@@ -7,7 +7,7 @@ use std::sync::Arc;
 use telos_image::ObjectId;
 use telos_memory::read::{self, Format};
 use telos_memory::store::{Row, Tuning};
-use telos_memory::{DIM, Embedder, Memory, MemoryConfig, MiniLm, Outcome};
+use telos_memory::{DIM, Embedder, IndexState, Memory, MemoryConfig, MiniLm, Outcome};
 use telos_tests::{as_nobody, awake_in_memory, fixture};
 
 /// The embedder, loaded once for the whole test binary.
@@ -294,6 +294,130 @@ async fn reconcile_deletes_rows_the_image_does_not_name_and_restores_missing_one
     now.sort();
     was.sort();
     assert_eq!(now, was);
+}
+
+/// A long text of short numbered paragraphs (many chunks): tides, or else winds.
+fn almanac(tides: bool, entries: usize) -> String {
+    let (what, subjects, places) = if tides {
+        (
+            "Tide",
+            [
+                "ferry", "barge", "skiff", "trawler", "ketch", "dinghy", "tug",
+            ],
+            [
+                "the weir",
+                "the old mill",
+                "Gull Point",
+                "the north quay",
+                "the sandbar",
+            ],
+        )
+    } else {
+        (
+            "Wind",
+            [
+                "gale", "breeze", "squall", "gust", "zephyr", "storm", "draught",
+            ],
+            [
+                "the moor",
+                "the pine hills",
+                "the orchard",
+                "the chapel roof",
+                "the barley",
+            ],
+        )
+    };
+    (0..entries)
+        .map(|i| {
+            format!(
+                "{what} log {i}: the {} went over {} at {} o'clock.\n\n",
+                subjects[i % subjects.len()],
+                places[i % places.len()],
+                i % 12 + 1,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn past_the_threshold_the_index_is_built_in_the_background_at_ingest_and_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = awake_in_memory().await;
+    let brick = image.resolve("BRICK").unwrap().id.clone();
+    let open = |threshold| {
+        let mut config = MemoryConfig::new(dir.path().join("memory"));
+        config.embedder = Arc::new(|| Ok(minilm()));
+        config.index_threshold = threshold;
+        Memory::open(image.clone(), config)
+    };
+    let (first, second) = (dir.path().join("tides.txt"), dir.path().join("winds.txt"));
+    std::fs::write(&first, almanac(true, 1200)).unwrap();
+    std::fs::write(&second, almanac(false, 1200)).unwrap();
+
+    // Flat, under a threshold never reached.
+    let flat = open(usize::MAX).await.unwrap();
+    let rows = flat
+        .ingest_file(&brick, &first, &quiet)
+        .await
+        .unwrap()
+        .chunks as usize;
+    assert!(rows >= 40, "{rows} chunks");
+    assert!(!flat.index_building());
+    let query = "the tug went over Gull Point at ten";
+    let exact = flat.recall(Some(&brick), query, 5).await.unwrap();
+    drop(flat);
+
+    // Opened with a threshold the table is past: reconciling starts the build.
+    let memory = open(40).await.unwrap();
+    let health = memory.reconcile().await.unwrap();
+    assert!(
+        matches!(
+            health.index,
+            IndexState::Building { .. } | IndexState::Indexed { .. }
+        ),
+        "{:?}",
+        health.index
+    );
+    memory.index_settled().await;
+    let health = memory.doctor().await.unwrap();
+    assert_eq!(
+        (health.index.clone(), health.index_error),
+        (
+            IndexState::Indexed {
+                kind: telos_memory::IndexKind::IvfHnswSq,
+                indexed: rows,
+                unindexed: 0
+            },
+            None
+        )
+    );
+    let indexed = memory.recall(Some(&brick), query, 5).await.unwrap();
+    assert_eq!(
+        (indexed[0].chunk_index, &indexed[0].source),
+        (exact[0].chunk_index, &exact[0].source)
+    );
+
+    // An ingest that grows the table by half starts a rebuild and does not wait for it;
+    // search goes on meanwhile and finds the new rows (the unindexed ones are searched flat).
+    let added = memory.ingest_file(&brick, &second, &quiet).await.unwrap();
+    let building = memory.index_building();
+    let found = memory
+        .recall(Some(&brick), "a squall went over the orchard", 5)
+        .await
+        .unwrap();
+    assert!(found[0].text.contains("Wind log"), "{:?}", found[0]);
+    memory.index_settled().await;
+    let total = rows + added.chunks as usize;
+    let state = memory.doctor().await.unwrap().index;
+    assert_eq!(
+        state,
+        IndexState::Indexed {
+            kind: telos_memory::IndexKind::IvfHnswSq,
+            indexed: total,
+            unindexed: 0
+        },
+        "a rebuild was running after the ingest: {building}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -677,4 +801,69 @@ async fn ollama_errors_say_what_is_wrong_and_how_to_fix_it() {
         0,
         "nothing half-remembered"
     );
+}
+
+/// The `n`th sentence of a made-up harbour log: distinct, about 18 word pieces.
+fn harbour_sentence(n: usize) -> String {
+    format!(
+        "On night {n} the keeper lit lantern number {n} before the fog rolled over the harbour wall. "
+    )
+}
+
+#[test]
+fn chunks_fit_the_model_overlap_and_keep_headings_with_their_text() {
+    let chunker = telos_memory::Chunker::new(minilm().tokenizer()).unwrap();
+    let max = telos_memory::chunk::MAX_TOKENS;
+
+    // Markdown: sections of about 150 word pieces, so two never share a chunk; each heading
+    // stays with its own text.
+    let markdown: String = (0..8)
+        .map(|s| {
+            let text: String = (0..8).map(|i| harbour_sentence(s * 8 + i)).collect();
+            format!("## Section {s}\n\n{text}\n\n")
+        })
+        .collect();
+    let doc = read::parse(Path::new("log.md"), markdown.clone().into_bytes()).unwrap();
+    assert_eq!(doc.format, Format::Markdown);
+    let chunks = chunker.chunk(&doc);
+    for s in 0..8 {
+        let (heading, last) = (format!("## Section {s}\n"), harbour_sentence(s * 8 + 7));
+        assert!(
+            chunks
+                .iter()
+                .any(|c| c.text.contains(&heading) && c.text.contains(last.trim())),
+            "section {s} is split from its heading: {chunks:#?}"
+        );
+    }
+
+    // One long paragraph: cut between sentences, every chunk within the model's window,
+    // each sharing its start with the end of the one before, nothing left out.
+    let text: String = (0..60).map(harbour_sentence).collect();
+    let doc = read::parse(Path::new("log.txt"), text.clone().into_bytes()).unwrap();
+    let chunks = chunker.chunk(&doc);
+    assert!(chunks.len() >= 4, "{} chunks", chunks.len());
+    for c in &chunks {
+        assert!(chunker.tokens(&c.text) <= max, "{c:?}");
+        assert_eq!(&text[c.offset as usize..][..c.text.len()], c.text);
+        assert!(
+            c.text.starts_with("On night "),
+            "cut inside a sentence: {c:?}"
+        );
+    }
+    for pair in chunks.windows(2) {
+        let end = pair[0].offset as usize + pair[0].text.len();
+        assert!(
+            (pair[1].offset as usize) < end,
+            "chunks {} and {} do not overlap",
+            pair[0].index,
+            pair[1].index
+        );
+    }
+    for n in 0..60 {
+        let s = harbour_sentence(n);
+        assert!(
+            chunks.iter().any(|c| c.text.contains(s.trim())),
+            "sentence {n} is lost"
+        );
+    }
 }

@@ -355,6 +355,11 @@ impl Work {
                         other => line.show(&other),
                     }
                 }
+                // An index build the drop started would die with this process.
+                if telos.memory().index_building() {
+                    line.note("building the memory index");
+                    telos.memory().index_settled().await;
+                }
                 line.finish();
                 let summary =
                     summary.ok_or_else(|| anyhow!("the ingest stopped before it finished"))?;

@@ -343,6 +343,11 @@ impl ProgressLine {
             | IngestEvent::SummaryDone { .. }
             | IngestEvent::SummaryFailed { .. } => return,
         };
+        self.note(&text);
+    }
+
+    /// Shows `text` on the line (on a terminal; the line is progress, not output).
+    pub fn note(&mut self, text: &str) {
         if self.tty {
             let mut err = std::io::stderr();
             let _ = write!(err, "\r\x1b[2K{text}");

@@ -4,12 +4,11 @@
 //! by a flat scan and merges them in.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use lancedb::index::Index;
 use lancedb::index::vector::{IvfHnswSqIndexBuilder, IvfPqIndexBuilder};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 
 use crate::Memory;
 use crate::store::{METRIC, Store};
@@ -84,7 +83,8 @@ pub enum IndexState {
 pub(crate) struct IndexPolicy {
     pub(crate) kind: IndexKind,
     pub(crate) threshold: usize,
-    building: Arc<AtomicBool>,
+    /// Whether a build runs; [`IndexPolicy::settled`] waits on it.
+    building: Arc<watch::Sender<bool>>,
     /// Rows the last build covered.
     built_at: Mutex<Option<usize>>,
     /// The last background build's error, shown by `doctor`.
@@ -98,14 +98,16 @@ impl IndexPolicy {
         Self {
             kind,
             threshold,
-            building: Arc::default(),
+            building: Arc::new(watch::channel(false).0),
             built_at: Mutex::new(None),
             last_error: Arc::default(),
         }
     }
 
-    /// After rows were added: starts a background (re)build when one is due.
-    pub(crate) async fn note_rows_added(&self, memory: &Memory) {
+    /// After rows were added, and when memory opens: starts a background (re)build when one
+    /// is due (so a table that grew past the threshold in a process killed before its build
+    /// finished gets its index on the next start).
+    pub(crate) async fn catch_up(&self, memory: &Memory) {
         let store = memory.inner.store.clone();
         let rows = match store.count().await {
             Ok(rows) => rows,
@@ -123,7 +125,7 @@ impl IndexPolicy {
             None => rows >= self.threshold,
             Some(n) => rows >= n + n / 2,
         };
-        if !due || self.building.swap(true, Ordering::SeqCst) {
+        if !due || self.building.send_replace(true) {
             return;
         }
         *built_at = Some(rows);
@@ -135,8 +137,19 @@ impl IndexPolicy {
             let result = build(&store, kind, rows).await;
             *last_error.lock().unwrap_or_else(|e| e.into_inner()) =
                 result.err().map(|e| e.to_string());
-            building.store(false, Ordering::SeqCst);
+            building.send_replace(false);
         });
+    }
+
+    /// Returns once no build runs.
+    pub(crate) async fn settled(&self) {
+        let mut building = self.building.subscribe();
+        // The sender lives as long as `self`, so waiting cannot fail.
+        let _ = building.wait_for(|b| !b).await;
+    }
+
+    pub(crate) fn building(&self) -> bool {
+        *self.building.borrow()
     }
 
     /// Builds the index now (tests, benchmarks); waits for it.
@@ -154,7 +167,7 @@ impl IndexPolicy {
 
     pub(crate) async fn state(&self, store: &Store) -> crate::Result<IndexState> {
         let rows = store.count().await?;
-        if self.building.load(Ordering::SeqCst) {
+        if self.building() {
             return Ok(IndexState::Building {
                 kind: self.kind,
                 rows,

@@ -190,7 +190,7 @@ impl Memory {
             .commit_document(&persona_obj, previous.as_ref(), &doc, &chunks, vectors)
             .await?;
         drop(turn);
-        self.inner.index.note_rows_added(self).await;
+        self.inner.index.catch_up(self).await;
         report(Stage::Done {
             outcome,
             chunks: total,

@@ -152,6 +152,17 @@ impl Memory {
         self.inner.index.build_now(&self.inner.store).await
     }
 
+    /// Whether a background index build runs.
+    pub fn index_building(&self) -> bool {
+        self.inner.index.building()
+    }
+
+    /// Returns once no background index build runs (a short-lived process waits for it, or
+    /// the build dies with the process and starts over on the next open).
+    pub async fn index_settled(&self) {
+        self.inner.index.settled().await
+    }
+
     /// How many documents `persona` remembers.
     pub fn document_count(&self, persona: &telos_image::ObjectId) -> usize {
         self.inner

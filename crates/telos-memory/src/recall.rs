@@ -140,7 +140,8 @@ impl Memory {
     }
 
     /// Makes LanceDB hold exactly the chunks the image names: deletes the rest and
-    /// re-embeds what is missing from the chunks' own text. Returns the health after.
+    /// re-embeds what is missing from the chunks' own text, then starts the index build if
+    /// one is due. Returns the health after.
     pub async fn reconcile(&self) -> Result<Health> {
         let _turn = self.inner.commit_turn.lock().await;
         let known = self.known();
@@ -182,6 +183,7 @@ impl Memory {
             }
         }
         drop(_turn);
+        self.inner.index.catch_up(self).await;
         self.doctor().await
     }
 }
