@@ -6,7 +6,7 @@ use telos_core::memory::Stage;
 use telos_core::view::{CycleState, StagedKind};
 use telos_core::{ChatEvent, Error, IngestEvent, ModelState, MorphKind, Point, StatusChange};
 use telos_image::ops;
-use telos_tests::{open_on_disk, snapshot};
+use telos_tests::{fixture, open_on_disk, snapshot};
 
 #[tokio::test]
 async fn the_world_shows_the_four_personas_and_pinned_objects() {
@@ -268,6 +268,118 @@ async fn a_drop_is_remembered_file_by_file_and_a_bad_file_does_not_stop_the_rest
         telos.recall(Some("BRICK"), "  ", 3).await.unwrap_err(),
         Error::EmptyQuery
     ));
+}
+
+/// Drops `paths` on `persona` and waits for the ingest to finish.
+async fn drop_on(
+    telos: &telos_core::Telos,
+    persona: &str,
+    paths: &[std::path::PathBuf],
+) -> telos_core::IngestSummary {
+    let mut events = telos.ingest(persona, paths).unwrap();
+    let mut summary = None;
+    while let Some(event) = events.recv().await {
+        if let IngestEvent::Finished(s) = event {
+            summary = Some(s);
+        }
+    }
+    summary.expect("the ingest finishes")
+}
+
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drop_of_bad_files_names_each_remembers_the_good_ones_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open_on_disk(&dir.path().join("data")).await;
+    let before = drop_on(&telos, "BRICK", &[fixture("docs/story.txt")]).await;
+    assert_eq!((before.remembered.len(), before.failed.len()), (1, 0));
+
+    // A folder of every kind of bad file, two good ones, and two links back to itself.
+    let drop = dir.path().join("drop");
+    std::fs::create_dir(&drop).unwrap();
+    for bad in [
+        "corrupt.pdf",
+        "empty.txt",
+        "encrypted.pdf",
+        "image.txt",
+        "latin1.txt",
+    ] {
+        std::fs::copy(fixture(&format!("bad/{bad}")), drop.join(bad)).unwrap();
+    }
+    for good in ["notes.md", "sieve.py"] {
+        std::fs::copy(fixture(&format!("docs/{good}")), drop.join(good)).unwrap();
+    }
+    std::os::unix::fs::symlink(drop.join("loop-b.txt"), drop.join("loop-a.txt")).unwrap();
+    std::os::unix::fs::symlink(drop.join("loop-a.txt"), drop.join("loop-b.txt")).unwrap();
+    std::fs::File::create(drop.join("huge.txt"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    std::os::unix::fs::symlink(&drop, drop.join("again")).unwrap();
+    std::os::unix::fs::symlink(&drop, drop.join("more")).unwrap();
+
+    let summary = drop_on(&telos, "BRICK", &[drop.clone()]).await;
+    let mut failed: Vec<(String, String)> = summary
+        .failed
+        .iter()
+        .map(|r| (file_name(&r.path), r.reason.clone()))
+        .collect();
+    failed.sort();
+    let names: Vec<&str> = failed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "again",
+            "corrupt.pdf",
+            "empty.txt",
+            "encrypted.pdf",
+            "huge.txt",
+            "image.txt",
+            "latin1.txt",
+            "loop-a.txt",
+            "loop-b.txt",
+            "more"
+        ],
+        "{failed:#?}"
+    );
+    for (name, reason) in &failed {
+        assert!(
+            reason.contains(name.as_str()) || reason.starts_with("a folder loop"),
+            "{name}: {reason}"
+        );
+    }
+    let mut remembered: Vec<String> = summary
+        .remembered
+        .iter()
+        .map(|r| file_name(&r.path))
+        .collect();
+    remembered.sort();
+    assert_eq!(remembered, ["notes.md", "sieve.py"]);
+    assert_eq!(summary.documents, 3, "the story is still remembered");
+    let hits = telos
+        .recall(
+            Some("BRICK"),
+            "the ferry's engine stopped halfway across",
+            3,
+        )
+        .await
+        .unwrap();
+    assert!(
+        hits.iter().any(|h| h.source.ends_with("story.txt")),
+        "{hits:?}"
+    );
+    let health = telos.doctor().await.unwrap();
+    assert_eq!(
+        (health.documents, health.orphans, health.missing),
+        (3, 0, 0)
+    );
 }
 
 #[tokio::test]

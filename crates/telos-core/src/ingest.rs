@@ -297,17 +297,17 @@ async fn summarise(
 }
 
 /// Files to read: files as given (made absolute), folders walked in name order (hidden
-/// entries skipped). What cannot be listed is refused by name.
+/// entries skipped), each folder once. What cannot be listed, and a folder linked into
+/// itself, is refused by name.
 pub(crate) async fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Refused>) {
     let paths = paths.to_vec();
     tokio::task::spawn_blocking(move || {
-        let mut files = Vec::new();
-        let mut refused = Vec::new();
+        let mut walk = Walk::default();
         for path in &paths {
             let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            walk(&path, &mut files, &mut refused, 0);
+            walk.visit(&path, &mut Vec::new());
         }
-        (files, refused)
+        (walk.files, walk.refused)
     })
     .await
     .unwrap_or_else(|e| {
@@ -319,39 +319,72 @@ pub(crate) async fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Refused>) {
     })
 }
 
-fn walk(path: &Path, files: &mut Vec<PathBuf>, refused: &mut Vec<Refused>, depth: usize) {
-    let refuse = |refused: &mut Vec<Refused>, reason: String| {
-        refused.push(Refused {
+/// One drop's walk over its paths.
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    refused: Vec<Refused>,
+    /// Folders walked, by real path: one given twice (or inside another given) is read once.
+    folders: std::collections::HashSet<PathBuf>,
+}
+
+impl Walk {
+    fn refuse(&mut self, path: &Path, reason: String) {
+        self.refused.push(Refused {
             path: path.display().to_string(),
             reason,
         })
-    };
-    if files.len() >= MAX_FILES {
-        return refuse(refused, format!("more than {MAX_FILES} files in one drop"));
     }
-    // A folder symlinked into itself is stopped by depth (the kernel stops file loops).
-    let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
-    if !is_dir {
-        files.push(path.to_owned());
-        return;
-    }
-    if depth >= 16 {
-        return refuse(refused, "folders nested deeper than 16 levels".into());
-    }
-    let dir = match std::fs::read_dir(path) {
-        Ok(dir) => dir,
-        Err(e) => return refuse(refused, format!("cannot list the folder: {e}")),
-    };
-    let mut entries = Vec::new();
-    for entry in dir {
-        match entry {
-            Ok(e) if !e.file_name().to_string_lossy().starts_with('.') => entries.push(e.path()),
-            Ok(_) => {}
-            Err(e) => refuse(refused, format!("cannot list an entry of the folder: {e}")),
+
+    /// Walks `path`; `within` holds the real paths of the folders it is inside.
+    fn visit(&mut self, path: &Path, within: &mut Vec<PathBuf>) {
+        if self.files.len() >= MAX_FILES {
+            return self.refuse(path, format!("more than {MAX_FILES} files in one drop"));
         }
-    }
-    entries.sort();
-    for entry in entries {
-        walk(&entry, files, refused, depth + 1);
+        // The kernel stops file loops (ELOOP, reported when the file is read).
+        let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+        if !is_dir {
+            self.files.push(path.to_owned());
+            return;
+        }
+        let real = match std::fs::canonicalize(path) {
+            Ok(real) => real,
+            Err(e) => return self.refuse(path, format!("cannot resolve the folder: {e}")),
+        };
+        if within.contains(&real) {
+            return self.refuse(
+                path,
+                format!(
+                    "a folder loop: this links back to {}, which is being read",
+                    real.display()
+                ),
+            );
+        }
+        if !self.folders.insert(real.clone()) {
+            return;
+        }
+        if within.len() >= 16 {
+            return self.refuse(path, "folders nested deeper than 16 levels".into());
+        }
+        let dir = match std::fs::read_dir(path) {
+            Ok(dir) => dir,
+            Err(e) => return self.refuse(path, format!("cannot list the folder: {e}")),
+        };
+        let mut entries = Vec::new();
+        for entry in dir {
+            match entry {
+                Ok(e) if !e.file_name().to_string_lossy().starts_with('.') => {
+                    entries.push(e.path())
+                }
+                Ok(_) => {}
+                Err(e) => self.refuse(path, format!("cannot list an entry of the folder: {e}")),
+            }
+        }
+        entries.sort();
+        within.push(real);
+        for entry in entries {
+            self.visit(&entry, within);
+        }
+        within.pop();
     }
 }
