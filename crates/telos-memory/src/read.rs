@@ -155,7 +155,8 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Document> {
     Ok(doc(format, text, Vec::new()))
 }
 
-/// Which text format: HTML by content or extension, then Markdown and code by extension.
+/// Which text format: HTML by content or extension, then Markdown and code by extension,
+/// then code by its `#!` line (a script without an extension).
 fn text_format(path: &Path, text: &str) -> Format {
     let ext = path
         .extension()
@@ -176,12 +177,31 @@ fn text_format(path: &Path, text: &str) -> Format {
     if matches!(ext.as_str(), "md" | "markdown" | "mdown" | "mkd") {
         return Format::Markdown;
     }
-    match code_language(&ext) {
+    match code_language(&ext).or_else(|| script_language(text)) {
         Some(language) => Format::Code {
             language: language.to_owned(),
         },
         None => Format::Text,
     }
+}
+
+/// The language a `#!` line names: `#!/bin/sh`, `#!/usr/bin/env python3 -u`, ….
+fn script_language(text: &str) -> Option<&'static str> {
+    let line = text.strip_prefix("#!")?.lines().next()?;
+    let mut words = line.split_whitespace();
+    let mut program = words.next()?.rsplit('/').next()?;
+    if program == "env" {
+        program = words.find(|w| !w.starts_with('-'))?;
+    }
+    let name = program.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    Some(match name {
+        "python" => "python",
+        "sh" | "bash" | "dash" | "zsh" | "ksh" => "shell",
+        "node" | "deno" | "bun" => "javascript",
+        "ruby" => "ruby",
+        "perl" => "perl",
+        _ => return None,
+    })
 }
 
 fn code_language(ext: &str) -> Option<&'static str> {
@@ -305,6 +325,20 @@ mod tests {
             parse_as("README", b"plain words").unwrap().format,
             Format::Text
         );
+        let script = |bytes: &[u8]| parse_as("deploy", bytes).unwrap().format;
+        assert_eq!(
+            script(b"#!/usr/bin/env python3 -u\nprint('hi')\n"),
+            Format::Code {
+                language: "python".into()
+            }
+        );
+        assert_eq!(
+            script(b"#!/bin/bash\necho hi\n"),
+            Format::Code {
+                language: "shell".into()
+            }
+        );
+        assert_eq!(script(b"#!/usr/bin/frobnicate\nhi\n"), Format::Text);
     }
 
     #[test]
