@@ -7,8 +7,19 @@ export function fileName(path: string): string {
   return path.split(/[\\/]/).pop() || path;
 }
 
-/** The morph's activity badge for a progress event; null once the file is done or failed. */
-export function activityLabel(p: Progress): string | null {
+/** A name cut to `max` characters (keeping its end, where the extension is). */
+function short(name: string, max = 28): string {
+  return name.length <= max ? name : `…${name.slice(name.length - max + 1)}`;
+}
+
+/** Where a file stands in its drop: its 1-based place and the drop's size. */
+export interface Place {
+  n: number;
+  of: number;
+}
+
+/** What the file is at: the stage, with the embedding count or download size. */
+function stageLabel(p: Progress): string | null {
   switch (p.stage) {
     case "reading":
       return "reading";
@@ -24,4 +35,21 @@ export function activityLabel(p: Progress): string | null {
     case "failed":
       return null;
   }
+}
+
+/**
+ * The morph's activity badge for a progress event: the file (with its place when the drop
+ * has several) and its stage; null once the file is done or failed.
+ */
+export function activityLabel(p: Progress, place?: Place): string | null {
+  const stage = stageLabel(p);
+  if (stage === null) return null;
+  const where = place && place.of > 1 ? `${place.n}/${place.of} ` : "";
+  return `${where}${short(fileName(p.path))}: ${stage}`;
+}
+
+/** A file's error for a toast, by the file's name (the error names it by its whole path). */
+export function failureText(path: string, error: string): string {
+  const name = fileName(path);
+  return error.includes(path) ? error.split(path).join(name) : `${name}: ${error}`;
 }

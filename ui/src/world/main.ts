@@ -14,7 +14,7 @@ import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morp
 import { domSpriteCache } from "../morphic/dom";
 import { badgesFor, withStatus } from "./badges";
 import { DissonancePills } from "./dissonance";
-import { activityLabel, fileName } from "./ingest";
+import { activityLabel, failureText, fileName } from "./ingest";
 import { Bubble, Halo, choosePersona, toast } from "./overlay";
 import { renderVram, withModelState } from "./vram";
 import { newProblems, showAmendments } from "./amendments";
@@ -372,12 +372,17 @@ function showIngest(personaId: string, name: string, event: IngestEvent): void {
   switch (event.type) {
     case "started":
       toast(`${name} is reading ${event.files.length === 1 ? "1 file" : `${event.files.length} files`}…`);
+      dropFiles.set(personaId, event.files);
       break;
-    case "file":
-      if (event.stage === "failed") toast(`${fileName(event.path)}: ${event.error}`, "error");
-      setActivity(personaId, activityLabel(event));
+    case "file": {
+      if (event.stage === "failed") toast(failureText(event.path, event.error), "error");
+      const files = dropFiles.get(personaId) ?? [];
+      const n = files.indexOf(event.path) + 1;
+      setActivity(personaId, activityLabel(event, n > 0 ? { n, of: files.length } : undefined));
       break;
+    }
     case "finished":
+      dropFiles.delete(personaId);
       setActivity(personaId, null);
       toast(event.message, event.failed.length > 0 ? "error" : "info");
       break;
@@ -403,6 +408,9 @@ function showIngest(personaId: string, name: string, event: IngestEvent): void {
       break;
   }
 }
+
+/** The files of the drop each persona is reading now, in order. */
+const dropFiles = new Map<string, string[]>();
 
 /** The document each persona is summarising now. */
 const summarising = new Map<string, string>();
