@@ -1,6 +1,7 @@
 //! The crash test's child: commits cycles in a loop on a data dir and prints `ACK n` after each
-//! commit is acknowledged, until it is killed. With `--ingest`, it instead writes document n
-//! into DATA_DIR/../docs and has BRICK remember it, printing `ACK n` once the ingest returns.
+//! commit is acknowledged, until it is killed. With `--ingest`, it instead writes documents
+//! n, n + 1, … into DATA_DIR/../docs and drops them on BRICK in batches of 16, as the desktop
+//! and `telos ingest` do, printing `ACK n` as each file's ingest reports it done.
 //! Test tooling, not part of the product.
 //!
 //! Usage: crash-child DATA_DIR START [--ingest]
@@ -8,6 +9,11 @@
 use std::io::Write;
 
 use serde_json::json;
+use telos_core::IngestEvent;
+use telos_core::memory::{Progress, Stage};
+
+/// Files per drop.
+const BATCH: usize = 16;
 
 #[tokio::main]
 async fn main() {
@@ -24,17 +30,38 @@ async fn main() {
     if ingest {
         let docs = std::path::Path::new(&dir).join("../docs");
         std::fs::create_dir_all(&docs).expect("docs dir");
-        let brick = image.resolve("BRICK").expect("BRICK").id.clone();
-        for n in start.. {
-            let file = docs.join(format!("doc-{n}.md"));
-            std::fs::write(&file, telos_tests::crash_document(n)).expect("write document");
-            telos
-                .memory()
-                .ingest_file(&brick, &file, &|_| {})
-                .await
-                .expect("ingest");
-            writeln!(out, "ACK {n}").expect("stdout");
-            out.flush().expect("stdout");
+        for batch in (start..).step_by(BATCH) {
+            let files: Vec<std::path::PathBuf> = (batch..batch + BATCH as u64)
+                .map(|n| {
+                    let file = docs.join(format!("doc-{n}.md"));
+                    std::fs::write(&file, telos_tests::crash_document(n)).expect("write document");
+                    file
+                })
+                .collect();
+            let mut events = telos.ingest("BRICK", &files).expect("ingest");
+            while let Some(event) = events.recv().await {
+                match event {
+                    IngestEvent::File(Progress {
+                        path,
+                        stage: Stage::Done { .. },
+                    }) => {
+                        let n = path
+                            .rsplit_once("doc-")
+                            .and_then(|(_, n)| n.strip_suffix(".md"))
+                            .expect("a document of this batch");
+                        writeln!(out, "ACK {n}").expect("stdout");
+                        out.flush().expect("stdout");
+                    }
+                    IngestEvent::File(Progress {
+                        path,
+                        stage: Stage::Failed { error },
+                    }) => panic!("{path}: {error}"),
+                    // A batch ends once its files are done (the summaries that follow need
+                    // Ollama, which is not here).
+                    IngestEvent::Finished(_) => break,
+                    _ => {}
+                }
+            }
         }
     }
     for n in start.. {
