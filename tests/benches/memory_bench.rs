@@ -270,8 +270,15 @@ fn mixed_corpus(root: &Path, bytes: u64) -> Vec<PathBuf> {
     files
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // As the binaries do: before any runtime thread allocates.
+    telos_memory::embed::tune_allocator();
+    tokio::runtime::Runtime::new()
+        .expect("async runtime")
+        .block_on(run());
+}
+
+async fn run() {
     let scale = scale();
     let root = telos_tests::package_dir().join("..");
     let model: Arc<dyn Embedder> =
@@ -348,11 +355,13 @@ async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
 }
 
 /// Real MiniLM vectors of real text: passages (paragraphs, long ones cut into windows of
-/// ≤ 32 words, each of ≥ 8 words, no repeats) of the crate sources and READMEs cargo
-/// downloaded, the C headers, Python library and package docs Debian installed, and the
-/// node_modules READMEs, in a fixed order. Embedding a million of them takes about an hour on
-/// two cores, so the vectors are kept in `TELOS_BENCH_CACHE` (default
-/// `~/.cache/telos-bench`) and a later run embeds only what the cache lacks.
+/// ≤ `TELOS_BENCH_WORDS` words (32), each of at least a quarter of that, no repeats) of the
+/// crate sources and READMEs cargo downloaded, the C headers, Python library and package docs
+/// Debian installed, and the node_modules READMEs, in a fixed order. Embedding is bound by the
+/// passages' tokens: on two cores 32-word passages (80 tokens each, mostly code) go at about
+/// 75/s, so a million take near 4 h, and 8-word ones (32 tokens) at about 285/s, an hour. The
+/// vectors are kept in `TELOS_BENCH_CACHE` (default `~/.cache/telos-bench`), one file per
+/// passage length, and a later run embeds only what the cache lacks.
 /// `TELOS_BENCH_REAL` lists the sizes (default 100000,1000000 at full scale); the 100 queries
 /// are the passages right after the largest size, so no query is in any data set.
 async fn real(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
@@ -392,8 +401,9 @@ fn real_vectors(root: &Path, model: &Arc<dyn Embedder>, want: usize) -> Vec<Vec<
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/telos-bench")))
         .expect("TELOS_BENCH_CACHE or HOME");
     std::fs::create_dir_all(&dir).expect("bench cache dir");
+    let words = passage_words();
     let path = dir.join(format!(
-        "minilm-passages-v2-{}.f32",
+        "minilm-passages-v2-{}-{words}w.f32",
         model.name().replace('/', "_")
     ));
     let row = DIM * 4;
@@ -409,10 +419,17 @@ fn real_vectors(root: &Path, model: &Arc<dyn Embedder>, want: usize) -> Vec<Vec<
             .expect("bench cache file");
         file.set_len(bytes.len() as u64).expect("bench cache file");
         let mut file = std::io::BufWriter::new(file);
-        let mut added = 0;
+        let (mut added, mut tokens) = (0, 0);
         let mut batch = Vec::new();
         let mut flush = |batch: &mut Vec<String>, added: &mut usize| {
             let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
+            tokens += model
+                .tokenizer()
+                .encode_batch(refs.clone(), true)
+                .expect("tokenizing passages")
+                .iter()
+                .map(|e| e.len().min(telos_memory::embed::MAX_SEQ))
+                .sum::<usize>();
             for v in model.embed(&refs).expect("embedding passages") {
                 let raw: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
                 file.write_all(&raw).expect("bench cache write");
@@ -429,7 +446,7 @@ fn real_vectors(root: &Path, model: &Arc<dyn Embedder>, want: usize) -> Vec<Vec<
                 );
             }
         };
-        passages(root, have, want - have, &mut |text| {
+        passages(root, words, have, want - have, &mut |text| {
             batch.push(text);
             if batch.len() == 512 {
                 flush(&mut batch, &mut added);
@@ -438,10 +455,13 @@ fn real_vectors(root: &Path, model: &Arc<dyn Embedder>, want: usize) -> Vec<Vec<
         if !batch.is_empty() {
             flush(&mut batch, &mut added);
         }
+        let secs = t.elapsed().as_secs_f64().max(1e-9);
         println!(
-            "real corpus: {added} passages embedded in {:.0} s ({:.0} passages/s), {have} from the cache",
-            t.elapsed().as_secs_f64(),
-            added as f64 / t.elapsed().as_secs_f64().max(1e-9)
+            "real corpus ({words}-word passages): {added} passages embedded in {secs:.0} s \
+             ({:.0} passages/s, {:.1} tokens each, {:.0} tokens/s), {have} from the cache",
+            added as f64 / secs,
+            tokens as f64 / added.max(1) as f64,
+            tokens as f64 / secs
         );
     }
     bytes
@@ -455,8 +475,20 @@ fn real_vectors(root: &Path, model: &Arc<dyn Embedder>, want: usize) -> Vec<Vec<
         .collect()
 }
 
-/// Calls `each` with passages `skip..skip + take` of the real corpus, in its fixed order.
-fn passages(root: &Path, skip: usize, take: usize, each: &mut dyn FnMut(String)) {
+/// The longest passage in words: `TELOS_BENCH_WORDS`, 32 by default.
+fn passage_words() -> usize {
+    std::env::var("TELOS_BENCH_WORDS").map_or(32, |w| {
+        w.trim()
+            .parse()
+            .ok()
+            .filter(|&w| w >= 4)
+            .expect("TELOS_BENCH_WORDS: a number of words, at least 4")
+    })
+}
+
+/// Calls `each` with passages `skip..skip + take` of the real corpus, in its fixed order:
+/// windows of up to `words` words, each of at least a quarter of that.
+fn passages(root: &Path, words: usize, skip: usize, take: usize, each: &mut dyn FnMut(String)) {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
@@ -480,8 +512,8 @@ fn passages(root: &Path, skip: usize, take: usize, each: &mut dyn FnMut(String))
                 return true;
             };
             for paragraph in text.split("\n\n") {
-                let words: Vec<&str> = paragraph.split_whitespace().collect();
-                for window in words.chunks(32).filter(|w| w.len() >= 8) {
+                let all: Vec<&str> = paragraph.split_whitespace().collect();
+                for window in all.chunks(words).filter(|w| w.len() >= words / 4) {
                     let passage = window.join(" ");
                     if !seen.insert(passage.clone()) {
                         continue;
