@@ -337,7 +337,12 @@ async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
     for file in &corpus {
         match memory.ingest_file(&brick, file, &|_| {}).await {
             Ok(r) => chunks += u64::from(r.chunks),
-            Err(_) => failed += 1,
+            Err(e) => {
+                failed += 1;
+                if failed <= 5 {
+                    println!("  refused: {e}");
+                }
+            }
         }
     }
     let wall = t.elapsed().as_secs_f64();
