@@ -212,6 +212,38 @@ async fn the_same_file_twice_adds_nothing_and_a_changed_file_replaces_its_chunks
     );
     assert!(hits[0].text.contains("bridge"));
     assert_eq!(memory.document_count(&brick), 1);
+
+    // A file changed into a copy of another remembered file: its old chunks go, and the
+    // copy's bytes stay one document.
+    let copy = dir.path().join("copy.txt");
+    std::fs::write(&copy, "The lighthouse was painted red and white in May.\n").unwrap();
+    memory.ingest_file(&brick, &copy, &quiet).await.unwrap();
+    assert_eq!(memory.document_count(&brick), 2);
+    std::fs::copy(&file, &copy).unwrap();
+    let became = memory.ingest_file(&brick, &copy, &quiet).await.unwrap();
+    assert_eq!(
+        (became.outcome, &became.document),
+        (Outcome::Replaced, &replaced.document)
+    );
+    assert_eq!(memory.document_count(&brick), 1);
+    let health = memory.doctor().await.unwrap();
+    assert_eq!(
+        (
+            health.documents,
+            health.store_rows,
+            health.orphans,
+            health.missing
+        ),
+        (1, health.image_chunks, 0, 0)
+    );
+    let hits = memory
+        .recall(Some(&brick), "a red and white lighthouse", 5)
+        .await
+        .unwrap();
+    assert!(
+        hits.iter().all(|h| !h.text.contains("lighthouse")),
+        "what copy.txt held before is forgotten: {hits:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -138,8 +138,12 @@ impl Memory {
         let owned = path.to_owned();
         let doc = blocking(move || crate::read::read(&owned, limit)).await?;
         let persona_obj = self.inner.image.get(persona)?;
-        if let (Some(same), _) = self.same_or_previous(&persona_obj, &doc) {
-            return Ok(unchanged(shown, &same));
+        if let (Some(_), _) = self.same_or_previous(&persona_obj, &doc) {
+            let _turn = self.inner.commit_turn.lock().await;
+            let persona_obj = self.inner.image.get(persona)?;
+            if let (Some(same), previous) = self.same_or_previous(&persona_obj, &doc) {
+                return self.known_bytes(shown, &persona_obj, &same, previous).await;
+            }
         }
         report(Stage::Chunking);
         let embedder = self.embedder_reporting(&report).await?;
@@ -179,7 +183,7 @@ impl Memory {
         let persona_obj = self.inner.image.get(persona)?;
         let (same, previous) = self.same_or_previous(&persona_obj, &doc);
         if let Some(same) = same {
-            return Ok(unchanged(shown, &same));
+            return self.known_bytes(shown, &persona_obj, &same, previous).await;
         }
         let outcome = if previous.is_some() {
             Outcome::Replaced
@@ -224,6 +228,47 @@ impl Memory {
             }
         }
         (same, previous)
+    }
+
+    /// A file whose bytes the persona remembers already (as `same`). Nothing is embedded; if
+    /// the file held other bytes before (`previous`, a document of the same path), it has
+    /// changed into a copy of `same`, so its old document and chunks are forgotten in one
+    /// cycle. The caller holds the commit turn.
+    async fn known_bytes(
+        &self,
+        shown: String,
+        persona: &Object,
+        same: &Object,
+        previous: Option<Object>,
+    ) -> Result<FileReport> {
+        let Some(previous) = previous else {
+            return Ok(unchanged(shown, same));
+        };
+        let image = &self.inner.image;
+        let mut c = image.begin(&format!("forget what {shown} held before"));
+        let kept: Vec<ObjectId> = persona
+            .links
+            .get(MEMORY)
+            .into_iter()
+            .flatten()
+            .filter(|id| **id != previous.id)
+            .cloned()
+            .collect();
+        c.set_links(&persona.id, MEMORY, &kept)?;
+        let old: Vec<ObjectId> = previous.links.get(CHUNKS).cloned().unwrap_or_default();
+        let doomed: Vec<ObjectId> = old.iter().cloned().chain([previous.id.clone()]).collect();
+        c.delete_all(&doomed)?;
+        let cycle = c.id().to_owned();
+        c.commit().await?;
+        let old: Vec<String> = old.iter().map(ToString::to_string).collect();
+        if let Err(e) = self.inner.store.delete_chunks(&old).await {
+            tracing::warn!(%cycle, "forgotten rows stay until reconciliation: {e}");
+        }
+        Ok(FileReport {
+            cycle: Some(cycle),
+            outcome: Outcome::Replaced,
+            ..unchanged(shown, same)
+        })
     }
 
     /// Writes the rows, then commits the cycle that records the document and its chunks.
