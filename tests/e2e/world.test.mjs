@@ -114,7 +114,22 @@ test("a file dropped from the OS is remembered by the persona under the pointer 
     assert.equal(brick.links.find((l) => l.relation === "memory")?.count, 1);
     assert.deepEqual(await recalled(session, "BRICK", "a storm at the lighthouse"), [file]);
     assert.deepEqual(await recalled(session, "ROBIN", "a storm at the lighthouse"), [], "ROBIN remembers nothing");
+    // The count on the morph follows without a reload.
+    await session.waitFor("BRICK's morph to count 1 doc", async () =>
+      (await morph(session, "BRICK")).badges.includes("1 doc"),
+    );
     await screenshot(session, "world-after-drop");
+
+    // The Inspector's search box finds it too.
+    await inspectViaHalo(session, "BRICK");
+    await session.type(await session.byTestId("memory-query"), "waves at the gallery");
+    await session.click(await session.byTestId("memory-search"));
+    const results = await session.waitFor("the Inspector's memory results", async () =>
+      session.text(await session.byTestId("memory-results")),
+    );
+    assert.match(results, /lighthouse-log\.txt #0/);
+    assert.match(results, /waves reached the gallery/);
+    await screenshot(session, "inspector-memory-search");
   } finally {
     await quit(session);
   }

@@ -478,7 +478,18 @@ document.getElementById("open-debugger")?.addEventListener("click", () => {
 /** Read-only introspection for the end-to-end tests: where each morph is drawn. */
 declare global {
   interface Window {
-    __telosWorld?: () => { id: string; name: string; kind: string; x: number; y: number; width: number; height: number; hover: boolean; selected: boolean }[];
+    __telosWorld?: () => {
+      id: string;
+      name: string;
+      kind: string;
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+      hover: boolean;
+      selected: boolean;
+      badges: string[];
+    }[];
   }
 }
 window.__telosWorld = () =>
@@ -492,6 +503,7 @@ window.__telosWorld = () =>
     height: m.height,
     hover: m.hover,
     selected: m.selected,
+    badges: m.badges.map((b) => b.label),
   }));
 
 async function start(): Promise<void> {
