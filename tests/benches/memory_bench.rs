@@ -360,9 +360,10 @@ async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
 }
 
 /// Real MiniLM vectors of real text: passages (paragraphs, long ones cut into windows of
-/// ≤ `TELOS_BENCH_WORDS` words (32), each of at least a quarter of that, no repeats) of the
-/// crate sources and READMEs cargo downloaded, the C headers, Python library and package docs
-/// Debian installed, and the node_modules READMEs, in a fixed order. Embedding is bound by the
+/// ≤ `TELOS_BENCH_WORDS` words (32), each of at least a quarter of that, of at most 3 word
+/// pieces a word, no repeats) of the crate sources and READMEs cargo downloaded, the C
+/// headers, Python library and package docs Debian installed, and the node_modules READMEs,
+/// in a fixed order. Embedding is bound by the
 /// passages' tokens: on two cores 32-word passages (80 tokens each, mostly code) go at about
 /// 75/s, so a million take near 4 h, and 8-word ones (32 tokens) at about 285/s, an hour. The
 /// vectors are kept in `TELOS_BENCH_CACHE` (default `~/.cache/telos-bench`), one file per
@@ -408,7 +409,7 @@ fn real_vectors(root: &Path, model: &Arc<dyn Embedder>, want: usize) -> Vec<Vec<
     std::fs::create_dir_all(&dir).expect("bench cache dir");
     let words = passage_words();
     let path = dir.join(format!(
-        "minilm-passages-v2-{}-{words}w.f32",
+        "minilm-passages-v3-{}-{words}w.f32",
         model.name().replace('/', "_")
     ));
     let row = DIM * 4;
@@ -451,7 +452,7 @@ fn real_vectors(root: &Path, model: &Arc<dyn Embedder>, want: usize) -> Vec<Vec<
                 );
             }
         };
-        passages(root, words, have, want - have, &mut |text| {
+        passages(root, model, words, have, want - have, &mut |text| {
             batch.push(text);
             if batch.len() == 512 {
                 flush(&mut batch, &mut added);
@@ -492,8 +493,16 @@ fn passage_words() -> usize {
 }
 
 /// Calls `each` with passages `skip..skip + take` of the real corpus, in its fixed order:
-/// windows of up to `words` words, each of at least a quarter of that.
-fn passages(root: &Path, words: usize, skip: usize, take: usize, each: &mut dyn FnMut(String)) {
+/// windows of up to `words` words, each of at least a quarter of that and of at most three
+/// of `model`'s word pieces a word (which leaves out hex tables, base64 and minified code).
+fn passages(
+    root: &Path,
+    model: &Arc<dyn Embedder>,
+    words: usize,
+    skip: usize,
+    take: usize,
+    each: &mut dyn FnMut(String),
+) {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
@@ -520,7 +529,11 @@ fn passages(root: &Path, words: usize, skip: usize, take: usize, each: &mut dyn 
                 let all: Vec<&str> = paragraph.split_whitespace().collect();
                 for window in all.chunks(words).filter(|w| w.len() >= words / 4) {
                     let passage = window.join(" ");
-                    if !seen.insert(passage.clone()) {
+                    let pieces = model
+                        .tokenizer()
+                        .encode_fast(passage.as_str(), false)
+                        .map_or(usize::MAX, |e| e.len());
+                    if pieces > 3 * window.len() || !seen.insert(passage.clone()) {
                         continue;
                     }
                     if index >= skip {
