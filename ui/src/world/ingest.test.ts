@@ -1,33 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { activityLabel, failureText, fileName } from "./ingest";
+import { activityLabel, failureText, fileName, readingText } from "./ingest";
 
 describe("ingest progress on a morph", () => {
-  it("names the file and its stage, with the embedding count", () => {
+  it("names each stage, with the embedding count", () => {
     const path = "/home/u/notes.md";
-    expect(activityLabel({ path, stage: "reading" })).toBe("notes.md: reading");
-    expect(activityLabel({ path, stage: "embedding", done: 32, total: 40 })).toBe(
-      "notes.md: embedding 32/40",
-    );
-    expect(activityLabel({ path, stage: "indexing" })).toBe("notes.md: indexing");
+    expect(activityLabel({ path, stage: "reading" })).toBe("reading");
+    expect(activityLabel({ path, stage: "embedding", done: 32, total: 40 })).toBe("embedding 32/40");
+    expect(activityLabel({ path, stage: "indexing" })).toBe("indexing");
     expect(
       activityLabel({ path, stage: "fetching", file: "model.safetensors", done_mb: 12, total_mb: 86 }),
-    ).toBe("notes.md: fetching the model 12/86 MB");
+    ).toBe("fetching the model 12/86 MB");
     expect(
       activityLabel({ path, stage: "fetching", file: "config.json", done_mb: 0, total_mb: null }),
-    ).toBe("notes.md: fetching the model 0/? MB");
+    ).toBe("fetching the model 0/? MB");
     expect(activityLabel({ path, stage: "done", outcome: "added", chunks: 3 })).toBeNull();
     expect(activityLabel({ path, stage: "failed", error: "x" })).toBeNull();
   });
 
   it("says which file of a drop of several it is at", () => {
     const path = "/home/u/notes.md";
-    expect(activityLabel({ path, stage: "chunking" }, { n: 2, of: 5 })).toBe("2/5 notes.md: chunking");
-    expect(activityLabel({ path, stage: "chunking" }, { n: 1, of: 1 })).toBe("notes.md: chunking");
-  });
-
-  it("cuts a long name from the front, keeping its extension", () => {
-    const label = activityLabel({ path: `/d/${"a".repeat(40)}.pdf`, stage: "reading" });
-    expect(label).toBe(`…${"a".repeat(23)}.pdf: reading`);
+    expect(activityLabel({ path, stage: "chunking" }, { n: 2, of: 5 })).toBe("2/5 chunking");
+    expect(activityLabel({ path, stage: "chunking" }, { n: 1, of: 1 })).toBe("chunking");
+    expect(readingText("BRICK", path, { n: 2, of: 5 })).toBe("BRICK is reading notes.md (2 of 5)…");
+    expect(readingText("BRICK", path, { n: 1, of: 1 })).toBe("BRICK is reading notes.md…");
   });
 
   it("shows files by name", () => {

@@ -7,11 +7,6 @@ export function fileName(path: string): string {
   return path.split(/[\\/]/).pop() || path;
 }
 
-/** A name cut to `max` characters (keeping its end, where the extension is). */
-function short(name: string, max = 28): string {
-  return name.length <= max ? name : `…${name.slice(name.length - max + 1)}`;
-}
-
 /** Where a file stands in its drop: its 1-based place and the drop's size. */
 export interface Place {
   n: number;
@@ -38,14 +33,20 @@ function stageLabel(p: Progress): string | null {
 }
 
 /**
- * The morph's activity badge for a progress event: the file (with its place when the drop
- * has several) and its stage; null once the file is done or failed.
+ * The morph's activity badge for a progress event: the file's stage, after its place when
+ * the drop has several ("2/5 embedding 32/40"; the badge row has no room for names, which
+ * the drop's toast shows); null once the file is done or failed.
  */
 export function activityLabel(p: Progress, place?: Place): string | null {
   const stage = stageLabel(p);
   if (stage === null) return null;
-  const where = place && place.of > 1 ? `${place.n}/${place.of} ` : "";
-  return `${where}${short(fileName(p.path))}: ${stage}`;
+  return place && place.of > 1 ? `${place.n}/${place.of} ${stage}` : stage;
+}
+
+/** The drop's toast while a file is read: which file, and where it stands in the drop. */
+export function readingText(persona: string, path: string, place: Place): string {
+  const of = place.of > 1 ? ` (${place.n} of ${place.of})` : "";
+  return `${persona} is reading ${fileName(path)}${of}…`;
 }
 
 /** A file's error for a toast, by the file's name (the error names it by its whole path). */

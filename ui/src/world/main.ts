@@ -14,8 +14,8 @@ import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morp
 import { domSpriteCache } from "../morphic/dom";
 import { badgesFor, withStatus } from "./badges";
 import { DissonancePills } from "./dissonance";
-import { activityLabel, failureText, fileName } from "./ingest";
-import { Bubble, Halo, choosePersona, toast } from "./overlay";
+import { activityLabel, failureText, fileName, readingText } from "./ingest";
+import { Bubble, Halo, choosePersona, liveToast, toast, type LiveToast } from "./overlay";
 import { renderVram, withModelState } from "./vram";
 import { newProblems, showAmendments } from "./amendments";
 import { errorMessage } from "../common/cycles";
@@ -371,18 +371,24 @@ function morphAtDrop(physical: Point): Morph | undefined {
 function showIngest(personaId: string, name: string, event: IngestEvent): void {
   switch (event.type) {
     case "started":
-      toast(`${name} is reading ${event.files.length === 1 ? "1 file" : `${event.files.length} files`}…`);
-      dropFiles.set(personaId, event.files);
+      drops.get(personaId)?.toast.done();
+      drops.set(personaId, {
+        files: event.files,
+        toast: liveToast(`${name} is reading ${event.files.length === 1 ? "1 file" : `${event.files.length} files`}…`),
+      });
       break;
     case "file": {
       if (event.stage === "failed") toast(failureText(event.path, event.error), "error");
-      const files = dropFiles.get(personaId) ?? [];
-      const n = files.indexOf(event.path) + 1;
-      setActivity(personaId, activityLabel(event, n > 0 ? { n, of: files.length } : undefined));
+      const drop = drops.get(personaId);
+      const n = (drop?.files.indexOf(event.path) ?? -1) + 1;
+      const place = drop && n > 0 ? { n, of: drop.files.length } : undefined;
+      if (drop && place && event.stage === "reading") drop.toast.set(readingText(name, event.path, place));
+      setActivity(personaId, activityLabel(event, place));
       break;
     }
     case "finished":
-      dropFiles.delete(personaId);
+      drops.get(personaId)?.toast.done();
+      drops.delete(personaId);
       setActivity(personaId, null);
       toast(event.message, event.failed.length > 0 ? "error" : "info");
       break;
@@ -409,8 +415,8 @@ function showIngest(personaId: string, name: string, event: IngestEvent): void {
   }
 }
 
-/** The files of the drop each persona is reading now, in order. */
-const dropFiles = new Map<string, string[]>();
+/** The drop each persona is reading now: its files in order, and its live toast. */
+const drops = new Map<string, { files: string[]; toast: LiveToast }>();
 
 /** The document each persona is summarising now. */
 const summarising = new Map<string, string>();

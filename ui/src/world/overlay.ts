@@ -138,13 +138,34 @@ export function choosePersona(
 
 /** A short message at the bottom right; errors stay until clicked. */
 export function toast(text: string, tone: "info" | "error" = "info"): void {
+  const t = makeToast(text, tone);
+  if (t && tone === "info") setTimeout(() => t.remove(), 6000);
+}
+
+function makeToast(text: string, tone: "info" | "error"): HTMLDivElement | null {
   const host = document.getElementById("toasts");
-  if (!host) return;
+  if (!host) return null;
   const t = document.createElement("div");
   t.className = `toast ${tone}`;
   t.dataset.testid = "toast";
   t.textContent = text;
   t.addEventListener("click", () => t.remove());
   host.appendChild(t);
-  if (tone === "info") setTimeout(() => t.remove(), 6000);
+  return t;
+}
+
+/** A toast that stays while work goes on, its text kept up to date, until `done`. */
+export interface LiveToast {
+  set(text: string): void;
+  done(): void;
+}
+
+export function liveToast(text: string): LiveToast {
+  const t = makeToast(text, "info");
+  return {
+    set: (next) => {
+      if (t) t.textContent = next;
+    },
+    done: () => t?.remove(),
+  };
 }
