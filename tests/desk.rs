@@ -325,7 +325,7 @@ async fn a_drop_of_bad_files_names_each_remembers_the_good_ones_and_loses_nothin
     std::os::unix::fs::symlink(&drop, drop.join("again")).unwrap();
     std::os::unix::fs::symlink(&drop, drop.join("more")).unwrap();
 
-    let summary = drop_on(&telos, "BRICK", &[drop.clone()]).await;
+    let summary = drop_on(&telos, "BRICK", std::slice::from_ref(&drop)).await;
     let mut failed: Vec<(String, String)> = summary
         .failed
         .iter()
