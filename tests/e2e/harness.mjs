@@ -76,11 +76,20 @@ export function dataDir() {
   return mkdtempSync(join(tmpdir(), "telos-e2e-"));
 }
 
-/** Launches the app on `dir` and waits for its world to render. */
+/**
+ * Launches the app on `dir` and waits for its world to render. A launch whose app died
+ * before its window opened is tried once more, saying so: under Xvfb on a loaded machine GTK
+ * has once failed to initialise ("Failed to initialize GTK", the app's panic is in the log).
+ */
 export async function launch(dir) {
-  const session = await Session.start(BASE, {
-    "tauri:options": { application: APP, args: ["--data-dir", dir] },
-  });
+  const capabilities = { "tauri:options": { application: APP, args: ["--data-dir", dir] } };
+  let session;
+  try {
+    session = await Session.start(BASE, capabilities);
+  } catch (e) {
+    console.error(`launch: the app did not start (${e.message}); trying once more`);
+    session = await Session.start(BASE, capabilities);
+  }
   session.dataDir = dir;
   await session.waitReady();
   return session;

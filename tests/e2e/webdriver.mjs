@@ -13,7 +13,9 @@ export class Session {
 
   /** Starts the app: `capabilities` go in `alwaysMatch` (no browserName, as tauri-driver wants). */
   static async start(base, capabilities) {
-    const res = await request(base, "POST", "/session", { capabilities: { alwaysMatch: capabilities } });
+    // A launch takes a second or two; an app that dies before its window opens leaves the
+    // request hanging, so it is given up after two minutes.
+    const res = await request(base, "POST", "/session", { capabilities: { alwaysMatch: capabilities } }, 60_000);
     return new Session(base, res.sessionId);
   }
 
@@ -152,11 +154,12 @@ export class Session {
   }
 }
 
-async function request(base, method, path, body) {
+async function request(base, method, path, body, timeoutMs) {
   const res = await fetch(base + path, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs),
   });
   const json = await res.json().catch(() => ({}));
   if (!res.ok || (json.value && json.value.error)) {
