@@ -135,11 +135,17 @@ async fn compare(name: &str, data: &[Vec<f32>], queries: &[Vec<f32>]) {
             let recall = found as f64 / truth.iter().map(Vec::len).sum::<usize>().max(1) as f64;
             let ratio = p50 / exact50;
             let met = recall >= 0.95 && ratio <= 0.2 && p95 / exact95 <= 0.2;
+            // Below 100k rows flat search is fast and memory keeps to it (the product indexes
+            // past 20,000 rows); the goal is the issue's, at 100k and 1M.
+            let goal = match (data.len() >= 100_000, met) {
+                (false, _) => "goal set for 100k and 1M vectors",
+                (true, true) => "goal recall ≥ 0.95 at ≤ 0.2×: met",
+                (true, false) => "goal recall ≥ 0.95 at ≤ 0.2×: MISSED",
+            };
             println!(
                 "  {kind}{label}: built in {built:.1} s; recall@10 {recall:.3}; p50 {p50:.2} ms ({ratio:.2}× exact), \
-                 p95 {p95:.2} ms ({:.2}× exact) (goal recall ≥ 0.95 at ≤ 0.2×: {})",
+                 p95 {p95:.2} ms ({:.2}× exact) ({goal})",
                 p95 / exact95,
-                if met { "met" } else { "MISSED" }
             );
         }
     }
