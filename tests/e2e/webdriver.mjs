@@ -14,7 +14,7 @@ export class Session {
   /** Starts the app: `capabilities` go in `alwaysMatch` (no browserName, as tauri-driver wants). */
   static async start(base, capabilities) {
     // A launch takes a second or two; an app that dies before its window opens leaves the
-    // request hanging, so it is given up after two minutes.
+    // request hanging, so it is given up after a minute.
     const res = await request(base, "POST", "/session", { capabilities: { alwaysMatch: capabilities } }, 60_000);
     return new Session(base, res.sessionId);
   }
