@@ -370,8 +370,8 @@ async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
 /// pieces a word, no repeats) of the crate sources and READMEs cargo downloaded, the C
 /// headers, Python library and package docs Debian installed, and the node_modules READMEs,
 /// in a fixed order. Embedding is bound by the
-/// passages' tokens: on two cores 32-word passages (80 tokens each, mostly code) go at about
-/// 75/s, so a million take near 4 h, and 8-word ones (32 tokens) at about 285/s, an hour. The
+/// passages' tokens: on two cores 32-word passages (57 word pieces each, mostly code) go at
+/// about 72/s, so a million take near 4 h, and 8-word ones (17) at about 240/s, 70 min. The
 /// vectors are kept in `TELOS_BENCH_CACHE` (default `~/.cache/telos-bench`), one file per
 /// passage length, and a later run embeds only what the cache lacks.
 /// `TELOS_BENCH_REAL` lists the sizes (default 100000,1000000 at full scale); the 100 queries
