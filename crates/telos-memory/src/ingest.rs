@@ -138,12 +138,17 @@ impl Memory {
         let owned = path.to_owned();
         let doc = blocking(move || crate::read::read(&owned, limit)).await?;
         let persona_obj = self.inner.image.get(persona)?;
-        if let (Some(_), _) = self.same_or_previous(&persona_obj, &doc) {
-            let _turn = self.inner.commit_turn.lock().await;
-            let persona_obj = self.inner.image.get(persona)?;
-            if let (Some(same), previous) = self.same_or_previous(&persona_obj, &doc) {
-                return self.known_bytes(shown, &persona_obj, &same, previous).await;
+        match self.same_or_previous(&persona_obj, &doc) {
+            (Some(same), None) => return Ok(unchanged(shown, &same)),
+            // The file changed into a copy of another document: forgetting takes the turn.
+            (Some(_), Some(_)) => {
+                let _turn = self.inner.commit_turn.lock().await;
+                let persona_obj = self.inner.image.get(persona)?;
+                if let (Some(same), previous) = self.same_or_previous(&persona_obj, &doc) {
+                    return self.known_bytes(shown, &persona_obj, &same, previous).await;
+                }
             }
+            (None, _) => {}
         }
         report(Stage::Chunking);
         let embedder = self.embedder_reporting(&report).await?;
@@ -260,15 +265,21 @@ impl Memory {
         c.delete_all(&doomed)?;
         let cycle = c.id().to_owned();
         c.commit().await?;
-        let old: Vec<String> = old.iter().map(ToString::to_string).collect();
-        if let Err(e) = self.inner.store.delete_chunks(&old).await {
-            tracing::warn!(%cycle, "forgotten rows stay until reconciliation: {e}");
-        }
+        self.delete_rows_of(&old, &cycle).await;
         Ok(FileReport {
             cycle: Some(cycle),
             outcome: Outcome::Replaced,
             ..unchanged(shown, same)
         })
+    }
+
+    /// Deletes the rows of chunks that `cycle` (committed) deleted from the image. A failure
+    /// loses nothing: reconciliation deletes rows no object names.
+    async fn delete_rows_of(&self, chunks: &[ObjectId], cycle: &str) {
+        let ids: Vec<String> = chunks.iter().map(ToString::to_string).collect();
+        if let Err(e) = self.inner.store.delete_chunks(&ids).await {
+            tracing::warn!(%cycle, "rows of deleted chunks stay until reconciliation: {e}");
+        }
     }
 
     /// Writes the rows, then commits the cycle that records the document and its chunks.
@@ -357,10 +368,7 @@ impl Memory {
             return Err(e.into());
         }
         if !old.is_empty() {
-            let old: Vec<String> = old.iter().map(ToString::to_string).collect();
-            if let Err(e) = self.inner.store.delete_chunks(&old).await {
-                tracing::warn!(%cycle, "replaced rows stay until reconciliation: {e}");
-            }
+            self.delete_rows_of(&old, &cycle).await;
         }
         Ok((doc_id, cycle))
     }
