@@ -6,6 +6,7 @@
 //! sandbox), like `sandbox.rs`.
 
 use serde_json::{Value, json};
+use telos_core::forge::Error as ForgeError;
 use telos_core::image::ops::{self, Op};
 use telos_core::{Config, Edit, Error, Telos};
 use telos_tests::ollama_stub::{OllamaStub, Script};
@@ -138,7 +139,7 @@ async fn a_forge_whose_every_attempt_fails_installs_nothing_and_is_resumed_with_
         .forge_method("abacus", "total", "return the sum of the numbers in args")
         .await
         .unwrap_err();
-    let Error::ForgeFailed { cycle, why } = &e else {
+    let Error::Forge(ForgeError::ForgeFailed { cycle, why }) = &e else {
         panic!("{e}")
     };
     assert!(why.contains("3 attempt(s) failed"), "{why}");
@@ -184,7 +185,10 @@ async fn a_forge_whose_every_attempt_fails_installs_nothing_and_is_resumed_with_
         )
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::NoTest { attempt: 2, .. }), "{e}");
+    assert!(
+        matches!(e, Error::Forge(ForgeError::NoTest { attempt: 2, .. })),
+        "{e}"
+    );
     assert!(telos.image().cycle(cycle).await.unwrap().is_suspended());
 
     // The user fixes attempt 3's code in the Debugger and resumes: the test passes, the

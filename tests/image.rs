@@ -336,12 +336,7 @@ async fn the_awakening_seeds_the_four_personas_from_the_design_table() {
         assert_eq!(slot(&p, "kind"), json!("persona"), "{name}");
         assert_eq!(p.parents, persona.parents, "{name} is a clone of persona");
     }
-    assert!(
-        telos_image::genesis::awaken(&image)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(telos_core::persona::awaken(&image).await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -4,10 +4,8 @@ use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
 use tauri_specta::Event;
 use telos_core::view::{ChangeView, CycleSummary};
-use telos_core::{
-    CodexReport, CodexWatch, InboxEvent, InboxWatch, SchedulerView, StatusChange, Telos,
-};
-use tokio::sync::broadcast::error::RecvError;
+use telos_core::{CodexReport, InboxEvent, SchedulerView, StatusChange, Telos};
+use tokio::sync::broadcast::{self, error::RecvError};
 
 /// One object changed by a committed cycle.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
@@ -39,102 +37,138 @@ pub struct SchedulerStatus(pub SchedulerView);
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct CodexChanged(pub CodexReport);
 
+/// A background task failed (and is restarted after `restart_in` seconds), panicked, or was
+/// given up: the world window says so.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct TaskIncident {
+    pub task: String,
+    pub what: String,
+    pub restart_in: Option<f64>,
+}
+
 /// Asks the Debugger window to show a cycle.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct ShowCycle {
     pub cycle: String,
 }
 
-/// Forwards the image's committed changes, cycle records and persona status to every window
-/// until the image closes.
-pub fn forward(app: AppHandle, telos: &telos_core::Telos) {
-    // Inside the runtime: the watch spawns its task there.
-    let mut scheduler = tauri::async_runtime::block_on(async { telos.watch_scheduler() });
+/// Forwards to every window, as supervised services that end when Telos closes: the image's
+/// committed changes and cycle records, persona status, the scheduler's status, background
+/// incidents — and, once started, what the inbox and codex watches find.
+pub fn forward(app: &AppHandle, telos: &Telos) {
+    let mut scheduler = telos.watch_scheduler();
     let to = app.clone();
-    tauri::async_runtime::spawn(async move {
-        while let Some(view) = scheduler.recv().await {
-            if let Err(e) = SchedulerStatus(view).emit(&to) {
-                tracing::warn!("could not tell the windows about the scheduler: {e}");
+    telos
+        .supervisor()
+        .job("forward scheduler status", async move {
+            while let Some(view) = scheduler.recv().await {
+                if let Err(e) = SchedulerStatus(view).emit(&to) {
+                    tracing::warn!("could not tell the windows about the scheduler: {e}");
+                }
             }
-        }
-    });
-    let mut status = telos.subscribe_status();
-    let to = app.clone();
-    tauri::async_runtime::spawn(async move {
+        });
+    relay(
+        app,
+        telos,
+        "forward persona status",
+        telos.subscribe_status(),
+        PersonaStatus,
+    );
+    relay(
+        app,
+        telos,
+        "forward cycles",
+        telos.image().subscribe_cycles(),
+        |record| CycleRecorded(CycleSummary::new(&record)),
+    );
+    relay(
+        app,
+        telos,
+        "forward image changes",
+        telos.image().subscribe(),
+        |change| ImageChanged(ChangeView::from(&change)),
+    );
+    relay(
+        app,
+        telos,
+        "forward incidents",
+        telos.supervisor().subscribe(),
+        |i| TaskIncident {
+            task: i.task,
+            what: i.what,
+            restart_in: i.restart_in,
+        },
+    );
+}
+
+/// Emits every message of `rx` as the event `to_event` makes of it, until Telos closes; a
+/// window that fell behind is told to reload (`ImageResync`).
+fn relay<T, E>(
+    app: &AppHandle,
+    telos: &Telos,
+    name: &str,
+    mut rx: broadcast::Receiver<T>,
+    to_event: impl Fn(T) -> E + Send + 'static,
+) where
+    T: Clone + Send + 'static,
+    E: Event + Serialize + Clone,
+{
+    let app = app.clone();
+    let shutdown = telos.supervisor().shutdown();
+    let task = name.to_string();
+    telos.supervisor().job(name, async move {
         loop {
-            let sent = match status.recv().await {
-                Ok(change) => PersonaStatus(change).emit(&to),
-                Err(RecvError::Lagged(_)) => ImageResync.emit(&to),
-                Err(RecvError::Closed) => break,
+            let received = tokio::select! {
+                () = shutdown.wait() => return,
+                received = rx.recv() => received,
             };
-            if let Err(e) = sent {
-                tracing::warn!("could not tell the windows about a persona's status: {e}");
-            }
-        }
-    });
-    let mut cycles = telos.image().subscribe_cycles();
-    let to = app.clone();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            let sent = match cycles.recv().await {
-                Ok(record) => CycleRecorded(CycleSummary::new(&record)).emit(&to),
-                Err(RecvError::Lagged(_)) => ImageResync.emit(&to),
-                Err(RecvError::Closed) => break,
-            };
-            if let Err(e) = sent {
-                tracing::warn!("could not tell the windows about a cycle: {e}");
-            }
-        }
-    });
-    let mut changes = telos.image().subscribe();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            let sent = match changes.recv().await {
-                Ok(change) => ImageChanged(ChangeView::from(&change)).emit(&app),
+            let sent = match received {
+                Ok(message) => to_event(message).emit(&app),
                 Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "windows fell behind the image; asking for a reload");
+                    tracing::warn!(missed, "windows fell behind ({task}); asking for a reload");
                     ImageResync.emit(&app)
                 }
-                Err(RecvError::Closed) => break,
+                Err(RecvError::Closed) => return,
             };
             if let Err(e) = sent {
-                tracing::warn!("could not tell the windows about a change: {e}");
+                tracing::warn!("could not tell the windows ({task}): {e}");
             }
         }
     });
 }
 
 /// Starts watching the inbox folders and forwards the progress of what arrives there to every
-/// window. The watch runs until the returned handle drops.
-pub fn watch_inbox(app: &AppHandle, telos: &Telos) -> telos_core::Result<InboxWatch> {
-    // Inside the runtime: the watch spawns its task there.
-    let (watch, mut events) = tauri::async_runtime::block_on(async { telos.watch_inbox() })?;
+/// window, until Telos closes.
+pub fn watch_inbox(app: &AppHandle, telos: &Telos) -> telos_core::Result<()> {
+    let mut events = telos.watch_inbox()?;
     let to = app.clone();
-    tauri::async_runtime::spawn(async move {
-        while let Some(event) = events.recv().await {
-            if let Err(e) = InboxProgress(event).emit(&to) {
-                tracing::warn!("could not tell the windows about an inbox file: {e}");
+    telos
+        .supervisor()
+        .job("forward inbox progress", async move {
+            while let Some(event) = events.recv().await {
+                if let Err(e) = InboxProgress(event).emit(&to) {
+                    tracing::warn!("could not tell the windows about an inbox file: {e}");
+                }
             }
-        }
-    });
-    Ok(watch)
+        });
+    Ok(())
 }
 
-/// Starts watching the codex folder and tells every window what each reading finds. The
-/// watch runs until the returned handle drops.
-pub fn watch_codex(app: &AppHandle, telos: &Telos) -> telos_core::Result<CodexWatch> {
-    // Inside the runtime: the watch spawns its task there.
-    let (watch, mut reports) = tauri::async_runtime::block_on(async { telos.watch_codex() })?;
-    let to = app.clone();
-    tauri::async_runtime::spawn(async move {
-        while let Some(report) = reports.recv().await {
+/// Starts watching the codex folder and tells every window what each reading finds, until
+/// Telos closes.
+pub fn watch_codex(app: &AppHandle, telos: &Telos) -> telos_core::Result<()> {
+    let reports = telos.watch_codex()?;
+    relay(
+        app,
+        telos,
+        "forward codex reports",
+        reports,
+        |report: CodexReport| {
             for p in &report.problems {
                 tracing::warn!("codex {}:{}: {}", p.file, p.line, p.message);
             }
-            if let Err(e) = CodexChanged(report).emit(&to) {
-                tracing::warn!("could not tell the windows about the codex: {e}");
-            }
-        }
-    });
-    Ok(watch)
+            CodexChanged(report)
+        },
+    );
+    Ok(())
 }

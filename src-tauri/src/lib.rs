@@ -65,6 +65,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::InboxProgress,
             events::SchedulerStatus,
             events::CodexChanged,
+            events::TaskIncident,
             events::ShowCycle
         ])
 }
@@ -80,18 +81,12 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), specta_typescript::
     )
 }
 
-/// The scheduler's loop, stopped at exit.
-struct SchedulerLoop(std::sync::Mutex<Option<telos_core::SchedulerRun>>);
-
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TELOS_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(
-                    "warn,surrealdb::core::kvs::ds=off,surrealkv::lsm=error",
-                )
-            }),
+            tracing_subscriber::EnvFilter::try_from_env("TELOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(telos_core::DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -109,25 +104,18 @@ pub fn run() -> ExitCode {
         .setup(move |app| {
             builder.mount_events(app);
             let telos = app.state::<Telos>();
-            events::forward(app.handle().clone(), &telos);
+            events::forward(app.handle(), &telos);
             // The scheduler keeps up with Ollama (and loads the pinned personas' models)
-            // until the app exits. Inside the runtime: it spawns its task there.
-            let run = tauri::async_runtime::block_on(async { telos.run_scheduler() });
-            app.manage(SchedulerLoop(std::sync::Mutex::new(Some(run))));
+            // until the app exits.
+            telos.run_scheduler();
             // Without the inbox the app still works (drops, chat); the log says why.
             match events::watch_inbox(app.handle(), &telos) {
-                Ok(watch) => {
-                    tracing::info!("watching {}", watch.dir().display());
-                    app.manage(std::sync::Mutex::new(watch));
-                }
+                Ok(()) => tracing::info!("watching {}", telos.inbox_dir().display()),
                 Err(e) => tracing::warn!("the inbox is not watched: {e}"),
             }
             // Without the codex watch personas keep their codex in force; the log says why.
-            match events::watch_codex(app.handle(), &telos) {
-                Ok(watch) => {
-                    app.manage(std::sync::Mutex::new(watch));
-                }
-                Err(e) => tracing::warn!("the codex folder is not watched: {e}"),
+            if let Err(e) = events::watch_codex(app.handle(), &telos) {
+                tracing::warn!("the codex folder is not watched: {e}");
             }
             Ok(())
         })
@@ -147,10 +135,7 @@ pub fn run() -> ExitCode {
         }
     };
     let code = app.run_return(|app, event| {
-        if let RunEvent::Exit = event {
-            // Stop the scheduler's loop before the image closes.
-            drop(app.state::<SchedulerLoop>().0.lock().unwrap().take());
-        }
+        // Every background task ends (the supervisor drains them) before the image closes.
         if let RunEvent::Exit = event
             && let Err(e) = tauri::async_runtime::block_on(app.state::<Telos>().close())
         {

@@ -331,7 +331,7 @@ async fn ingest(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
     let image = telos_image::Image::open(&endpoint, &Default::default())
         .await
         .expect("image");
-    telos_image::genesis::awaken(&image).await.expect("awaken");
+    telos_core::persona::awaken(&image).await.expect("awaken");
     let mut config = MemoryConfig::new(dir.path().join("memory"));
     let shared = model.clone();
     config.embedder = Arc::new(move || Ok(shared.clone()));

@@ -19,7 +19,7 @@ pub async fn open_on_disk(dir: &Path) -> Telos {
 /// A fresh awakened in-memory image.
 pub async fn awake_in_memory() -> Image {
     let image = Image::in_memory().await.expect("in-memory image");
-    telos_image::genesis::awaken(&image)
+    telos_core::persona::awaken(&image)
         .await
         .expect("awakening");
     image

@@ -45,13 +45,21 @@ async function startStub() {
   return url;
 }
 
-/** Starts the Ollama stub and tauri-driver once for the whole run (apps inherit OLLAMA_HOST). */
+/**
+ * The environment every app of the run gets: the stub as Ollama, and the VRAM budget pinned
+ * to the stub's 8 GiB card (else the app would read the budget from this machine's GPU).
+ */
+export function appEnv(ollama) {
+  return { ...process.env, OLLAMA_HOST: ollama, TELOS_VRAM_BUDGET: "8GiB" };
+}
+
+/** Starts the Ollama stub and tauri-driver once for the whole run (apps inherit its env). */
 export async function startDriver() {
   mkdirSync(ARTIFACTS, { recursive: true });
   const ollama = await startStub();
   driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1)], {
     stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, OLLAMA_HOST: ollama },
+    env: appEnv(ollama),
   });
   const end = Date.now() + 20000;
   while (Date.now() < end) {

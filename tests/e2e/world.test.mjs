@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
   CLI, ROOT, STUB, centre, cli, clickOnScreen, dataDir, inspectViaHalo, launch, morph, morphs, object, quit, screenshot, slot,
-  startDriver, stopDriver, switchToPage,
+  appEnv, startDriver, stopDriver, switchToPage,
 } from "./harness.mjs";
 
 before(startDriver);
@@ -156,7 +156,7 @@ test("a file dropped on empty canvas asks which persona should have it", async (
   }
 });
 
-test("the halo's clone makes a real clone that appears as a new morph", async () => {
+test("the halo's clone makes a real clone that appears as a new morph and chats at once", async () => {
   const session = await launch(dataDir());
   try {
     await session.clickAt(centre(await morph(session, "ROBIN")));
@@ -167,6 +167,17 @@ test("the halo's clone makes a real clone that appears as a new morph", async ()
     assert.equal(copy.kind, "persona");
     const view = await object(session, "ROBIN copy");
     assert.equal(JSON.parse(slot(view, "role").json), "empathy");
+    // The clone is a persona the scheduler knows at once: it chats, no restart needed.
+    await session.clickAt(centre(copy));
+    await session.type(await session.byTestId("chat-input"), "Are you new here?");
+    await session.click(await session.byTestId("chat-send"));
+    const text = await session.waitFor("the clone's reply", async () => {
+      const t = await session.text(await session.byTestId("bubble-ROBIN copy"));
+      return t.includes("here?") ? t : null;
+    });
+    assert.match(text, /You said: Are you new here\?/);
+    assert.doesNotMatch(text, /no persona named/);
+    await screenshot(session, "world-clone-chat");
   } finally {
     await quit(session);
   }
@@ -348,7 +359,7 @@ test("a failed forge shows as dissonance on BRICK and is fixed and resumed in th
   try {
     execFileSync(CLI, ["--data-dir", dir, "forge", "abacus", "total", "return the sum of the numbers in args"], {
       encoding: "utf8",
-      env: { ...process.env, OLLAMA_HOST: url },
+      env: appEnv(url),
     });
     assert.fail("the forge should have failed");
   } catch (e) {

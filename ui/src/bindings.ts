@@ -56,6 +56,7 @@ export const events = {
 	personaStatus: makeEvent<PersonaStatus, PersonaStatus>("persona-status"),
 	schedulerStatus: makeEvent<SchedulerStatus, SchedulerStatus>("scheduler-status"),
 	showCycle: makeEvent<ShowCycle, ShowCycle>("show-cycle"),
+	taskIncident: makeEvent<TaskIncident, TaskIncident>("task-incident"),
 };
 
 /* Types */
@@ -193,10 +194,7 @@ export type CycleView = {
 	forge: ForgeTask | null,
 };
 
-/**
- *  A persona with a suspended cycle: its morph shows a dissonance badge that opens the
- *  Debugger on that cycle.
- */
+/**  A persona's newest suspended cycle. */
 export type Dissonance = {
 	/**  The persona's object id and name. */
 	persona: string,
@@ -235,10 +233,7 @@ export type ForgeOutcome = {
 	task: ForgeTask,
 };
 
-/**
- *  A forge's whole story, kept in its cycle record (`task`): what was asked and every
- *  attempt, so the Debugger can show it and resume it.
- */
+/**  A forge's whole story, kept in its cycle record (`task`). */
 export type ForgeTask = {
 	/**  Always `forge`: what kind of task the record holds. */
 	kind: string,
@@ -253,6 +248,7 @@ export type ForgeTask = {
 	 *  new method is invoked with them in the same cycle.
 	 */
 	args: unknown | null,
+	/**  The persona that forges (it owns the cycle's dissonance when every attempt fails). */
 	persona: string,
 	model: string,
 	attempts: Attempt[],
@@ -377,7 +373,7 @@ export type MorphView = {
 	memory_count: number | null,
 };
 
-/**  An object named in a view: its id and its name. */
+/**  An object named in a view or an event: its id and its name. */
 export type ObjRef = {
 	id: string,
 	name: string,
@@ -542,6 +538,16 @@ export type StepState = {
 export type StepView = {
 	op: string,
 	detail: string,
+};
+
+/**
+ *  A background task failed (and is restarted after `restart_in` seconds), panicked, or was
+ *  given up: the world window says so.
+ */
+export type TaskIncident = {
+	task: string,
+	what: string,
+	restart_in: number | null,
 };
 
 /**  The JSON type of a slot value, so a UI can show it without parsing. */

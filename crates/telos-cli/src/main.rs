@@ -283,16 +283,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TELOS_LOG")
-                // SurrealDB's datastore logs an ERROR line on every orderly shutdown ("the
-                // datastore is shutting down"), and SurrealKV's tree warns when its last handle
-                // drops after the runtime ("no runtime available for closing the store") although
-                // the datastore's shutdown has already flushed and closed it. Neither is a
-                // failure, so both are muted by default.
-                .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new(
-                        "warn,surrealdb::core::kvs::ds=off,surrealkv::lsm=error",
-                    )
-                }),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(telos_core::DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
         .init();

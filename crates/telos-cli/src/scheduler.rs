@@ -2,8 +2,9 @@
 
 use anyhow::{Context, Result, anyhow};
 use serde_json::json;
+use telos_core::persona::table::scheduler_defaults;
 use telos_core::scheduler::replay::{Hardware, Replay, replay};
-use telos_core::scheduler::{Bytes, default_personas, trace};
+use telos_core::scheduler::{Bytes, trace};
 
 use crate::{Cli, Command, SchedulerCommand};
 
@@ -17,7 +18,7 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
         SchedulerCommand::Trace { requests, seed } => {
             print!(
                 "{}",
-                trace::to_jsonl(&trace::generate(&default_personas(), *requests, *seed))
+                trace::to_jsonl(&trace::generate(&scheduler_defaults(), *requests, *seed))
             );
         }
         SchedulerCommand::Replay {
@@ -27,7 +28,7 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
             sizes,
         } => {
             let budget: Bytes = budget.parse().context("--budget")?;
-            let mut personas = default_personas();
+            let mut personas = scheduler_defaults();
             for size in sizes {
                 let (model, bytes) = size.split_once('=').ok_or_else(|| {
                     anyhow!("--size {size:?}: write MODEL=SIZE, e.g. gemma2:9b=6.1GB")

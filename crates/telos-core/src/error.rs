@@ -1,4 +1,6 @@
-//! Errors of the core facade.
+//! Errors of the core facade. A feature crate's error that only wraps the image's, memory's or
+//! the scheduler's is unwrapped into that variant, so a front end sorts errors by where they
+//! come from, not by which crate passed them on.
 
 use std::path::PathBuf;
 
@@ -23,20 +25,6 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    #[error("'{0}' is not a persona")]
-    NotAPersona(String),
-    #[error("the message to {0} is empty")]
-    EmptyMessage(String),
-    #[error("the message to {persona} is {size} bytes, over the {limit}-byte limit")]
-    MessageTooLong {
-        persona: String,
-        size: usize,
-        limit: usize,
-    },
-    #[error("the recall query is empty")]
-    EmptyQuery,
-    #[error("no files given to {0}")]
-    NoFiles(String),
     #[error(
         "invalid position ({x}, {y}) for '{object}': coordinates must be finite and within ±{limit}"
     )]
@@ -46,26 +34,6 @@ pub enum Error {
         y: f64,
         limit: f64,
     },
-    #[error("cycle '{0}' has no program to step (it did not come from an operation list)")]
-    NoProgram(String),
-    #[error("cycle '{0}' is not a forge cycle")]
-    NotAForge(String),
-    #[error("cycle '{cycle}' has no attempt {attempt} (it has {have})")]
-    NoAttempt {
-        cycle: String,
-        attempt: u32,
-        have: u32,
-    },
-    #[error(
-        "attempt {attempt} of cycle '{cycle}' has no test to check an edit against; edit one that has"
-    )]
-    NoTest { cycle: String, attempt: u32 },
-    #[error("no persona {0} to forge tools (the forge asks that persona)")]
-    NoForger(String),
-    #[error("the forge failed ({why}); its cycle {cycle} is suspended for the Debugger")]
-    ForgeFailed { cycle: String, why: String },
-    #[error("no pending amendment {id:?} (pending: {pending})")]
-    NoAmendment { id: String, pending: String },
     /// A setting (an environment variable) that does not parse.
     #[error("{name}: {reason}")]
     Config { name: String, reason: String },
@@ -75,6 +43,48 @@ pub enum Error {
     Memory(#[from] telos_memory::Error),
     #[error(transparent)]
     Scheduler(#[from] telos_scheduler::Error),
+    /// A persona, its codex, a message to it.
+    #[error(transparent)]
+    Persona(telos_persona::Error),
+    /// The Tool Forge.
+    #[error(transparent)]
+    Forge(telos_forge::Error),
+    /// A drop or the inbox.
+    #[error(transparent)]
+    Ingest(telos_ingest::Error),
+}
+
+impl From<telos_persona::Error> for Error {
+    fn from(e: telos_persona::Error) -> Self {
+        use telos_persona::Error as P;
+        match e {
+            P::Image(e) => Self::Image(e),
+            P::Memory(e) => Self::Memory(e),
+            P::Scheduler(e) => Self::Scheduler(e),
+            e => Self::Persona(e),
+        }
+    }
+}
+
+impl From<telos_forge::Error> for Error {
+    fn from(e: telos_forge::Error) -> Self {
+        use telos_forge::Error as F;
+        match e {
+            F::Image(e) => Self::Image(e),
+            F::Persona(e) => e.into(),
+            e => Self::Forge(e),
+        }
+    }
+}
+
+impl From<telos_ingest::Error> for Error {
+    fn from(e: telos_ingest::Error) -> Self {
+        use telos_ingest::Error as I;
+        match e {
+            I::Persona(e) => e.into(),
+            e => Self::Ingest(e),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

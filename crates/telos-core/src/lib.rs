@@ -1,6 +1,10 @@
 //! The Telos core facade: resolves the data dir, takes its lock, opens the living image at the
-//! configured endpoint and performs the prototypal awakening. The CLI and the desktop shell
-//! both start here; neither knows how the parts are wired.
+//! configured endpoint, performs the prototypal awakening, and wires the parts — memory, the
+//! scheduler, the personas and their voice, the forge, ingest — under one supervisor of
+//! background work. The CLI and the desktop shell both start here; neither knows how the
+//! parts are wired, and every operation they offer is one line in `facade.rs` into the crate
+//! that owns it (rust-analyzer's `ide::Analysis` is the model). No feature crate names
+//! `Telos`.
 //!
 //! ```no_run
 //! # async fn demo() -> telos_core::Result<()> {
@@ -14,157 +18,96 @@
 //! # Ok(()) }
 //! ```
 
-mod chat;
-mod codex;
+mod config;
 mod data_dir;
-mod debugger;
 mod error;
-mod forge;
-mod inbox;
-mod ingest;
-mod inspect;
-mod personas;
-mod recall;
-mod scheduling;
-mod status;
+mod facade;
+mod input;
+#[cfg(test)]
+mod layering;
 pub mod view;
-mod world;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-pub use chat::{ChatEvent, MAX_MESSAGE_BYTES};
-pub use codex::{
-    AMENDMENTS, Amendment, CODEX, Codex, CodexProblem, CodexReport, CodexWatch, FieldChange,
-};
+use telos_forge::{Forge, ForgeOnMiss, LocatedSandbox, Runner, RunnerInvoker};
+use telos_image::{CycleRecord, Image, NoInvoker, RefuseNotUnderstood};
+use telos_ingest::Ingest;
+use telos_memory::{Health, Memory, MemoryConfig};
+use telos_persona::{CodexFiles, Roster, Status, Voice};
+use telos_scheduler::Scheduler;
+use telos_supervisor::Supervisor;
+
+pub use config::{Config, vram_budget};
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
-pub use debugger::{Dissonance, StepState};
 pub use error::{Error, Result};
-pub use forge::{Attempt, Edit, Forge, ForgeOutcome, ForgeTask, RunReport, parse_reply};
-pub use inbox::{INBOX, InboxEvent, InboxWatch, QUIET as INBOX_QUIET};
-pub use ingest::{IngestEvent, IngestSummary, MAX_FILES, Refused};
-pub use inspect::parse_json;
-pub use personas::PersonaView;
-pub use recall::MAX_RECALL;
-pub use scheduling::{
-    LoadedModelView, PersonaModelState, STATUS_EVERY, SchedulerRun, SchedulerView,
-};
-pub use status::StatusChange;
+pub use facade::STATUS_EVERY;
+pub use input::parse_json;
+pub use telos_forge as forge;
+pub use telos_forge::{Attempt, Edit, ForgeTask, RunReport, parse_reply};
 pub use telos_image as image;
-use telos_image::{CycleRecord, Endpoint, Image, StoreOptions};
+pub use telos_ingest as ingest;
+pub use telos_ingest::{
+    INBOX, InboxEvent, IngestEvent, IngestSummary, MAX_FILES, QUIET as INBOX_QUIET, Refused,
+};
 pub use telos_memory as memory;
+pub use telos_persona as persona;
+pub use telos_persona::{
+    AMENDMENTS, Amendment, CODEX, ChatEvent, Codex, CodexProblem, CodexReport, Dissonance,
+    FieldChange, MAX_MESSAGE_BYTES, MAX_RECALL, StatusChange, is_persona,
+};
 pub use telos_sandbox as sandbox;
 pub use telos_scheduler as scheduler;
-pub use world::{ModelState, MorphKind, MorphView, PINNED, POSITION, Point, is_persona};
+pub use telos_supervisor::{Incident, Supervisor as TaskSupervisor};
+pub use view::{
+    ForgeOutcome, LoadedModelView, ModelState, MorphKind, MorphView, PINNED, POSITION,
+    PersonaModelState, PersonaView, Point, SchedulerView, StepState,
+};
 
-/// Where and how to open Telos.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub data_dir: PathBuf,
-    /// The image's store; `None` means embedded SurrealKV at `DATA_DIR/image`.
-    pub endpoint: Option<Endpoint>,
-    pub store: StoreOptions,
-    /// What embeds memory's chunks: local MiniLM, or Ollama (`TELOS_EMBEDDER=ollama`).
-    pub embedder: telos_memory::ollama::Backend,
-    /// Where Ollama listens (`OLLAMA_HOST`, default `http://127.0.0.1:11434`).
-    pub ollama_host: String,
-    /// VRAM the personas' models may take together (`TELOS_VRAM_BUDGET`, else the GPU's
-    /// memory as `nvidia-smi` reports it, else 8 GiB).
-    pub vram_budget: telos_scheduler::Bytes,
-    /// Attempts the Tool Forge gives BRICK (`TELOS_FORGE_ATTEMPTS`, default 3).
-    pub forge_attempts: u32,
-}
+/// What the CLI and the app log on stderr unless `TELOS_LOG` says otherwise: Telos's own
+/// warnings, and only errors of the libraries beneath it (a library's warnings belong in a log
+/// asked for, not in the user's terminal). SurrealDB's datastore logs an ERROR line on every
+/// orderly shutdown ("the datastore is shutting down"), which is not a failure: muted.
+pub const DEFAULT_LOG: &str = "error,telos=warn,surrealdb::core::kvs::ds=off";
 
-impl Config {
-    /// Defaults for a data dir: embedded SurrealKV inside it.
-    pub fn from_data_dir(data_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            data_dir: data_dir.into(),
-            endpoint: None,
-            store: StoreOptions::default(),
-            embedder: telos_memory::ollama::Backend::Local,
-            ollama_host: telos_scheduler::ollama::DEFAULT_HOST.to_string(),
-            vram_budget: telos_scheduler::DEFAULT_BUDGET,
-            forge_attempts: forge::DEFAULT_ATTEMPTS,
-        }
-    }
+/// How long background work gets to end when Telos closes before it is aborted.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
-    /// The data dir from an explicit path, `TELOS_DATA_DIR`, or the platform data dir, and
-    /// the endpoint from an explicit URL or `TELOS_ENDPOINT`; the embedder from
-    /// `TELOS_EMBEDDER` (with `OLLAMA_HOST` and `TELOS_OLLAMA_EMBED_MODEL`).
-    pub fn resolve(data_dir: Option<&Path>, endpoint: Option<&str>) -> Result<Self> {
-        let mut config = Self::from_data_dir(data_dir::resolve(data_dir)?);
-        config.embedder = telos_memory::ollama::Backend::from_env()?;
-        if let Ok(host) = std::env::var("OLLAMA_HOST")
-            && !host.trim().is_empty()
-        {
-            config.ollama_host = host;
-        }
-        config.vram_budget = personas::vram_budget()?;
-        if let Ok(text) = std::env::var("TELOS_FORGE_ATTEMPTS")
-            && !text.trim().is_empty()
-        {
-            config.forge_attempts = text
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| (1..=20).contains(n))
-                .ok_or_else(|| Error::Config {
-                    name: "TELOS_FORGE_ATTEMPTS".into(),
-                    reason: format!("{text:?} is not a number of attempts from 1 to 20"),
-                })?;
-        }
-        let endpoint = endpoint.map(str::to_owned).or_else(|| {
-            std::env::var("TELOS_ENDPOINT")
-                .ok()
-                .filter(|e| !e.is_empty())
-        });
-        if let Some(e) = endpoint {
-            config.endpoint = Some(Endpoint::parse(&e)?);
-        }
-        if let (Ok(user), Ok(pass)) = (
-            std::env::var("TELOS_DB_USER"),
-            std::env::var("TELOS_DB_PASS"),
-        ) {
-            config.store.remote_user = Some((user, pass));
-        }
-        Ok(config)
-    }
-
-    pub fn endpoint(&self) -> Endpoint {
-        self.endpoint
-            .clone()
-            .unwrap_or_else(|| Endpoint::SurrealKv {
-                path: self.data_dir.join("image"),
-            })
-    }
-}
-
-/// A running Telos: the owned data dir and the open image.
+/// A running Telos: the owned data dir, the open image and the parts wired over it. The
+/// operations are in `facade.rs`.
 pub struct Telos {
     data_dir: PathBuf,
     image: Image,
     awakening: Option<CycleRecord>,
-    memory: telos_memory::Memory,
+    memory: Memory,
     /// What reconciling memory with the image found at open (or why it could not run).
-    reconciled: std::result::Result<telos_memory::Health, String>,
-    status: status::Status,
-    scheduler: telos_scheduler::Scheduler,
-    forge_attempts: u32,
+    reconciled: std::result::Result<Health, String>,
+    status: Status,
+    scheduler: Scheduler,
+    roster: Roster,
+    voice: Voice,
+    codex: CodexFiles,
+    forge: Forge,
+    ingest: Ingest,
+    supervisor: Supervisor,
     _lock: DataDirLock,
 }
 
 impl Telos {
-    /// Takes the data dir, opens the image, and awakens it on first start.
+    /// Takes the data dir, opens the image, awakens it on first start, and wires the parts.
+    /// The persona roster starts following the image at once (a supervised service); the
+    /// long-lived work of an app (the scheduler's loop, the watches) starts when the front
+    /// end asks for it.
     pub async fn open(config: Config) -> Result<Self> {
         let lock = DataDirLock::acquire(&config.data_dir)?;
+        let supervisor = Supervisor::new();
         let image = Image::open(&config.endpoint(), &config.store).await?;
-        let awakening = telos_image::genesis::awaken(&image).await?;
-        let memory_config = telos_memory::MemoryConfig::with_backend(
-            config.data_dir.join("memory"),
-            config.embedder.clone(),
-        );
-        let memory = telos_memory::Memory::open(image.clone(), memory_config).await?;
+        let awakening = telos_persona::awaken(&image).await?;
+        let mut memory_config =
+            MemoryConfig::with_backend(config.data_dir.join("memory"), config.embedder.clone());
+        memory_config.supervisor = supervisor.clone();
+        let memory = Memory::open(image.clone(), memory_config).await?;
         // DESIGN invariant 1: LanceDB is brought back to what the image says before anything
         // reads it. If that cannot run (no embedding weights to re-embed with), Telos still
         // opens and `doctor` shows what is out of line.
@@ -173,30 +116,41 @@ impl Telos {
             e.to_string()
         });
         let backend = Arc::new(telos_scheduler::Ollama::new(&config.ollama_host)?);
-        let scheduler = telos_scheduler::Scheduler::new(
-            backend,
-            config.vram_budget,
-            personas::of_image(&image),
+        let scheduler =
+            Scheduler::new(backend, config.vram_budget, telos_persona::of_image(&image));
+        let roster = Roster::new(image.clone(), scheduler.clone());
+        let voice = Voice::new(
+            image.clone(),
+            memory.clone(),
+            scheduler.clone(),
+            roster.clone(),
         );
+        let codex = CodexFiles::new(&config.data_dir, image.clone());
         // Methods run in the sandbox; a message nothing understands is forged.
-        image.set_invoker(Arc::new(forge::SandboxInvoker));
-        image.set_not_understood(Arc::new(forge::ForgeOnMiss {
-            forge: forge::Forge {
-                scheduler: scheduler.clone(),
-                attempts: config.forge_attempts,
-            },
-        }));
-        Ok(Self {
+        let runner: Arc<dyn Runner> = Arc::new(LocatedSandbox);
+        let forge = Forge::new(voice.clone(), Arc::clone(&runner), config.forge_attempts);
+        image.set_invoker(Arc::new(RunnerInvoker(runner)));
+        image.set_not_understood(Arc::new(ForgeOnMiss(forge.clone())));
+        let status = Status::default();
+        let ingest = Ingest::new(voice.clone(), status.clone(), supervisor.clone());
+        let telos = Self {
             data_dir: config.data_dir,
             image,
             awakening,
             memory,
             reconciled,
-            status: status::Status::default(),
+            status,
             scheduler,
-            forge_attempts: config.forge_attempts,
+            roster,
+            voice,
+            codex,
+            forge,
+            ingest,
+            supervisor,
             _lock: lock,
-        })
+        };
+        telos.follow_personas();
+        Ok(telos)
     }
 
     /// The data dir this Telos holds.
@@ -209,32 +163,26 @@ impl Telos {
         &self.image
     }
 
-    /// Live persona status changes (busy, …) as they happen.
-    pub fn subscribe_status(&self) -> tokio::sync::broadcast::Receiver<StatusChange> {
-        self.status.subscribe()
-    }
-
     /// Episodic memory (a cheap clone can be kept).
-    pub fn memory(&self) -> &telos_memory::Memory {
+    pub fn memory(&self) -> &Memory {
         &self.memory
     }
 
-    /// The model scheduler (a cheap clone can be kept). A long-running front end spawns its
-    /// `run` loop; one-off commands use it as is.
-    pub fn scheduler(&self) -> &telos_scheduler::Scheduler {
+    /// The model scheduler (a cheap clone can be kept), thinking with the personas the image
+    /// holds now.
+    pub fn scheduler(&self) -> &Scheduler {
+        self.roster.sync();
         &self.scheduler
     }
 
-    pub(crate) fn handles(&self) -> chat::Handles {
-        chat::Handles {
-            image: self.image.clone(),
-            memory: self.memory.clone(),
-            scheduler: self.scheduler.clone(),
-        }
+    /// The owner of background work: a front end starts its own long-lived tasks (event
+    /// forwarding) here, so they end before the image closes.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
     }
 
     /// What reconciling memory with the image found when Telos opened.
-    pub fn reconciled(&self) -> &std::result::Result<telos_memory::Health, String> {
+    pub fn reconciled(&self) -> &std::result::Result<Health, String> {
         &self.reconciled
     }
 
@@ -248,10 +196,42 @@ impl Telos {
         self.close().await
     }
 
-    /// Flushes and closes the image where the owner cannot give up `Telos` (a GUI's shared
-    /// state); nothing may use the image afterwards. The data dir is released at exit.
+    /// Ends every background task (they hear the shutdown signal; any still running after
+    /// 10 s is aborted and reported), then flushes and closes the image. For an owner that
+    /// cannot give up `Telos` (a GUI's shared state); nothing may use the image afterwards.
+    /// The data dir is released when `Telos` drops.
     pub async fn close(&self) -> Result<()> {
+        let closed = self.supervisor.close(CLOSE_GRACE).await;
+        if !closed.aborted.is_empty() {
+            tracing::warn!("aborted at close: {}", closed.aborted.join(", "));
+        }
+        self.unplug();
         self.image.shutdown().await?;
         Ok(())
+    }
+
+    /// The persona roster follows the image, and the codex files with it.
+    fn follow_personas(&self) {
+        let roster = self.roster.clone();
+        let files = self.codex.clone();
+        self.supervisor.service("persona roster", move |shutdown| {
+            roster.clone().run(files.clone(), shutdown)
+        });
+    }
+
+    /// The image's seams hold the forge, which holds the image: unplugged, so neither keeps
+    /// the other alive once Telos is gone.
+    fn unplug(&self) {
+        self.image.set_invoker(Arc::new(NoInvoker));
+        self.image.set_not_understood(Arc::new(RefuseNotUnderstood));
+    }
+}
+
+impl Drop for Telos {
+    fn drop(&mut self) {
+        // Without `close` (a test, a panic): background work is told to stop, and the image's
+        // seams are unplugged so it can be freed.
+        self.supervisor.stop();
+        self.unplug();
     }
 }

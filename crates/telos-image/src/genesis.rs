@@ -1,8 +1,11 @@
-//! The prototypal awakening: what a new image holds before anyone touches it.
+//! The prototypal awakening: what a new image holds before anyone touches it — the root and
+//! the prototypes every other object is cloned from. What the prototypes are filled with (the
+//! personas of DESIGN.md's table) belongs to the crates that own them; they add it to the
+//! awakening's one cycle through [`awaken_with`].
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::cycle::CycleRecord;
+use crate::cycle::{Cycle, CycleRecord};
 use crate::error::Result;
 use crate::image::Image;
 
@@ -14,60 +17,18 @@ pub const CONTEXT_FRACTAL: &str = "context fractal";
 pub const CONCEPT_FRACTAL: &str = "concept fractal";
 pub const TOOL: &str = "tool";
 
-/// A persona's defaults, from the design's hardware table.
-pub struct PersonaSeed {
-    pub name: &'static str,
-    pub role: &'static str,
-    pub model: &'static str,
-    /// Ollama `keep_alive`: -1 pins, 0 unloads after each request, `"5m"` keeps five minutes.
-    pub keep_alive: Value,
-    /// Eviction priority (higher stays loaded longer).
-    pub priority: i64,
-    /// VRAM estimate in GB until Ollama reports the real size.
-    pub vram_estimate_gb: f64,
-}
-
-/// ALFRED, BRICK, ROBIN and BABS as DESIGN.md seeds them.
-pub fn persona_seeds() -> Vec<PersonaSeed> {
-    vec![
-        PersonaSeed {
-            name: "ALFRED",
-            role: "supervisor",
-            model: "phi3:3.8b",
-            keep_alive: json!(-1),
-            priority: 3,
-            vram_estimate_gb: 2.2,
-        },
-        PersonaSeed {
-            name: "BRICK",
-            role: "engineer",
-            model: "mistral:7b",
-            keep_alive: json!("5m"),
-            priority: 2,
-            vram_estimate_gb: 4.1,
-        },
-        PersonaSeed {
-            name: "ROBIN",
-            role: "empathy",
-            model: "gemma2:9b",
-            keep_alive: json!("5m"),
-            priority: 2,
-            vram_estimate_gb: 5.4,
-        },
-        PersonaSeed {
-            name: "BABS",
-            role: "research",
-            model: "qwen2:7b",
-            keep_alive: json!(0),
-            priority: 1,
-            vram_estimate_gb: 4.4,
-        },
-    ]
-}
-
-/// Performs the awakening in one cycle if the image has not had it; returns its record, or
-/// `None` when the image was already awake.
+/// Performs the bare awakening (the root and the prototypes) in one cycle if the image has
+/// not had it; returns its record, or `None` when the image was already awake.
 pub async fn awaken(image: &Image) -> Result<Option<CycleRecord>> {
+    awaken_with(image, |_| Ok(())).await
+}
+
+/// [`awaken`], with `populate` staging more in the same cycle once the prototypes exist
+/// (the personas, say): the awakening commits whole or not at all.
+pub async fn awaken_with(
+    image: &Image,
+    populate: impl FnOnce(&mut Cycle) -> Result<()>,
+) -> Result<Option<CycleRecord>> {
     if image.resolve(GENESIS).is_ok() {
         return Ok(None);
     }
@@ -79,46 +40,19 @@ pub async fn awaken(image: &Image) -> Result<Option<CycleRecord>> {
         "doc",
         json!("The root of the image: every prototype delegates here."),
     )?;
-
-    let persona = c.create(PERSONA, std::slice::from_ref(&genesis))?;
-    for (slot, value) in [
-        ("kind", json!("persona")),
-        ("role", json!("")),
-        ("model", Value::Null),
-        ("keep_alive", json!("5m")),
-        ("priority", json!(0)),
-        ("vram_estimate_gb", Value::Null),
-    ] {
-        c.set_slot(&persona, slot, value)?;
-    }
-    for (name, kind, doc) in [
-        (
-            CONTEXT_FRACTAL,
-            "context fractal",
-            "A chunk of a remembered document.",
-        ),
-        (
-            CONCEPT_FRACTAL,
-            "concept fractal",
-            "An abstraction drawn from memories.",
-        ),
+    for (name, doc) in [
+        (PERSONA, "A mind of Telos: a role, a model and a codex."),
+        (CONTEXT_FRACTAL, "A chunk of a remembered document."),
+        (CONCEPT_FRACTAL, "An abstraction drawn from memories."),
         (
             TOOL,
-            "tool",
             "A capability written, tested and installed by the Tool Forge.",
         ),
     ] {
         let id = c.create(name, std::slice::from_ref(&genesis))?;
-        c.set_slot(&id, "kind", json!(kind))?;
+        c.set_slot(&id, "kind", json!(name))?;
         c.set_slot(&id, "doc", json!(doc))?;
     }
-    for seed in persona_seeds() {
-        let id = c.clone_object(&persona, seed.name)?;
-        c.set_slot(&id, "role", json!(seed.role))?;
-        c.set_slot(&id, "model", json!(seed.model))?;
-        c.set_slot(&id, "keep_alive", seed.keep_alive)?;
-        c.set_slot(&id, "priority", json!(seed.priority))?;
-        c.set_slot(&id, "vram_estimate_gb", json!(seed.vram_estimate_gb))?;
-    }
+    populate(&mut c)?;
     c.commit().await.map(Some)
 }

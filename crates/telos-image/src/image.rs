@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use crate::cycle::{Cycle, CycleRecord, CycleStatus, Resolution};
 use crate::error::{Error, Result};
 use crate::lookup::{Found, check_acyclic, lookup_in};
-use crate::object::{Object, ObjectId, check_selector};
+use crate::object::{ObjRef, Object, ObjectId, check_selector};
 use crate::send::{DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUnderstood};
 use crate::store::{Endpoint, Relink, Store, StoreOptions, Write};
 
@@ -39,6 +39,8 @@ pub struct Change {
 struct World {
     by_id: HashMap<ObjectId, Arc<Object>>,
     by_name: HashMap<String, ObjectId>,
+    /// Commits published since the image opened.
+    generation: u64,
 }
 
 impl World {
@@ -135,6 +137,16 @@ impl Image {
             .ok_or_else(|| Error::UnknownObject(id.to_string()))
     }
 
+    /// Names `id` as the image has it now (the bare id when it is gone).
+    pub fn obj_ref(&self, id: &ObjectId) -> ObjRef {
+        ObjRef {
+            id: id.to_string(),
+            name: self
+                .get(id)
+                .map_or_else(|_| id.to_string(), |o| o.name.clone()),
+        }
+    }
+
     /// Finds a committed object by id or by name.
     pub fn resolve(&self, name_or_id: &str) -> Result<Arc<Object>> {
         let id = match ObjectId::parse(name_or_id) {
@@ -160,6 +172,12 @@ impl Image {
         let mut all: Vec<_> = self.world().by_id.values().cloned().collect();
         all.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
         all
+    }
+
+    /// How many commits this handle has published since the image opened: a cheap way to ask
+    /// "has anything changed since I last looked?".
+    pub fn generation(&self) -> u64 {
+        self.world().generation
     }
 
     /// How many objects the image holds.
@@ -448,6 +466,7 @@ impl Image {
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .clear();
+            world.generation += 1;
             for f in finals {
                 let (name, version, kind) = match f {
                     Final::Create(o) => (o.name.clone(), o.version, ChangeKind::Created),

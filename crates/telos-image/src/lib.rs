@@ -40,7 +40,8 @@ pub use error::{Error, Result};
 pub use image::{Change, ChangeKind, Image};
 pub use lookup::Found;
 pub use object::{
-    MAX_SLOT_BYTES, Method, Object, ObjectId, Provenance, check_name, check_selector, now_ms,
+    MAX_SLOT_BYTES, Method, ObjRef, Object, ObjectId, Provenance, check_name, check_selector,
+    now_ms,
 };
 pub use send::{BoxFuture, DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUnderstood};
 pub use store::{Endpoint, StoreOptions};

@@ -66,6 +66,24 @@ pub struct Method {
     pub provenance: Provenance,
 }
 
+/// An object named in a view or an event: its id and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ObjRef {
+    pub id: String,
+    pub name: String,
+}
+
+impl ObjRef {
+    /// Names an object in hand.
+    pub fn named(object: &Object) -> Self {
+        Self {
+            id: object.id.to_string(),
+            name: object.name.clone(),
+        }
+    }
+}
+
 /// A prototype object: named slots, methods, and parents it delegates to in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Object {

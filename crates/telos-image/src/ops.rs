@@ -225,3 +225,65 @@ pub async fn suspended(image: &Image, cycle: &str) -> Result<CycleRecord> {
     }
     Ok(record)
 }
+
+/// What the first operations of a cycle's program stage: the uncommitted cycle (dropping it
+/// writes nothing, not even a record) and why the last one applied failed, if it did.
+pub struct Stepped {
+    pub cycle: Cycle,
+    /// Operations applied (0 = before the first).
+    pub step: usize,
+    /// Operations in the program.
+    pub of: usize,
+    pub error: Option<Error>,
+}
+
+/// Replays the first `upto` operations of `cycle`'s program (or of `edited`, the user's
+/// version of it) against the image as it is now, in a cycle that is never committed: what
+/// the Debugger shows when it steps.
+pub async fn step(
+    image: &Image,
+    cycle: &str,
+    upto: usize,
+    edited: Option<Vec<Op>>,
+) -> Result<Stepped> {
+    let record = image.cycle(cycle).await?;
+    let recorded = record
+        .program
+        .ok_or_else(|| Error::NoProgram(cycle.to_owned()))?;
+    let program = edited.unwrap_or(recorded);
+    let upto = upto.min(program.len());
+    let trigger = format!("debugger step {cycle}");
+    let (staged, error) = match stage(image, &trigger, &program[..upto]) {
+        Ok(staged) => (staged, None),
+        Err(failed) => (failed.cycle, Some(failed.error)),
+    };
+    Ok(Stepped {
+        cycle: staged,
+        step: upto,
+        of: program.len(),
+        error,
+    })
+}
+
+/// Longest object name, in bytes.
+const MAX_NAME_BYTES: usize = 128;
+
+/// "NAME copy", or "NAME copy N" for the first free N, cut to fit the name limit: the name
+/// a clone gets when the user gives none.
+pub fn free_copy_name(image: &Image, name: &str) -> String {
+    // Room for " copy 99999"; cut at a character boundary.
+    let mut end = name.len().min(MAX_NAME_BYTES - 11);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let stem = name[..end].trim_end();
+    let taken = |n: &str| image.resolve(n).is_ok();
+    let first = format!("{stem} copy");
+    if !taken(&first) {
+        return first;
+    }
+    (2..)
+        .map(|i| format!("{stem} copy {i}"))
+        .find(|n| !taken(n))
+        .unwrap_or(first)
+}

@@ -133,12 +133,22 @@ impl IndexPolicy {
         let building = Arc::clone(&self.building);
         let last_error = Arc::clone(&self.last_error);
         let kind = self.kind;
-        tokio::spawn(async move {
-            let result = build(&store, kind, rows).await;
-            *last_error.lock().unwrap_or_else(|e| e.into_inner()) =
-                result.err().map(|e| e.to_string());
+        let supervisor = &memory.inner.supervisor;
+        let shutdown = supervisor.shutdown();
+        let done = Arc::clone(&self.building);
+        let started = supervisor.job("memory index build", async move {
+            let result = tokio::select! {
+                result = build(&store, kind, rows) => result.err().map(|e| e.to_string()),
+                // Cut short at close: Lance commits an index whole or not at all, and the next
+                // open starts the build again.
+                () = shutdown.wait() => None,
+            };
+            *last_error.lock().unwrap_or_else(|e| e.into_inner()) = result;
             building.send_replace(false);
         });
+        if !started {
+            done.send_replace(false);
+        }
     }
 
     /// Returns once no build runs.

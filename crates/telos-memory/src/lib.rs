@@ -59,6 +59,9 @@ pub struct MemoryConfig {
     pub embedder: EmbedderLoader,
     /// What makes the vectors, as `doctor` reports it.
     pub embedder_name: String,
+    /// What background index builds run under (the app's supervisor, which stops them when
+    /// Telos closes; a build cut short starts again at the next open).
+    pub supervisor: telos_supervisor::Supervisor,
 }
 
 impl MemoryConfig {
@@ -76,6 +79,7 @@ impl MemoryConfig {
             index_threshold: index::DEFAULT_THRESHOLD,
             embedder_name: backend.describe(),
             embedder: Arc::new(move || backend.load()),
+            supervisor: telos_supervisor::Supervisor::new(),
         }
     }
 }
@@ -95,6 +99,7 @@ struct Inner {
     chunker: OnceCell<Chunker>,
     max_document_bytes: u64,
     index: index::IndexPolicy,
+    supervisor: telos_supervisor::Supervisor,
     /// Document commits take turns: each links into its persona. A tokio lock, because a
     /// turn spans the LanceDB write and the image commit.
     commit_turn: tokio::sync::Mutex<()>,
@@ -115,6 +120,7 @@ impl Memory {
                 chunker: OnceCell::new(),
                 max_document_bytes: config.max_document_bytes,
                 index: index::IndexPolicy::new(config.index_kind, config.index_threshold),
+                supervisor: config.supervisor,
                 commit_turn: tokio::sync::Mutex::new(()),
             }),
         })

@@ -253,6 +253,9 @@ impl Store {
                 "page",
                 "offset",
                 "text",
+                // Asked for by name: LanceDB's scoring autoprojection (deprecated, and a warning
+                // in the user's terminal) is not relied on.
+                "_distance",
             ]));
         if let Some(p) = persona {
             query = query.only_if(format!("persona = {}", quote(p)));

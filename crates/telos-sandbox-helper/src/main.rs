@@ -13,13 +13,15 @@
 //! takes every process of the container with it. The cgroup's OOM counter is read before
 //! the container, its cgroup and the bundle are deleted.
 
+mod net;
 mod rootless;
 mod signals;
 mod spec;
+mod watch;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -27,11 +29,13 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
 use libcontainer::workload::default::DefaultExecutor;
 use nix::fcntl::OFlag;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 use telos_sandbox::proto::{Cause, Outcome, Request};
+
+use crate::net::loopback_up;
+use crate::watch::Watch;
 
 fn main() {
     // `--spec`: print the config.json a request would run with, and run nothing (the
@@ -379,245 +383,4 @@ fn check_request(r: &Request) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// One output stream, kept up to its cap.
-struct Capped {
-    fd: Option<OwnedFd>,
-    bytes: Vec<u8>,
-    cap: u64,
-    over: bool,
-}
-
-impl Capped {
-    /// Reads what is there; `false` once the stream is closed.
-    fn read(&mut self) -> bool {
-        let Some(fd) = &self.fd else { return false };
-        let mut buf = [0u8; 65536];
-        match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
-            Ok(0) | Err(_) => {
-                self.fd = None;
-                false
-            }
-            Ok(n) => {
-                let room = self.cap.saturating_sub(self.bytes.len() as u64) as usize;
-                self.bytes.extend_from_slice(&buf[..n.min(room)]);
-                if n > room {
-                    self.over = true;
-                }
-                true
-            }
-        }
-    }
-}
-
-/// The container's process and its two output pipes.
-struct Watch {
-    out: Capped,
-    err: Capped,
-}
-
-impl Watch {
-    fn new(out: OwnedFd, err: OwnedFd, cap: u64) -> Self {
-        let capped = |fd| Capped {
-            fd: Some(fd),
-            bytes: Vec::new(),
-            cap,
-            over: false,
-        };
-        Self {
-            out: capped(out),
-            err: capped(err),
-        }
-    }
-
-    /// Reads output until `pid` exits, killing it at the deadline, past an output cap or when
-    /// the helper is told to stop. Returns the exit status (128 + signal when killed), why it
-    /// ended, and a note when something else is worth saying.
-    fn until_exit(&mut self, pid: Pid, deadline: Instant) -> (Option<i32>, Cause, Option<String>) {
-        /// How long a killed container may take to be gone before the helper stops waiting.
-        const GRACE: Duration = Duration::from_secs(5);
-        let pidfd = pidfd_open(pid);
-        let mut cause = Cause::Exited;
-        let mut note = None;
-        let mut killed: Option<Instant> = None;
-        loop {
-            if killed.is_none() {
-                if self.out.over || self.err.over {
-                    cause = Cause::OutputCap;
-                } else if Instant::now() >= deadline {
-                    cause = Cause::Timeout;
-                } else if let Some(sig) = signals::received() {
-                    cause = Cause::Refused;
-                    note = Some(format!("cancelled: the helper got signal {sig}"));
-                }
-                if cause != Cause::Exited {
-                    // pid 1 of the container's pid namespace: the kernel kills the rest.
-                    let _ = kill(pid, Signal::SIGKILL);
-                    killed = Some(Instant::now());
-                }
-            } else if killed.is_some_and(|at| at.elapsed() > GRACE) {
-                // A process stuck in the kernel (a hung mount under /input, say) keeps the
-                // namespace's init from going; say so rather than hang.
-                return (
-                    None,
-                    cause,
-                    Some(format!(
-                        "the container was killed but had not exited {} s later",
-                        GRACE.as_secs()
-                    )),
-                );
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            let wait_ms = if killed.is_some() {
-                50
-            } else {
-                left.as_millis().clamp(1, 1000) as u16
-            };
-            let mut fds = self.pipes();
-            if let Some(fd) = &pidfd {
-                fds.push((PIDFD, fd.as_fd()));
-            }
-            if let Some(fd) = signals::fd() {
-                fds.push((SIGNAL, fd));
-            }
-            let hits = ready(&fds, wait_ms);
-            drop(fds);
-            self.read(&hits);
-            // A signal is read at the top of the loop.
-            let exited = hits.contains(&PIDFD);
-            if exited || pidfd.is_none() {
-                match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::Exited(_, code)) => {
-                        self.drain();
-                        return (Some(code), cause, note);
-                    }
-                    Ok(WaitStatus::Signaled(_, sig, _)) => {
-                        self.drain();
-                        return (Some(128 + sig as i32), cause, note);
-                    }
-                    Ok(_) => {}
-                    // Not our child (should not happen): nothing to wait for.
-                    Err(e) => {
-                        self.drain();
-                        return (None, cause, Some(format!("waiting for the container: {e}")));
-                    }
-                }
-            }
-        }
-    }
-
-    /// What is still in the pipes once the container is gone (its writers are dead, so the
-    /// pipes reach end of file; a bound guards against a writer that is not).
-    fn drain(&mut self) {
-        let until = Instant::now() + Duration::from_millis(500);
-        while (self.out.fd.is_some() || self.err.fd.is_some()) && Instant::now() < until {
-            let fds = self.pipes();
-            let hits = ready(&fds, 50);
-            drop(fds);
-            if hits.is_empty() {
-                break;
-            }
-            self.read(&hits);
-        }
-    }
-
-    /// The open pipes, to poll, tagged [`STDOUT`] and [`STDERR`].
-    fn pipes(&self) -> Vec<(usize, BorrowedFd<'_>)> {
-        let mut fds = Vec::with_capacity(4);
-        if let Some(fd) = &self.out.fd {
-            fds.push((STDOUT, fd.as_fd()));
-        }
-        if let Some(fd) = &self.err.fd {
-            fds.push((STDERR, fd.as_fd()));
-        }
-        fds
-    }
-
-    /// Reads the pipes among `hits`.
-    fn read(&mut self, hits: &[usize]) {
-        if hits.contains(&STDOUT) {
-            self.out.read();
-        }
-        if hits.contains(&STDERR) {
-            self.err.read();
-        }
-    }
-}
-
-/// What the wait loop polls.
-const STDOUT: usize = 0;
-const STDERR: usize = 1;
-const PIDFD: usize = 2;
-const SIGNAL: usize = 3;
-
-/// The tags of `fds` that are ready within `ms` milliseconds.
-fn ready(fds: &[(usize, BorrowedFd<'_>)], ms: u16) -> Vec<usize> {
-    let mut polls: Vec<PollFd> = fds
-        .iter()
-        .map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN))
-        .collect();
-    if poll(&mut polls, PollTimeout::from(ms)).unwrap_or(0) == 0 {
-        return Vec::new();
-    }
-    polls
-        .iter()
-        .zip(fds)
-        .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
-        .map(|(_, (tag, _))| *tag)
-        .collect()
-}
-
-/// Brings up `lo` in the network namespace of `pid` (a new one has it down): a tool may use
-/// loopback, and nothing else. The helper is single-threaded, so it may enter the namespace
-/// and come back.
-fn loopback_up(pid: Pid) -> Result<(), String> {
-    use nix::sched::{CloneFlags, setns};
-    let own = File::open("/proc/self/ns/net").map_err(|e| format!("our namespace: {e}"))?;
-    let theirs = File::open(format!("/proc/{pid}/ns/net"))
-        .map_err(|e| format!("the container's namespace: {e}"))?;
-    setns(theirs.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|e| format!("entering: {e}"))?;
-    let up = set_lo_up();
-    setns(own.as_fd(), CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("coming back from the container's namespace: {e}"))?;
-    up
-}
-
-fn set_lo_up() -> Result<(), String> {
-    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
-    let sock = socket(
-        AddressFamily::Inet,
-        SockType::Datagram,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(|e| format!("a socket: {e}"))?;
-    // SAFETY: ifreq is plain data; the name is NUL-terminated within IFNAMSIZ.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
-        *d = *s as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS / SIOCSIFFLAGS read and write the ifreq we own.
-    unsafe {
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
-            return Err(format!("SIOCGIFFLAGS: {}", std::io::Error::last_os_error()));
-        }
-        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
-            return Err(format!("SIOCSIFFLAGS: {}", std::io::Error::last_os_error()));
-        }
-    }
-    Ok(())
-}
-
-/// A pidfd for `pid` (readable once it exits); `None` on kernels without `pidfd_open`, where
-/// the loop polls `waitpid` instead.
-fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: the kernel just gave us this fd; nothing else owns it.
-    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }

@@ -7,8 +7,14 @@
 //! behaviour and the offline optimum, so a user can ask "what if" of models and budgets.
 //!
 //! ```
-//! use telos_scheduler::{default_personas, trace, replay, DEFAULT_BUDGET};
-//! let personas = default_personas();
+//! use telos_scheduler::{Bytes, KeepAlive, Persona, trace, replay, DEFAULT_BUDGET};
+//! let persona = |name: &str, model: &str, keep_alive, gb| Persona {
+//!     name: name.into(), model: model.into(), keep_alive, priority: 1, size: Bytes::gb(gb),
+//! };
+//! let personas = [
+//!     persona("ALFRED", "phi3:3.8b", KeepAlive::Forever, 2.2),
+//!     persona("BRICK", "mistral:7b", KeepAlive::DEFAULT, 4.1),
+//! ];
 //! let requests = trace::generate(&personas, 100, 1);
 //! let how = replay::Replay::Online(telos_scheduler::Policy::Telos);
 //! let report = replay::replay(&requests, &personas, DEFAULT_BUDGET, how, Default::default()).unwrap();
@@ -26,6 +32,6 @@ pub mod trace;
 
 pub use error::{Error, Result};
 pub use live::{Lease, Scheduler, Status};
-pub use model::{Bytes, DEFAULT_BUDGET, KeepAlive, Persona, default_personas};
+pub use model::{Bytes, DEFAULT_BUDGET, KeepAlive, Persona};
 pub use ollama::{Backend, Message, Ollama};
 pub use plan::{Decision, Policy, Resident, Want, decide};

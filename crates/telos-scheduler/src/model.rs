@@ -1,5 +1,6 @@
-//! The vocabulary: sizes in bytes, Ollama's keep-alive, and the personas' models with the
-//! defaults of DESIGN.md's table.
+//! The vocabulary: sizes in bytes, Ollama's keep-alive, and a persona as the scheduler sees
+//! it. Which personas there are is not the scheduler's to say: they come from the image (and
+//! DESIGN.md's table lives in `telos-persona`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -229,23 +230,6 @@ pub struct Persona {
     pub priority: i32,
     /// The model's VRAM footprint: an estimate until Ollama reports `size_vram`.
     pub size: Bytes,
-}
-
-/// The four personas of DESIGN.md's table, with its model sizes as first estimates.
-pub fn default_personas() -> Vec<Persona> {
-    let p = |name: &str, model: &str, keep_alive, priority, gb| Persona {
-        name: name.into(),
-        model: model.into(),
-        keep_alive,
-        priority,
-        size: Bytes::gb(gb),
-    };
-    vec![
-        p("ALFRED", "phi3:3.8b", KeepAlive::Forever, 3, 2.2),
-        p("BRICK", "mistral:7b", KeepAlive::DEFAULT, 2, 4.1),
-        p("ROBIN", "gemma2:9b", KeepAlive::DEFAULT, 2, 5.4),
-        p("BABS", "qwen2:7b", KeepAlive::Zero, 1, 4.4),
-    ]
 }
 
 /// The default VRAM budget.

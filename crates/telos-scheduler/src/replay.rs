@@ -507,7 +507,6 @@ fn optimum(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::default_personas;
     use proptest::prelude::*;
 
     fn persona(i: usize, gb: f64, keep_alive: KeepAlive, priority: i32) -> Persona {
@@ -574,9 +573,13 @@ mod tests {
 
     #[test]
     fn a_model_that_can_never_fit_is_refused_not_waited_for() {
-        let mut personas = default_personas();
-        personas[2].size = Bytes::gb(7.0); // ROBIN's model beside pinned ALFRED: 9.2 GB
-        let trace = [("ALFRED", 0.0), ("ROBIN", 1.0), ("BRICK", 2.0)].map(|(p, at)| Request {
+        // P2's model beside pinned P0's: 9.2 GB, over 8 GiB.
+        let personas = [
+            persona(0, 2.2, KeepAlive::Forever, 3),
+            persona(1, 4.1, KeepAlive::DEFAULT, 2),
+            persona(2, 7.0, KeepAlive::DEFAULT, 2),
+        ];
+        let trace = [("P0", 0.0), ("P2", 1.0), ("P1", 2.0)].map(|(p, at)| Request {
             at,
             persona: p.into(),
             prompt_tokens: 100,

@@ -163,11 +163,22 @@ pub fn generate(personas: &[Persona], n: usize, seed: u64) -> Vec<Request> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::default_personas;
+    use crate::model::{Bytes, KeepAlive};
 
     #[test]
     fn traces_round_trip_and_bad_lines_are_named() {
-        let personas = default_personas();
+        let personas: Vec<Persona> = [
+            ("ALFRED", KeepAlive::Forever),
+            ("BRICK", KeepAlive::DEFAULT),
+        ]
+        .map(|(name, keep_alive)| Persona {
+            name: name.into(),
+            model: format!("{name}'s model"),
+            keep_alive,
+            priority: 1,
+            size: Bytes::gb(4.0),
+        })
+        .into();
         let trace = generate(&personas, 50, 7);
         assert_eq!(trace.len(), 50);
         assert_eq!(trace, generate(&personas, 50, 7), "a seed gives one trace");

@@ -14,6 +14,7 @@ import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morp
 import { domSpriteCache } from "../morphic/dom";
 import { badgesFor, withStatus } from "./badges";
 import { DissonancePills } from "./dissonance";
+import { incidentText } from "./incident";
 import { activityLabel, failureText, fileName, readingText } from "./ingest";
 import { Bubble, Halo, choosePersona, liveToast, toast, type LiveToast } from "./overlay";
 import { renderVram, withModelState } from "./vram";
@@ -528,6 +529,7 @@ async function start(): Promise<void> {
   applyScheduler(await commands.schedulerStatus());
   await events.codexChanged.listen((e) => applyCodex(e.payload));
   setPending(await commands.amendments());
+  await events.taskIncident.listen(({ payload }) => toast(incidentText(payload), "error"));
   await events.inboxProgress.listen(({ payload }) =>
     showIngest(payload.persona.id, payload.persona.name, payload.event),
   );

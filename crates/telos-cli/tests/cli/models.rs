@@ -1,0 +1,214 @@
+//! The commands that reach a model, against the FAKE Ollama: ask, personas, the scheduler,
+//! amendments, ingest, recall and doctor.
+
+use super::*;
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn ask_without_ollama_says_how_to_start_it_and_ingest_names_a_non_persona() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = telos_with_ollama(dir.path(), &host, &["ask", "ALFRED", "hello", "--json"]);
+    assert!(!out.status.success(), "offline is a failure");
+    let events = json_lines(&out);
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["started", "recalled", "offline"]);
+    let message = events[2]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&host) && message.contains("ollama serve"),
+        "{message}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ollama serve"));
+
+    let err = fails(dir.path(), &["ingest", "--persona", "genesis", "x.md"]);
+    assert!(err.contains("'genesis' is not a persona"), "{err}");
+}
+
+#[test]
+fn ask_personas_scheduler_and_amendments_against_the_ollama_stub() {
+    use telos_tests::ollama_stub::{OllamaStub, Script};
+    let stub = OllamaStub::start(Script::design_table());
+    let host = stub.url();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| telos_with_ollama(dir.path(), &host, args);
+
+    let out = run(&["ask", "BRICK", "take it apart"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "You said: take it apart\n"
+    );
+    assert!(stub.actions().contains(&"load mistral:7b 5m".to_string()));
+
+    let out = run(&["personas", "ls", "--json"]);
+    let personas: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let brick = personas
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "BRICK")
+        .unwrap();
+    assert_eq!(brick["model"], "mistral:7b");
+    assert_eq!(brick["keep_alive"], "5m");
+    assert_eq!(brick["state"], "loaded", "BRICK's model stays 5 minutes");
+
+    let out = run(&["scheduler", "status", "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["offline"], Value::Null);
+    assert_eq!(status["budget"], json!(8u64 << 30));
+    assert!(
+        status["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["model"] == "mistral:7b")
+    );
+
+    // A codex edit waits for approval; approving commits it.
+    let out = run(&["amendments", "ls", "--json"]);
+    assert!(out.status.success());
+    let file = dir.path().join("codex/BABS.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("\"priority\": 1", "\"priority\": 2")).unwrap();
+    let out = run(&["amendments", "ls", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = report["pending"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(report["pending"][0]["changes"][0]["field"], "priority");
+    let out = run(&["amendments", "approve", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let babs = ok_json(dir.path(), &["obj", "show", "BABS", "--json"]);
+    assert_eq!(babs["slots"]["priority"], json!(2), "{babs}");
+    std::fs::write(&file, "{ not json").unwrap();
+    let out = run(&["amendments", "ls"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("codex/BABS.json:1:"));
+}
+
+#[test]
+fn an_edit_from_the_command_line_is_what_personas_ls_says_and_proposes_no_amendment() {
+    use telos_tests::ollama_stub::{OllamaStub, Script};
+    let stub = OllamaStub::start(Script::design_table());
+    let host = stub.url();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = telos_with_ollama(dir.path(), &host, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    run(&["init"]);
+    run(&["obj", "set", "BRICK", "model", "\"llama3:8b\""]);
+    run(&["obj", "set", "BRICK", "keep_alive", "\"10m\""]);
+    let personas: Value =
+        serde_json::from_slice(&run(&["personas", "ls", "--json"]).stdout).unwrap();
+    let brick = personas
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "BRICK")
+        .unwrap();
+    assert_eq!(
+        (&brick["model"], &brick["keep_alive"]),
+        (&json!("llama3:8b"), &json!("10m"))
+    );
+    // The codex file says so, and nothing waits for approval.
+    let file = dir.path().join("codex/BRICK.json");
+    let codex: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        (&codex["model"], &codex["keep_alive"]),
+        (&json!("llama3:8b"), &json!("10m"))
+    );
+    let report: Value =
+        serde_json::from_slice(&run(&["amendments", "ls", "--json"]).stdout).unwrap();
+    assert_eq!(report["pending"], json!([]), "{report}");
+}
+
+#[test]
+fn ingest_recall_and_doctor_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.md");
+    std::fs::write(
+        &file,
+        "# Kites\n\nA kite needs steady wind and a long line.",
+    )
+    .unwrap();
+    let summary = ok_json(
+        dir.path(),
+        &[
+            "ingest",
+            "--persona",
+            "BABS",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(summary["persona"]["name"], json!("BABS"));
+    assert_eq!(summary["remembered"][0]["outcome"], json!("added"));
+    assert_eq!(summary["documents"], json!(1));
+
+    // A bad file among good ones: the good one is remembered, the run fails naming the bad one.
+    let bad = dir.path().join("blob.txt");
+    std::fs::write(&bad, b"\0\x01\x02binary").unwrap();
+    let out = telos(
+        dir.path(),
+        &[
+            "ingest",
+            "--persona",
+            "BABS",
+            bad.to_str().unwrap(),
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(!out.status.success());
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["remembered"][0]["outcome"], json!("unchanged"));
+    assert!(
+        summary["failed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("blob.txt (detected binary data)")
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 file could not be remembered"));
+
+    let hits = ok_json(
+        dir.path(),
+        &[
+            "recall",
+            "--persona",
+            "BABS",
+            "what does a kite need?",
+            "-k",
+            "3",
+            "--json",
+        ],
+    );
+    assert_eq!(hits[0]["source"], json!(file.display().to_string()));
+    assert!(hits[0]["score"].as_f64().unwrap() > 0.3);
+    let doctor = ok_json(dir.path(), &["doctor", "--json"]);
+    assert_eq!(doctor["documents"], json!(1));
+    assert_eq!(doctor["orphans"], json!(0));
+    assert_eq!(doctor["missing"], json!(0));
+    assert_eq!(doctor["store_rows"], doctor["image_chunks"]);
+    assert_eq!(doctor["index"]["state"], json!("flat"));
+}

@@ -1,0 +1,124 @@
+//! Where and how to open Telos: the data dir, the image's endpoint, the embedder, Ollama, the
+//! VRAM budget and the forge's attempts — from flags and the environment.
+
+use std::path::{Path, PathBuf};
+
+use telos_image::{Endpoint, StoreOptions};
+use telos_scheduler::Bytes;
+
+use crate::data_dir;
+use crate::error::{Error, Result};
+
+/// Where and how to open Telos.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// The image's store; `None` means embedded SurrealKV at `DATA_DIR/image`.
+    pub endpoint: Option<Endpoint>,
+    pub store: StoreOptions,
+    /// What embeds memory's chunks: local MiniLM, or Ollama (`TELOS_EMBEDDER=ollama`).
+    pub embedder: telos_memory::ollama::Backend,
+    /// Where Ollama listens (`OLLAMA_HOST`, default `http://127.0.0.1:11434`).
+    pub ollama_host: String,
+    /// VRAM the personas' models may take together (`TELOS_VRAM_BUDGET`, else the GPU's
+    /// memory as `nvidia-smi` reports it, else 8 GiB).
+    pub vram_budget: Bytes,
+    /// Attempts the Tool Forge gives BRICK (`TELOS_FORGE_ATTEMPTS`, default 3).
+    pub forge_attempts: u32,
+}
+
+impl Config {
+    /// Defaults for a data dir: embedded SurrealKV inside it.
+    pub fn from_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            endpoint: None,
+            store: StoreOptions::default(),
+            embedder: telos_memory::ollama::Backend::Local,
+            ollama_host: telos_scheduler::ollama::DEFAULT_HOST.to_string(),
+            vram_budget: telos_scheduler::DEFAULT_BUDGET,
+            forge_attempts: telos_forge::DEFAULT_ATTEMPTS,
+        }
+    }
+
+    /// The data dir from an explicit path, `TELOS_DATA_DIR`, or the platform data dir, and
+    /// the endpoint from an explicit URL or `TELOS_ENDPOINT`; the embedder from
+    /// `TELOS_EMBEDDER` (with `OLLAMA_HOST` and `TELOS_OLLAMA_EMBED_MODEL`).
+    pub fn resolve(data_dir: Option<&Path>, endpoint: Option<&str>) -> Result<Self> {
+        let mut config = Self::from_data_dir(data_dir::resolve(data_dir)?);
+        config.embedder = telos_memory::ollama::Backend::from_env()?;
+        if let Some(host) = var("OLLAMA_HOST") {
+            config.ollama_host = host;
+        }
+        config.vram_budget = vram_budget()?;
+        if let Some(text) = var("TELOS_FORGE_ATTEMPTS") {
+            config.forge_attempts = text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=20).contains(n))
+                .ok_or_else(|| Error::Config {
+                    name: "TELOS_FORGE_ATTEMPTS".into(),
+                    reason: format!("{text:?} is not a number of attempts from 1 to 20"),
+                })?;
+        }
+        if let Some(e) = endpoint
+            .map(str::to_owned)
+            .or_else(|| var("TELOS_ENDPOINT"))
+        {
+            config.endpoint = Some(Endpoint::parse(&e)?);
+        }
+        if let (Ok(user), Ok(pass)) = (
+            std::env::var("TELOS_DB_USER"),
+            std::env::var("TELOS_DB_PASS"),
+        ) {
+            config.store.remote_user = Some((user, pass));
+        }
+        Ok(config)
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| Endpoint::SurrealKv {
+                path: self.data_dir.join("image"),
+            })
+    }
+}
+
+/// An environment variable that is set and not blank.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// `TELOS_VRAM_BUDGET` (e.g. `8GiB`), else the first GPU's memory from `nvidia-smi`, else
+/// 8 GiB.
+pub fn vram_budget() -> Result<Bytes> {
+    if let Some(text) = var("TELOS_VRAM_BUDGET") {
+        return text
+            .parse()
+            .map_err(|e: telos_scheduler::Error| Error::Config {
+                name: "TELOS_VRAM_BUDGET".into(),
+                reason: e.to_string(),
+            });
+    }
+    Ok(nvidia_smi().unwrap_or(telos_scheduler::DEFAULT_BUDGET))
+}
+
+/// The first GPU's total memory, when `nvidia-smi` is there and answers.
+fn nvidia_smi() -> Option<Bytes> {
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=memory.total", "--format=csv,noheader,nounits"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mib: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Bytes(mib << 20))
+}

@@ -1,0 +1,126 @@
+//! Where the image lives, and how the embedded engine is tuned.
+
+use crate::error::{Error, Result};
+
+/// Where the image lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Embedded SurrealKV in a directory: durable, fsync on every commit.
+    SurrealKv { path: std::path::PathBuf },
+    /// Embedded in memory: for tests, gone at exit.
+    Memory,
+    /// A SurrealDB server (`ws://` or `wss://`), for images that outgrow one machine.
+    Remote { url: String },
+}
+
+impl Endpoint {
+    /// Parses `surrealkv://PATH`, `mem://` or `ws[s]://HOST[:PORT]`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let invalid = |reason: &str| Error::InvalidEndpoint {
+            endpoint: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| invalid("expected SCHEME://…, e.g. surrealkv:///path or mem://"))?;
+        match scheme {
+            "surrealkv" if rest.is_empty() => Err(invalid("surrealkv:// needs a path")),
+            "surrealkv" if rest.contains('?') => Err(invalid(
+                "options in the URL are not supported; Telos sets them",
+            )),
+            "surrealkv" => Ok(Self::SurrealKv { path: rest.into() }),
+            "mem" | "memory" if rest.is_empty() => Ok(Self::Memory),
+            "mem" | "memory" => Err(invalid("mem:// takes no path")),
+            "ws" | "wss" if rest.is_empty() => Err(invalid("a server URL needs a host")),
+            "ws" | "wss" => Ok(Self::Remote {
+                url: text.to_owned(),
+            }),
+            _ => Err(invalid("the scheme must be surrealkv, mem, ws or wss")),
+        }
+    }
+
+    /// True when this process is the image's only writer, so the in-memory view stays exact.
+    pub fn is_embedded(&self) -> bool {
+        !matches!(self, Self::Remote { .. })
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SurrealKv { path } => write!(f, "surrealkv://{}", path.display()),
+            Self::Memory => f.write_str("mem://"),
+            Self::Remote { url } => f.write_str(url),
+        }
+    }
+}
+
+/// Tuning of the embedded engine.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// SurrealKV's block cache (its default is about half of RAM).
+    pub block_cache_bytes: u64,
+    /// SurrealKV's memtable; also the largest single transaction it accepts.
+    pub memtable_bytes: u64,
+    /// Credentials for a remote server, if it wants them.
+    pub remote_user: Option<(String, String)>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            block_cache_bytes: 64 * 1024 * 1024,
+            memtable_bytes: 256 * 1024 * 1024,
+            remote_user: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse_and_name_what_is_wrong() {
+        let kv = |p: &str| Endpoint::SurrealKv { path: p.into() };
+        let remote = |u: &str| Endpoint::Remote { url: u.into() };
+        let good = [
+            ("mem://", Endpoint::Memory),
+            ("memory://", Endpoint::Memory),
+            ("surrealkv:///var/telos/image", kv("/var/telos/image")),
+            ("surrealkv://relative/dir", kv("relative/dir")),
+            ("ws://db.example:8000", remote("ws://db.example:8000")),
+            ("wss://db.example", remote("wss://db.example")),
+        ];
+        for (text, want) in good {
+            let got = Endpoint::parse(text).unwrap();
+            assert_eq!(got, want, "{text}");
+            assert_eq!(
+                got.to_string(),
+                text.replace("memory://", "mem://"),
+                "{text} shown back"
+            );
+            assert_eq!(got.is_embedded(), !text.starts_with("ws"), "{text}");
+        }
+        let bad = [
+            ("", "expected SCHEME://"),
+            ("/plain/path", "expected SCHEME://"),
+            ("surrealkv://", "needs a path"),
+            (
+                "surrealkv:///x?sync=never",
+                "options in the URL are not supported",
+            ),
+            ("mem://x", "takes no path"),
+            ("ws://", "needs a host"),
+            (
+                "rocksdb:///x",
+                "the scheme must be surrealkv, mem, ws or wss",
+            ),
+        ];
+        for (text, reason) in bad {
+            let err = Endpoint::parse(text).unwrap_err().to_string();
+            assert!(err.contains(&format!("'{text}'")), "{err}");
+            assert!(err.contains(reason), "{text}: {err}");
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The image's persistence: SurrealDB as a graph of `object` records joined by `delegates` edges.
+//!
+//! Records keep slot values and methods as JSON *text*, so that every value the image is given
+//! comes back byte-for-byte (SurrealDB's own value model would turn a `u64` above `i64::MAX`
+//! into a float and reorder object keys).
+
+mod endpoint;
+mod rows;
+mod write;
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+use surrealdb::engine::local::Db;
+use surrealdb_core::kvs::Datastore;
+
+use crate::error::{Error, Result};
+use crate::object::ObjectId;
+
+pub use endpoint::{Endpoint, StoreOptions};
+pub(crate) use write::{Relink, Write};
+
+const NAMESPACE: &str = "telos";
+const DATABASE: &str = "image";
+pub(super) const CONFLICT_MARK: &str = "telos-conflict:";
+
+#[derive(Clone)]
+enum Conn {
+    Local(Surreal<Db>, Arc<Datastore>),
+    Remote(Surreal<Any>),
+}
+
+/// A connection to the image's database. Cloning is shallow.
+#[derive(Clone)]
+pub(crate) struct Store {
+    conn: Conn,
+    endpoint: Arc<str>,
+}
+
+impl Store {
+    pub(crate) async fn open(endpoint: &Endpoint, options: &StoreOptions) -> Result<Self> {
+        let name = endpoint.to_string();
+        let conn = match endpoint {
+            Endpoint::SurrealKv { .. } | Endpoint::Memory => {
+                let path = match endpoint {
+                    Endpoint::SurrealKv { path } => format!("surrealkv://{}", path.display()),
+                    _ => "memory".to_owned(),
+                };
+                let open_err = |e| open_error(&name, e);
+                let config = surrealdb_cnf::ConfigMap::empty()
+                    .with_key_value(
+                        "surrealkv_block_cache_capacity",
+                        options.block_cache_bytes.to_string(),
+                    )
+                    .with_key_value(
+                        "surrealkv_max_memtable_size",
+                        options.memtable_bytes.to_string(),
+                    )
+                    .with_key_value("datastore_sync", "every");
+                // Built by hand, not with `engine::local::connect`, because only the builder
+                // takes SurrealKV's cache and memtable sizes. The steps mirror `connect`.
+                let ds = Datastore::builder()
+                    .with_config(config)
+                    .without_maintenance_tasks()
+                    .build_with_path(&path)
+                    .await
+                    .map_err(open_err)?;
+                ds.check_version().await.map_err(open_err)?;
+                ds.bootstrap().await.map_err(open_err)?;
+                ds.start_maintenance_tasks();
+                let db = Surreal::<Db>::unstable_from_datastore(Arc::clone(&ds), None)
+                    .await
+                    .map_err(|source| Error::Store {
+                        endpoint: name.clone(),
+                        source: Box::new(source),
+                    })?;
+                Conn::Local(db, ds)
+            }
+            Endpoint::Remote { url } => {
+                let db = surrealdb::engine::any::connect(url.as_str())
+                    .await
+                    .map_err(|source| Error::Store {
+                        endpoint: name.clone(),
+                        source: Box::new(source),
+                    })?;
+                if let Some((username, password)) = &options.remote_user {
+                    db.signin(surrealdb::opt::auth::Root {
+                        username: username.clone(),
+                        password: password.clone(),
+                    })
+                    .await
+                    .map_err(|source| Error::Store {
+                        endpoint: name.clone(),
+                        source: Box::new(source),
+                    })?;
+                }
+                Conn::Remote(db)
+            }
+        };
+        let store = Self {
+            conn,
+            endpoint: name.into(),
+        };
+        store.use_ns().await?;
+        store
+            .run(
+                "DEFINE TABLE IF NOT EXISTS object SCHEMALESS;
+                 DEFINE INDEX IF NOT EXISTS object_oid ON object FIELDS oid UNIQUE;
+                 DEFINE INDEX IF NOT EXISTS object_name ON object FIELDS name UNIQUE;
+                 DEFINE TABLE IF NOT EXISTS delegates TYPE RELATION FROM object TO object SCHEMALESS;
+                 DEFINE INDEX IF NOT EXISTS delegates_in ON delegates FIELDS in;
+                 DEFINE TABLE IF NOT EXISTS link TYPE RELATION FROM object TO object SCHEMALESS;
+                 DEFINE INDEX IF NOT EXISTS link_in ON link FIELDS in, relation;
+                 DEFINE TABLE IF NOT EXISTS cycle SCHEMALESS;
+                 DEFINE INDEX IF NOT EXISTS cycle_started ON cycle FIELDS started;
+",
+                json!({}),
+            )
+            .await?;
+        Ok(store)
+    }
+
+    async fn use_ns(&self) -> Result<()> {
+        let res = match &self.conn {
+            Conn::Local(db, _) => db.use_ns(NAMESPACE).use_db(DATABASE).await,
+            Conn::Remote(db) => db.use_ns(NAMESPACE).use_db(DATABASE).await,
+        };
+        res.map(|_| ()).map_err(|source| self.err(source))
+    }
+
+    fn err(&self, source: surrealdb::Error) -> Error {
+        Error::Store {
+            endpoint: self.endpoint.to_string(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Runs SurrealQL and returns each statement's result as JSON.
+    async fn run(&self, sql: &str, vars: Value) -> Result<Vec<Value>> {
+        let response = match &self.conn {
+            Conn::Local(db, _) => db.query(sql.to_owned()).bind(vars).await,
+            Conn::Remote(db) => db.query(sql.to_owned()).bind(vars).await,
+        };
+        let mut response = response.map_err(|e| self.err(e))?;
+        let errors = response.take_errors();
+        if !errors.is_empty() {
+            return Err(self.statement_error(errors));
+        }
+        (0..response.num_statements())
+            .map(|i| {
+                response
+                    .take::<surrealdb::types::Value>(i)
+                    .map(surrealdb::types::Value::into_json_value)
+                    .map_err(|e| self.err(e))
+            })
+            .collect()
+    }
+
+    /// Picks the error that explains a failed query: our own conflict mark first, then
+    /// the earliest statement's error (later ones only say the transaction was cancelled).
+    fn statement_error(&self, errors: std::collections::HashMap<usize, surrealdb::Error>) -> Error {
+        let mut errors: Vec<_> = errors.into_iter().collect();
+        errors.sort_by_key(|(i, _)| *i);
+        for (_, e) in &errors {
+            let text = e.to_string();
+            if let Some(at) = text.find(CONFLICT_MARK) {
+                let id: String = text[at + CONFLICT_MARK.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                if let Some(object) = ObjectId::parse(&id) {
+                    return Error::Conflict { object };
+                }
+            }
+        }
+        let cancelled = |e: &surrealdb::Error| {
+            let t = e.to_string();
+            t.contains("not executed") || t.contains("cancelled")
+        };
+        let pick = errors.iter().position(|(_, e)| !cancelled(e)).unwrap_or(0);
+        let (_, e) = errors.swap_remove(pick);
+        self.err(e)
+    }
+
+    /// Flushes and closes the embedded engine; a no-op for a remote server.
+    pub(crate) async fn shutdown(&self) -> Result<()> {
+        if let Conn::Local(_, ds) = &self.conn {
+            ds.shutdown()
+                .await
+                .map_err(|e| open_error(&self.endpoint, e))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+/// `surrealdb-core`'s datastore calls return `anyhow` errors; we keep them as the source.
+fn open_error(endpoint: &str, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+    Error::StoreOpen {
+        endpoint: endpoint.to_owned(),
+        source: e.into(),
+    }
+}

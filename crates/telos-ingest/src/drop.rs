@@ -1,0 +1,108 @@
+//! One drop as a job: the files remembered one by one, progress streamed, then the summaries.
+
+use std::path::PathBuf;
+
+use telos_image::{ObjRef, ObjectId};
+use telos_memory::{FileReport, Outcome, Progress, Stage};
+use tokio::sync::mpsc;
+
+use crate::walk::expand;
+use crate::{Ingest, IngestEvent, IngestSummary, Refused, SUMMARIES};
+
+impl Ingest {
+    /// Starts the job that remembers `paths` for `persona`, reporting on `tx`; the persona
+    /// shows busy until the last file is done. False when Telos is closing.
+    pub(crate) fn start(
+        &self,
+        persona: ObjRef,
+        paths: Vec<PathBuf>,
+        tx: mpsc::Sender<IngestEvent>,
+    ) -> bool {
+        let Some(id) = ObjectId::parse(&persona.id) else {
+            tracing::error!("{}: {:?} is not an object id", persona.name, persona.id);
+            return false;
+        };
+        let busy = self.status.enter_busy(id.clone());
+        let me = self.clone();
+        let name = format!("reading files for {}", persona.name);
+        self.supervisor.job(name, async move {
+            let _busy = busy;
+            me.remember(persona, id, paths, tx).await;
+        })
+    }
+
+    async fn remember(
+        self,
+        persona: ObjRef,
+        id: ObjectId,
+        paths: Vec<PathBuf>,
+        tx: mpsc::Sender<IngestEvent>,
+    ) {
+        let memory = self.voice.memory().clone();
+        let shutdown = self.supervisor.shutdown();
+        let (files, mut failed) = expand(&paths).await;
+        let shown = files.iter().map(|f| f.display().to_string()).collect();
+        // A receiver that went away (a closed window) stops nothing: the files are still
+        // remembered, so sends below may fail without consequence.
+        let _ = tx
+            .send(IngestEvent::Started {
+                persona: persona.clone(),
+                files: shown,
+            })
+            .await;
+        let mut remembered = Vec::new();
+        for file in files {
+            let path = file.display().to_string();
+            if shutdown.is_set() {
+                failed.push(Refused {
+                    path,
+                    reason: "Telos closed before this file was read".into(),
+                });
+                continue;
+            }
+            let progress_tx = tx.clone();
+            let progress = move |p: Progress| {
+                // A reader that fell behind misses a step, never the end.
+                let _ = progress_tx.try_send(IngestEvent::File(p));
+            };
+            let outcome = tokio::select! {
+                outcome = memory.ingest_file(&id, &file, &progress) => outcome.map_err(|e| e.to_string()),
+                // Cut short: rows written for it and not committed are tidied at the next open.
+                () = shutdown.wait() => Err("Telos closed while this file was read".into()),
+            };
+            match outcome {
+                Ok(report) => remembered.push(report),
+                Err(error) => {
+                    tracing::warn!("{} could not remember {path}: {error}", persona.name);
+                    let _ = tx
+                        .send(IngestEvent::File(Progress {
+                            path: path.clone(),
+                            stage: Stage::Failed {
+                                error: error.clone(),
+                            },
+                        }))
+                        .await;
+                    failed.push(Refused {
+                        path,
+                        reason: error,
+                    });
+                }
+            }
+        }
+        let documents = memory.document_count(&id) as u32;
+        let fresh: Vec<FileReport> = remembered
+            .iter()
+            .filter(|r| r.outcome != Outcome::Unchanged)
+            .take(SUMMARIES)
+            .cloned()
+            .collect();
+        let summary = IngestSummary::new(persona.clone(), remembered, failed, documents);
+        let _ = tx.send(IngestEvent::Finished(summary)).await;
+        for report in fresh {
+            if shutdown.is_set() {
+                break;
+            }
+            self.summarise(&persona, &report, &tx).await;
+        }
+    }
+}
