@@ -5,17 +5,21 @@
 //! personas that changed, so a persona cloned, deleted or edited in the app or the CLI is
 //! known at once and its codex file says what it is.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use telos_image::{Image, Object};
+use telos_image::{Change, ChangeKind, Image, Object, ObjectId};
 use telos_scheduler::{Bytes, KeepAlive, Persona, Scheduler};
 use telos_supervisor::Shutdown;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::codex::Codex;
 use crate::codex_files::CodexFiles;
-use crate::find::{personas, slot_value};
+use crate::find::{is_persona, personas, slot_value};
 use crate::table;
+
+/// How long the roster lets a burst of persona changes settle before it looks.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A footprint to assume for a model neither the table nor Ollama has sized yet.
 const UNKNOWN_MODEL: f64 = 4.0;
@@ -77,6 +81,9 @@ struct Seen {
     generation: Option<u64>,
     /// Every persona's codex then.
     codices: Vec<Codex>,
+    /// The personas then and everything they delegate to: a change to any of them may change
+    /// a persona's codex.
+    relevant: HashSet<ObjectId>,
 }
 
 impl Roster {
@@ -111,10 +118,42 @@ impl Roster {
         if scheduled != self.scheduler.personas() {
             self.scheduler.set_personas(scheduled);
         }
+        seen.relevant = self.with_ancestors(pairs.iter().map(|(o, _)| o.id.clone()));
         let codices: Vec<Codex> = pairs.into_iter().map(|(_, c)| c).collect();
         let changed = codices != seen.codices;
         seen.codices = codices;
         changed
+    }
+
+    /// Whether a committed change may concern a persona: it touched a persona (or something a
+    /// persona delegates to) at the last look, or made an object that is a persona now.
+    pub fn concerns(&self, change: &Change) -> bool {
+        let known = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .relevant
+            .contains(&change.object);
+        known
+            || (change.kind != ChangeKind::Deleted
+                && self
+                    .image
+                    .get(&change.object)
+                    .is_ok_and(|o| is_persona(&self.image, &o)))
+    }
+
+    /// `ids` and every object they delegate to, however far up.
+    fn with_ancestors(&self, ids: impl Iterator<Item = ObjectId>) -> HashSet<ObjectId> {
+        let mut out = HashSet::new();
+        let mut todo: Vec<ObjectId> = ids.collect();
+        while let Some(id) = todo.pop() {
+            if out.insert(id.clone())
+                && let Ok(o) = self.image.get(&id)
+            {
+                todo.extend(o.parents.iter().cloned());
+            }
+        }
+        out
     }
 
     /// Every persona's codex at the last look.
@@ -128,32 +167,71 @@ impl Roster {
 
     /// Follows the image's commits until `shutdown` (a supervisor's service): the scheduler
     /// takes every persona change at once, and the codex files of changed personas are
-    /// rewritten (an edit made in the file itself stays a pending amendment). Before it
-    /// returns it looks once more, so a commit made just before shutdown is not missed.
+    /// rewritten (an edit made in the file itself stays a pending amendment). Commits that
+    /// concern no persona (say, a slot set on an object no persona delegates to) cost one
+    /// lookup each. Before
+    /// it returns it looks once more, so a commit made just before shutdown is not missed.
     pub async fn run(self, files: CodexFiles, shutdown: Shutdown) -> Result<(), String> {
         let mut changes = self.image.subscribe();
         // The codices the files were last brought in line with (a model call may have synced
         // the scheduler meanwhile: the files are judged on their own).
         let mut filed: Option<Vec<Codex>> = None;
-        let mut stop = false;
+        let (mut due, mut stop) = (true, false);
         loop {
-            self.sync();
-            let codices = self.codices();
-            if filed.as_ref() != Some(&codices) {
-                match files.scan() {
-                    Ok(_) => filed = Some(codices),
-                    Err(e) => tracing::warn!("rewriting the codex files: {e}"),
+            if due || stop {
+                self.sync();
+                let codices = self.codices();
+                if filed.as_ref() != Some(&codices) {
+                    match files.scan() {
+                        Ok(_) => filed = Some(codices),
+                        Err(e) => tracing::warn!("rewriting the codex files: {e}"),
+                    }
                 }
             }
             if stop {
                 return Ok(());
             }
-            stop = tokio::select! {
-                () = shutdown.wait() => true,
-                change = changes.recv() => matches!(change, Err(RecvError::Closed)),
+            let first = tokio::select! {
+                () = shutdown.wait() => None,
+                change = changes.recv() => Some(change),
             };
+            due = false;
             // A burst of commits (a drop of many files) is one look.
-            while changes.try_recv().is_ok() {}
+            for change in first
+                .into_iter()
+                .chain(std::iter::from_fn(|| match changes.try_recv() {
+                    Err(TryRecvError::Empty) => None,
+                    other => Some(other.map_err(|e| match e {
+                        TryRecvError::Lagged(n) => RecvError::Lagged(n),
+                        _ => RecvError::Closed,
+                    })),
+                }))
+            {
+                match change {
+                    Ok(change) => due |= self.concerns(&change),
+                    Err(RecvError::Lagged(_)) => due = true,
+                    Err(RecvError::Closed) => stop = true,
+                }
+            }
+            stop |= shutdown.is_set();
+            if due && !stop {
+                // Let a burst settle: the files and the status can wait a moment, and a model
+                // call syncs for itself.
+                tokio::select! {
+                    () = shutdown.wait() => stop = true,
+                    () = tokio::time::sleep(SETTLE) => {}
+                }
+                loop {
+                    match changes.try_recv() {
+                        Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Closed) => {
+                            stop = true;
+                            break;
+                        }
+                    }
+                }
+            }
         }
     }
 }
