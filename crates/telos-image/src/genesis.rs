@@ -40,8 +40,11 @@ pub async fn awaken_with(
         "doc",
         json!("The root of the image: every prototype delegates here."),
     )?;
+    // The persona prototype has no `doc` of its own: a persona is cloned from it (copying its
+    // slots), and a persona's `doc` is found by delegation, on genesis.
+    let persona = c.create(PERSONA, std::slice::from_ref(&genesis))?;
+    c.set_slot(&persona, "kind", json!(PERSONA))?;
     for (name, doc) in [
-        (PERSONA, "A mind of Telos: a role, a model and a codex."),
         (CONTEXT_FRACTAL, "A chunk of a remembered document."),
         (CONCEPT_FRACTAL, "An abstraction drawn from memories."),
         (
