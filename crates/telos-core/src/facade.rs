@@ -40,15 +40,16 @@ impl Telos {
 
     /// Pins an object to the world (it gets a morph) or unpins it.
     pub async fn set_pinned(&self, object: &str, pinned: bool) -> Result<CycleSummary> {
-        let op = match pinned {
-            true => set(object, PINNED, json!(true)),
-            false => Op::RemoveSlot {
-                object: object.to_owned(),
-                slot: PINNED.to_owned(),
-            },
+        if pinned {
+            return self
+                .apply("pin", vec![set(object, PINNED, json!(true))])
+                .await;
+        }
+        let op = Op::RemoveSlot {
+            object: object.to_owned(),
+            slot: PINNED.to_owned(),
         };
-        self.apply(if pinned { "pin" } else { "unpin" }, vec![op])
-            .await
+        self.apply("unpin", vec![op]).await
     }
 
     /// One object with its slots, parents, methods and the cycles that touched it.

@@ -116,8 +116,8 @@ impl Telos {
             e.to_string()
         });
         let backend = Arc::new(telos_scheduler::Ollama::new(&config.ollama_host)?);
-        let scheduler =
-            Scheduler::new(backend, config.vram_budget, telos_persona::of_image(&image));
+        let scheduler = Scheduler::new(backend, config.vram_budget, Vec::new());
+        // The roster gives the scheduler its personas (from the image) as it is made.
         let roster = Roster::new(image.clone(), scheduler.clone());
         let voice = Voice::new(
             image.clone(),

@@ -98,6 +98,8 @@ impl CodexFiles {
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let mut report = CodexReport::default();
         let mut pending = self.load_amendments();
+        // One pass over the image, not one per file: it may hold many thousand objects.
+        let personas = personas(&self.image);
         let mut seen = Vec::new();
         for file in self.files()? {
             let text = match std::fs::read_to_string(&file) {
@@ -118,7 +120,7 @@ impl CodexFiles {
             seen.push(name.clone());
             let written = self.written(&name);
             let unedited = written.as_ref() == Some(&in_file);
-            let Some(persona) = personas(&self.image).into_iter().find(|p| p.name == name) else {
+            let Some(persona) = personas.iter().find(|p| p.name == name) else {
                 if unedited {
                     // The persona is gone and nobody touched its file: it goes too.
                     self.remove(&name);
@@ -129,7 +131,7 @@ impl CodexFiles {
                 }
                 continue;
             };
-            let in_force = Codex::of(&self.image, &persona);
+            let in_force = Codex::of(&self.image, persona);
             let old = pending.iter().position(|a| a.persona == name);
             if unedited || in_file == in_force {
                 if in_file != in_force {
@@ -162,9 +164,9 @@ impl CodexFiles {
             self.store_amendment(&amendment)?;
             pending.push(amendment);
         }
-        for persona in personas(&self.image) {
+        for persona in &personas {
             if !seen.contains(&persona.name) && !self.path(&persona.name).exists() {
-                self.write(&Codex::of(&self.image, &persona))?;
+                self.write(&Codex::of(&self.image, persona))?;
             }
         }
         // Proposals whose file went away are void.
