@@ -235,6 +235,8 @@ async fn a_miss_with_ollama_offline_says_it_does_not_understand_and_why() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::from_data_dir(dir.path());
     config.ollama_host = "http://127.0.0.1:9".into();
+    // Ollama alone: with the embedded runtime BRICK would forge it (tests/llm does).
+    config.llm = telos_core::scheduler::Mode::Ollama;
     let telos = Telos::open(config).await.unwrap();
     let e = telos
         .image()

@@ -3,15 +3,20 @@
 use std::path::Path;
 
 pub mod bench;
+pub mod hub_stub;
 pub mod ollama_stub;
 
 use serde_json::Value;
 use telos_core::{Config, Telos};
 use telos_image::{Image, Object};
 
-/// Opens Telos on embedded SurrealKV in `dir`, as the product does.
+/// Opens Telos on embedded SurrealKV in `dir`, as the product does — with the personas on
+/// Ollama alone (`TELOS_LLM=ollama`), which no one runs here: these tests are of the desk,
+/// not of the models (the embedded runtime's are in `tests/llm`).
 pub async fn open_on_disk(dir: &Path) -> Telos {
-    Telos::open(Config::from_data_dir(dir))
+    let mut config = Config::from_data_dir(dir);
+    config.llm = telos_core::scheduler::Mode::Ollama;
+    Telos::open(config)
         .await
         .unwrap_or_else(|e| panic!("opening {}: {e}", dir.display()))
 }

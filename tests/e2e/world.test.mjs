@@ -183,18 +183,30 @@ test("the halo's clone makes a real clone that appears as a new morph and chats 
   }
 });
 
-test("a persona whose model is not pulled says how to pull it", async () => {
+test("a persona whose model is not pulled answers on the embedded runtime and says so", async () => {
   const session = await launch(dataDir());
   try {
-    await session.clickAt(centre(await morph(session, "BRICK")));
-    await session.type(await session.byTestId("chat-input"), "Can you write me a tool?");
-    await session.click(await session.byTestId("chat-send"));
-    const text = await session.waitFor("BRICK's reply", async () => {
-      const t = await session.text(await session.byTestId("bubble-BRICK"));
-      return t.includes("ollama") ? t : null;
+    // The stub has no mistral:7b: BRICK falls back to the embedded default model.
+    const badged = await session.waitFor("BRICK's runtime badge", async () => {
+      const m = await morph(session, "BRICK");
+      return m.badges.includes("embedded · SmolLM2-135M-Instruct.Q4_1") ? m : null;
     });
-    assert.match(text, /ollama pull mistral:7b/);
-    await screenshot(session, "world-chat-missing-model");
+    assert.ok(!badged.badges.some((b) => b.startsWith("ollama")), badged.badges.join(", "));
+    await session.clickAt(centre(badged));
+    await session.type(await session.byTestId("chat-input"), "Say hello to me.");
+    await session.click(await session.byTestId("chat-send"));
+    // A real reply from the tiny model: some words, not the thinking dots.
+    const text = await session.waitFor("BRICK's reply from SmolLM2", async () => {
+      const t = (await session.text(await session.byTestId("bubble-BRICK"))).trim();
+      return t.length > 3 && t !== "…" ? t : null;
+    });
+    assert.doesNotMatch(text, /ollama pull/);
+    const ram = await session.waitFor("SmolLM2 in the RAM bar", async () => {
+      const t = await session.text(await session.byTestId("ram"));
+      return /RAM 0\.\d GB/.test(t) && !t.startsWith("RAM 0.0") ? t : null;
+    });
+    assert.match(ram, /RAM 0\.\d GB \/ /);
+    await screenshot(session, "world-chat-embedded");
   } finally {
     await quit(session);
   }

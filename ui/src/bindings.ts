@@ -105,8 +105,11 @@ export type ChangeView = {
 
 /**  One event of a persona's streamed reply. */
 export type ChatEvent = 
-/**  The persona has the message; `model` is the model that will answer. */
-{ type: "started"; persona: ObjRef; model: string | null } | 
+/**
+ *  The persona has the message; `model` is the model that will answer, on `runtime`
+ *  (`ollama` or `embedded`); `fallback` says why it is not the persona's own model.
+ */
+{ type: "started"; persona: ObjRef; model: string | null; runtime: string | null; fallback: string | null } | 
 /**
  *  What was recalled to ground the reply: the sources, best first (`error` when memory
  *  could not be searched; the reply goes on ungrounded).
@@ -202,6 +205,15 @@ export type Dissonance = {
 	/**  Its newest suspended cycle. */
 	cycle: string,
 	trigger: string,
+};
+
+/**  The embedded runtime's side: its RAM budget and the models in it. */
+export type EmbeddedView = {
+	/**  The runtime, its threads and context. */
+	host: string,
+	budget: number,
+	used: number,
+	models: LoadedModelView[],
 };
 
 /**  One field an amendment changes. */
@@ -323,10 +335,10 @@ export type LinkView = {
 	count: number,
 };
 
-/**  One model in (or entering, or leaving) VRAM. */
+/**  One model in (or entering, or leaving) memory. */
 export type LoadedModelView = {
 	model: string,
-	/**  Bytes of VRAM. */
+	/**  Bytes of VRAM (Ollama) or RAM (embedded). */
 	size: number,
 	/**  `loading`, `loaded` or `unloading`. */
 	state: string,
@@ -365,7 +377,12 @@ export type MorphView = {
 	/**  The stored position; `None` until the morph has been placed (the UI lays it out). */
 	position: Point | null,
 	pinned: boolean,
+	/**  The model that answers the persona now (its own, or the embedded fallback). */
 	model: string | null,
+	/**  `ollama` or `embedded`: where that model runs. */
+	runtime: string | null,
+	/**  Why the persona is not answered by its own model, when it is not. */
+	fallback: string | null,
 	model_state: ModelState,
 	/**  A chat with this persona is under way. */
 	busy: boolean,
@@ -409,10 +426,16 @@ export type Outcome =
 /**  The same bytes were remembered before: nothing was added. */
 "unchanged";
 
-/**  A persona's model state. */
+/**  A persona's route and model state. */
 export type PersonaModelState = {
 	persona: string,
 	state: ModelState,
+	/**  `ollama` or `embedded`. */
+	runtime: string,
+	/**  The model that answers it now. */
+	model: string,
+	/**  Why that is not the persona's own model, when it is not. */
+	fallback: string | null,
 };
 
 /**  A persona's live status changed (busy, …): its badges update without a reload. */
@@ -468,7 +491,10 @@ export type RunReport = {
  */
 export type SchedulerStatus = SchedulerView;
 
-/**  The scheduler's status: the VRAM bar and the models in it, queues, Ollama's state. */
+/**
+ *  The schedulers' status: Ollama's VRAM bar and models, queues and state; the embedded
+ *  runtime's RAM bar; every persona's route.
+ */
 export type SchedulerView = {
 	host: string,
 	/**  Why Ollama does not answer, with the fix; `None` while it does. */
@@ -476,8 +502,10 @@ export type SchedulerView = {
 	budget: number,
 	used: number,
 	models: LoadedModelView[],
-	/**  Requests waiting, per model. */
+	/**  Requests waiting, per model (both runtimes). */
 	queues: ([string, number])[],
+	/**  The embedded runtime, when Telos has one. */
+	embedded: EmbeddedView | null,
 	/**  Each persona's model state, for its morph. */
 	personas: PersonaModelState[],
 };

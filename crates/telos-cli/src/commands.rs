@@ -10,13 +10,17 @@ use telos_core::{ChatEvent, Config, IngestEvent, Telos, parse_json};
 
 use crate::show;
 use crate::{
-    AmendmentsCommand, Cli, Command, CyclesCommand, MorphCommand, ObjCommand, PersonasCommand,
-    SchedulerCommand,
+    AmendmentsCommand, Cli, Command, CyclesCommand, ModelsCommand, MorphCommand, ObjCommand,
+    PersonasCommand, SchedulerCommand,
 };
 
 pub async fn run(cli: Cli) -> Result<()> {
     // What-if tools and the sandbox need no image.
     let cli = match crate::scheduler::offline(cli)? {
+        Some(cli) => cli,
+        None => return Ok(()),
+    };
+    let cli = match crate::models::offline(cli).await? {
         Some(cli) => cli,
         None => return Ok(()),
     };
@@ -58,6 +62,7 @@ enum Work {
     Chat(String, String),
     SchedulerStatus,
     Personas,
+    Models,
     Amendments,
     Approve(String),
     Reject(String),
@@ -141,6 +146,10 @@ impl Work {
                 unreachable!("sandbox runs need no image and run before it opens")
             }
             Command::Personas(PersonasCommand::Ls) => Work::Personas,
+            Command::Models(ModelsCommand::Ls) => Work::Models,
+            Command::Models(ModelsCommand::Pull { .. }) => {
+                unreachable!("pulls run before the image opens")
+            }
             Command::Amendments(AmendmentsCommand::Ls) => Work::Amendments,
             Command::Amendments(AmendmentsCommand::Approve { id }) => Work::Approve(id),
             Command::Amendments(AmendmentsCommand::Reject { id }) => Work::Reject(id),
@@ -296,9 +305,8 @@ impl Work {
                 failure.map_or(Ok(()), |m| Err(anyhow!(m)))
             }
             Work::SchedulerStatus => {
-                let scheduler = telos.scheduler();
-                scheduler.refresh().await;
-                let status = scheduler.status();
+                telos.scheduler().refresh().await;
+                let status = telos.scheduler_status();
                 emit(json, &serde_json::to_value(&status)?, || {
                     show::scheduler(&status)
                 })
@@ -325,6 +333,12 @@ impl Work {
                 telos.reject_amendment(&id)?;
                 emit(json, &json!({ "rejected": id }), || {
                     format!("rejected {id}: the codex file is back to the codex in force")
+                })
+            }
+            Work::Models => {
+                let models = telos.models().await;
+                emit(json, &serde_json::to_value(&models)?, || {
+                    show::models(&models)
                 })
             }
             Work::Personas => {

@@ -2,6 +2,7 @@
 //! stdout; errors go to stderr with a non-zero exit and name the bad input.
 
 mod commands;
+mod models;
 mod sandbox;
 mod scheduler;
 mod show;
@@ -89,6 +90,9 @@ pub enum Command {
     /// The personas.
     #[command(subcommand)]
     Personas(PersonasCommand),
+    /// The models of both runtimes: Ollama's and the embedded runtime's GGUF files.
+    #[command(subcommand)]
+    Models(ModelsCommand),
     /// The Tool Forge's sandbox: run code in a fresh locked-down container.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -222,6 +226,17 @@ pub enum SandboxCommand {
 pub enum PersonasCommand {
     /// The personas: model, keep-alive, priority, role, and the model's state now.
     Ls,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Every model: runtime, size (loaded: weights and KV cache; Ollama: on disk), loaded
+    /// or not, and the personas it answers.
+    Ls,
+    /// Fetch a model, with progress: hf:OWNER/REPO/FILE.gguf[@REVISION] from the Hugging
+    /// Face hub into the models folder (resumable, pinned to a commit, checked by SHA-256),
+    /// or an Ollama tag (e.g. phi3:3.8b) into Ollama. The data dir is not opened.
+    Pull { model: String },
 }
 
 #[derive(Subcommand, Debug)]

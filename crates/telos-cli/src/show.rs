@@ -368,6 +368,12 @@ impl ProgressLine {
     }
 }
 
+/// A bar for byte counts.
+pub fn bar_of(done: u64, total: u64) -> String {
+    let scale = |n: u64| (n.saturating_mul(1000) / total.max(1)) as u32;
+    bar(scale(done), scale(total))
+}
+
 fn bar(done: u32, total: u32) -> String {
     let width = 20;
     let filled = (done as usize * width)
@@ -387,26 +393,49 @@ fn state(s: CycleState) -> String {
         .unwrap_or_default()
 }
 
-pub fn scheduler(status: &telos_core::scheduler::Status) -> String {
+pub fn scheduler(status: &telos_core::SchedulerView) -> String {
     let mut out = match &status.offline {
         Some(why) => format!("Ollama at {}: offline — {why}\n", status.host),
         None => format!("Ollama at {}: online\n", status.host),
     };
-    let _ = writeln!(out, "VRAM {} used of {}", status.used, status.budget);
-    for m in &status.models {
-        let _ = writeln!(
-            out,
-            "  {:<14} {:>8}  {:?}{}{}  ({})",
-            m.model,
-            m.size.to_string(),
-            m.state,
-            if m.busy { ", busy" } else { "" },
-            if m.pinned { ", pinned" } else { "" },
-            m.personas.join(", ")
-        );
+    let size = |b: u64| telos_core::scheduler::Bytes(b).to_string();
+    let models = |out: &mut String, list: &[telos_core::LoadedModelView]| {
+        for m in list {
+            let _ = writeln!(
+                out,
+                "  {:<14} {:>8}  {}{}{}  ({})",
+                m.model,
+                size(m.size),
+                m.state,
+                if m.busy { ", busy" } else { "" },
+                if m.pinned { ", pinned" } else { "" },
+                m.personas.join(", ")
+            );
+        }
+    };
+    let _ = writeln!(
+        out,
+        "VRAM {} used of {}",
+        size(status.used),
+        size(status.budget)
+    );
+    models(&mut out, &status.models);
+    if let Some(e) = &status.embedded {
+        let _ = writeln!(out, "{}", e.host);
+        let _ = writeln!(out, "RAM {} used of {}", size(e.used), size(e.budget));
+        models(&mut out, &e.models);
     }
     for (model, n) in &status.queues {
         let _ = writeln!(out, "  queued for {model}: {n}");
+    }
+    for p in &status.personas {
+        if let Some(why) = &p.fallback {
+            let _ = writeln!(
+                out,
+                "{} answers with {} ({}): {why}",
+                p.persona, p.model, p.runtime
+            );
+        }
     }
     out.trim_end().to_string()
 }
@@ -414,10 +443,48 @@ pub fn scheduler(status: &telos_core::scheduler::Status) -> String {
 pub fn personas(personas: &[telos_core::PersonaView]) -> String {
     let mut out = String::new();
     for p in personas {
+        let runs = if p.answered_by == p.model {
+            p.runtime.clone()
+        } else {
+            format!("{} {}", p.runtime, p.answered_by)
+        };
         let _ = writeln!(
             out,
-            "{:<8} {:<12} {:<11} keep_alive {:<4} priority {}  {:?}",
-            p.name, p.role, p.model, p.keep_alive, p.priority, p.state
+            "{:<8} {:<12} {:<11} {:<9} keep_alive {:<4} priority {}  {:?}{}",
+            p.name,
+            p.role,
+            p.model,
+            runs,
+            p.keep_alive,
+            p.priority,
+            p.state,
+            p.fallback
+                .as_ref()
+                .map_or(String::new(), |why| format!("  (fallback: {why})"))
+        );
+    }
+    out.trim_end().to_string()
+}
+
+pub fn models(models: &[telos_core::ModelView]) -> String {
+    let mut out = String::new();
+    for m in models {
+        let _ = writeln!(
+            out,
+            "{:<44} {:<8} {:>9}  {:<8} {}{}",
+            m.name,
+            m.runtime,
+            telos_core::scheduler::Bytes(m.size).to_string(),
+            if m.loaded { "loaded" } else { "-" },
+            m.personas.join(", "),
+            m.problem
+                .as_ref()
+                .map_or(String::new(), |p| format!("  (cannot be used: {p})"))
+        );
+    }
+    if out.is_empty() {
+        out.push_str(
+            "no models: run scripts/setup, or `telos models pull hf:OWNER/REPO/FILE.gguf`",
         );
     }
     out.trim_end().to_string()

@@ -25,6 +25,15 @@ pub struct Config {
     pub vram_budget: Bytes,
     /// Attempts the Tool Forge gives BRICK (`TELOS_FORGE_ATTEMPTS`, default 3).
     pub forge_attempts: u32,
+    /// Which runtimes personas may use (`TELOS_LLM`: `auto`, `ollama` or `embedded`).
+    pub llm: telos_scheduler::Mode,
+    /// The embedded runtime: its models folder, context, threads (`TELOS_LLM_*`).
+    pub embedded: telos_llama::EmbeddedConfig,
+    /// The model an Ollama persona falls back to (`TELOS_LLM_MODEL`, default SmolLM2-135M).
+    pub fallback_model: String,
+    /// RAM the embedded models may take together (`TELOS_RAM_BUDGET`, else half the
+    /// machine's memory).
+    pub ram_budget: Bytes,
 }
 
 impl Config {
@@ -38,6 +47,10 @@ impl Config {
             ollama_host: telos_scheduler::ollama::DEFAULT_HOST.to_string(),
             vram_budget: telos_scheduler::DEFAULT_BUDGET,
             forge_attempts: telos_forge::DEFAULT_ATTEMPTS,
+            llm: telos_scheduler::Mode::Auto,
+            embedded: telos_llama::EmbeddedConfig::new(telos_llama::models_dir()),
+            fallback_model: telos_llama::DEFAULT_MODEL.to_string(),
+            ram_budget: default_ram_budget(),
         }
     }
 
@@ -51,6 +64,26 @@ impl Config {
             config.ollama_host = host;
         }
         config.vram_budget = vram_budget()?;
+        config.ram_budget = ram_budget()?;
+        if let Some(text) = var("TELOS_LLM") {
+            config.llm = text.parse().map_err(|reason| Error::Config {
+                name: "TELOS_LLM".into(),
+                reason,
+            })?;
+        }
+        config.embedded = telos_llama::EmbeddedConfig::from_env()
+            .map_err(|(name, reason)| Error::Config { name, reason })?;
+        if let Some(model) = var("TELOS_LLM_MODEL") {
+            if !telos_llama::is_embedded(&model) {
+                return Err(Error::Config {
+                    name: "TELOS_LLM_MODEL".into(),
+                    reason: format!(
+                        "{model:?} is not an embedded model (gguf:NAME or hf:OWNER/REPO/FILE.gguf)"
+                    ),
+                });
+            }
+            config.fallback_model = model;
+        }
         if let Some(text) = var("TELOS_FORGE_ATTEMPTS") {
             config.forge_attempts = text
                 .trim()
@@ -89,6 +122,29 @@ impl Config {
 /// An environment variable that is set and not blank.
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// `TELOS_RAM_BUDGET` (e.g. `4GiB`), else half the machine's memory.
+pub fn ram_budget() -> Result<Bytes> {
+    match var("TELOS_RAM_BUDGET") {
+        Some(text) => text
+            .parse()
+            .map_err(|e: telos_scheduler::Error| Error::Config {
+                name: "TELOS_RAM_BUDGET".into(),
+                reason: e.to_string(),
+            }),
+        None => Ok(default_ram_budget()),
+    }
+}
+
+/// Half of `MemTotal` (4 GiB where `/proc/meminfo` cannot be read): the rest is the user's.
+fn default_ram_budget() -> Bytes {
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    });
+    total_kib.map_or(Bytes::gib(4), |kib| Bytes(kib * 1024 / 2))
 }
 
 /// `TELOS_VRAM_BUDGET` (e.g. `8GiB`), else the first GPU's memory from `nvidia-smi`, else

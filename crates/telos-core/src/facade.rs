@@ -14,8 +14,8 @@ use tokio::sync::{broadcast, mpsc};
 use crate::error::{Error, Result};
 use crate::input::{edited_program, parse_json};
 use crate::view::{
-    self, CycleSummary, CycleView, ForgeOutcome, MorphView, ObjRef, ObjectView, PINNED, POSITION,
-    PersonaView, SchedulerView, StepState,
+    self, CycleSummary, CycleView, ForgeOutcome, ModelView, MorphView, ObjRef, ObjectView, PINNED,
+    POSITION, PersonaView, SchedulerView, StepState,
 };
 use crate::{Edit, InboxEvent, IngestEvent, Telos};
 
@@ -148,16 +148,23 @@ impl Telos {
     /// The personas with their models' states now (Ollama is asked first).
     pub async fn personas(&self) -> Vec<PersonaView> {
         self.scheduler().refresh().await;
-        PersonaView::all(
-            &self.image,
-            &self.scheduler.personas(),
-            &self.scheduler.status(),
-        )
+        PersonaView::all(&self.image, &self.scheduler.status())
+    }
+
+    /// Every model of both runtimes: size, runtime, loaded or not, the personas it answers
+    /// (both runtimes are asked first).
+    pub async fn models(&self) -> Vec<ModelView> {
+        self.scheduler().refresh().await;
+        let llama = self.llama.clone();
+        let files = tokio::task::spawn_blocking(move || llama.models())
+            .await
+            .unwrap_or_default();
+        ModelView::all(&self.scheduler.status(), &files)
     }
 
     /// The scheduler's status now.
     pub fn scheduler_status(&self) -> SchedulerView {
-        SchedulerView::new(&self.scheduler().status(), &self.scheduler.personas())
+        SchedulerView::new(&self.scheduler().status())
     }
 
     /// Starts the scheduler's loop (a supervised service) for a long-running front end: it
@@ -185,8 +192,9 @@ impl Telos {
                 async move {
                     let mut changes = scheduler.watch();
                     loop {
-                        let status = changes.borrow_and_update().clone();
-                        let view = SchedulerView::new(&status, &scheduler.personas());
+                        changes.mark_seen();
+                        scheduler.reroute();
+                        let view = SchedulerView::new(&scheduler.status());
                         if tx.send(view).await.is_err() {
                             return Ok(());
                         }

@@ -124,7 +124,12 @@ fn every_model_call_goes_through_voice() {
                 continue;
             }
             let text = read(&file);
-            for needle in [".chat_json(", "scheduler.chat(", ".chat(&lease"] {
+            for needle in [
+                ".chat_json(",
+                "scheduler.chat(",
+                "runtimes.chat(",
+                ".chat(&lease",
+            ] {
                 if text.contains(needle) {
                     callers.push(format!("{path}: {needle}"));
                 }

@@ -36,10 +36,10 @@ use telos_image::{CycleRecord, Image, NoInvoker, RefuseNotUnderstood};
 use telos_ingest::Ingest;
 use telos_memory::{Health, Memory, MemoryConfig};
 use telos_persona::{CodexFiles, Roster, Status, Voice};
-use telos_scheduler::Scheduler;
+use telos_scheduler::{Runtimes, Scheduler};
 use telos_supervisor::Supervisor;
 
-pub use config::{Config, vram_budget};
+pub use config::{Config, ram_budget, vram_budget};
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
 pub use error::{Error, Result};
 pub use facade::STATUS_EVERY;
@@ -51,6 +51,7 @@ pub use telos_ingest as ingest;
 pub use telos_ingest::{
     INBOX, InboxEvent, IngestEvent, IngestSummary, MAX_FILES, QUIET as INBOX_QUIET, Refused,
 };
+pub use telos_llama as llama;
 pub use telos_memory as memory;
 pub use telos_persona as persona;
 pub use telos_persona::{
@@ -61,8 +62,8 @@ pub use telos_sandbox as sandbox;
 pub use telos_scheduler as scheduler;
 pub use telos_supervisor::{Incident, Supervisor as TaskSupervisor};
 pub use view::{
-    ForgeOutcome, LoadedModelView, ModelState, MorphKind, MorphView, PINNED, POSITION,
-    PersonaModelState, PersonaView, Point, SchedulerView, StepState,
+    EmbeddedView, ForgeOutcome, LoadedModelView, ModelState, ModelView, MorphKind, MorphView,
+    PINNED, POSITION, PersonaModelState, PersonaView, Point, SchedulerView, StepState,
 };
 
 /// What the CLI and the app log on stderr unless `TELOS_LOG` says otherwise: Telos's own
@@ -84,7 +85,9 @@ pub struct Telos {
     /// What reconciling memory with the image found at open (or why it could not run).
     reconciled: std::result::Result<Health, String>,
     status: Status,
-    scheduler: Scheduler,
+    scheduler: Runtimes,
+    /// The embedded runtime (its models folder), also behind `scheduler`.
+    llama: telos_llama::Embedded,
     roster: Roster,
     voice: Voice,
     codex: CodexFiles,
@@ -115,8 +118,16 @@ impl Telos {
             tracing::warn!("memory could not be reconciled with the image: {e}");
             e.to_string()
         });
-        let backend = Arc::new(telos_scheduler::Ollama::new(&config.ollama_host)?);
-        let scheduler = Scheduler::new(backend, config.vram_budget, Vec::new());
+        let ollama = Arc::new(telos_scheduler::Ollama::new(&config.ollama_host)?);
+        let ollama = Scheduler::new(ollama, config.vram_budget, Vec::new());
+        let llama = telos_llama::Embedded::new(config.embedded.clone());
+        let embedded = Scheduler::new(Arc::new(llama.clone()), config.ram_budget, Vec::new());
+        let scheduler = Runtimes::new(
+            ollama,
+            Some((embedded, config.fallback_model.clone())),
+            config.llm,
+            Vec::new(),
+        );
         // The roster gives the scheduler its personas (from the image) as it is made.
         let roster = Roster::new(image.clone(), scheduler.clone());
         let voice = Voice::new(
@@ -141,6 +152,7 @@ impl Telos {
             reconciled,
             status,
             scheduler,
+            llama,
             roster,
             voice,
             codex,
@@ -168,9 +180,9 @@ impl Telos {
         &self.memory
     }
 
-    /// The model scheduler (a cheap clone can be kept), thinking with the personas the image
-    /// holds now.
-    pub fn scheduler(&self) -> &Scheduler {
+    /// The runtimes' schedulers (a cheap clone can be kept), thinking with the personas the
+    /// image holds now.
+    pub fn scheduler(&self) -> &Runtimes {
         self.roster.sync();
         &self.scheduler
     }

@@ -30,6 +30,11 @@ impl Forge {
         telos_image::check_selector(selector)?;
         let forger = resolve_persona(image, FORGER).map_err(|_| Error::NoForger(FORGER.into()))?;
         let codex = Codex::of(image, &forger);
+        // The model that will answer: BRICK's own, or the embedded fallback.
+        let model = match self.voice.route(&forger).await {
+            Ok(route) => route.model,
+            Err(_) => codex.model,
+        };
         let task = ForgeTask {
             kind: "forge".into(),
             receiver: object.id.to_string(),
@@ -38,7 +43,7 @@ impl Forge {
             description: description.to_string(),
             args,
             persona: codex.name,
-            model: codex.model,
+            model,
             attempts: Vec::new(),
         };
         let cycle = image.begin(&format!("forge {}.{selector}", object.name));

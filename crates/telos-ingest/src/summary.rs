@@ -43,7 +43,7 @@ impl Ingest {
         let grounded = self.voice.ground(&object, turn).await;
         let shutdown = self.supervisor.shutdown();
         let spoken = tokio::select! {
-            spoken = self.voice.speak(&grounded) => spoken.map_err(|e| e.to_string()),
+            spoken = self.voice.speak(&grounded) => spoken.map(|r| r.stream).map_err(|e| e.to_string()),
             () = shutdown.wait() => Err("Telos is closing".to_string()),
         };
         let mut stream = match spoken {

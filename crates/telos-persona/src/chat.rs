@@ -33,10 +33,13 @@ pub const GROUNDING: usize = 4;
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ChatEvent {
-    /// The persona has the message; `model` is the model that will answer.
+    /// The persona has the message; `model` is the model that will answer, on `runtime`
+    /// (`ollama` or `embedded`); `fallback` says why it is not the persona's own model.
     Started {
         persona: ObjRef,
         model: Option<String>,
+        runtime: Option<String>,
+        fallback: Option<String>,
     },
     /// What was recalled to ground the reply: the sources, best first (`error` when memory
     /// could not be searched; the reply goes on ungrounded).
@@ -105,10 +108,20 @@ async fn converse(
         format: None,
     };
     let grounded = voice.ground(&object, turn).await;
-    let model = Some(grounded.codex.model.clone()).filter(|m| !m.is_empty());
+    let (model, runtime, fallback) = match voice.route(&object).await {
+        Ok(r) => (Some(r.model), Some(r.runtime.to_string()), r.fallback),
+        // Speaking fails the same way, and says so below.
+        Err(_) => (
+            Some(grounded.codex.model.clone()).filter(|m| !m.is_empty()),
+            None,
+            None,
+        ),
+    };
     let started = ChatEvent::Started {
         persona: ObjRef::named(&object),
         model: model.clone(),
+        runtime: runtime.clone(),
+        fallback,
     };
     if !send(started).await {
         return;
@@ -130,6 +143,7 @@ async fn converse(
         reason: reason.into(),
     };
     let mut reply = String::new();
+    let mut answered = None;
     // Waiting for the model (it may have to load first) ends when Telos closes, too.
     let spoken = tokio::select! {
         spoken = voice.speak(&grounded) => spoken,
@@ -138,23 +152,27 @@ async fn converse(
     let outcome = match spoken {
         Err(Error::Scheduler(e)) => Err(e),
         Err(e) => Err(cut(&e.to_string())),
-        Ok(mut stream) => loop {
-            let piece = tokio::select! {
-                piece = stream.next() => piece,
-                () = shutdown.wait() => break Err(cut("Telos is closing")),
-            };
-            match piece {
-                None => break Ok(()),
-                Some(Ok(piece)) => {
-                    reply.push_str(&piece);
-                    if !send(ChatEvent::Token { text: piece }).await {
-                        // Cancelled: the reader went away. What arrived is kept, cut.
-                        break Err(cut("cancelled"));
+        Ok(spoken) => {
+            let mut stream = spoken.stream;
+            answered = Some(spoken.route);
+            loop {
+                let piece = tokio::select! {
+                    piece = stream.next() => piece,
+                    () = shutdown.wait() => break Err(cut("Telos is closing")),
+                };
+                match piece {
+                    None => break Ok(()),
+                    Some(Ok(piece)) => {
+                        reply.push_str(&piece);
+                        if !send(ChatEvent::Token { text: piece }).await {
+                            // Cancelled: the reader went away. What arrived is kept, cut.
+                            break Err(cut("cancelled"));
+                        }
                     }
+                    Some(Err(e)) => break Err(e),
                 }
-                Some(Err(e)) => break Err(e),
             }
-        },
+        }
     };
     let (event, cut) = match outcome {
         Ok(()) => (
@@ -163,16 +181,16 @@ async fn converse(
             },
             false,
         ),
-        Err(e @ (SchedError::Offline { .. } | SchedError::ModelMissing { .. }))
-            if reply.is_empty() =>
-        {
-            (
-                ChatEvent::Offline {
-                    message: format!("{} is offline: {e}", object.name),
-                },
-                true,
-            )
-        }
+        Err(
+            e @ (SchedError::Offline { .. }
+            | SchedError::ModelMissing { .. }
+            | SchedError::EmbeddedMissing { .. }),
+        ) if reply.is_empty() => (
+            ChatEvent::Offline {
+                message: format!("{} is offline: {e}", object.name),
+            },
+            true,
+        ),
         Err(e) => (
             ChatEvent::Failed {
                 message: e.to_string(),
@@ -188,7 +206,8 @@ async fn converse(
             "user": text,
             "reply": reply,
             "cut": cut,
-            "model": model,
+            "model": answered.as_ref().map_or(model.clone(), |r| Some(r.model.clone())),
+            "runtime": answered.as_ref().map_or(runtime.clone(), |r| Some(r.runtime.to_string())),
         });
         let op = Op::Append {
             object: object.id.to_string(),

@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! # async fn demo(image: telos_image::Image, memory: telos_memory::Memory,
-//! #               scheduler: telos_scheduler::Scheduler) -> telos_persona::Result<()> {
+//! #               scheduler: telos_scheduler::Runtimes) -> telos_persona::Result<()> {
 //! use telos_persona::{Roster, Turn, Voice, resolve_persona};
 //!
 //! telos_persona::awaken(&image).await?; // genesis and the four personas, one cycle

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use telos_image::{Change, ChangeKind, Image, Object, ObjectId};
-use telos_scheduler::{Bytes, KeepAlive, Persona, Scheduler};
+use telos_scheduler::{Bytes, KeepAlive, Persona, Runtimes};
 use telos_supervisor::Shutdown;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
@@ -69,7 +69,7 @@ fn scheduled(image: &Image, pairs: &[(Arc<Object>, Codex)]) -> Vec<Persona> {
 #[derive(Clone)]
 pub struct Roster {
     image: Image,
-    scheduler: Scheduler,
+    scheduler: Runtimes,
     /// What was last seen. A std lock: held only to compare and record, never across an
     /// `.await`.
     seen: Arc<Mutex<Seen>>,
@@ -87,7 +87,7 @@ struct Seen {
 }
 
 impl Roster {
-    pub fn new(image: Image, scheduler: Scheduler) -> Self {
+    pub fn new(image: Image, scheduler: Runtimes) -> Self {
         let roster = Self {
             image,
             scheduler,

@@ -13,8 +13,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use telos_image::{Image, Object};
 use telos_memory::{Memory, Recalled};
-use telos_scheduler::ollama::TokenStream;
-use telos_scheduler::{Message, Scheduler};
+use telos_scheduler::{Message, Reply, Route, Runtimes};
 
 use crate::codex::Codex;
 use crate::error::Result;
@@ -58,23 +57,29 @@ pub struct Grounded {
     format: Option<Value>,
 }
 
-/// Personas' voices over one image, memory and scheduler. Cloning is shallow.
+/// Personas' voices over one image, memory and the runtimes' schedulers. Cloning is shallow.
 #[derive(Clone)]
 pub struct Voice {
     image: Image,
     memory: Memory,
-    scheduler: Scheduler,
+    runtimes: Runtimes,
     roster: Roster,
 }
 
 impl Voice {
-    pub fn new(image: Image, memory: Memory, scheduler: Scheduler, roster: Roster) -> Self {
+    pub fn new(image: Image, memory: Memory, runtimes: Runtimes, roster: Roster) -> Self {
         Self {
             image,
             memory,
-            scheduler,
+            runtimes,
             roster,
         }
+    }
+
+    /// Which runtime and model answer `persona` now (and why not its own model, if not).
+    pub async fn route(&self, persona: &Object) -> Result<Route> {
+        self.roster.sync();
+        Ok(self.runtimes.route(&persona.name).await?)
     }
 
     pub fn image(&self) -> &Image {
@@ -120,28 +125,24 @@ impl Voice {
         }
     }
 
-    /// Streams the persona's reply to a grounded turn through the scheduler, once its model
-    /// is ready; the lease on the model is held until the stream ends or is dropped.
-    pub async fn speak(&self, grounded: &Grounded) -> Result<TokenStream> {
+    /// Streams the persona's reply to a grounded turn through its runtime's scheduler, once
+    /// its model is ready; the lease on the model is held until the stream ends or is dropped.
+    /// The reply says which runtime and model gave it.
+    pub async fn speak(&self, grounded: &Grounded) -> Result<Reply> {
         // A persona cloned or edited a moment ago is one the scheduler knows.
         self.roster.sync();
         let name = &grounded.persona.name;
-        let messages = grounded.messages.clone();
-        let stream = match &grounded.format {
-            Some(schema) => {
-                self.scheduler
-                    .chat_json(name, messages, schema.clone())
-                    .await?
-            }
-            None => self.scheduler.chat(name, messages).await?,
-        };
-        Ok(stream)
+        let reply = self
+            .runtimes
+            .chat(name, grounded.messages.clone(), grounded.format.clone())
+            .await?;
+        Ok(reply)
     }
 
     /// A whole turn, its reply gathered: ground, speak, collect.
     pub async fn say(&self, persona: &Arc<Object>, turn: Turn) -> Result<String> {
         let grounded = self.ground(persona, turn).await;
-        let mut stream = self.speak(&grounded).await?;
+        let mut stream = self.speak(&grounded).await?.stream;
         let mut reply = String::new();
         while let Some(piece) = stream.next().await {
             reply.push_str(&piece?);

@@ -8,10 +8,12 @@ pub enum Error {
     /// The model is larger than the budget left once pinned models are counted; waiting
     /// cannot help.
     #[error(
-        "{model} needs {need} of VRAM but the budget is {budget}, {pinned} of it held by pinned models: \
-         raise the budget (TELOS_VRAM_BUDGET) or give the persona a smaller model"
+        "{model} needs {need} of {} but the budget is {budget}, {pinned} of it held by pinned models: \
+         raise the budget ({}) or give the persona a smaller model",
+        runtime.memory(), runtime.budget_var()
     )]
     NeverFits {
+        runtime: crate::Runtime,
         model: String,
         need: crate::Bytes,
         budget: crate::Bytes,
@@ -59,6 +61,22 @@ pub enum Error {
     /// The model is not installed in Ollama.
     #[error("model {model} is not installed in Ollama at {host}: run `ollama pull {model}`")]
     ModelMissing { host: String, model: String },
+    /// An embedded model that is not in the models folder.
+    #[error(
+        "no embedded model {model}: put its GGUF file in {dir} (gguf:NAME is NAME.gguf there), \
+         or fetch one with `telos models pull hf:OWNER/REPO/FILE.gguf`"
+    )]
+    EmbeddedMissing { model: String, dir: PathBuf },
+    /// A GGUF file the embedded runtime cannot use (truncated, corrupt, no chat template).
+    #[error("{model} ({path}) cannot be used: {reason}")]
+    BadModel {
+        model: String,
+        path: PathBuf,
+        reason: String,
+    },
+    /// The embedded runtime failed while running a model.
+    #[error("the embedded runtime, running {model}: {message}")]
+    Embedded { model: String, message: String },
     /// Ollama answered with an error.
     #[error("Ollama at {host}: {message}")]
     Ollama { host: String, message: String },

@@ -28,10 +28,12 @@ pub mod model;
 pub mod ollama;
 pub mod plan;
 pub mod replay;
+pub mod runtimes;
 pub mod trace;
 
 pub use error::{Error, Result};
 pub use live::{Lease, Scheduler, Status};
-pub use model::{Bytes, DEFAULT_BUDGET, KeepAlive, Persona};
+pub use model::{Bytes, DEFAULT_BUDGET, KeepAlive, Persona, Runtime};
 pub use ollama::{Backend, Message, Ollama};
 pub use plan::{Decision, Policy, Resident, Want, decide};
+pub use runtimes::{Mode, Reply, Route, Runtimes, Statuses};

@@ -220,6 +220,42 @@ impl<'de> Deserialize<'de> for KeepAlive {
     }
 }
 
+/// Which runtime runs a model: Ollama (a server, models in VRAM) or the embedded llama.cpp
+/// runtime (in-process, models in RAM). Each has its own budget under the same policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Runtime {
+    Ollama,
+    Embedded,
+}
+
+impl Runtime {
+    /// The memory its models take.
+    pub fn memory(self) -> &'static str {
+        match self {
+            Self::Ollama => "VRAM",
+            Self::Embedded => "RAM",
+        }
+    }
+
+    /// The variable that sets its budget.
+    pub fn budget_var(self) -> &'static str {
+        match self {
+            Self::Ollama => "TELOS_VRAM_BUDGET",
+            Self::Embedded => "TELOS_RAM_BUDGET",
+        }
+    }
+}
+
+impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ollama => "ollama",
+            Self::Embedded => "embedded",
+        })
+    }
+}
+
 /// What the scheduler knows of one persona: the model it thinks with, how long that model
 /// should stay loaded, and how much it matters when VRAM is short (higher stays longer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

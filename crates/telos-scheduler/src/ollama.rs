@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::model::{Bytes, KeepAlive};
+use crate::model::{Bytes, KeepAlive, Runtime};
 
 /// Where Ollama listens unless `OLLAMA_HOST` says otherwise.
 pub const DEFAULT_HOST: &str = "http://127.0.0.1:11434";
@@ -52,6 +52,10 @@ pub type TokenStream = Pin<Box<dyn Stream<Item = Result<String>> + Send>>;
 pub trait Backend: Send + Sync {
     /// Where it is, for messages.
     fn host(&self) -> &str;
+    /// Which runtime it is (whose memory its models take).
+    fn runtime(&self) -> Runtime {
+        Runtime::Ollama
+    }
     /// The models in memory now.
     fn ps(&self) -> BoxFuture<'_, Result<Vec<Running>>>;
     /// Loads `model` and sets its keep-alive; returns once the server says it is loaded.
@@ -160,6 +164,49 @@ impl Ollama {
                 message,
             }
         }
+    }
+
+    /// Pulls `model` into Ollama (`/api/pull`), calling `progress` with each status line and
+    /// its byte counts as they stream.
+    pub async fn pull(
+        &self,
+        model: &str,
+        mut progress: impl FnMut(&str, Option<u64>, Option<u64>) + Send,
+    ) -> Result<()> {
+        let mut response = self
+            .http
+            .post(format!("{}/api/pull", self.host))
+            .json(&json!({ "model": model, "stream": true }))
+            .send()
+            .await
+            .map_err(|e| self.offline(e))?;
+        if !response.status().is_success() {
+            let text = response.text().await.unwrap_or_default();
+            return Err(self.answer_error(model, &text));
+        }
+        let mut buffer = Vec::new();
+        let mut last = String::new();
+        while let Some(bytes) = response.chunk().await.map_err(|e| self.offline(e))? {
+            buffer.extend_from_slice(&bytes);
+            while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = buffer.drain(..=end).collect();
+                let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+                    continue;
+                };
+                if let Some(message) = v.get("error").and_then(Value::as_str) {
+                    return Err(self.answer_error(model, message));
+                }
+                last = v["status"].as_str().unwrap_or_default().to_string();
+                progress(&last, v["completed"].as_u64(), v["total"].as_u64());
+            }
+        }
+        if last != "success" {
+            return Err(Error::Ollama {
+                host: self.host.clone(),
+                message: format!("the pull of {model} ended without success (last: {last:?})"),
+            });
+        }
+        Ok(())
     }
 
     async fn keep_alive_request(&self, model: &str, keep_alive: KeepAlive) -> Result<()> {

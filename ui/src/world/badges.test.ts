@@ -8,6 +8,8 @@ const persona = (over: Partial<MorphView> = {}): MorphView => ({
   position: null,
   pinned: false,
   model: "mistral:7b",
+  runtime: null,
+  fallback: null,
   model_state: "offline",
   busy: false,
   memory_count: null,
@@ -27,6 +29,18 @@ describe("a morph's badges", () => {
 
   it("mark a pinned object as pinned", () => {
     expect(badgesFor(persona({ kind: "object", pinned: true, model: null }))).toEqual([{ label: "pinned", tone: "info" }]);
+  });
+});
+
+describe("the runtime badge", () => {
+  it("names the runtime and model, and warns when the persona falls back", () => {
+    expect(badgesFor(persona({ runtime: "ollama" }))[0]).toEqual({ label: "ollama · mistral:7b", tone: "info" });
+    const fallback = persona({
+      runtime: "embedded",
+      model: "gguf:SmolLM2-135M-Instruct.Q4_1",
+      fallback: "Ollama does not answer at http://127.0.0.1:11434",
+    });
+    expect(badgesFor(fallback)[0]).toEqual({ label: "embedded · SmolLM2-135M-Instruct.Q4_1", tone: "warn" });
   });
 });
 

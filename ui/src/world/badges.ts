@@ -5,12 +5,17 @@ import type { Badge } from "../morphic";
 
 /**
  * Badges for a morph: what it is doing right now (`activity`, e.g. "embedding 3/9") first,
- * then for personas the model state, busy and documents remembered; pinned for objects.
+ * then for personas the runtime and model that answer (a warning when it is a fallback), the
+ * model state, busy and documents remembered; pinned for objects.
  */
 export function badgesFor(view: MorphView, activity?: string | null): Badge[] {
   const badges: Badge[] = [];
   if (activity) badges.push({ label: activity, tone: "info" });
   if (view.kind === "persona") {
+    if (view.runtime && view.model) {
+      const model = view.model.replace(/^gguf:/, "");
+      badges.push({ label: `${view.runtime} · ${model}`, tone: view.fallback ? "warn" : "info" });
+    }
     switch (view.model_state) {
       case "loaded":
         badges.push({ label: "model loaded", tone: "ok" });

@@ -17,7 +17,7 @@ import { DissonancePills } from "./dissonance";
 import { incidentText } from "./incident";
 import { activityLabel, failureText, fileName, readingText } from "./ingest";
 import { Bubble, Halo, choosePersona, liveToast, toast, type LiveToast } from "./overlay";
-import { renderVram, withModelState } from "./vram";
+import { renderRam, renderVram, withModelState } from "./vram";
 import { newProblems, showAmendments } from "./amendments";
 import { errorMessage } from "../common/cycles";
 
@@ -27,6 +27,7 @@ const chatForm = document.getElementById("chat") as HTMLFormElement;
 const chatInput = document.getElementById("chat-input") as HTMLInputElement;
 const chatLabel = document.getElementById("chat-label") as HTMLLabelElement;
 const vramEl = document.getElementById("vram") as HTMLSpanElement;
+const ramEl = document.getElementById("ram") as HTMLSpanElement;
 const amendmentsButton = document.getElementById("amendments") as HTMLButtonElement;
 const ctx = canvas.getContext("2d");
 if (!ctx) throw new Error("this WebView cannot draw on a canvas");
@@ -93,9 +94,10 @@ function applyStatus(change: StatusChange): void {
   world.upsert(change.persona, { badges: badgesFor(next, activities.get(change.persona)) });
 }
 
-/** The scheduler's status changed: the VRAM bar and the personas' model badges. */
+/** The scheduler's status changed: the VRAM and RAM bars and the personas' model badges. */
 function applyScheduler(status: SchedulerView): void {
   renderVram(vramEl, status);
+  renderRam(ramEl, status);
   for (const [id, view] of views) {
     const next = withModelState(view, status);
     if (next !== view) {

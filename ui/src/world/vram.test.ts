@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MorphView, SchedulerView } from "../bindings";
-import { vramBar, withModelState } from "./vram";
+import { ramBar, vramBar, withModelState } from "./vram";
 
 const status = (over: Partial<SchedulerView> = {}): SchedulerView => ({
   host: "http://127.0.0.1:11434",
@@ -11,10 +11,35 @@ const status = (over: Partial<SchedulerView> = {}): SchedulerView => ({
     { model: "phi3:3.8b", size: 2.2e9, state: "loaded", busy: false, pinned: true, personas: ["ALFRED"] },
     { model: "mistral:7b", size: 4.1e9, state: "loading", busy: false, pinned: false, personas: ["BRICK"] },
   ],
-  queues: [["mistral:7b", 1]],
+  queues: [
+    ["mistral:7b", 1],
+    ["gguf:SmolLM2-135M-Instruct.Q4_1", 2],
+  ],
+  embedded: {
+    host: "embedded llama.cpp (2 threads, 4096 tokens of context)",
+    budget: 12e9,
+    used: 0.19e9,
+    models: [
+      {
+        model: "gguf:SmolLM2-135M-Instruct.Q4_1",
+        size: 0.19e9,
+        state: "loaded",
+        busy: true,
+        pinned: false,
+        personas: ["ROBIN"],
+      },
+    ],
+  },
   personas: [
-    { persona: "ALFRED", state: "loaded" },
-    { persona: "BRICK", state: "loading" },
+    { persona: "ALFRED", state: "loaded", runtime: "ollama", model: "phi3:3.8b", fallback: null },
+    { persona: "BRICK", state: "loading", runtime: "ollama", model: "mistral:7b", fallback: null },
+    {
+      persona: "ROBIN",
+      state: "loaded",
+      runtime: "embedded",
+      model: "gguf:SmolLM2-135M-Instruct.Q4_1",
+      fallback: "gemma2:9b is not installed in Ollama (`ollama pull gemma2:9b`)",
+    },
   ],
   ...over,
 });
@@ -25,6 +50,13 @@ describe("the VRAM bar", () => {
     expect(caption).toBe("VRAM 6.3 GB / 8 GiB · 1 queued");
     expect(segments.map((s) => s.label)).toEqual(["phi3:3.8b 2.2 GB (pinned)", "mistral:7b 4.1 GB loading"]);
     expect(segments[0]?.share).toBeCloseTo(2.2e9 / 2 ** 33, 6);
+  });
+
+  it("has a RAM bar beside it for the embedded runtime's models, with their own queue", () => {
+    const ram = ramBar(status());
+    expect(ram?.caption).toBe("RAM 0.2 GB / 12.0 GB · 2 queued");
+    expect(ram?.segments.map((s) => s.label)).toEqual(["gguf:SmolLM2-135M-Instruct.Q4_1 0.2 GB"]);
+    expect(ramBar(status({ embedded: null }))).toBeNull();
   });
 
   it("says Ollama is offline rather than showing stale models", () => {
@@ -38,12 +70,32 @@ describe("the VRAM bar", () => {
       position: null,
       pinned: false,
       model: "mistral:7b",
+      runtime: "ollama",
+      fallback: null,
       model_state: "offline",
       busy: false,
       memory_count: 0,
     };
     expect(withModelState(brick, status()).model_state).toBe("loading");
-    const robin = { ...brick, object: { id: "o:robin", name: "ROBIN" } };
-    expect(withModelState(robin, status())).toBe(robin);
+    const babs = { ...brick, object: { id: "o:babs", name: "BABS" } };
+    expect(withModelState(babs, status())).toBe(babs);
+  });
+
+  it("moves a persona to the model that answers it, fallback and all", () => {
+    const robin: MorphView = {
+      object: { id: "o:robin", name: "ROBIN" },
+      kind: "persona",
+      position: null,
+      pinned: false,
+      model: "gemma2:9b",
+      runtime: "ollama",
+      fallback: null,
+      model_state: "offline",
+      busy: false,
+      memory_count: 0,
+    };
+    const next = withModelState(robin, status());
+    expect([next.runtime, next.model, next.model_state]).toEqual(["embedded", "gguf:SmolLM2-135M-Instruct.Q4_1", "loaded"]);
+    expect(next.fallback).toContain("not installed in Ollama");
   });
 });

@@ -1,6 +1,7 @@
-// The VRAM bar: what the scheduler has in the GPU's memory, per model, against the budget.
+// The memory bars: what the schedulers hold, per model, against each budget — Ollama's models
+// in the GPU's memory (VRAM), the embedded runtime's in this machine's (RAM).
 
-import type { ModelState, MorphView, SchedulerView } from "../bindings";
+import type { LoadedModelView, MorphView, SchedulerView } from "../bindings";
 
 export interface Segment {
   model: string;
@@ -20,29 +21,54 @@ export function gb(bytes: number): string {
   return `${(bytes / GB).toFixed(1)} GB`;
 }
 
-/** The bar's segments and caption for a status. */
+/** One bar's segments and caption: `models` against `budget`. */
+function memoryBar(
+  name: string,
+  models: LoadedModelView[],
+  used: number,
+  budget: number,
+  queued: number,
+): { segments: Segment[]; caption: string } {
+  const whole = Math.max(budget, 1);
+  const segments = models.map((m) => ({
+    model: m.model,
+    share: Math.min(m.size / whole, 1),
+    label: `${m.model} ${gb(m.size)}${m.pinned ? " (pinned)" : ""}${m.state === "loaded" ? "" : ` ${m.state}`}`,
+    state: m.state,
+  }));
+  const caption = `${name} ${gb(used)} / ${gb(budget)}${queued ? ` · ${queued} queued` : ""}`;
+  return { segments, caption };
+}
+
+function queuedFor(view: SchedulerView, models: LoadedModelView[] | null): number {
+  return view.queues
+    .filter(([m]) => models === null || models.some((x) => x.model === m))
+    .reduce((n, [, k]) => n + k, 0);
+}
+
+/** The VRAM bar's segments and caption (Ollama's models). */
 export function vramBar(view: SchedulerView): { segments: Segment[]; caption: string } {
   if (view.offline !== null) {
     return { segments: [], caption: "Ollama offline" };
   }
-  const budget = Math.max(view.budget, 1);
-  const segments = view.models.map((m) => ({
-    model: m.model,
-    share: Math.min(m.size / budget, 1),
-    label: `${m.model} ${gb(m.size)}${m.pinned ? " (pinned)" : ""}${m.state === "loaded" ? "" : ` ${m.state}`}`,
-    state: m.state,
-  }));
-  const queued = view.queues.reduce((n, [, k]) => n + k, 0);
-  const caption = `VRAM ${gb(view.used)} / ${gb(view.budget)}${queued ? ` · ${queued} queued` : ""}`;
-  return { segments, caption };
+  const embedded = view.embedded?.models ?? [];
+  const queued = view.queues
+    .filter(([m]) => !embedded.some((x) => x.model === m))
+    .reduce((n, [, k]) => n + k, 0);
+  return memoryBar("VRAM", view.models, view.used, view.budget, queued);
 }
 
-/** Draws the bar into `el`. */
-export function renderVram(el: HTMLElement, view: SchedulerView): void {
-  const { segments, caption } = vramBar(view);
+/** The RAM bar's segments and caption (the embedded runtime's models); null without one. */
+export function ramBar(view: SchedulerView): { segments: Segment[]; caption: string } | null {
+  const e = view.embedded;
+  if (!e) return null;
+  return memoryBar("RAM", e.models, e.used, e.budget, queuedFor(view, e.models));
+}
+
+function draw(el: HTMLElement, bar: { segments: Segment[]; caption: string }, title: string): void {
+  const { segments, caption } = bar;
   el.replaceChildren();
-  el.title = view.offline ?? caption;
-  el.classList.toggle("offline", view.offline !== null);
+  el.title = title;
   const track = document.createElement("span");
   track.className = "vram-track";
   for (const s of segments) {
@@ -59,10 +85,29 @@ export function renderVram(el: HTMLElement, view: SchedulerView): void {
   el.append(track, text);
 }
 
-/** The view with the persona's model state from the scheduler (unchanged if not listed). */
+/** Draws the VRAM bar into `el`. */
+export function renderVram(el: HTMLElement, view: SchedulerView): void {
+  const bar = vramBar(view);
+  draw(el, bar, view.offline ?? bar.caption);
+  el.classList.toggle("offline", view.offline !== null);
+}
+
+/** Draws the RAM bar into `el` (hidden without an embedded runtime). */
+export function renderRam(el: HTMLElement, view: SchedulerView): void {
+  const bar = ramBar(view);
+  el.classList.toggle("hidden", bar === null);
+  if (bar) draw(el, bar, `${view.embedded?.host ?? "embedded"}: ${bar.caption}`);
+}
+
+/** The view with the persona's route and model state from the scheduler (unchanged if not listed). */
 export function withModelState(view: MorphView, status: SchedulerView): MorphView {
   const found = status.personas.find((p) => p.persona === view.object.name);
   if (!found || view.kind !== "persona") return view;
-  const state: ModelState = found.state;
-  return state === view.model_state ? view : { ...view, model_state: state };
+  const same =
+    found.state === view.model_state &&
+    found.model === view.model &&
+    found.runtime === view.runtime &&
+    found.fallback === view.fallback;
+  if (same) return view;
+  return { ...view, model_state: found.state, model: found.model, runtime: found.runtime, fallback: found.fallback };
 }

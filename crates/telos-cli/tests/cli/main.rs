@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
+/// `telos` with personas on Ollama only (`TELOS_LLM=ollama`): these tests are of Ollama's
+/// side (the stub, or Ollama offline); the embedded runtime's are in `models.rs`.
 fn telos(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_telos"))
         .arg("--data-dir")
@@ -15,6 +17,7 @@ fn telos(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .env_remove("TELOS_DATA_DIR")
         .env_remove("TELOS_ENDPOINT")
+        .env("TELOS_LLM", "ollama")
         .output()
         .expect("run telos")
 }
@@ -52,6 +55,7 @@ fn telos_with_ollama(dir: &Path, host: &str, args: &[&str]) -> Output {
         .env_remove("TELOS_DATA_DIR")
         .env_remove("TELOS_ENDPOINT")
         .env("OLLAMA_HOST", host)
+        .env("TELOS_LLM", "ollama")
         // The stub is an 8 GiB card, whatever GPU this machine has.
         .env("TELOS_VRAM_BUDGET", "8GiB")
         .output()

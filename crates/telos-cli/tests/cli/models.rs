@@ -33,6 +33,153 @@ fn ask_without_ollama_says_how_to_start_it_and_ingest_names_a_non_persona() {
     assert!(err.contains("'genesis' is not a persona"), "{err}");
 }
 
+/// `telos` as a user runs it (`TELOS_LLM` unset: Ollama when it answers, else the embedded
+/// runtime), with Ollama looked for at `host`.
+fn telos_auto(dir: &std::path::Path, host: &str, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_telos"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("TELOS_DATA_DIR")
+        .env_remove("TELOS_ENDPOINT")
+        .env_remove("TELOS_LLM")
+        .env("OLLAMA_HOST", host)
+        .env("TELOS_LLM_MAX_TOKENS", "48")
+        .output()
+        .expect("run telos")
+}
+
+#[test]
+fn without_ollama_the_personas_answer_on_the_embedded_runtime_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let run = |args: &[&str]| telos_auto(dir.path(), &host, args);
+
+    let out = run(&["ask", "BRICK", "Say hello in five words.", "--json"]);
+    let events = json_lines(&out);
+    assert_eq!(events[0]["type"], "started", "{events:?}");
+    assert_eq!(events[0]["runtime"], "embedded");
+    assert_eq!(events[0]["model"], "gguf:SmolLM2-135M-Instruct.Q4_1");
+    let fallback = events[0]["fallback"].as_str().unwrap();
+    assert!(fallback.contains(&host), "{fallback}");
+    let tokens = events.iter().filter(|e| e["type"] == "token").count();
+    assert!(tokens >= 2, "real tokens stream: {events:?}");
+    let last = events.last().unwrap();
+    assert!(
+        last["type"] == "done"
+            || last["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("limit")),
+        "{last}"
+    );
+
+    let out = run(&["personas", "ls", "--json"]);
+    let personas: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for p in personas.as_array().unwrap() {
+        assert_eq!(p["runtime"], "embedded", "{p}");
+        assert_eq!(p["answered_by"], "gguf:SmolLM2-135M-Instruct.Q4_1", "{p}");
+        assert!(
+            p["fallback"]
+                .as_str()
+                .unwrap()
+                .contains("Ollama does not answer"),
+            "{p}"
+        );
+    }
+    let table = String::from_utf8_lossy(&run(&["personas", "ls"]).stdout).to_string();
+    assert!(
+        table.contains("embedded gguf:SmolLM2-135M-Instruct.Q4_1"),
+        "{table}"
+    );
+
+    let out = run(&["models", "ls", "--json"]);
+    let models: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let smol = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "gguf:SmolLM2-135M-Instruct.Q4_1")
+        .unwrap_or_else(|| panic!("{models}"));
+    assert_eq!(smol["runtime"], "embedded");
+    assert_eq!(
+        smol["personas"],
+        json!(["ALFRED", "BABS", "BRICK", "ROBIN"])
+    );
+    assert!(
+        smol["size"].as_u64().unwrap() > 98_000_000,
+        "weights and KV cache: {smol}"
+    );
+
+    let out = run(&["scheduler", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("RAM ") && text.contains("embedded llama.cpp"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_hub_model_is_pulled_pinned_and_then_listed() {
+    use telos_tests::hub_stub::{COMMIT, FILE, HubStub};
+    let default = telos_core::llama::models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let stub = HubStub::serve(&default, false, false);
+    let (data, models) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_telos"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("HF_ENDPOINT", &stub.url)
+            .env("TELOS_MODELS_DIR", models.path())
+            .env("TELOS_LLM", "ollama")
+            .env("OLLAMA_HOST", "http://127.0.0.1:9")
+            .output()
+            .expect("run telos")
+    };
+    let out = run(&["models", "pull", FILE, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pulled: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(pulled["commit"], COMMIT);
+    assert_eq!(pulled["sha256"], json!(stub.sha256));
+    let out = run(&["models", "ls", "--json"]);
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [FILE],
+        "the pulled model, and only it, in this models folder"
+    );
+}
+
+#[test]
+fn a_pull_of_a_bad_name_says_what_a_name_looks_like() {
+    let dir = tempfile::tempdir().unwrap();
+    for (model, says) in [
+        ("hf:owner/repo", "hf:OWNER/REPO/FILE.gguf"),
+        ("gguf:mine", "copy it there"),
+    ] {
+        let out = telos_auto(dir.path(), "http://127.0.0.1:9", &["models", "pull", model]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{model}: {err}");
+    }
+    assert!(
+        !dir.path().join("image").exists(),
+        "a pull does not open the data dir"
+    );
+}
+
 #[test]
 fn ask_personas_scheduler_and_amendments_against_the_ollama_stub() {
     use telos_tests::ollama_stub::{OllamaStub, Script};

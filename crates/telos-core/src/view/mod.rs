@@ -7,6 +7,7 @@
 //! finite, so TypeScript sees them as `number` (not specta's default `number | null`).
 
 mod cycle;
+mod models;
 mod object;
 mod persona;
 mod scheduler;
@@ -16,9 +17,10 @@ pub use cycle::{
     ChangeView, CycleState, CycleSummary, CycleView, ForgeOutcome, SlotChange, StagedKind,
     StagedView, StepState, StepView,
 };
+pub use models::ModelView;
 pub use object::{LinkView, MethodView, ObjectView, SlotView, ValueKind};
 pub use persona::PersonaView;
-pub use scheduler::{LoadedModelView, PersonaModelState, SchedulerView};
+pub use scheduler::{EmbeddedView, LoadedModelView, PersonaModelState, SchedulerView};
 pub use telos_image::ObjRef;
 pub use world::{ModelState, MorphKind, MorphView, PINNED, POSITION, Point};
 pub(crate) use world::{checked_point, offset_position, world};

@@ -16,20 +16,30 @@ pub struct PersonaView {
     /// Ollama's form: `-1`, `0`, `5m`.
     pub keep_alive: String,
     pub priority: i32,
+    /// `ollama` or `embedded`: where the model that answers runs.
+    pub runtime: String,
+    /// The model that answers now: `model`, or the embedded fallback.
+    pub answered_by: String,
+    /// Why it is not `model`, when it is not.
+    pub fallback: Option<String>,
     pub state: ModelState,
 }
 
 impl PersonaView {
-    /// Every persona the scheduler thinks with, and its model's state in `status`.
-    pub fn all(
-        image: &Image,
-        personas: &[telos_scheduler::Persona],
-        status: &telos_scheduler::Status,
-    ) -> Vec<Self> {
-        personas
+    /// Every persona the runtimes think with: its model, where it runs now and its state.
+    pub fn all(image: &Image, statuses: &telos_scheduler::Statuses) -> Vec<Self> {
+        statuses
+            .personas
             .iter()
             .map(|p| PersonaView {
-                state: ModelState::of(status, Some(&p.model)),
+                state: ModelState::of(statuses, &p.name),
+                runtime: statuses
+                    .route(&p.name)
+                    .map_or(String::new(), |r| r.runtime.to_string()),
+                answered_by: statuses
+                    .route(&p.name)
+                    .map_or(p.model.clone(), |r| r.model.clone()),
+                fallback: statuses.route(&p.name).and_then(|r| r.fallback.clone()),
                 role: image
                     .resolve(&p.name)
                     .ok()

@@ -1,16 +1,17 @@
-//! The model scheduler as the front ends see it: the VRAM bar, the models in it, the queues,
-//! and each persona's model state.
+//! The runtimes' schedulers as the front ends see them: the VRAM bar (Ollama) and the RAM bar
+//! (the embedded runtime), the models in each, the queues, and each persona's route and model
+//! state.
 
 use serde::{Deserialize, Serialize};
 
 use super::ModelState;
 
-/// One model in (or entering, or leaving) VRAM.
+/// One model in (or entering, or leaving) memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LoadedModelView {
     pub model: String,
-    /// Bytes of VRAM.
+    /// Bytes of VRAM (Ollama) or RAM (embedded).
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub size: u64,
     /// `loading`, `loaded` or `unloading`.
@@ -20,7 +21,21 @@ pub struct LoadedModelView {
     pub personas: Vec<String>,
 }
 
-/// The scheduler's status: the VRAM bar and the models in it, queues, Ollama's state.
+/// The embedded runtime's side: its RAM budget and the models in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct EmbeddedView {
+    /// The runtime, its threads and context.
+    pub host: String,
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub budget: u64,
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub used: u64,
+    pub models: Vec<LoadedModelView>,
+}
+
+/// The schedulers' status: Ollama's VRAM bar and models, queues and state; the embedded
+/// runtime's RAM bar; every persona's route.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SchedulerView {
@@ -32,29 +47,68 @@ pub struct SchedulerView {
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub used: u64,
     pub models: Vec<LoadedModelView>,
-    /// Requests waiting, per model.
+    /// Requests waiting, per model (both runtimes).
     pub queues: Vec<(String, u32)>,
+    /// The embedded runtime, when Telos has one.
+    pub embedded: Option<EmbeddedView>,
     /// Each persona's model state, for its morph.
     pub personas: Vec<PersonaModelState>,
 }
 
-/// A persona's model state.
+/// A persona's route and model state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PersonaModelState {
     pub persona: String,
     pub state: ModelState,
+    /// `ollama` or `embedded`.
+    pub runtime: String,
+    /// The model that answers it now.
+    pub model: String,
+    /// Why that is not the persona's own model, when it is not.
+    pub fallback: Option<String>,
+}
+
+fn models(s: &telos_scheduler::Status) -> Vec<LoadedModelView> {
+    s.models
+        .iter()
+        .map(|m| LoadedModelView {
+            model: m.model.clone(),
+            size: m.size.0,
+            state: match m.state {
+                telos_scheduler::live::ModelState::Loading => "loading",
+                telos_scheduler::live::ModelState::Loaded => "loaded",
+                telos_scheduler::live::ModelState::Unloading => "unloading",
+            }
+            .into(),
+            busy: m.busy,
+            pinned: m.pinned,
+            personas: m.personas.clone(),
+        })
+        .collect()
 }
 
 impl SchedulerView {
-    /// The view of `s`, with the states of `personas`' models.
-    pub fn new(s: &telos_scheduler::Status, personas: &[telos_scheduler::Persona]) -> Self {
+    /// The view of both runtimes' status.
+    pub fn new(all: &telos_scheduler::Statuses) -> Self {
+        let s = &all.ollama;
+        let queues = all
+            .embedded
+            .iter()
+            .chain([s])
+            .flat_map(|st| st.queues.iter())
+            .map(|(m, n)| (m.clone(), *n as u32))
+            .collect();
         Self {
-            personas: personas
+            personas: all
+                .routes
                 .iter()
-                .map(|p| PersonaModelState {
-                    persona: p.name.clone(),
-                    state: ModelState::of(s, Some(&p.model)),
+                .map(|r| PersonaModelState {
+                    persona: r.persona.clone(),
+                    state: ModelState::of(all, &r.persona),
+                    runtime: r.runtime.to_string(),
+                    model: r.model.clone(),
+                    fallback: r.fallback.clone(),
                 })
                 .collect(),
             host: s.host.clone(),
@@ -65,28 +119,14 @@ impl SchedulerView {
             },
             budget: s.budget.0,
             used: s.used.0,
-            models: s
-                .models
-                .iter()
-                .map(|m| LoadedModelView {
-                    model: m.model.clone(),
-                    size: m.size.0,
-                    state: match m.state {
-                        telos_scheduler::live::ModelState::Loading => "loading",
-                        telos_scheduler::live::ModelState::Loaded => "loaded",
-                        telos_scheduler::live::ModelState::Unloading => "unloading",
-                    }
-                    .into(),
-                    busy: m.busy,
-                    pinned: m.pinned,
-                    personas: m.personas.clone(),
-                })
-                .collect(),
-            queues: s
-                .queues
-                .iter()
-                .map(|(m, n)| (m.clone(), *n as u32))
-                .collect(),
+            models: models(s),
+            queues,
+            embedded: all.embedded.as_ref().map(|e| EmbeddedView {
+                host: e.host.clone(),
+                budget: e.budget.0,
+                used: e.used.0,
+                models: models(e),
+            }),
         }
     }
 }

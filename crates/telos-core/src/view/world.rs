@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use telos_image::{Image, ObjRef, Object};
 use telos_persona::{Status, is_persona, slot_text};
+use telos_scheduler::Statuses;
 
 use crate::error::{Error, Result};
 
@@ -39,12 +40,20 @@ pub enum ModelState {
 }
 
 impl ModelState {
-    /// `model`'s state in the scheduler's `status`.
-    pub fn of(status: &telos_scheduler::Status, model: Option<&str>) -> Self {
+    /// `persona`'s model state on the runtime its route goes to (`Offline` for an object
+    /// that is not a scheduled persona).
+    pub fn of(statuses: &Statuses, persona: &str) -> Self {
+        statuses
+            .route(persona)
+            .and_then(|r| Some((statuses.of(r.runtime)?, r)))
+            .map_or(Self::Offline, |(status, r)| {
+                Self::in_status(status, &r.model)
+            })
+    }
+
+    /// `model`'s state in one runtime's `status`.
+    pub fn in_status(status: &telos_scheduler::Status, model: &str) -> Self {
         use telos_scheduler::live::ModelState as S;
-        let Some(model) = model else {
-            return Self::Offline;
-        };
         if status.offline.is_some() || !status.seen {
             return Self::Offline;
         }
@@ -71,7 +80,12 @@ pub struct MorphView {
     /// The stored position; `None` until the morph has been placed (the UI lays it out).
     pub position: Option<Point>,
     pub pinned: bool,
+    /// The model that answers the persona now (its own, or the embedded fallback).
     pub model: Option<String>,
+    /// `ollama` or `embedded`: where that model runs.
+    pub runtime: Option<String>,
+    /// Why the persona is not answered by its own model, when it is not.
+    pub fallback: Option<String>,
     pub model_state: ModelState,
     /// A chat with this persona is under way.
     pub busy: bool,
@@ -121,11 +135,7 @@ pub(crate) fn offset_position(position: &Value) -> Value {
 
 /// Every morph: the personas, then pinned objects, oldest first, with each persona's model
 /// state in `scheduler` and its live status.
-pub(crate) fn world(
-    image: &Image,
-    scheduler: &telos_scheduler::Status,
-    status: &Status,
-) -> Vec<MorphView> {
+pub(crate) fn world(image: &Image, scheduler: &Statuses, status: &Status) -> Vec<MorphView> {
     image
         .objects()
         .iter()
@@ -147,19 +157,27 @@ impl MorphView {
         image: &Image,
         o: &Object,
         kind: MorphKind,
-        scheduler: &telos_scheduler::Status,
+        scheduler: &Statuses,
         status: &Status,
     ) -> Self {
-        let model = (kind == MorphKind::Persona)
-            .then(|| slot_text(image, o, "model"))
+        let route = (kind == MorphKind::Persona)
+            .then(|| scheduler.route(&o.name))
             .flatten();
+        let model = match route {
+            Some(r) => Some(r.model.clone()),
+            None => (kind == MorphKind::Persona)
+                .then(|| slot_text(image, o, "model"))
+                .flatten(),
+        };
         Self {
             object: ObjRef::named(o),
             kind,
             position: o.slots.get(POSITION).and_then(stored_point),
             pinned: o.slots.get(PINNED) == Some(&Value::Bool(true)),
-            model_state: ModelState::of(scheduler, model.as_deref()),
+            model_state: ModelState::of(scheduler, &o.name),
             model,
+            runtime: route.map(|r| r.runtime.to_string()),
+            fallback: route.and_then(|r| r.fallback.clone()),
             busy: status.is_busy(&o.id),
             memory_count: (kind == MorphKind::Persona)
                 .then(|| o.links.get(telos_memory::MEMORY).map_or(0, Vec::len) as u32),

@@ -28,6 +28,7 @@ impl Scheduler {
         };
         if let Some(pinned) = never {
             return Err(Error::NeverFits {
+                runtime: self.inner.backend.runtime(),
                 model: persona.model.clone(),
                 need: size,
                 budget: self.inner.budget,
@@ -212,6 +213,7 @@ impl Scheduler {
                     return Ok(Step::Wait);
                 }
                 Err(Error::NeverFits {
+                    runtime: self.inner.backend.runtime(),
                     model: model.to_string(),
                     need: size,
                     budget: self.inner.budget,

@@ -70,6 +70,9 @@ pub struct Status {
     pub queues: BTreeMap<String, usize>,
     pub loads: u64,
     pub unloads: u64,
+    /// The models installed and their sizes on disk (Ollama's `/api/tags`; the embedded
+    /// runtime's files with their footprints), as last read.
+    pub installed: Vec<(String, Bytes)>,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +103,8 @@ struct State {
     /// Measured footprints (`/api/ps` `size_vram`) and sizes on disk (`/api/tags`).
     measured: BTreeMap<String, Bytes>,
     on_disk: BTreeMap<String, Bytes>,
+    /// When `on_disk` was last read.
+    installed_at: Option<Instant>,
     offline: Option<String>,
     /// `/api/ps` has been read at least once.
     seen: bool,
@@ -231,6 +236,7 @@ impl Scheduler {
             queues,
             loads: s.loads,
             unloads: s.unloads,
+            installed: s.on_disk.iter().map(|(m, b)| (m.clone(), *b)).collect(),
         };
         drop(s);
         self.inner.status.send_if_modified(|old| {

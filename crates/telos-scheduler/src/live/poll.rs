@@ -2,7 +2,16 @@
 
 use super::*;
 
+/// How often what is installed is read again.
+const INSTALLED_EVERY: Duration = Duration::from_secs(30);
+
 impl Scheduler {
+    /// The models installed, as last read (`None` before the first read).
+    pub fn installed(&self) -> Option<Vec<String>> {
+        let s = self.inner.state.lock().unwrap();
+        s.installed_at.map(|_| s.on_disk.keys().cloned().collect())
+    }
+
     /// Keeps up with Ollama until `shutdown` resolves: reads `/api/ps` every [`SLOW_POLL`],
     /// (re)loads pinned models, and notices Ollama going away and coming back. Shutdown
     /// stops it at once, even mid-load (the load's request is dropped).
@@ -30,10 +39,16 @@ impl Scheduler {
         // request and already released, say): only older entries are judged by it.
         let asked = self.inner.state.lock().unwrap().seq;
         let ps = self.inner.backend.ps().await;
+        // What is installed changes rarely (a pull): read at first, then every half minute.
+        let stale = self
+            .inner
+            .state
+            .lock()
+            .unwrap()
+            .installed_at
+            .is_none_or(|t| t.elapsed() >= INSTALLED_EVERY);
         let installed = match &ps {
-            Ok(_) if self.inner.state.lock().unwrap().on_disk.is_empty() => {
-                self.inner.backend.installed().await.ok()
-            }
+            Ok(_) if stale => self.inner.backend.installed().await.ok(),
             _ => None,
         };
         {
@@ -41,6 +56,7 @@ impl Scheduler {
             let mut s = self.inner.state.lock().unwrap();
             if let Some(installed) = installed {
                 s.on_disk = installed.into_iter().collect();
+                s.installed_at = Some(Instant::now());
             }
             s.seen = true;
             match ps {
