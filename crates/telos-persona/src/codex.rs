@@ -114,11 +114,12 @@ impl Codex {
                 ),
             ));
         }
-        if codex.model.trim().is_empty() || codex.model.contains(char::is_whitespace) {
+        if !is_model_name(&codex.model) {
             return Err(problem(
                 line_of("model"),
                 format!(
-                    "model {:?} is not an Ollama model name (e.g. \"mistral:7b\")",
+                    "model {:?} is not a model name: an Ollama tag (e.g. \"mistral:7b\"), \
+                     gguf:NAME (NAME.gguf in the models folder) or hf:OWNER/REPO/FILE.gguf",
                     codex.model
                 ),
             ));
@@ -183,6 +184,23 @@ fn generic_prompt(name: &str, role: &str) -> String {
     }
 }
 
+/// An Ollama tag, `gguf:NAME` or `hf:OWNER/REPO/FILE.gguf` (the runtime checks the rest).
+fn is_model_name(model: &str) -> bool {
+    if model.trim().is_empty() || model.contains(char::is_whitespace) {
+        return false;
+    }
+    if let Some(name) = model.strip_prefix(telos_scheduler::runtimes::GGUF) {
+        return !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.');
+    }
+    if let Some(path) = model.strip_prefix(telos_scheduler::runtimes::HF) {
+        let path = path.split('@').next().unwrap_or_default();
+        return path.split('/').count() >= 3
+            && path.split('/').all(|p| !p.is_empty() && p != "..")
+            && path.ends_with(".gguf");
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,7 +222,7 @@ mod tests {
 
     #[test]
     fn each_kind_of_bad_codex_is_named_by_its_line() {
-        let cases: [Case; 9] = [
+        let cases: [Case; 11] = [
             (
                 "a missing comma",
                 |t| t.replace("\"mistral:7b\",", "\"mistral:7b\""),
@@ -221,13 +239,25 @@ mod tests {
                 "an empty model",
                 |t| t.replace("\"mistral:7b\"", "\"\""),
                 4,
-                "is not an Ollama model name",
+                "is not a model name",
             ),
             (
                 "a model with a space",
                 |t| t.replace("\"mistral:7b\"", "\"mistral 7b\""),
                 4,
-                "is not an Ollama model name",
+                "is not a model name",
+            ),
+            (
+                "an embedded model with no name",
+                |t| t.replace("\"mistral:7b\"", "\"gguf:\""),
+                4,
+                "gguf:NAME",
+            ),
+            (
+                "a hub model that is not a file",
+                |t| t.replace("\"mistral:7b\"", "\"hf:owner/repo\""),
+                4,
+                "hf:OWNER/REPO/FILE.gguf",
             ),
             (
                 "a keep-alive in words",

@@ -14,7 +14,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::live::{Lease, Scheduler, Status};
+use crate::live::{Scheduler, Status};
 use crate::model::{Bytes, KeepAlive, Persona, Runtime};
 use crate::ollama::{Message, TokenStream};
 
@@ -333,13 +333,6 @@ impl Runtimes {
         }
     }
 
-    /// Waits for `persona`'s model on its runtime (see [`Scheduler::acquire`]).
-    pub async fn acquire(&self, persona: &str) -> Result<(Lease, Route)> {
-        let route = self.route(persona).await?;
-        let lease = self.scheduler(route.runtime).acquire(persona).await?;
-        Ok((lease, route))
-    }
-
     /// Streams `persona`'s reply to `messages`, with `format` (a JSON schema) when the reply
     /// must be JSON of that shape.
     pub async fn chat(
@@ -368,6 +361,12 @@ impl Runtimes {
             async move {
                 loop {
                     self.reroute();
+                    // A fallback model no persona needs now leaves this process's memory.
+                    if let Some(e) = &self.inner.embedded
+                        && let Err(err) = e.unload_unused().await
+                    {
+                        tracing::warn!("unloading unused embedded models: {err}");
+                    }
                     tokio::select! {
                         () = shutdown.clone() => return,
                         changed = changes.changed() => if changed.is_err() { return },

@@ -96,6 +96,27 @@ describe("drawWorld", () => {
     expect(calls.filter((c) => c.op === "fill")).toHaveLength(3); // card + two pills
   });
 
+  it("wraps badges that do not fit onto a second row above, and cuts one wider than the card", () => {
+    const w = new World();
+    const m = persona("a", "BRICK", 0, 0);
+    m.badges.push(
+      { label: "embedded · SmolLM2-135M-Instruct.Q4_1", tone: "warn" },
+      { label: "model loaded", tone: "ok" },
+      { label: "3 docs", tone: "info" },
+    );
+    w.add(m);
+    const { ctx, calls, texts } = recordingContext();
+    drawWorld(ctx, w, size);
+    const [name, runtime, ...rest] = texts();
+    expect(name).toBe("BRICK");
+    // 6 px a character in the fake: the card's 156 px of room minus the pill's padding.
+    expect(runtime?.endsWith("…")).toBe(true);
+    expect((runtime?.length ?? 0) * 6).toBeLessThanOrEqual(m.width - 24 - 14);
+    expect(rest).toEqual(["model loaded", "3 docs"]);
+    const rows = new Set(calls.filter((c) => c.op === "fillText").slice(1).map((c) => c.args[2]));
+    expect(rows.size).toBe(2); // two rows of pills
+  });
+
   it("strokes an extra highlight ring for hover and a different outline for selection", () => {
     const strokes = (hover: boolean, selected: boolean) => {
       const w = new World();

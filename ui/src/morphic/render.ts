@@ -139,9 +139,13 @@ export class SpriteCache {
 
   private badgesLayer(ctx: DrawContext, m: Morph, scale: number): Layer | null {
     const top = badgeRowTop(m.height);
-    const last = layoutBadges(ctx, m.badges, m.width).at(-1);
-    const right = last ? last.x + last.w + 1 : PAD;
-    return this.layer(PAD - 1, top - 1, right - PAD + 1, PILL_H + 2, scale, (c) => drawBadges(c, m.badges, 0, top, m.width));
+    const pills = layoutBadges(ctx, m.badges, m.width);
+    const right = Math.max(PAD, ...pills.map((p) => p.x + p.w + 1));
+    const rows = Math.max(1, ...pills.map((p) => p.row + 1));
+    const above = rowOffset(rows - 1);
+    return this.layer(PAD - 1, top - above - 1, right - PAD + 1, above + PILL_H + 2, scale, (c) =>
+      drawBadges(c, m.badges, 0, top, m.width),
+    );
   }
 
   /** Draws a layer at (dx, dy) from the morph's top-left, `w` × `h` logical pixels. */
@@ -260,29 +264,57 @@ function roundRect(ctx: DrawContext, x: number, y: number, w: number, h: number,
   ctx.closePath();
 }
 
-/** The badges that fit on a card `w` wide, each with its pill's left edge and width. */
+/** Rows of badges a card holds, the bottom row first; a badge that fits in none is left out. */
+const BADGE_ROWS = 2;
+const ROW_GAP = 4;
+
+/**
+ * The badges that fit on a card `w` wide, each with its pill's left edge, width, row (0 is the
+ * bottom row, 1 the one above it) and label (cut with "…" when it is wider than a whole row).
+ */
 function layoutBadges(ctx: DrawContext, badges: readonly Badge[], w: number) {
   ctx.font = BADGE_FONT;
-  const pills: { badge: Badge; x: number; w: number }[] = [];
+  const room = w - PAD * 2;
+  const pills: { badge: Badge; x: number; w: number; row: number; label: string }[] = [];
   let px = PAD;
+  let row = 0;
   for (const badge of badges) {
-    const pw = labelWidth(ctx, badge.label) + PILL_PAD * 2;
-    if (px + pw > w - PAD) break; // no room left: the rest would spill out of the card
-    pills.push({ badge, x: px, w: pw });
+    const label = fitted(ctx, badge.label, room - PILL_PAD * 2);
+    const pw = labelWidth(ctx, label) + PILL_PAD * 2;
+    if (px + pw > w - PAD) {
+      if (row + 1 >= BADGE_ROWS) break; // no room left: the rest would spill out of the card
+      row += 1;
+      px = PAD;
+    }
+    pills.push({ badge, x: px, w: pw, row, label });
     px += pw + PILL_GAP;
   }
   return pills;
 }
 
-/** The badge row's pills, with the card's left edge at x and the row's top at y. */
+/** `label`, cut with "…" to at most `room` wide. */
+function fitted(ctx: DrawContext, label: string, room: number): string {
+  if (labelWidth(ctx, label) <= room) return label;
+  let n = label.length;
+  while (n > 1 && labelWidth(ctx, `${label.slice(0, n)}…`) > room) n -= 1;
+  return `${label.slice(0, n)}…`;
+}
+
+/** The offset of badge row `row` above the bottom row. */
+function rowOffset(row: number): number {
+  return row * (PILL_H + ROW_GAP);
+}
+
+/** The badge rows' pills, with the card's left edge at x and the bottom row's top at y. */
 function drawBadges(ctx: DrawContext, badges: readonly Badge[], x: number, y: number, w: number) {
   for (const p of layoutBadges(ctx, badges, w)) {
     const colors = BADGE_COLORS[p.badge.tone] ?? BADGE_COLORS.info;
+    const top = y - rowOffset(p.row);
     ctx.fillStyle = colors[0];
-    roundRect(ctx, x + p.x, y, p.w, PILL_H, PILL_H / 2);
+    roundRect(ctx, x + p.x, top, p.w, PILL_H, PILL_H / 2);
     ctx.fill();
     ctx.fillStyle = colors[1];
-    ctx.fillText(p.badge.label, x + p.x + PILL_PAD, y + 4);
+    ctx.fillText(p.label, x + p.x + PILL_PAD, top + 4);
   }
 }
 

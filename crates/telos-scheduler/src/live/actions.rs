@@ -71,6 +71,39 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Unloads the idle models no persona thinks with any more (the embedded runtime's, once
+    /// the personas that fell back to them are back on Ollama). Not for Ollama: a model there
+    /// may be another program's.
+    pub async fn unload_unused(&self) -> Result<()> {
+        let personas = self.personas();
+        let unused: Vec<String> = {
+            let mut s = self.inner.state.lock().unwrap();
+            let waiting: Vec<String> = s.tickets.values().map(|t| t.model.clone()).collect();
+            let unused: Vec<String> = s
+                .models
+                .iter()
+                .filter(|m| m.state == ModelState::Loaded && !m.resident.busy)
+                .map(|m| m.resident.model.clone())
+                .filter(|m| !personas.iter().any(|p| &p.model == m) && !waiting.contains(m))
+                .collect();
+            for m in s
+                .models
+                .iter_mut()
+                .filter(|m| unused.contains(&m.resident.model))
+            {
+                m.state = ModelState::Unloading;
+            }
+            for m in &unused {
+                s.touch(m);
+            }
+            unused
+        };
+        for model in unused {
+            self.unload(&model).await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn unload(&self, model: &str) -> Result<()> {
         self.publish();
         self.inner.backend.unload(model).await?;
