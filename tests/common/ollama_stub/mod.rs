@@ -1,6 +1,6 @@
 //! A FAKE Ollama, for tests only (never shipped): an HTTP server on 127.0.0.1 that speaks the
 //! parts of Ollama's API Telos uses — `/api/chat`, `/api/generate` (including the empty-prompt
-//! load and `keep_alive: 0` unload), `/api/ps`, `/api/show`, `/api/tags` — with `keep_alive`
+//! load and `keep_alive: 0` unload), `/api/ps`, `/api/show`, `/api/tags`, `/api/pull` — with `keep_alive`
 //! semantics, load delays, simulated VRAM of a set capacity that records every load past it,
 //! and replies scripted per model. The product reaches it only through its real client code.
 //!
@@ -198,6 +198,7 @@ impl OllamaStub {
                     .route("/api/show", post(show))
                     .route("/api/generate", post(generate))
                     .route("/api/chat", post(chat))
+                    .route("/api/pull", post(pull))
                     .route("/stub/log", get(log))
                     .with_state(shared);
                 tokio::select! {

@@ -163,6 +163,32 @@ fn a_hub_model_is_pulled_pinned_and_then_listed() {
 }
 
 #[test]
+fn an_ollama_pull_succeeds_and_a_missing_model_is_named() {
+    use telos_tests::ollama_stub::{OllamaStub, Script};
+    let stub = OllamaStub::start(Script::design_table());
+    let dir = tempfile::tempdir().unwrap();
+    let out = telos_auto(
+        dir.path(),
+        &stub.url(),
+        &["models", "pull", "phi3:3.8b", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pulled: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(pulled, json!({"model": "phi3:3.8b", "runtime": "ollama"}));
+    let out = telos_auto(dir.path(), &stub.url(), &["models", "pull", "nope:1b"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nope:1b") && err.contains("file does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_pull_of_a_bad_name_says_what_a_name_looks_like() {
     let dir = tempfile::tempdir().unwrap();
     for (model, says) in [
