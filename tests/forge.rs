@@ -7,7 +7,6 @@
 
 use serde_json::{Value, json};
 use telos_core::forge::Error as ForgeError;
-use telos_core::image::ops::{self, Op};
 use telos_core::{Config, Edit, Error, Telos};
 use telos_tests::ollama_stub::{OllamaStub, Script};
 use telos_tests::snapshot;
@@ -21,16 +20,7 @@ async fn telos_on(dir: &std::path::Path, stub: &OllamaStub) -> Telos {
     config.ollama_host = stub.url();
     config.forge_attempts = 3;
     let telos = Telos::open(config).await.expect("open Telos");
-    ops::apply(
-        telos.image(),
-        "test setup",
-        &[Op::New {
-            name: "abacus".into(),
-            parents: vec!["genesis".into()],
-        }],
-    )
-    .await
-    .unwrap();
+    telos_tests::new_object(telos.image(), "abacus").await;
     telos
 }
 

@@ -5,8 +5,6 @@
 //! Run: `cargo bench --workspace --bench embed_bench --profile dev` (the reference needs
 //! `scripts/setup-reference`; `TELOS_BENCH_SCALE=0.25` for a short run).
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use telos_memory::read::parse;
@@ -57,27 +55,18 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 
-    let python = dirs_reference().join("bin/python");
     let weights = embed::weights_dir().expect("a cache dir");
     let tmp = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(tmp.path(), serde_json::to_vec(&texts).unwrap()).unwrap();
-    let out = Command::new(&python)
-        .arg(root.join("tests/benches/embed_reference.py"))
-        .arg(&weights)
-        .arg(tmp.path())
-        .arg(embed::BATCH.to_string())
-        .arg(rounds.to_string())
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup-reference", python.display()));
-    assert!(
-        out.status.success(),
-        "the reference failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let reference = telos_tests::bench::run_reference(
+        "embed_reference.py",
+        &[
+            weights.into_os_string(),
+            tmp.path().as_os_str().to_owned(),
+            embed::BATCH.to_string().into(),
+            rounds.to_string().into(),
+        ],
     );
-    let line = String::from_utf8_lossy(&out.stdout);
-    let reference: serde_json::Value =
-        serde_json::from_str(line.trim().lines().last().unwrap_or(""))
-            .unwrap_or_else(|e| panic!("reference output {line:?}: {e}"));
     let theirs = reference["chunks_per_s"].as_f64().expect("chunks_per_s");
     println!(
         "  sentence-transformers (torch, {} threads): {theirs:.1} chunks/s",
@@ -88,14 +77,4 @@ fn main() {
         "  ratio telos / reference: {ratio:.2}× (goal ≥ 1.0×: {})",
         if ratio >= 1.0 { "met" } else { "MISSED" }
     );
-}
-
-/// The reference venv `scripts/setup-reference` makes.
-fn dirs_reference() -> std::path::PathBuf {
-    std::env::var_os("TELOS_REFERENCE_VENV")
-        .map(Into::into)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").expect("HOME");
-            Path::new(&home).join(".cache/telos-reference")
-        })
 }

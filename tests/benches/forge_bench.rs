@@ -10,7 +10,6 @@
 //! `TELOS_BENCH_SCALE` scales the number of forges.
 
 use serde_json::json;
-use telos_core::image::ops::{self, Op};
 use telos_core::{Config, Telos};
 use telos_tests::bench::{percentile, scale};
 use telos_tests::ollama_stub::{OllamaStub, Reply, Script};
@@ -37,16 +36,7 @@ async fn main() {
     let mut config = Config::from_data_dir(dir.path());
     config.ollama_host = stub.url();
     let telos = Telos::open(config).await.expect("open Telos");
-    ops::apply(
-        telos.image(),
-        "bench setup",
-        &[Op::New {
-            name: "abacus".into(),
-            parents: vec!["genesis".into()],
-        }],
-    )
-    .await
-    .unwrap();
+    telos_tests::new_object(telos.image(), "abacus").await;
 
     let (mut whole, mut model, mut sandbox, mut beyond, mut own, mut rest) = (
         Vec::new(),

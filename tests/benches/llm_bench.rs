@@ -8,7 +8,6 @@
 //! Run: `cargo bench --workspace --bench llm_bench --profile dev` (`TELOS_BENCH_SCALE=0.3` for
 //! a short run).
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -111,36 +110,19 @@ async fn main() {
     let our_rss = peak_rss();
 
     // The reference, in its own process.
-    let venv = std::env::var_os("TELOS_REFERENCE_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"))
-                .join(".cache/telos-reference")
-        });
-    let python = venv.join("bin/python");
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), serde_json::to_vec(&messages()).unwrap()).unwrap();
-    let out = Command::new(&python)
-        .arg(telos_tests::package_dir().join("benches/llm_reference.py"))
-        .arg(&info.path)
-        .arg(file.path())
-        .args([
-            CONTEXT.to_string(),
-            threads.to_string(),
-            max_tokens.to_string(),
-            rounds.to_string(),
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup-reference", python.display()));
-    assert!(
-        out.status.success(),
-        "the reference failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let reference = telos_tests::bench::run_reference(
+        "llm_reference.py",
+        &[
+            info.path.clone().into_os_string(),
+            file.path().as_os_str().to_owned(),
+            CONTEXT.to_string().into(),
+            threads.to_string().into(),
+            max_tokens.to_string().into(),
+            rounds.to_string().into(),
+        ],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let reference: serde_json::Value =
-        serde_json::from_str(text.trim().lines().last().unwrap_or(""))
-            .unwrap_or_else(|e| panic!("reference output {text:?}: {e}"));
     let f = |k: &str| {
         reference[k]
             .as_f64()

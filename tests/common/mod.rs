@@ -21,6 +21,20 @@ pub async fn open_on_disk(dir: &Path) -> Telos {
         .unwrap_or_else(|e| panic!("opening {}: {e}", dir.display()))
 }
 
+/// Makes a plain object `name` (a child of genesis) in one cycle: a receiver to forge for.
+pub async fn new_object(image: &Image, name: &str) {
+    telos_core::image::ops::apply(
+        image,
+        "test setup",
+        &[telos_core::image::ops::Op::New {
+            name: name.into(),
+            parents: vec!["genesis".into()],
+        }],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("making {name}: {e}"));
+}
+
 /// A fresh awakened in-memory image.
 pub async fn awake_in_memory() -> Image {
     let image = Image::in_memory().await.expect("in-memory image");

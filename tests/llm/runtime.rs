@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use telos_core::forge::Error as ForgeError;
-use telos_core::image::ops::{self, Op};
 use telos_core::scheduler::Error as SchedError;
 use telos_core::scheduler::live::ModelState;
 
@@ -136,16 +135,7 @@ fn matches_verdict_schema(v: &Value) -> Result<(), String> {
 async fn the_forge_runs_end_to_end_on_the_tiny_model_and_its_record_is_coherent_either_way() {
     let dir = tempfile::tempdir().unwrap();
     let telos = telos_embedded(dir.path()).await;
-    ops::apply(
-        telos.image(),
-        "test setup",
-        &[Op::New {
-            name: "abacus".into(),
-            parents: vec!["genesis".into()],
-        }],
-    )
-    .await
-    .unwrap();
+    telos_tests::new_object(telos.image(), "abacus").await;
     let outcome = telos
         .forge_method("abacus", "double", "return the number given, times two")
         .await;

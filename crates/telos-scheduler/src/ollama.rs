@@ -166,6 +166,23 @@ impl Ollama {
         }
     }
 
+    /// POSTs `body` to `path`; an answer that is not a success is Ollama's error about
+    /// `model`.
+    async fn post(&self, path: &str, body: &Value, model: &str) -> Result<reqwest::Response> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.host))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.offline(e))?;
+        if !response.status().is_success() {
+            let text = response.text().await.unwrap_or_default();
+            return Err(self.answer_error(model, &text));
+        }
+        Ok(response)
+    }
+
     /// Pulls `model` into Ollama (`/api/pull`), calling `progress` with each status line and
     /// its byte counts as they stream.
     pub async fn pull(
@@ -174,16 +191,12 @@ impl Ollama {
         mut progress: impl FnMut(&str, Option<u64>, Option<u64>) + Send,
     ) -> Result<()> {
         let mut response = self
-            .http
-            .post(format!("{}/api/pull", self.host))
-            .json(&json!({ "model": model, "stream": true }))
-            .send()
-            .await
-            .map_err(|e| self.offline(e))?;
-        if !response.status().is_success() {
-            let text = response.text().await.unwrap_or_default();
-            return Err(self.answer_error(model, &text));
-        }
+            .post(
+                "/api/pull",
+                &json!({ "model": model, "stream": true }),
+                model,
+            )
+            .await?;
         let mut buffer = Vec::new();
         let mut last = String::new();
         while let Some(bytes) = response.chunk().await.map_err(|e| self.offline(e))? {
@@ -321,17 +334,7 @@ impl Backend for Ollama {
             if let Some(format) = format {
                 body["format"] = format;
             }
-            let response = self
-                .http
-                .post(format!("{}/api/chat", self.host))
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| self.offline(e))?;
-            if !response.status().is_success() {
-                let text = response.text().await.unwrap_or_default();
-                return Err(self.answer_error(model, &text));
-            }
+            let response = self.post("/api/chat", &body, model).await?;
             Ok(ndjson_tokens(
                 response,
                 model.to_string(),
