@@ -10,6 +10,8 @@ pub const ALL: &[&str] = &[
     "set_pinned",
     "chat",
     "scheduler_status",
+    "models",
+    "pull_model",
     "amendments",
     "approve_amendment",
     "reject_amendment",

@@ -6,8 +6,8 @@ use tauri::ipc::Channel;
 use telos_core::memory::Recalled;
 use telos_core::view::{CycleSummary, CycleView, ObjRef, ObjectView};
 use telos_core::{
-    Amendment, ChatEvent, Dissonance, Edit, ForgeOutcome, IngestEvent, MorphView, SchedulerView,
-    StepState, Telos,
+    Amendment, ChatEvent, Dissonance, Edit, ForgeOutcome, IngestEvent, ModelView, MorphView,
+    PullProgress, Pulled, SchedulerView, StepState, Telos,
 };
 
 use crate::drops::Drops;
@@ -89,6 +89,25 @@ pub async fn chat(
 #[specta::specta]
 pub fn scheduler_status(telos: State<'_, Telos>) -> SchedulerView {
     telos.scheduler_status()
+}
+
+/// Every model of both runtimes: size, loaded or not, the personas it answers.
+#[tauri::command]
+#[specta::specta]
+pub async fn models(telos: State<'_, Telos>) -> IpcResult<Vec<ModelView>> {
+    Ok(telos.models().await)
+}
+
+/// Pulls a model (`hf:OWNER/REPO/FILE.gguf` into the models folder, or an Ollama tag into
+/// Ollama), its progress streamed to `on_progress`.
+#[tauri::command]
+#[specta::specta]
+pub async fn pull_model(model: String, on_progress: Channel<PullProgress>) -> IpcResult<Pulled> {
+    Ok(telos_core::pull_model(&model, |p| {
+        // A window closed mid-pull lets the pull finish unwatched.
+        let _ = on_progress.send(p);
+    })
+    .await?)
 }
 
 /// The pending codex amendments.

@@ -42,6 +42,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::set_pinned,
             commands::chat,
             commands::scheduler_status,
+            commands::models,
+            commands::pull_model,
             commands::amendments,
             commands::approve_amendment,
             commands::reject_amendment,

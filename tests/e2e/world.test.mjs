@@ -212,6 +212,34 @@ test("a persona whose model is not pulled answers on the embedded runtime and sa
   }
 });
 
+test("the Models dialog lists both runtimes' models with who uses each, and names a bad pull", async () => {
+  const session = await launch(dataDir());
+  try {
+    await clickOnScreen(session, "open-models");
+    const row = await session.waitFor("the embedded default model's row", async () => {
+      const t = await session.execute(
+        "return document.querySelector('[data-testid=\"model-gguf:SmolLM2-135M-Instruct.Q4_1\"]')?.textContent",
+      );
+      return t && t.includes("BRICK") ? t : null;
+    });
+    assert.match(row, /embedded/);
+    const phi3 = await session.execute(
+      "return document.querySelector('[data-testid=\"model-phi3:3.8b\"]')?.textContent",
+    );
+    assert.match(phi3, /ollama.*ALFRED/);
+    await session.type(await session.byTestId("pull-name"), "hf:owner/repo");
+    await clickOnScreen(session, "pull");
+    const said = await session.waitFor("what a hub name looks like", async () => {
+      const t = await session.text(await session.byTestId("pull-status"));
+      return t.includes("hf:OWNER/REPO/FILE.gguf") ? t : null;
+    });
+    assert.match(said, /OWNER\/REPO/);
+    await screenshot(session, "models");
+  } finally {
+    await quit(session);
+  }
+});
+
 test("a chat streams into the persona's bubble and the VRAM bar shows its model", async () => {
   const session = await launch(dataDir());
   try {

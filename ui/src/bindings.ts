@@ -18,6 +18,13 @@ export const commands = {
 	chat: (persona: string, text: string, onEvent: Channel<ChatEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("chat", { persona, text, onEvent })),
 	/**  The model scheduler's status now: VRAM, models, queues, personas' model states. */
 	schedulerStatus: () => __TAURI_INVOKE<SchedulerView>("scheduler_status"),
+	/**  Every model of both runtimes: size, loaded or not, the personas it answers. */
+	models: () => typedError<ModelView[], IpcError>(__TAURI_INVOKE("models")),
+	/**
+	 *  Pulls a model (`hf:OWNER/REPO/FILE.gguf` into the models folder, or an Ollama tag into
+	 *  Ollama), its progress streamed to `on_progress`.
+	 */
+	pullModel: (model: string, onProgress: Channel<PullProgress>) => typedError<Pulled, IpcError>(__TAURI_INVOKE("pull_model", { model, onProgress })),
 	/**  The pending codex amendments. */
 	amendments: () => __TAURI_INVOKE<Amendment[]>("amendments"),
 	/**  Approves a codex amendment: it commits to its persona as one cycle. */
@@ -368,6 +375,20 @@ export type ModelState =
 /**  A request waits for the model (for VRAM, or for the model's current request). */
 "queued" | "loading" | "loaded";
 
+/**  One model: Ollama's (installed there) or the embedded runtime's (a GGUF file). */
+export type ModelView = {
+	name: string,
+	/**  `ollama` or `embedded`. */
+	runtime: string,
+	/**  Bytes it takes loaded (embedded: weights plus KV cache) or on disk (Ollama). */
+	size: number,
+	loaded: boolean,
+	/**  The personas it answers now. */
+	personas: string[],
+	/**  Why it cannot be used (a truncated GGUF, no chat template), when it cannot. */
+	problem: string | null,
+};
+
 export type MorphKind = "persona" | "object";
 
 /**  One morph of the world. */
@@ -451,6 +472,23 @@ export type Point = {
 export type Progress = {
 	path: string,
 } & Stage;
+
+/**  How far a pull is: Ollama's status line (or `fetching`), and bytes when known. */
+export type PullProgress = {
+	status: string,
+	done: number | null,
+	total: number | null,
+};
+
+/**  A finished pull: a hub file's place, commit and checksum; an Ollama tag's runtime only. */
+export type Pulled = {
+	model: string,
+	/**  `ollama` or `embedded`. */
+	runtime: string,
+	path: string | null,
+	commit: string | null,
+	sha256: string | null,
+};
 
 /**  One remembered chunk, ranked. */
 export type Recalled = {

@@ -1,9 +1,7 @@
 //! `telos models pull`: fetching a model needs no image (the data dir is not opened).
 
-use anyhow::{Context, Result};
-use serde_json::json;
-use telos_core::llama;
-use telos_core::scheduler::{Bytes, Ollama, Runtime};
+use anyhow::Result;
+use telos_core::scheduler::Bytes;
 
 use crate::show::ProgressLine;
 use crate::{Cli, Command, ModelsCommand};
@@ -14,8 +12,8 @@ pub async fn offline(cli: Cli) -> Result<Option<Cli>> {
         return Ok(Some(cli));
     };
     let mut line = ProgressLine::new();
-    let mut shown = |what: &str, done: Option<u64>, total: Option<u64>| {
-        let amount = match (done, total) {
+    let pulled = telos_core::pull_model(model, |p| {
+        let amount = match (p.done, p.total) {
             (Some(d), Some(t)) if t > 0 => format!(
                 " {} of {} {}",
                 Bytes(d),
@@ -25,37 +23,15 @@ pub async fn offline(cli: Cli) -> Result<Option<Cli>> {
             (Some(d), _) => format!(" {}", Bytes(d)),
             _ => String::new(),
         };
-        line.note(&format!("{model}: {what}{amount}"));
-    };
-    let done = match Runtime::of(model) {
-        Runtime::Embedded if model.starts_with(llama::HF) => {
-            let dir = llama::models_dir();
-            let (path, pin) =
-                llama::hub::pull(&dir, model, |p| shown("fetching", Some(p.done), p.total)).await?;
-            json!({
-                "model": model, "runtime": "embedded", "path": path,
-                "commit": pin.commit, "sha256": pin.sha256,
-            })
-        }
-        Runtime::Embedded => anyhow::bail!(
-            "{model} is a file in the models folder ({}): copy it there; only hf:OWNER/REPO/FILE.gguf \
-             and Ollama tags can be pulled",
-            llama::models_dir().display()
-        ),
-        Runtime::Ollama => {
-            let ollama = Ollama::from_env()?;
-            ollama
-                .pull(model, |status, done, total| shown(status, done, total))
-                .await
-                .with_context(|| format!("pulling {model} into Ollama"))?;
-            json!({ "model": model, "runtime": "ollama" })
-        }
-    };
+        line.note(&format!("{model}: {}{amount}", p.status));
+    })
+    .await;
     line.finish();
+    let pulled = pulled?;
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&done)?);
+        println!("{}", serde_json::to_string_pretty(&pulled)?);
     } else {
-        println!("pulled {model}");
+        println!("pulled {model} ({})", pulled.runtime);
     }
     Ok(None)
 }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::input::{edited_program, parse_json};
 use crate::view::{
     self, CycleSummary, CycleView, ForgeOutcome, ModelView, MorphView, ObjRef, ObjectView, PINNED,
-    POSITION, PersonaView, SchedulerView, StepState,
+    POSITION, PersonaView, PullProgress, Pulled, SchedulerView, StepState,
 };
 use crate::{Edit, InboxEvent, IngestEvent, Telos};
 
@@ -23,6 +23,63 @@ use crate::{Edit, InboxEvent, IngestEvent, Telos};
 const OBJECT_CYCLES: usize = 20;
 /// The least time between two scheduler status events.
 pub const STATUS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Fetches `model` with progress, needing no open data dir: `hf:OWNER/REPO/FILE.gguf[@REV]`
+/// from the Hugging Face hub into the models folder (resumable, pinned to a commit, checked by
+/// SHA-256), or an Ollama tag into Ollama (`OLLAMA_HOST`). A `gguf:` name is a file to copy
+/// into the folder, not something to pull.
+pub async fn pull_model(
+    model: &str,
+    mut progress: impl FnMut(PullProgress) + Send,
+) -> Result<Pulled> {
+    use telos_scheduler::Runtime;
+    let model = model.trim();
+    match telos_scheduler::Runtime::of(model) {
+        Runtime::Embedded if model.starts_with(telos_llama::HF) => {
+            let (path, pin) = telos_llama::hub::pull(&telos_llama::models_dir(), model, |p| {
+                progress(PullProgress {
+                    status: "fetching".into(),
+                    done: Some(p.done),
+                    total: p.total,
+                })
+            })
+            .await?;
+            Ok(Pulled {
+                model: model.to_string(),
+                runtime: Runtime::Embedded.to_string(),
+                path: Some(path.display().to_string()),
+                commit: Some(pin.commit),
+                sha256: Some(pin.sha256),
+            })
+        }
+        Runtime::Embedded => Err(Error::Config {
+            name: model.to_string(),
+            reason: format!(
+                "a gguf: model is a file in the models folder ({}): copy it there; only \
+                 hf:OWNER/REPO/FILE.gguf and Ollama tags can be pulled",
+                telos_llama::models_dir().display()
+            ),
+        }),
+        Runtime::Ollama => {
+            telos_scheduler::Ollama::from_env()?
+                .pull(model, |status, done, total| {
+                    progress(PullProgress {
+                        status: status.to_string(),
+                        done,
+                        total,
+                    })
+                })
+                .await?;
+            Ok(Pulled {
+                model: model.to_string(),
+                runtime: Runtime::Ollama.to_string(),
+                path: None,
+                commit: None,
+                sha256: None,
+            })
+        }
+    }
+}
 
 /// The world and the Inspector.
 impl Telos {

@@ -42,7 +42,7 @@ use telos_supervisor::Supervisor;
 pub use config::{Config, ram_budget, vram_budget};
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
 pub use error::{Error, Result};
-pub use facade::STATUS_EVERY;
+pub use facade::{STATUS_EVERY, pull_model};
 pub use input::parse_json;
 pub use telos_forge as forge;
 pub use telos_forge::{Attempt, Edit, ForgeTask, RunReport, parse_reply};
@@ -63,7 +63,8 @@ pub use telos_scheduler as scheduler;
 pub use telos_supervisor::{Incident, Supervisor as TaskSupervisor};
 pub use view::{
     EmbeddedView, ForgeOutcome, LoadedModelView, ModelState, ModelView, MorphKind, MorphView,
-    PINNED, POSITION, PersonaModelState, PersonaView, Point, SchedulerView, StepState,
+    PINNED, POSITION, PersonaModelState, PersonaView, Point, PullProgress, Pulled, SchedulerView,
+    StepState,
 };
 
 /// What the CLI and the app log on stderr unless `TELOS_LOG` says otherwise: Telos's own

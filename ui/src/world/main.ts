@@ -9,7 +9,7 @@ import "./world.css";
 import { Channel } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { getCurrentWindow } from "@tauri-apps/api/window";
-import { commands, events, type ChatEvent, type IngestEvent, type IpcError, type MorphView, type SchedulerView, type StatusChange, type Amendment, type CodexReport } from "../bindings";
+import { commands, events, type ChatEvent, type IngestEvent, type IpcError, type MorphView, type SchedulerView, type StatusChange, type Amendment, type CodexReport, type PullProgress } from "../bindings";
 import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morphic";
 import { domSpriteCache } from "../morphic/dom";
 import { badgesFor, withStatus } from "./badges";
@@ -19,6 +19,7 @@ import { activityLabel, failureText, fileName, readingText } from "./ingest";
 import { Bubble, Halo, choosePersona, liveToast, toast, type LiveToast } from "./overlay";
 import { renderRam, renderVram, withModelState } from "./vram";
 import { newProblems, showAmendments } from "./amendments";
+import { showModels } from "./models";
 import { errorMessage } from "../common/cycles";
 
 const canvas = document.getElementById("world") as HTMLCanvasElement;
@@ -122,6 +123,32 @@ function setPending(list: Amendment[]): void {
   amendmentsButton.textContent = `Amendments (${list.length})`;
   amendmentsButton.classList.toggle("hidden", list.length === 0);
 }
+
+// ---- models ------------------------------------------------------------------------------
+
+const modelsButton = document.getElementById("models") as HTMLButtonElement;
+
+async function listModels() {
+  const r = await commands.models();
+  if (r.status === "error") {
+    toast(`Could not list the models: ${errorText(r.error)}`, "error");
+    return [];
+  }
+  return r.data;
+}
+
+modelsButton.addEventListener("click", async () => {
+  showModels(
+    await listModels(),
+    async (name, progress) => {
+      const channel = new Channel<PullProgress>();
+      channel.onmessage = progress;
+      const r = await commands.pullModel(name, channel);
+      return r.status === "error" ? errorText(r.error) : null;
+    },
+    listModels,
+  );
+});
 
 amendmentsButton.addEventListener("click", () =>
   showAmendments(pending, async (id, approve) => {

@@ -178,7 +178,10 @@ fn an_ollama_pull_succeeds_and_a_missing_model_is_named() {
         String::from_utf8_lossy(&out.stderr)
     );
     let pulled: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(pulled, json!({"model": "phi3:3.8b", "runtime": "ollama"}));
+    assert_eq!(
+        pulled,
+        json!({"model": "phi3:3.8b", "runtime": "ollama", "path": null, "commit": null, "sha256": null})
+    );
     let out = telos_auto(dir.path(), &stub.url(), &["models", "pull", "nope:1b"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

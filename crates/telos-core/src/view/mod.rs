@@ -17,7 +17,7 @@ pub use cycle::{
     ChangeView, CycleState, CycleSummary, CycleView, ForgeOutcome, SlotChange, StagedKind,
     StagedView, StepState, StepView,
 };
-pub use models::ModelView;
+pub use models::{ModelView, PullProgress, Pulled};
 pub use object::{LinkView, MethodView, ObjectView, SlotView, ValueKind};
 pub use persona::PersonaView;
 pub use scheduler::{EmbeddedView, LoadedModelView, PersonaModelState, SchedulerView};

@@ -77,3 +77,26 @@ impl ModelView {
         out
     }
 }
+
+/// How far a pull is: Ollama's status line (or `fetching`), and bytes when known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PullProgress {
+    pub status: String,
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
+    pub done: Option<u64>,
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
+    pub total: Option<u64>,
+}
+
+/// A finished pull: a hub file's place, commit and checksum; an Ollama tag's runtime only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Pulled {
+    pub model: String,
+    /// `ollama` or `embedded`.
+    pub runtime: String,
+    pub path: Option<String>,
+    pub commit: Option<String>,
+    pub sha256: Option<String>,
+}
