@@ -207,7 +207,10 @@ impl Ollama {
                     continue;
                 };
                 if let Some(message) = v.get("error").and_then(Value::as_str) {
-                    return Err(self.answer_error(model, message));
+                    return Err(Error::Ollama {
+                        host: self.host.clone(),
+                        message: format!("pulling {model}: {message}"),
+                    });
                 }
                 last = v["status"].as_str().unwrap_or_default().to_string();
                 progress(&last, v["completed"].as_u64(), v["total"].as_u64());
