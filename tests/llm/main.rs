@@ -69,7 +69,7 @@ async fn telos_embedded(dir: &Path) -> Telos {
     config.embedded.context = 2048;
     // Room for the forge's reply (a tool and its test as JSON); a chat's is cut sooner by
     // the model itself, or at this limit.
-    config.embedded.max_tokens = 384;
+    config.embedded.max_tokens = 768;
     config.forge_attempts = 2;
     Telos::open(config).await.expect("open Telos")
 }

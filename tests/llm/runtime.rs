@@ -161,17 +161,20 @@ async fn the_forge_runs_end_to_end_on_the_tiny_model_and_its_record_is_coherent_
             let record = telos.image().cycle(&cycle).await.unwrap();
             assert!(record.is_suspended(), "{record:?}");
             let ops: Vec<&str> = record.steps.iter().map(|s| s.op.as_str()).collect();
-            // Each attempt asked is a prompt, a reply and a verdict; a reply the model could
-            // not finish (cut at the token limit) ends the forge with a `model` note instead,
-            // costing no attempt.
+            // Each attempt answered is a prompt, a reply and a verdict; a reply the model
+            // could not finish (cut at the token limit) ends the forge with its prompt and a
+            // `model` note saying why, costing no attempt.
             let count = |op: &str| ops.iter().filter(|o| **o == op).count();
             let (prompts, replies, verdicts) = (count("prompt"), count("reply"), count("verdict"));
-            assert!((1..=2).contains(&prompts), "{ops:?}");
-            assert_eq!((replies, verdicts), (prompts, prompts), "{ops:?}");
             assert_eq!(ops.first(), Some(&"prompt"), "{ops:?}");
+            assert_eq!(replies, verdicts, "{ops:?}");
             match *ops.last().unwrap() {
-                "verdict" => assert_eq!(prompts, 2, "both attempts were used: {ops:?}"),
-                "model" => assert!(record.error.is_some(), "{record:?}"),
+                "verdict" => assert_eq!((prompts, replies), (2, 2), "both attempts: {ops:?}"),
+                "model" => {
+                    assert_eq!(prompts, replies + 1, "{ops:?}");
+                    let why = record.error.as_deref().unwrap_or_default();
+                    assert!(why.contains(DEFAULT_MODEL), "{why}");
+                }
                 other => panic!("the trace ends with {other}: {ops:?}"),
             }
             let task = record.task.as_ref().expect("the forge's task is kept");
@@ -275,13 +278,23 @@ async fn cancelling_a_stream_frees_its_lease_and_the_model_answers_the_next_requ
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_truncated_gguf_is_an_error_naming_its_file_and_the_other_personas_still_answer() {
+async fn a_truncated_or_untemplated_gguf_is_an_error_naming_its_file_and_the_others_still_answer() {
     let dir = models_folder(&["good"]);
     let broken = dir.path().join("broken.gguf");
     let bytes = std::fs::read(default_gguf()).unwrap();
     std::fs::write(&broken, &bytes[..bytes.len() / 3]).unwrap();
     let junk = dir.path().join("junk.gguf");
     std::fs::write(&junk, b"not a model at all").unwrap();
+    // The same model with its chat template's key renamed (same length: the file stays valid).
+    let untemplated = dir.path().join("untemplated.gguf");
+    let key = b"tokenizer.chat_template";
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("the default model has a chat template");
+    let mut renamed = bytes.clone();
+    renamed[at + key.len() - 1] = b'X';
+    std::fs::write(&untemplated, renamed).unwrap();
     let scheduler = embedded_scheduler(
         dir.path(),
         Bytes::gib(4),
@@ -290,13 +303,16 @@ async fn a_truncated_gguf_is_an_error_naming_its_file_and_the_other_personas_sti
             persona("BRICK", "gguf:junk", KeepAlive::DEFAULT),
             persona("ROBIN", "gguf:good", KeepAlive::DEFAULT),
             persona("ALFRED", "gguf:absent", KeepAlive::DEFAULT),
+            persona("GUEST", "gguf:untemplated", KeepAlive::DEFAULT),
         ],
     );
-    for (who, file) in [("BABS", &broken), ("BRICK", &junk)] {
+    for (who, file) in [("BABS", &broken), ("BRICK", &junk), ("GUEST", &untemplated)] {
         let e = scheduler.chat(who, ask("Hi")).await.err().expect("refused");
         assert!(matches!(e, SchedError::BadModel { .. }), "{who}: {e}");
         assert!(e.to_string().contains(&file.display().to_string()), "{e}");
     }
+    let e = scheduler.chat("GUEST", ask("Hi")).await.err().unwrap();
+    assert!(e.to_string().contains("no chat template"), "{e}");
     let e = scheduler
         .chat("ALFRED", ask("Hi"))
         .await

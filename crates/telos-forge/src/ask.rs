@@ -47,7 +47,7 @@ impl Forge {
 }
 
 /// What BRICK is asked: the method, its arguments, and the last attempt's failure.
-fn prompt(task: &ForgeTask) -> String {
+pub(crate) fn prompt(task: &ForgeTask) -> String {
     let mut prompt = format!(
         "Write a Python tool for the object {:?}: the method {:?}. What it must do: {}\n\n\
          Write the module tool.py defining run(args), where args is the JSON value sent \

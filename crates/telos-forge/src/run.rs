@@ -80,6 +80,10 @@ impl Forge {
                     match self.ask(&task).await {
                         Ok(a) => a,
                         Err(e) => {
+                            // What was asked stays in the trace with why no answer came.
+                            let n = task.attempts.len() + 1;
+                            let text = crate::ask::prompt(&task);
+                            cycle.note("prompt", json!({"attempt": n, "text": text}));
                             cycle.note("model", json!({"error": e.to_string()}));
                             return Err(suspend(cycle, &task, e.to_string()).await);
                         }
