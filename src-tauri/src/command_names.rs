@@ -9,6 +9,7 @@ pub const ALL: &[&str] = &[
     "move_morph",
     "set_pinned",
     "chat",
+    "dialogue",
     "scheduler_status",
     "models",
     "pull_model",

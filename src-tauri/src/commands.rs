@@ -6,8 +6,8 @@ use tauri::ipc::Channel;
 use telos_core::memory::Recalled;
 use telos_core::view::{CycleSummary, CycleView, ObjRef, ObjectView};
 use telos_core::{
-    Amendment, ChatEvent, Dissonance, Edit, ForgeOutcome, IngestEvent, ModelView, MorphView,
-    PullProgress, Pulled, SchedulerView, StepState, Telos,
+    Amendment, ChatEvent, DialogueEvent, Dissonance, Edit, ForgeOutcome, IngestEvent, ModelView,
+    MorphView, PullProgress, Pulled, SchedulerView, StepState, Telos,
 };
 
 use crate::drops::Drops;
@@ -79,6 +79,25 @@ pub async fn chat(
     while let Some(event) = events.recv().await {
         if on_event.send(event).is_err() {
             break; // the window went away
+        }
+    }
+    Ok(())
+}
+
+/// A dialogue on `question` (BRICK and ROBIN argue, ALFRED judges and sums up), its events
+/// streamed into `on_event` until it is recorded or kept suspended.
+#[tauri::command]
+#[specta::specta]
+pub async fn dialogue(
+    telos: State<'_, Telos>,
+    question: String,
+    rounds: u32,
+    on_event: Channel<DialogueEvent>,
+) -> IpcResult<()> {
+    let mut events = telos.dialogue(&question, rounds)?;
+    while let Some(event) = events.recv().await {
+        if on_event.send(event).is_err() {
+            break; // the window went away: the dialogue is cut and kept suspended
         }
     }
     Ok(())

@@ -41,6 +41,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::move_morph,
             commands::set_pinned,
             commands::chat,
+            commands::dialogue,
             commands::scheduler_status,
             commands::models,
             commands::pull_model,

@@ -37,6 +37,7 @@ for r in range(rounds + 1):  # the first is a warm-up
         top_k=40,
         top_p=0.95,
         min_p=0.05,
+        repeat_penalty=1.1,
         stream=True,
     ):
         if chunk["choices"][0]["delta"].get("content"):

@@ -240,6 +240,33 @@ test("the Models dialog lists both runtimes' models with who uses each, and name
   }
 });
 
+test("a dialogue from ALFRED's halo plays in BRICK's and ROBIN's bubbles, round by round", async () => {
+  const session = await launch(dataDir());
+  try {
+    await session.clickAt(centre(await morph(session, "ALFRED")));
+    await clickOnScreen(session, "halo-dialogue");
+    await session.type(await session.byTestId("chat-input"), "Is a kite a toy or a tool?");
+    await session.click(await session.byTestId("chat-send"));
+    for (const who of ["BRICK", "ROBIN"]) {
+      const text = await session.waitFor(`${who}'s first turn`, async () => {
+        const t = await session.text(await session.byTestId(`bubble-${who}`));
+        return /Round 1: \S/.test(t) ? t : null;
+      });
+      assert.match(text, /Round 1: \S/);
+    }
+    // The stub's ALFRED echoes instead of judging: the dialogue ends at his verdict, said so.
+    const said = await session.waitFor("how the dialogue ended", () =>
+      session.execute(
+        "return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => /dialogue (ended|failed)/.test(t))",
+      ),
+    );
+    assert.match(said, /verdict|recorded/);
+    await screenshot(session, "world-dialogue");
+  } finally {
+    await quit(session);
+  }
+});
+
 test("a chat streams into the persona's bubble and the VRAM bar shows its model", async () => {
   const session = await launch(dataDir());
   try {

@@ -16,6 +16,11 @@ export const commands = {
 	setPinned: (object: string, pinned: boolean) => typedError<CycleSummary, IpcError>(__TAURI_INVOKE("set_pinned", { object, pinned })),
 	/**  Streams the persona's reply into `on_event` until it is done. */
 	chat: (persona: string, text: string, onEvent: Channel<ChatEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("chat", { persona, text, onEvent })),
+	/**
+	 *  A dialogue on `question` (BRICK and ROBIN argue, ALFRED judges and sums up), its events
+	 *  streamed into `on_event` until it is recorded or kept suspended.
+	 */
+	dialogue: (question: string, rounds: number, onEvent: Channel<DialogueEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("dialogue", { question, rounds, onEvent })),
 	/**  The model scheduler's status now: VRAM, models, queues, personas' model states. */
 	schedulerStatus: () => __TAURI_INVOKE<SchedulerView>("scheduler_status"),
 	/**  Every model of both runtimes: size, loaded or not, the personas it answers. */
@@ -204,6 +209,24 @@ export type CycleView = {
 	forge: ForgeTask | null,
 };
 
+/**  One event of a dialogue as it happens. */
+export type DialogueEvent = ({ type: "started"; question: string; rounds: number }) & { cycle?: never; dialogue?: never; ending?: never; message?: never; persona?: never; recalled?: never; round?: never; synthesis?: never; text?: never } | 
+/**
+ *  A persona begins a turn (or ALFRED the synthesis, as round 0; its verdicts come as
+ *  `Verdict` events, not as turns).
+ */
+({ type: "turn"; round: number; persona: string; recalled: string[] }) & { cycle?: never; dialogue?: never; ending?: never; message?: never; question?: never; rounds?: never; synthesis?: never; text?: never } | 
+/**  A piece of the current turn's text. */
+({ type: "token"; persona: string; text: string }) & { cycle?: never; dialogue?: never; ending?: never; message?: never; question?: never; recalled?: never; round?: never; rounds?: never; synthesis?: never } | 
+/**  ALFRED's verdict on a round. */
+{
+	type: "verdict",
+} & Judgement | 
+/**  The dialogue is recorded: the `dialogue` object and its cycle. */
+({ type: "done"; dialogue: ObjRef; cycle: string; ending: Ending; synthesis: string }) & { message?: never; persona?: never; question?: never; recalled?: never; round?: never; rounds?: never; text?: never } | 
+/**  It failed or was cut; `cycle` is the suspended cycle with its trace, when one was kept. */
+({ type: "failed"; message: string; cycle: string | null }) & { dialogue?: never; ending?: never; persona?: never; question?: never; recalled?: never; round?: never; rounds?: never; synthesis?: never; text?: never };
+
 /**  A persona's newest suspended cycle. */
 export type Dissonance = {
 	/**  The persona's object id and name. */
@@ -222,6 +245,17 @@ export type EmbeddedView = {
 	used: number,
 	models: LoadedModelView[],
 };
+
+/**  How a dialogue ended. */
+export type Ending = 
+/**  ALFRED found the sides agree. */
+"converged" | 
+/**  ALFRED found them stuck. */
+"impasse" | 
+/**  The cap on rounds came first. */
+"cap" | 
+/**  Neither side's position moved for two rounds. */
+"stalled";
 
 /**  One field an amendment changes. */
 export type FieldChange = {
@@ -334,6 +368,13 @@ export type IpcError =
 { type: "Window"; data: string } | 
 /**  Ingest was asked for, but no files were dropped on the window. */
 { type: "NoDrop" };
+
+/**  ALFRED's verdict on one round. */
+export type Judgement = {
+	round: number,
+	verdict: Verdict,
+	reason: string,
+};
 
 /**  One relation of an object: where its edges lead, in order (the first 200, and how many). */
 export type LinkView = {
@@ -618,6 +659,9 @@ export type TaskIncident = {
 
 /**  The JSON type of a slot value, so a UI can show it without parsing. */
 export type ValueKind = "null" | "bool" | "number" | "string" | "array" | "object";
+
+/**  ALFRED's judgement of a round. */
+export type Verdict = "converged" | "continue" | "impasse";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value, json};
 use telos_core::image::ops;
-use telos_core::{ChatEvent, Config, IngestEvent, Telos, parse_json};
+use telos_core::{ChatEvent, Config, DialogueEvent, IngestEvent, Telos, parse_json};
 
 use crate::show;
 use crate::{
@@ -63,6 +63,7 @@ enum Work {
     SchedulerStatus,
     Personas,
     Models,
+    Dialogue(String, u32),
     Amendments,
     Approve(String),
     Reject(String),
@@ -132,6 +133,18 @@ impl Work {
             Command::Morph(MorphCommand::Pin { object }) => Work::Pin(object, true),
             Command::Morph(MorphCommand::Unpin { object }) => Work::Pin(object, false),
             Command::Ask { persona, message } => Work::Chat(persona, message),
+            Command::Dialogue { question, rounds } => {
+                if question.trim().is_empty() {
+                    return Err(anyhow!("the question is empty"));
+                }
+                if !(1..=telos_core::mind::MAX_ROUNDS).contains(&rounds) {
+                    return Err(anyhow!(
+                        "--rounds {rounds}: from 1 to {}",
+                        telos_core::mind::MAX_ROUNDS
+                    ));
+                }
+                Work::Dialogue(question, rounds)
+            }
             Command::Ingest { persona, paths } => Work::Ingest(persona, paths),
             Command::Recall { persona, query, k } => {
                 if query.trim().is_empty() {
@@ -334,6 +347,27 @@ impl Work {
                 emit(json, &json!({ "rejected": id }), || {
                     format!("rejected {id}: the codex file is back to the codex in force")
                 })
+            }
+            Work::Dialogue(question, rounds) => {
+                use std::io::Write;
+                let mut events = telos.dialogue(&question, rounds)?;
+                let mut out = std::io::stdout();
+                let mut failure = None;
+                while let Some(event) = events.recv().await {
+                    if json {
+                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                    } else {
+                        write!(out, "{}", show::dialogue_event(&event))?;
+                    }
+                    out.flush()?;
+                    if let DialogueEvent::Failed { message, cycle } = event {
+                        failure = Some(match cycle {
+                            Some(c) => format!("{message} (its trace: telos cycles show {c})"),
+                            None => message,
+                        });
+                    }
+                }
+                failure.map_or(Ok(()), |m| Err(anyhow!(m)))
             }
             Work::Models => {
                 let models = telos.models().await;

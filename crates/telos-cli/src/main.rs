@@ -61,6 +61,16 @@ pub enum Command {
         /// What to say.
         message: String,
     },
+    /// A dialogue (Socratic Contrapunto): BRICK and ROBIN argue QUESTION in alternating turns,
+    /// grounded in what each remembers; ALFRED judges each round (converged, continue, impasse)
+    /// and writes the synthesis. The turns stream to stdout (`--json`: one event per line); the
+    /// dialogue is recorded as one cycle, or kept suspended when it fails (non-zero exit).
+    Dialogue {
+        question: String,
+        /// The most rounds (1 to 10).
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
     /// Give files to a persona to remember (what a drop on its morph does): each file is
     /// read, chunked, embedded and remembered as one cycle. Progress goes to stderr on a
     /// terminal; `--json` prints the summary. Exits non-zero if any file failed.

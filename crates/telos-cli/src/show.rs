@@ -466,6 +466,52 @@ pub fn personas(personas: &[telos_core::PersonaView]) -> String {
     out.trim_end().to_string()
 }
 
+/// A dialogue's events as a reader follows them: each turn under its speaker, the verdicts,
+/// the synthesis, and where it was recorded.
+pub fn dialogue_event(event: &telos_core::DialogueEvent) -> String {
+    use telos_core::DialogueEvent as E;
+    match event {
+        E::Started { question, rounds } => {
+            format!("Dialogue (at most {rounds} rounds): {question}\n")
+        }
+        E::Turn {
+            round: 0, persona, ..
+        } => format!("\n\n{persona}, the synthesis:\n"),
+        E::Turn {
+            round,
+            persona,
+            recalled,
+        } if recalled.is_empty() => {
+            format!("\n\n{persona} (round {round}):\n")
+        }
+        E::Turn {
+            round,
+            persona,
+            recalled,
+        } => format!(
+            "\n\n{persona} (round {round}, recalling {}):\n",
+            recalled.join(", ")
+        ),
+        E::Token { text, .. } => text.clone(),
+        E::Verdict(j) => format!(
+            "\n\n→ ALFRED, round {}: {:?} — {}",
+            j.round, j.verdict, j.reason
+        ),
+        E::Done {
+            dialogue,
+            cycle,
+            ending,
+            ..
+        } => {
+            format!(
+                "\n\n(ended: {ending:?}; recorded as {} in cycle {cycle})\n",
+                dialogue.name
+            )
+        }
+        E::Failed { message, .. } => format!("\nfailed: {message}\n"),
+    }
+}
+
 pub fn models(models: &[telos_core::ModelView]) -> String {
     let mut out = String::new();
     for m in models {

@@ -52,6 +52,18 @@ pub enum Error {
     /// A drop or the inbox.
     #[error(transparent)]
     Ingest(telos_ingest::Error),
+    /// A dialogue.
+    #[error(transparent)]
+    Mind(telos_mind::Error),
+}
+
+impl From<telos_mind::Error> for Error {
+    fn from(e: telos_mind::Error) -> Self {
+        match e {
+            telos_mind::Error::Persona(e) => e.into(),
+            e => Self::Mind(e),
+        }
+    }
 }
 
 impl From<telos_persona::Error> for Error {

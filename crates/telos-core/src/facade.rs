@@ -17,7 +17,7 @@ use crate::view::{
     self, CycleSummary, CycleView, ForgeOutcome, ModelView, MorphView, ObjRef, ObjectView, PINNED,
     POSITION, PersonaView, PullProgress, Pulled, SchedulerView, StepState,
 };
-use crate::{Edit, InboxEvent, IngestEvent, Telos};
+use crate::{DialogueEvent, Edit, InboxEvent, IngestEvent, Telos};
 
 /// How many of an object's cycles the Inspector lists.
 const OBJECT_CYCLES: usize = 20;
@@ -194,6 +194,19 @@ impl Telos {
             &self.supervisor,
             persona,
             text,
+        )?)
+    }
+
+    /// A dialogue on `question`: BRICK and ROBIN argue it for at most `rounds` rounds, ALFRED
+    /// judges each and writes the synthesis; the events stream back and the dialogue is
+    /// recorded as one cycle (or kept suspended when it fails).
+    pub fn dialogue(&self, question: &str, rounds: u32) -> Result<mpsc::Receiver<DialogueEvent>> {
+        self.roster.sync();
+        Ok(telos_mind::dialogue(
+            &self.voice,
+            &self.supervisor,
+            question,
+            rounds,
         )?)
     }
 

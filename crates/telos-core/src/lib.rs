@@ -53,6 +53,8 @@ pub use telos_ingest::{
 };
 pub use telos_llama as llama;
 pub use telos_memory as memory;
+pub use telos_mind as mind;
+pub use telos_mind::{DialogueEvent, Ending, Judgement, TurnRecord, Verdict};
 pub use telos_persona as persona;
 pub use telos_persona::{
     AMENDMENTS, Amendment, CODEX, ChatEvent, Codex, CodexProblem, CodexReport, Dissonance,

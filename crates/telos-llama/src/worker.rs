@@ -218,8 +218,10 @@ fn reply(
                 .map_err(|e| fail(format!("the reply's grammar: {e}")))?,
         );
     }
-    // llama.cpp's own defaults (common_params_sampling).
+    // Ollama's defaults: a repeat penalty of 1.1 over the last 64 tokens (small models loop
+    // without one), then llama.cpp's own (common_params_sampling).
     chain.extend([
+        LlamaSampler::penalties(model.n_vocab(), 64, 1.1, 0.0, 0.0),
         LlamaSampler::top_k(40),
         LlamaSampler::top_p(0.95, 1),
         LlamaSampler::min_p(0.05, 1),

@@ -9,7 +9,7 @@ import "./world.css";
 import { Channel } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { getCurrentWindow } from "@tauri-apps/api/window";
-import { commands, events, type ChatEvent, type IngestEvent, type IpcError, type MorphView, type SchedulerView, type StatusChange, type Amendment, type CodexReport, type PullProgress } from "../bindings";
+import { commands, events, type ChatEvent, type IngestEvent, type IpcError, type MorphView, type SchedulerView, type StatusChange, type Amendment, type CodexReport, type PullProgress, type DialogueEvent } from "../bindings";
 import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morphic";
 import { domSpriteCache } from "../morphic/dom";
 import { badgesFor, withStatus } from "./badges";
@@ -20,6 +20,7 @@ import { Bubble, Halo, choosePersona, liveToast, toast, type LiveToast } from ".
 import { renderRam, renderVram, withModelState } from "./vram";
 import { newProblems, showAmendments } from "./amendments";
 import { showModels } from "./models";
+import { dialogueAction } from "./dialogue";
 import { errorMessage } from "../common/cycles";
 
 const canvas = document.getElementById("world") as HTMLCanvasElement;
@@ -300,8 +301,23 @@ function select(id: string | null): void {
     clone: () => void cloneOf(m),
     pin: () => void unpin(m),
     debug: () => void commands.openDebugger(null),
-    chat: () => chatInput.focus(),
+    chat: () => {
+      asking = "chat";
+      chatLabel.textContent = `Message ${m.name}`;
+      chatInput.placeholder = `Say something to ${m.name}…`;
+      chatInput.focus();
+    },
+    dialogue:
+      m.kind === "persona" && m.name === "ALFRED"
+        ? () => {
+            asking = "dialogue";
+            chatLabel.textContent = "Dialogue on";
+            chatInput.placeholder = "A question for BRICK and ROBIN to argue…";
+            chatInput.focus();
+          }
+        : undefined,
   });
+  asking = "chat";
   if (m.kind === "persona") {
     chatLabel.textContent = `Message ${m.name}`;
     chatInput.placeholder = `Say something to ${m.name}…`;
@@ -329,6 +345,9 @@ async function unpin(m: Morph): Promise<void> {
 
 // ---- chat --------------------------------------------------------------------------------
 
+/** What the message bar sends: a chat with the selected persona, or a dialogue's question. */
+let asking: "chat" | "dialogue" = "chat";
+
 chatForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const id = halo.target;
@@ -336,8 +355,37 @@ chatForm.addEventListener("submit", (e) => {
   const m = id ? world.get(id) : undefined;
   if (!m || m.kind !== "persona" || !text.trim()) return;
   chatInput.value = "";
-  void chat(m, text);
+  if (asking === "dialogue") void dialogue(text);
+  else void chat(m, text);
 });
+
+/** A dialogue between BRICK and ROBIN, judged by ALFRED, played out in their bubbles. */
+async function dialogue(question: string): Promise<void> {
+  const byName = (name: string) => world.morphs().find((x) => x.kind === "persona" && x.name === name);
+  const channel = new Channel<DialogueEvent>();
+  channel.onmessage = (event) => {
+    const act = dialogueAction(event);
+    switch (act.kind) {
+      case "turn": {
+        const m = byName(act.persona);
+        if (m) bubbleFor(m).set(act.label, "reply");
+        break;
+      }
+      case "text": {
+        const m = byName(act.persona);
+        if (m) bubbleFor(m).append(act.text);
+        break;
+      }
+      case "toast":
+        toast(act.text, act.error ? "error" : "info");
+        break;
+      case "none":
+        break;
+    }
+  };
+  const r = await commands.dialogue(question, 3, channel);
+  if (r.status === "error") toast(`The dialogue could not start: ${errorText(r.error)}`, "error");
+}
 
 /** The persona's speech bubble, placed beside its morph. */
 function bubbleFor(m: Morph): Bubble {

@@ -9,6 +9,8 @@ export interface HaloActions {
   pin(): void;
   debug(): void;
   chat(): void;
+  /** ALFRED's halo: start a dialogue between BRICK and ROBIN. */
+  dialogue?: () => void;
 }
 
 function button(label: string, testid: string, title: string, act: () => void): HTMLButtonElement {
@@ -44,6 +46,9 @@ export class Halo {
       ...(morph.kind === "object"
         ? [button("Unpin", "halo-pin", "Remove this morph from the world", actions.pin)]
         : [button("Chat", "halo-chat", "Talk to this persona", actions.chat)]),
+      ...(actions.dialogue
+        ? [button("Dialogue", "halo-dialogue", "BRICK and ROBIN argue a question; ALFRED judges and sums up", actions.dialogue)]
+        : []),
       button("Debug", "halo-debug", "Open the Debugger (Ctrl+D)", actions.debug),
     );
     this.el.classList.remove("hidden");

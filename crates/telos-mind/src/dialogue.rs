@@ -1,0 +1,533 @@
+//! Socratic Contrapunto: a question argued by BRICK (logic, deconstruction) and ROBIN (empathy,
+//! synthesis of feeling) in alternating turns, each a grounded `voice` turn with its own
+//! memories and the transcript so far. After each round ALFRED judges, as structured output:
+//! converged, continue or impasse. A hard cap on rounds and a stance check (the embeddings of
+//! each side's latest position stop moving for two rounds) keep it from looping. ALFRED then
+//! writes the synthesis, and the dialogue is recorded as one cycle (see `record.rs`); a
+//! dialogue that fails or is cut is a suspended cycle with its trace.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use telos_image::{Cycle, ObjRef, Object};
+use telos_persona::{Turn, Voice, resolve_persona};
+use telos_supervisor::{Shutdown, Supervisor};
+use tokio::sync::mpsc;
+
+use crate::record;
+use crate::{Error, Result};
+
+/// The two sides, in speaking order.
+pub const SPEAKERS: [&str; 2] = ["BRICK", "ROBIN"];
+/// Who judges each round and writes the synthesis.
+pub const JUDGE: &str = "ALFRED";
+/// Rounds unless asked otherwise.
+pub const DEFAULT_ROUNDS: u32 = 3;
+/// The most rounds a dialogue may be given.
+pub const MAX_ROUNDS: u32 = 10;
+/// Memories recalled to ground each turn.
+const GROUNDING: usize = 3;
+/// A side whose latest position is at least this similar (cosine) to its previous one has not
+/// moved.
+const STILL: f32 = 0.97;
+
+/// ALFRED's judgement of a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Converged,
+    Continue,
+    Impasse,
+}
+
+/// How a dialogue ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub enum Ending {
+    /// ALFRED found the sides agree.
+    Converged,
+    /// ALFRED found them stuck.
+    Impasse,
+    /// The cap on rounds came first.
+    Cap,
+    /// Neither side's position moved for two rounds.
+    Stalled,
+}
+
+/// One turn of the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TurnRecord {
+    pub round: u32,
+    pub persona: String,
+    pub text: String,
+    /// The memories that grounded it, as `SOURCE #CHUNK`.
+    pub recalled: Vec<String>,
+    pub model: String,
+    pub runtime: String,
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub ms: f64,
+}
+
+/// ALFRED's verdict on one round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Judgement {
+    pub round: u32,
+    pub verdict: Verdict,
+    pub reason: String,
+}
+
+/// One event of a dialogue as it happens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum DialogueEvent {
+    Started {
+        question: String,
+        rounds: u32,
+    },
+    /// A persona begins a turn (or ALFRED the synthesis, as round 0; its verdicts come as
+    /// `Verdict` events, not as turns).
+    Turn {
+        round: u32,
+        persona: String,
+        recalled: Vec<String>,
+    },
+    /// A piece of the current turn's text.
+    Token {
+        persona: String,
+        text: String,
+    },
+    /// ALFRED's verdict on a round.
+    Verdict(Judgement),
+    /// The dialogue is recorded: the `dialogue` object and its cycle.
+    Done {
+        dialogue: ObjRef,
+        cycle: String,
+        ending: Ending,
+        synthesis: String,
+    },
+    /// It failed or was cut; `cycle` is the suspended cycle with its trace, when one was kept.
+    Failed {
+        message: String,
+        cycle: Option<String>,
+    },
+}
+
+/// Starts a dialogue on `question` for at most `rounds` rounds, as a job of `supervisor`; the
+/// events stream back (dropping the receiver cuts the dialogue, which is then kept suspended).
+pub fn dialogue(
+    voice: &Voice,
+    supervisor: &Supervisor,
+    question: &str,
+    rounds: u32,
+) -> Result<mpsc::Receiver<DialogueEvent>> {
+    let question = question.trim().to_string();
+    if question.is_empty() {
+        return Err(Error::EmptyQuestion);
+    }
+    if !(1..=MAX_ROUNDS).contains(&rounds) {
+        return Err(Error::BadRounds {
+            rounds,
+            max: MAX_ROUNDS,
+        });
+    }
+    for name in SPEAKERS.iter().chain([&JUDGE]) {
+        resolve_persona(voice.image(), name)?;
+    }
+    let (tx, rx) = mpsc::channel(64);
+    let (voice, shutdown) = (voice.clone(), supervisor.shutdown());
+    supervisor.job(format!("dialogue: {question}"), async move {
+        let mut d = Dialogue {
+            cycle: voice
+                .image()
+                .begin(&format!("dialogue {}", short(&question))),
+            voice,
+            question,
+            turns: Vec::new(),
+            judgements: Vec::new(),
+            tx,
+            shutdown,
+        };
+        let outcome = d.run(rounds).await;
+        let tx = d.tx.clone();
+        let event = match outcome {
+            Ok((ending, synthesis)) => record::commit(d, ending, synthesis).await,
+            Err(why) => record::suspend(d, why).await,
+        };
+        let _ = tx.send(event).await; // a listener that went away was told nothing more
+    });
+    Ok(rx)
+}
+
+/// A dialogue under way: its cycle (where the trace goes), the transcript and the verdicts.
+pub(crate) struct Dialogue {
+    pub(crate) voice: Voice,
+    pub(crate) cycle: Cycle,
+    pub(crate) question: String,
+    pub(crate) turns: Vec<TurnRecord>,
+    pub(crate) judgements: Vec<Judgement>,
+    pub(crate) tx: mpsc::Sender<DialogueEvent>,
+    shutdown: Shutdown,
+}
+
+impl Dialogue {
+    async fn send(&self, event: DialogueEvent) -> std::result::Result<(), String> {
+        self.tx
+            .send(event)
+            .await
+            .map_err(|_| "cut: nobody is listening any more".to_string())
+    }
+
+    /// The rounds, then the synthesis: how it ended and ALFRED's text.
+    async fn run(&mut self, rounds: u32) -> std::result::Result<(Ending, String), String> {
+        self.send(DialogueEvent::Started {
+            question: self.question.clone(),
+            rounds,
+        })
+        .await?;
+        let mut ending = Ending::Cap;
+        let mut still = 0;
+        for round in 1..=rounds {
+            for speaker in SPEAKERS {
+                let prompt = turn_prompt(speaker, &self.question, &self.turns);
+                let turn = self.speak(round, speaker, prompt, None).await?;
+                self.turns.push(turn);
+            }
+            let judgement = self.judge(round).await?;
+            self.send(DialogueEvent::Verdict(judgement.clone())).await?;
+            let verdict = judgement.verdict;
+            self.judgements.push(judgement);
+            match verdict {
+                Verdict::Converged => {
+                    ending = Ending::Converged;
+                    break;
+                }
+                Verdict::Impasse => {
+                    ending = Ending::Impasse;
+                    break;
+                }
+                Verdict::Continue => {}
+            }
+            still = if self.positions_still().await {
+                still + 1
+            } else {
+                0
+            };
+            if still >= 2 {
+                ending = Ending::Stalled;
+                self.cycle.note(
+                    "stance",
+                    json!({"round": round, "why": "neither side's position moved for two rounds"}),
+                );
+                break;
+            }
+        }
+        let prompt = synthesis_prompt(&self.question, &self.turns, ending);
+        let synthesis = self.speak(0, JUDGE, prompt, None).await?;
+        Ok((ending, synthesis.text))
+    }
+
+    /// One grounded turn of `persona`, streamed to the listener and noted in the trace.
+    async fn speak(
+        &mut self,
+        round: u32,
+        persona: &str,
+        prompt: String,
+        format: Option<Value>,
+    ) -> std::result::Result<TurnRecord, String> {
+        let object = resolve_persona(self.voice.image(), persona).map_err(|e| e.to_string())?;
+        let began = Instant::now();
+        // A verdict is shown as its event, not as text.
+        let streaming = format.is_none();
+        let turn = Turn {
+            message: prompt.clone(),
+            recall: if format.is_some() { 0 } else { GROUNDING },
+            history: 0,
+            format,
+        };
+        let grounded = self.voice.ground(&object, turn).await;
+        let recalled: Vec<String> = grounded
+            .recalled
+            .iter()
+            .map(|m| format!("{} #{}", m.source, m.chunk_index))
+            .collect();
+        if streaming {
+            self.send(DialogueEvent::Turn {
+                round,
+                persona: persona.to_string(),
+                recalled: recalled.clone(),
+            })
+            .await?;
+        }
+        let shutdown = self.shutdown.clone();
+        let reply = tokio::select! {
+            reply = self.voice.speak(&grounded) => reply.map_err(|e| e.to_string()),
+            () = shutdown.wait() => Err("cut: Telos is closing".to_string()),
+        };
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) => {
+                self.cycle.note(
+                    "turn",
+                    json!({"round": round, "persona": persona, "prompt": prompt, "error": e}),
+                );
+                return Err(format!("{persona}'s turn: {e}"));
+            }
+        };
+        let (mut stream, route) = (reply.stream, reply.route);
+        let mut text = String::new();
+        loop {
+            let piece = tokio::select! {
+                piece = stream.next() => piece,
+                () = self.shutdown.wait() => Some(Err(telos_scheduler::Error::Cut {
+                    model: route.model.clone(),
+                    reason: "Telos is closing".into(),
+                })),
+            };
+            match piece {
+                None => break,
+                Some(Ok(p)) => {
+                    text.push_str(&p);
+                    if streaming {
+                        self.send(DialogueEvent::Token {
+                            persona: persona.to_string(),
+                            text: p,
+                        })
+                        .await?;
+                    }
+                }
+                Some(Err(e)) => {
+                    self.cycle.note(
+                        "turn",
+                        json!({"round": round, "persona": persona, "prompt": prompt,
+                               "partial": text, "error": e.to_string()}),
+                    );
+                    return Err(format!("{persona}'s turn broke off: {e}"));
+                }
+            }
+        }
+        let record = TurnRecord {
+            round,
+            persona: object.name.clone(),
+            text: text.trim().to_string(),
+            recalled,
+            model: route.model,
+            runtime: route.runtime.to_string(),
+            ms: began.elapsed().as_secs_f64() * 1e3,
+        };
+        if !streaming {
+            return Ok(record); // a verdict: `judge` notes it
+        }
+        self.cycle.note(
+            if round == 0 { "synthesis" } else { "turn" },
+            json!({"round": round, "persona": record.persona, "prompt": prompt,
+                   "recalled": record.recalled, "text": record.text, "model": record.model,
+                   "runtime": record.runtime, "ms": record.ms}),
+        );
+        Ok(record)
+    }
+
+    /// ALFRED's structured verdict on `round`.
+    async fn judge(&mut self, round: u32) -> std::result::Result<Judgement, String> {
+        let prompt = judge_prompt(&self.question, &self.turns);
+        let judged = self
+            .speak(round, JUDGE, prompt.clone(), Some(verdict_schema()))
+            .await?;
+        let v: Value = serde_json::from_str(&judged.text).map_err(|e| {
+            format!(
+                "ALFRED's verdict is not the JSON asked for ({e}): {}",
+                short(&judged.text)
+            )
+        })?;
+        let verdict = serde_json::from_value(v["verdict"].clone()).map_err(|_| {
+            format!(
+                "ALFRED's verdict {} is not converged, continue or impasse",
+                v["verdict"]
+            )
+        })?;
+        let judgement = Judgement {
+            round,
+            verdict,
+            reason: v["reason"].as_str().unwrap_or_default().to_string(),
+        };
+        self.cycle.note(
+            "verdict",
+            json!({"round": round, "verdict": judgement.verdict, "reason": judgement.reason,
+                   "prompt": prompt, "model": judged.model, "ms": judged.ms}),
+        );
+        Ok(judgement)
+    }
+
+    /// Whether both sides' latest positions are where they were a round before (MiniLM's
+    /// embeddings). Without an embedder the check is skipped (noted in the trace).
+    async fn positions_still(&mut self) -> bool {
+        let latest = |who: &str, back: usize| {
+            self.turns
+                .iter()
+                .rev()
+                .filter(|t| t.persona == who)
+                .nth(back)
+                .map(|t| t.text.clone())
+        };
+        let mut texts = Vec::new();
+        for who in SPEAKERS {
+            match (latest(who, 0), latest(who, 1)) {
+                (Some(now), Some(before)) => texts.extend([now, before]),
+                _ => return false,
+            }
+        }
+        let embedder = match self.voice.memory().embedder().await {
+            Ok(e) => e,
+            Err(e) => {
+                self.cycle.note("stance", json!({"skipped": e.to_string()}));
+                return false;
+            }
+        };
+        let embedded = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            embedder.embed(&refs).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        match embedded {
+            Ok(v) if v.len() == 4 => {
+                let a = cosine(&v[0], &v[1]);
+                let b = cosine(&v[2], &v[3]);
+                a >= STILL && b >= STILL
+            }
+            Ok(_) => false,
+            Err(e) => {
+                self.cycle.note("stance", json!({"skipped": e}));
+                false
+            }
+        }
+    }
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// The shape ALFRED's verdict must have.
+pub fn verdict_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "verdict": {"type": "string", "enum": ["converged", "continue", "impasse"]},
+            "reason": {"type": "string", "maxLength": 200}
+        },
+        "required": ["verdict", "reason"],
+        "additionalProperties": false
+    })
+}
+
+fn transcript(turns: &[TurnRecord]) -> String {
+    turns
+        .iter()
+        .map(|t| format!("{} (round {}): {}", t.persona, t.round, t.text))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// What a side is asked: the question, its role in the dialogue, and the transcript so far.
+fn turn_prompt(speaker: &str, question: &str, turns: &[TurnRecord]) -> String {
+    let stance = if speaker == SPEAKERS[0] {
+        "Take it apart logically: name the assumptions, test them, say what follows."
+    } else {
+        "Answer from empathy: what matters to the people involved, and how it feels to them."
+    };
+    if turns.is_empty() {
+        format!(
+            "A dialogue on the question: {question}\n\n{stance} Give your position in a few sentences."
+        )
+    } else {
+        format!(
+            "A dialogue on the question: {question}\n\nSo far:\n\n{}\n\n{stance} Answer the \
+             other side: where you agree, where you do not, and your position now, in a few \
+             sentences.",
+            transcript(turns)
+        )
+    }
+}
+
+fn judge_prompt(question: &str, turns: &[TurnRecord]) -> String {
+    format!(
+        "You judge a dialogue on the question: {question}\n\n{}\n\nHave the two sides converged \
+         on a shared answer, should they go on, or are they at an impasse? Answer with the \
+         verdict and a one-sentence reason.",
+        transcript(turns)
+    )
+}
+
+fn synthesis_prompt(question: &str, turns: &[TurnRecord], ending: Ending) -> String {
+    let how = match ending {
+        Ending::Converged => "They converged.",
+        Ending::Impasse => "They are at an impasse.",
+        Ending::Cap => "They ran out of rounds without agreeing.",
+        Ending::Stalled => "Their positions stopped moving without agreement.",
+    };
+    format!(
+        "The dialogue on the question: {question}\n\n{}\n\n{how} Write the synthesis: what both \
+         sides got right, what remains open, and your answer to the question, in a short \
+         paragraph.",
+        transcript(turns)
+    )
+}
+
+/// The first words of a question, for a cycle's trigger.
+fn short(question: &str) -> String {
+    let mut s: String = question.chars().take(60).collect();
+    if s.len() < question.len() {
+        s.push('…');
+    }
+    s
+}
+
+/// The persona objects of a dialogue: both sides and the judge.
+pub(crate) fn participants(d: &Dialogue) -> Vec<Arc<Object>> {
+    SPEAKERS
+        .iter()
+        .chain([&JUDGE])
+        .filter_map(|n| resolve_persona(d.voice.image(), n).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prompts_carry_the_question_the_stance_and_the_transcript() {
+        let first = turn_prompt("BRICK", "Should we fly?", &[]);
+        assert!(first.contains("Should we fly?") && first.contains("logically"));
+        let turn = TurnRecord {
+            round: 1,
+            persona: "BRICK".into(),
+            text: "Wings first.".into(),
+            recalled: vec![],
+            model: "m".into(),
+            runtime: "ollama".into(),
+            ms: 1.0,
+        };
+        let second = turn_prompt("ROBIN", "Should we fly?", &[turn]);
+        assert!(second.contains("BRICK (round 1): Wings first.") && second.contains("empathy"));
+        assert_eq!(short(&"x".repeat(80)).chars().count(), 61);
+        assert!((cosine(&[1.0, 0.0], &[1.0, 0.0]) - 1.0).abs() < 1e-6);
+        assert_eq!(cosine(&[1.0, 0.0], &[0.0, 1.0]), 0.0);
+    }
+}

@@ -1,0 +1,65 @@
+//! A dialogue end to end on the tiny model: its structure, that it ends, and its record — not
+//! its wisdom.
+
+use telos_core::{DialogueEvent, Ending};
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialogue_on_the_tiny_model_ends_and_is_recorded_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_embedded(dir.path()).await;
+    let mut rx = telos.dialogue("Is a kite a toy or a tool?", 1).unwrap();
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(e);
+    }
+    let turns = events
+        .iter()
+        .filter(|e| matches!(e, DialogueEvent::Turn { round, .. } if *round > 0))
+        .count();
+    let verdicts = events
+        .iter()
+        .filter(|e| matches!(e, DialogueEvent::Verdict(_)))
+        .count();
+    match events.last().unwrap() {
+        DialogueEvent::Done {
+            dialogue,
+            cycle,
+            ending,
+            synthesis,
+        } => {
+            // One verdict a round, two turns a round, at most two rounds.
+            assert!((1..=2).contains(&verdicts), "{events:?}");
+            assert_eq!(turns, verdicts * 2, "{events:?}");
+            if verdicts == 2 {
+                assert_ne!(
+                    *ending,
+                    Ending::Converged,
+                    "a second round means the first went on"
+                );
+            }
+            assert!(!synthesis.is_empty());
+            let object = telos.image().resolve(&dialogue.name).unwrap();
+            let recorded = object.slots["turns"].as_array().unwrap();
+            assert_eq!(recorded.len(), turns);
+            for t in recorded {
+                assert_eq!(t["model"], DEFAULT_MODEL);
+                assert_eq!(t["runtime"], "embedded");
+            }
+            assert!(!telos.image().cycle(cycle).await.unwrap().is_suspended());
+        }
+        // A turn cut at the token limit: kept suspended with what was said.
+        DialogueEvent::Failed { message, cycle } => {
+            assert!(message.contains("limit"), "{message}");
+            let record = telos
+                .image()
+                .cycle(cycle.as_deref().unwrap())
+                .await
+                .unwrap();
+            assert!(record.is_suspended());
+        }
+        other => panic!("the dialogue ended with {other:?}"),
+    }
+    telos.shutdown().await.unwrap();
+}
