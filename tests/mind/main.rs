@@ -209,6 +209,14 @@ async fn a_dialogue_a_model_breaks_off_is_kept_suspended_with_its_trace() {
         before,
         "nothing was recorded"
     );
+    // A failed dialogue is ALFRED's dissonance, pointing at its cycle.
+    let dissonance = telos.dissonance().await.unwrap();
+    assert!(
+        dissonance
+            .iter()
+            .any(|d| d.name == "ALFRED" && &d.cycle == cycle),
+        "{dissonance:?}"
+    );
 
     // Bad input is refused before anything starts.
     assert!(telos.dialogue("  ", 3).is_err());

@@ -85,8 +85,10 @@ pub(crate) async fn commit(mut d: Dialogue, ending: Ending, synthesis: String) -
 
 /// Keeps the dialogue as a suspended cycle with its trace and what it had so far.
 pub(crate) async fn suspend(mut d: Dialogue, why: String) -> DialogueEvent {
+    // ALFRED leads the dialogue: its failure is his dissonance (the world shows it on him).
     d.cycle.set_task(json!({
         "kind": "dialogue",
+        "persona": crate::JUDGE,
         "question": d.question,
         "turns": d.turns,
         "verdicts": d.judgements,
