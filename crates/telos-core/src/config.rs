@@ -74,7 +74,7 @@ impl Config {
         config.embedded = telos_llama::EmbeddedConfig::from_env()
             .map_err(|(name, reason)| Error::Config { name, reason })?;
         if let Some(model) = var("TELOS_LLM_MODEL") {
-            if !telos_llama::is_embedded(&model) {
+            if telos_scheduler::Runtime::of(&model) != telos_scheduler::Runtime::Embedded {
                 return Err(Error::Config {
                     name: "TELOS_LLM_MODEL".into(),
                     reason: format!(

@@ -13,11 +13,6 @@ use telos_scheduler::{Bytes, Error, Result};
 
 pub use telos_scheduler::runtimes::{GGUF, HF};
 
-/// Whether `model` names an embedded model (`gguf:…` or `hf:…`) rather than an Ollama tag.
-pub fn is_embedded(model: &str) -> bool {
-    telos_scheduler::Runtime::of(model) == telos_scheduler::Runtime::Embedded
-}
-
 /// What a GGUF file's metadata says, and what it will take loaded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
@@ -166,8 +161,6 @@ mod tests {
             path_of(dir, "hf:owner/repo/file.Q4.gguf"),
             Some(dir.join("hf/owner/repo/file.Q4.gguf"))
         );
-        assert!(is_embedded("gguf:x") && is_embedded("hf:a/b/c.gguf"));
-        assert!(!is_embedded("phi3:3.8b"));
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub mod hub;
 mod runtime;
 mod worker;
 
-pub use catalog::{GGUF, HF, ModelInfo, is_embedded};
-pub use runtime::{Embedded, EmbeddedConfig, grammar_of, models_dir};
+pub use catalog::{GGUF, HF, ModelInfo};
+pub use runtime::{Embedded, EmbeddedConfig, models_dir};
 
 /// The model a persona falls back to on the embedded runtime: SmolLM2-135M-Instruct, which
 /// `scripts/setup` installs (tiny: it answers, follows a schema, and little more).

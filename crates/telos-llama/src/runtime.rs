@@ -263,7 +263,7 @@ fn is_unpinned(dir: &std::path::Path, model: &str) -> bool {
 }
 
 /// The grammar for Ollama's `format`: a JSON schema, or `"json"` for any JSON object.
-pub fn grammar_of(model: &str, format: &Value) -> Result<String> {
+fn grammar_of(model: &str, format: &Value) -> Result<String> {
     let schema = match format {
         Value::String(s) if s == "json" => serde_json::json!({"type": "object"}),
         Value::Object(_) => format.clone(),

@@ -33,18 +33,14 @@ pub(crate) async fn commit(mut d: Dialogue, ending: Ending, synthesis: String) -
         }
         for p in &people {
             d.cycle.link(&id, PARTICIPANTS, &p.id)?;
-            // What it said last (ALFRED: the synthesis) goes in its scrapbook.
+            // What it said last (ALFRED, who takes no turn: the synthesis) goes in its
+            // scrapbook.
             let said = d
                 .turns
                 .iter()
                 .rev()
                 .find(|t| t.persona == p.name)
                 .map_or(synthesis.clone(), |t| t.text.clone());
-            let said = if p.name == crate::JUDGE {
-                synthesis.clone()
-            } else {
-                said
-            };
             let mut book = match d.cycle.get(&p.id)?.slots.get(SCRAPBOOK) {
                 Some(Value::Array(list)) => list.clone(),
                 _ => Vec::new(),

@@ -104,5 +104,15 @@ pub enum Error {
     },
 }
 
+/// The innermost cause of an error ("Connection refused"): an HTTP client's own message only
+/// repeats the URL.
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 /// The scheduler's result type.
 pub type Result<T> = std::result::Result<T, Error>;

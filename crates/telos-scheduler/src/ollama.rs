@@ -120,16 +120,10 @@ impl Ollama {
 
     /// Ollama unreachable; the reason is the innermost cause ("Connection refused"), not
     /// reqwest's wrapping of it.
-    fn offline(&self, e: impl std::error::Error) -> Error {
-        let mut reason = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            reason = s.to_string();
-            source = s.source();
-        }
+    fn offline(&self, e: impl std::error::Error + 'static) -> Error {
         Error::Offline {
             host: self.host.clone(),
-            reason,
+            reason: crate::error::root_cause(&e),
         }
     }
 

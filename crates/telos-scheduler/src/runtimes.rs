@@ -147,29 +147,6 @@ impl Runtimes {
         me
     }
 
-    /// Ollama alone (tests of the VRAM policy; a build without the embedded runtime).
-    pub fn ollama_only(ollama: Scheduler) -> Self {
-        let personas = ollama.personas();
-        Self::new(ollama, None, Mode::Ollama, personas)
-    }
-
-    pub fn ollama(&self) -> &Scheduler {
-        &self.inner.ollama
-    }
-
-    pub fn embedded(&self) -> Option<&Scheduler> {
-        self.inner.embedded.as_ref()
-    }
-
-    pub fn mode(&self) -> Mode {
-        self.inner.mode
-    }
-
-    /// The model personas fall back to.
-    pub fn default_model(&self) -> &str {
-        &self.inner.default_model
-    }
-
     /// The personas as their codex says.
     pub fn personas(&self) -> Vec<Persona> {
         self.inner
@@ -240,8 +217,8 @@ impl Runtimes {
                 if status.offline.is_some() {
                     return fallback(format!("Ollama does not answer at {}", status.host));
                 }
-                match ollama.installed() {
-                    Some(models) if !models.iter().any(|m| same_tag(m, &p.model)) => {
+                match &status.installed {
+                    Some(models) if !models.iter().any(|(m, _)| same_tag(m, &p.model)) => {
                         fallback(format!(
                             "{} is not installed in Ollama (`ollama pull {}`)",
                             p.model, p.model

@@ -43,6 +43,7 @@ impl ModelView {
             .ollama
             .installed
             .iter()
+            .flatten()
             .map(|(name, size)| Self {
                 name: name.clone(),
                 runtime: Runtime::Ollama.to_string(),

@@ -71,8 +71,8 @@ pub struct Status {
     pub loads: u64,
     pub unloads: u64,
     /// The models installed and their sizes on disk (Ollama's `/api/tags`; the embedded
-    /// runtime's files with their footprints), as last read.
-    pub installed: Vec<(String, Bytes)>,
+    /// runtime's files with their footprints), as last read; `None` before the first read.
+    pub installed: Option<Vec<(String, Bytes)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,7 +236,9 @@ impl Scheduler {
             queues,
             loads: s.loads,
             unloads: s.unloads,
-            installed: s.on_disk.iter().map(|(m, b)| (m.clone(), *b)).collect(),
+            installed: s
+                .installed_at
+                .map(|_| s.on_disk.iter().map(|(m, b)| (m.clone(), *b)).collect()),
         };
         drop(s);
         self.inner.status.send_if_modified(|old| {

@@ -6,12 +6,6 @@ use super::*;
 const INSTALLED_EVERY: Duration = Duration::from_secs(30);
 
 impl Scheduler {
-    /// The models installed, as last read (`None` before the first read).
-    pub fn installed(&self) -> Option<Vec<String>> {
-        let s = self.inner.state.lock().unwrap();
-        s.installed_at.map(|_| s.on_disk.keys().cloned().collect())
-    }
-
     /// Keeps up with Ollama until `shutdown` resolves: reads `/api/ps` every [`SLOW_POLL`],
     /// (re)loads pinned models, and notices Ollama going away and coming back. Shutdown
     /// stops it at once, even mid-load (the load's request is dropped).
