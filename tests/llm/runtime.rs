@@ -150,8 +150,9 @@ async fn the_forge_runs_end_to_end_on_the_tiny_model_and_its_record_is_coherent_
             let record = telos.image().cycle(&forged.cycle.id).await.unwrap();
             assert!(!record.is_suspended());
             let ops: Vec<&str> = record.steps.iter().map(|s| s.op.as_str()).collect();
+            // Prompt, reply, code, test runs, the passing verdict, then the install.
             assert_eq!(ops.first(), Some(&"prompt"), "{ops:?}");
-            assert_eq!(ops.last(), Some(&"verdict"), "{ops:?}");
+            assert_eq!(&ops[ops.len() - 2..], ["verdict", "set-method"], "{ops:?}");
         }
         Err(telos_core::Error::Forge(ForgeError::ForgeFailed { cycle, why })) => {
             // Every attempt failed: nothing installed, the cycle suspended with each attempt's
