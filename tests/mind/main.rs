@@ -2,6 +2,9 @@
 //! converges in one round, one that reaches the cap at an impasse, and one cut by a model
 //! error — each checked in its cycle record, its `dialogue` object and the scrapbooks.
 
+mod agenda;
+mod detectors;
+
 use serde_json::{Value, json};
 use telos_core::scheduler::Mode;
 use telos_core::{Config, DialogueEvent, Ending, Telos, Verdict};

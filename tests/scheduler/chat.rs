@@ -117,6 +117,11 @@ async fn a_chat_is_grounded_in_memory_and_remembered_in_the_scrapbook() {
     assert_eq!(book.len(), 2);
     assert_eq!(book[1]["user"], "And the line?");
     assert_eq!(book[1]["cut"], false);
+    // What grounded it is kept for the mind's detectors: the documents and the best score.
+    let kites = &babs.links["memory"][0];
+    assert_eq!(book[0]["recalled"], serde_json::json!([kites.to_string()]));
+    let best = book[0]["grounding"].as_f64().unwrap();
+    assert!(best > 0.3 && best <= 1.0, "{best}");
     telos.shutdown().await.unwrap();
 }
 

@@ -70,6 +70,7 @@ enum Work {
     Ingest(String, Vec<std::path::PathBuf>),
     Recall(Option<String>, String, usize),
     Doctor,
+    Mind(crate::mind::Mind),
 }
 
 impl Work {
@@ -153,6 +154,9 @@ impl Work {
                 Work::Recall(persona, query, k)
             }
             Command::Doctor => Work::Doctor,
+            Command::Motives(_) => Work::Mind(crate::mind::Mind::Motives),
+            Command::Agenda(a) => Work::Mind(crate::mind::Mind::Agenda(a)),
+            Command::Autonomy { setting } => Work::Mind(crate::mind::Mind::autonomy(setting)?),
             Command::Scheduler(SchedulerCommand::Status) => Work::SchedulerStatus,
             Command::Scheduler(_) => unreachable!("what-if commands run before the image opens"),
             Command::Sandbox(_) => {
@@ -369,6 +373,7 @@ impl Work {
                 }
                 failure.map_or(Ok(()), |m| Err(anyhow!(m)))
             }
+            Work::Mind(mind) => crate::mind::run(telos, mind, json).await,
             Work::Models => {
                 let models = telos.models().await;
                 emit(json, &serde_json::to_value(&models)?, || {

@@ -2,6 +2,7 @@
 //! stdout; errors go to stderr with a non-zero exit and name the bad input.
 
 mod commands;
+mod mind;
 mod models;
 mod sandbox;
 mod scheduler;
@@ -70,6 +71,22 @@ pub enum Command {
         /// The most rounds (1 to 10).
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+    },
+    /// What moved the personas: motives (cognitive dissonance, curiosity deficits) noticed
+    /// in the image and memory.
+    #[command(subcommand)]
+    Motives(mind::MotivesCommand),
+    /// ALFRED's agenda: work proposed for motives (a dialogue, research by BABS, a forge, a
+    /// re-read), approved, and run as one cycle each within a budget (TELOS_AGENDA_PER_HOUR
+    /// acts per hour, default 12; TELOS_AGENDA_SHARE of model time, default 0.2), after any
+    /// user request.
+    #[command(subcommand)]
+    Agenda(mind::AgendaCommand),
+    /// Show or set what the agenda may do on its own: off (notice only), ask (propose and
+    /// wait for approval; the default) or on (act within the budget).
+    Autonomy {
+        #[arg(value_parser = ["off", "ask", "on"])]
+        setting: Option<String>,
     },
     /// Give files to a persona to remember (what a drop on its morph does): each file is
     /// read, chunked, embedded and remembered as one cycle. Progress goes to stderr on a

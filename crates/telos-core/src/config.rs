@@ -34,6 +34,9 @@ pub struct Config {
     /// RAM the embedded models may take together (`TELOS_RAM_BUDGET`, else half the
     /// machine's memory).
     pub ram_budget: Bytes,
+    /// The agenda's caps: acts per hour (`TELOS_AGENDA_PER_HOUR`, default 12) and the share
+    /// of time its acts may fill (`TELOS_AGENDA_SHARE`, default 0.2).
+    pub agenda: telos_mind::Budget,
 }
 
 impl Config {
@@ -51,6 +54,7 @@ impl Config {
             embedded: telos_llama::EmbeddedConfig::new(telos_llama::models_dir()),
             fallback_model: telos_llama::DEFAULT_MODEL.to_string(),
             ram_budget: default_ram_budget(),
+            agenda: telos_mind::Budget::default(),
         }
     }
 
@@ -93,6 +97,28 @@ impl Config {
                 .ok_or_else(|| Error::Config {
                     name: "TELOS_FORGE_ATTEMPTS".into(),
                     reason: format!("{text:?} is not a number of attempts from 1 to 20"),
+                })?;
+        }
+        if let Some(text) = var("TELOS_AGENDA_PER_HOUR") {
+            config.agenda.per_hour = text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=3600).contains(n))
+                .ok_or_else(|| Error::Config {
+                    name: "TELOS_AGENDA_PER_HOUR".into(),
+                    reason: format!("{text:?} is not a number of acts from 1 to 3600"),
+                })?;
+        }
+        if let Some(text) = var("TELOS_AGENDA_SHARE") {
+            config.agenda.share = text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| *s > 0.0 && *s <= 1.0)
+                .ok_or_else(|| Error::Config {
+                    name: "TELOS_AGENDA_SHARE".into(),
+                    reason: format!("{text:?} is not a share above 0 and at most 1 (0.2 is 20%)"),
                 })?;
         }
         if let Some(e) = endpoint

@@ -14,10 +14,13 @@ use tokio::sync::{broadcast, mpsc};
 use crate::error::{Error, Result};
 use crate::input::{edited_program, parse_json};
 use crate::view::{
-    self, CycleSummary, CycleView, ForgeOutcome, ModelView, MorphView, ObjRef, ObjectView, PINNED,
-    POSITION, PersonaView, PullProgress, Pulled, SchedulerView, StepState,
+    self, AgendaView, CycleSummary, CycleView, ForgeOutcome, ModelView, MorphView, ObjRef,
+    ObjectView, PINNED, POSITION, PersonaView, PullProgress, Pulled, SchedulerView, StepState,
 };
-use crate::{DialogueEvent, Edit, InboxEvent, IngestEvent, Telos};
+use crate::{
+    AgendaEvent, AgendaStep, Autonomy, DialogueEvent, Edit, InboxEvent, IngestEvent, Motive,
+    Planned, Telos, Work,
+};
 
 /// How many of an object's cycles the Inspector lists.
 const OBJECT_CYCLES: usize = 20;
@@ -208,6 +211,64 @@ impl Telos {
             question,
             rounds,
         )?)
+    }
+
+    /// Every motive the agenda has noticed, newest first.
+    pub fn motives(&self) -> Vec<Motive> {
+        self.agenda.motives()
+    }
+
+    /// The agenda now: the switch, the caps, why nothing runs (if nothing may), the motives
+    /// and the work.
+    pub fn agenda(&self) -> AgendaView {
+        AgendaView {
+            autonomy: self.agenda.autonomy(),
+            per_hour: self.agenda.budget().per_hour,
+            share: self.agenda.budget().share,
+            hold: self.agenda.hold(),
+            motives: self.agenda.motives(),
+            works: self.agenda.works(),
+        }
+    }
+
+    /// Runs the detectors: what is new becomes motives and work (one cycle).
+    pub async fn plan_agenda(&self) -> Result<Planned> {
+        Ok(self.agenda.plan().await?)
+    }
+
+    /// Approves a proposed work.
+    pub async fn approve_work(&self, id: &str) -> Result<Work> {
+        Ok(self.agenda.approve(id).await?)
+    }
+
+    /// Rejects a work that has not run.
+    pub async fn reject_work(&self, id: &str) -> Result<Work> {
+        Ok(self.agenda.reject(id).await?)
+    }
+
+    /// One step of the agenda: the most pressing approved work acts, unless something holds
+    /// it (the switch, the user, the budget).
+    pub async fn agenda_step(&self) -> Result<AgendaStep> {
+        self.roster.sync();
+        Ok(self.agenda.run_once().await?)
+    }
+
+    /// Sets the autonomy switch.
+    pub async fn set_autonomy(&self, autonomy: Autonomy) -> Result<Autonomy> {
+        Ok(self.agenda.set_autonomy(autonomy).await?)
+    }
+
+    /// Changes on the agenda as they happen.
+    pub fn subscribe_agenda(&self) -> broadcast::Receiver<AgendaEvent> {
+        self.agenda.subscribe()
+    }
+
+    /// Starts the agenda as a supervised service for a long-running front end: it notices,
+    /// proposes and acts as the switch and the budget allow, until Telos closes.
+    pub fn run_agenda(&self) {
+        let agenda = self.agenda.clone();
+        self.supervisor
+            .service("agenda", move |shutdown| agenda.clone().run(shutdown));
     }
 
     /// Live persona status changes (busy, …) as they happen.

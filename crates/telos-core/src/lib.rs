@@ -1,6 +1,6 @@
 //! The Telos core facade: resolves the data dir, takes its lock, opens the living image at the
 //! configured endpoint, performs the prototypal awakening, and wires the parts — memory, the
-//! scheduler, the personas and their voice, the forge, ingest — under one supervisor of
+//! scheduler, the personas and their voice, the forge, ingest, the mind's agenda — under one supervisor of
 //! background work. The CLI and the desktop shell both start here; neither knows how the
 //! parts are wired, and every operation they offer is one line in `facade.rs` into the crate
 //! that owns it (rust-analyzer's `ide::Analysis` is the model). No feature crate names
@@ -35,6 +35,7 @@ use telos_forge::{Forge, ForgeOnMiss, LocatedSandbox, Runner, RunnerInvoker};
 use telos_image::{CycleRecord, Image, NoInvoker, RefuseNotUnderstood};
 use telos_ingest::Ingest;
 use telos_memory::{Health, Memory, MemoryConfig};
+use telos_mind::Agenda;
 use telos_persona::{CodexFiles, Roster, Status, Voice};
 use telos_scheduler::{Runtimes, Scheduler};
 use telos_supervisor::Supervisor;
@@ -54,7 +55,10 @@ pub use telos_ingest::{
 pub use telos_llama as llama;
 pub use telos_memory as memory;
 pub use telos_mind as mind;
-pub use telos_mind::{DialogueEvent, Ending, Judgement, TurnRecord, Verdict};
+pub use telos_mind::{
+    AgendaEvent, Autonomy, DialogueEvent, Ending, Hold, Judgement, Motive, MotiveKind, Planned,
+    Signal, Step as AgendaStep, TurnRecord, Verdict, Work, WorkKind, WorkState,
+};
 pub use telos_persona as persona;
 pub use telos_persona::{
     AMENDMENTS, Amendment, CODEX, ChatEvent, Codex, CodexProblem, CodexReport, Dissonance,
@@ -64,9 +68,9 @@ pub use telos_sandbox as sandbox;
 pub use telos_scheduler as scheduler;
 pub use telos_supervisor::{Incident, Supervisor as TaskSupervisor};
 pub use view::{
-    EmbeddedView, ForgeOutcome, LoadedModelView, ModelState, ModelView, MorphKind, MorphView,
-    PINNED, POSITION, PersonaModelState, PersonaView, Point, PullProgress, Pulled, SchedulerView,
-    StepState,
+    AgendaView, EmbeddedView, ForgeOutcome, LoadedModelView, ModelState, ModelView, MorphKind,
+    MorphView, PINNED, POSITION, PersonaModelState, PersonaView, Point, PullProgress, Pulled,
+    SchedulerView, StepState,
 };
 
 /// What the CLI and the app log on stderr unless `TELOS_LOG` says otherwise: Telos's own
@@ -96,6 +100,7 @@ pub struct Telos {
     codex: CodexFiles,
     forge: Forge,
     ingest: Ingest,
+    agenda: Agenda,
     supervisor: Supervisor,
     _lock: DataDirLock,
 }
@@ -147,6 +152,13 @@ impl Telos {
         image.set_not_understood(Arc::new(ForgeOnMiss(forge.clone())));
         let status = Status::default();
         let ingest = Ingest::new(voice.clone(), status.clone(), supervisor.clone());
+        let agenda = Agenda::new(
+            voice.clone(),
+            status.clone(),
+            supervisor.clone(),
+            config.agenda,
+            config.data_dir.join("notes"),
+        );
         let telos = Self {
             data_dir: config.data_dir,
             image,
@@ -161,6 +173,7 @@ impl Telos {
             codex,
             forge,
             ingest,
+            agenda,
             supervisor,
             _lock: lock,
         };

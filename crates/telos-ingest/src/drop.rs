@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 
-use telos_image::{ObjRef, ObjectId};
+use serde_json::json;
+use telos_image::ops::{self, Op};
+use telos_image::{ObjRef, ObjectId, now_ms};
 use telos_memory::{FileReport, Outcome, Progress, Stage};
 use tokio::sync::mpsc;
 
 use crate::walk::expand;
-use crate::{Ingest, IngestEvent, IngestSummary, Refused, SUMMARIES};
+use crate::{Ingest, IngestEvent, IngestSummary, Refused, SUMMARIES, UNREAD, UNREAD_KEEP};
 
 impl Ingest {
     /// Starts the job that remembers `paths` for `persona`, reporting on `tx`; the persona
@@ -51,6 +53,7 @@ impl Ingest {
             })
             .await;
         let mut remembered = Vec::new();
+        let mut unread = Vec::new();
         for file in files {
             let path = file.display().to_string();
             if shutdown.is_set() {
@@ -82,11 +85,31 @@ impl Ingest {
                             },
                         }))
                         .await;
+                    if !shutdown.is_set() {
+                        unread.push(json!({"path": path, "reason": error, "at": now_ms()}));
+                    }
                     failed.push(Refused {
                         path,
                         reason: error,
                     });
                 }
+            }
+        }
+        // Files that could not be read stay on the persona's `unread` list, so the mind can
+        // try them again (a re-read on its agenda).
+        if !unread.is_empty() {
+            let ops: Vec<Op> = unread
+                .into_iter()
+                .map(|value| Op::Append {
+                    object: id.to_string(),
+                    slot: UNREAD.into(),
+                    value,
+                    keep: Some(UNREAD_KEEP),
+                })
+                .collect();
+            let trigger = format!("unread by {}", persona.name);
+            if let Err(e) = ops::apply(self.voice.image(), &trigger, &ops).await {
+                tracing::error!("recording what {} could not read: {e}", persona.name);
             }
         }
         let documents = memory.document_count(&id) as u32;

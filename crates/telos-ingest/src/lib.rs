@@ -39,6 +39,10 @@ pub const MAX_FILES: usize = 10_000;
 /// Documents of one drop that get a summary (the first ones read): a folder dropped should
 /// not hold the persona's model for an hour.
 pub const SUMMARIES: usize = 3;
+/// The persona's slot listing files it could not read (`{path, reason, at}`, newest last).
+pub const UNREAD: &str = "unread";
+/// Entries kept on the `unread` list.
+pub const UNREAD_KEEP: usize = 50;
 
 /// One event of an ingest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

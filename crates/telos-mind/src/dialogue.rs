@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use telos_image::{Cycle, ObjRef, Object};
-use telos_persona::{Turn, Voice, resolve_persona};
+use telos_persona::{Status, Turn, Voice, resolve_persona};
 use telos_supervisor::{Shutdown, Supervisor};
 use tokio::sync::mpsc;
 
@@ -128,6 +128,18 @@ pub fn dialogue(
     question: &str,
     rounds: u32,
 ) -> Result<mpsc::Receiver<DialogueEvent>> {
+    start(voice, supervisor, question, rounds, None)
+}
+
+/// [`dialogue`], yielding to the user when `gate` is given: before each turn it waits while a
+/// persona is busy with a user's request (the agenda's dialogues).
+pub(crate) fn start(
+    voice: &Voice,
+    supervisor: &Supervisor,
+    question: &str,
+    rounds: u32,
+    gate: Option<Status>,
+) -> Result<mpsc::Receiver<DialogueEvent>> {
     let question = question.trim().to_string();
     if question.is_empty() {
         return Err(Error::EmptyQuestion);
@@ -154,6 +166,7 @@ pub fn dialogue(
             judgements: Vec::new(),
             tx,
             shutdown,
+            gate,
         };
         let outcome = d.run(rounds).await;
         let tx = d.tx.clone();
@@ -175,6 +188,7 @@ pub(crate) struct Dialogue {
     pub(crate) judgements: Vec<Judgement>,
     pub(crate) tx: mpsc::Sender<DialogueEvent>,
     shutdown: Shutdown,
+    gate: Option<Status>,
 }
 
 impl Dialogue {
@@ -243,6 +257,15 @@ impl Dialogue {
         format: Option<Value>,
     ) -> std::result::Result<TurnRecord, String> {
         let object = resolve_persona(self.voice.image(), persona).map_err(|e| e.to_string())?;
+        if let Some(gate) = self.gate.as_ref().filter(|g| g.any_busy()) {
+            let waited = Instant::now();
+            gate.idle().await;
+            self.cycle.note(
+                "yield",
+                json!({"round": round, "persona": persona, "why": "a user's request went first",
+                       "ms": waited.elapsed().as_secs_f64() * 1e3}),
+            );
+        }
         let began = Instant::now();
         // A verdict is shown as its event, not as text.
         let streaming = format.is_none();

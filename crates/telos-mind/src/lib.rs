@@ -1,20 +1,32 @@
 //! The mind: what the personas think without being asked one by one. First, Socratic
 //! Contrapunto ([`dialogue`]): BRICK and ROBIN argue a question in alternating grounded turns,
 //! ALFRED judges each round (converged, continue, impasse) and writes the synthesis, and the
-//! whole dialogue is one cycle. Motives and the agenda are to come.
+//! whole dialogue is one cycle. Then motives and the agenda ([`agenda`]): detectors over the
+//! image and memory find cognitive dissonance and curiosity deficits ([`detect`]), each becomes
+//! a `motive` object once, and ALFRED's agenda turns motives into work — a dialogue, a research
+//! pass by BABS, a forge, a re-read — run one act (one cycle) at a time within a budget, after
+//! the user's requests, as far as the autonomy switch allows.
 //!
 //! Like every feature crate it speaks to models only through the persona [`Voice`] (and so the
 //! scheduler), and never names the core facade.
 //!
 //! [`Voice`]: telos_persona::Voice
 
+mod act;
+pub mod agenda;
+pub mod detect;
 pub mod dialogue;
+pub mod motive;
 mod record;
+pub mod work;
 
+pub use agenda::{Agenda, AgendaEvent, Autonomy, Budget, Hold, Planned, Step};
 pub use dialogue::{
     DEFAULT_ROUNDS, DialogueEvent, Ending, JUDGE, Judgement, MAX_ROUNDS, SPEAKERS, TurnRecord,
     Verdict, dialogue,
 };
+pub use motive::{Motive, MotiveKind, Signal};
+pub use work::{Work, WorkKind, WorkState};
 
 /// What can go wrong before a dialogue starts.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +37,16 @@ pub enum Error {
     BadRounds { rounds: u32, max: u32 },
     #[error(transparent)]
     Persona(#[from] telos_persona::Error),
+    #[error(transparent)]
+    Image(#[from] telos_image::Error),
+    #[error("no work {0:?} on the agenda (see `telos agenda ls`)")]
+    NoWork(String),
+    #[error("{work} is {state:?}, so it cannot become {wanted:?}")]
+    WorkState {
+        work: String,
+        state: WorkState,
+        wanted: WorkState,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -19,6 +19,8 @@ pub(crate) async fn commit(mut d: Dialogue, ending: Ending, synthesis: String) -
         let name = format!("dialogue {}", d.cycle.id());
         let id = d.cycle.create(&name, &[genesis])?;
         let slots = [
+            ("kind", json!("dialogue")),
+            ("cycle", json!(d.cycle.id())),
             ("question", json!(d.question)),
             ("turns", serde_json::to_value(&d.turns).unwrap_or_default()),
             (

@@ -126,6 +126,25 @@ async fn converse(
     if !send(started).await {
         return;
     }
+    // What grounded it, for the scrapbook: the documents recalled and the best score (none
+    // when memory could not be searched), which the mind's detectors read.
+    let mut recalled_documents: Vec<&str> = Vec::new();
+    for m in &grounded.recalled {
+        if !recalled_documents.contains(&m.document.as_str()) {
+            recalled_documents.push(&m.document);
+        }
+    }
+    let recalled_documents = json!(recalled_documents);
+    let grounding = match &grounded.recall_error {
+        Some(_) => serde_json::Value::Null,
+        None => json!(
+            grounded
+                .recalled
+                .iter()
+                .map(|m| m.score)
+                .fold(0.0f32, f32::max)
+        ),
+    };
     let sources = grounded
         .recalled
         .iter()
@@ -208,6 +227,8 @@ async fn converse(
             "cut": cut,
             "model": answered.as_ref().map_or(model.clone(), |r| Some(r.model.clone())),
             "runtime": answered.as_ref().map_or(runtime.clone(), |r| Some(r.runtime.to_string())),
+            "recalled": recalled_documents,
+            "grounding": grounding,
         });
         let op = Op::Append {
             object: object.id.to_string(),

@@ -2,8 +2,10 @@
 //! Debugger on that cycle. A cycle whose task names a persona (a forge names its forger)
 //! belongs to that persona; any other to the personas it touched.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
-use telos_image::Image;
+use telos_image::{CycleRecord, Image, Object};
 
 use crate::error::Result;
 use crate::find::is_persona;
@@ -30,16 +32,9 @@ pub async fn dissonance(image: &Image) -> Result<Vec<Dissonance>> {
         if !record.is_suspended() {
             continue;
         }
-        let owner = record
-            .task
-            .as_ref()
-            .and_then(|t| t.get("persona"))
-            .and_then(|p| p.as_str())
-            .and_then(|p| image.resolve(p).ok());
-        let touched = record.objects.iter().filter_map(|id| image.get(id).ok());
-        for persona in owner.into_iter().chain(touched) {
+        for persona in owners(image, &record) {
             let id = persona.id.to_string();
-            if is_persona(image, &persona) && !out.iter().any(|d| d.persona == id) {
+            if !out.iter().any(|d| d.persona == id) {
                 out.push(Dissonance {
                     persona: id,
                     name: persona.name.clone(),
@@ -50,4 +45,24 @@ pub async fn dissonance(image: &Image) -> Result<Vec<Dissonance>> {
         }
     }
     Ok(out)
+}
+
+/// The personas a cycle belongs to: the one its task names, else every persona it touched.
+pub fn owners(image: &Image, record: &CycleRecord) -> Vec<Arc<Object>> {
+    let named = record
+        .task
+        .as_ref()
+        .and_then(|t| t.get("persona"))
+        .and_then(|p| p.as_str())
+        .and_then(|p| image.resolve(p).ok())
+        .filter(|p| is_persona(image, p));
+    if let Some(p) = named {
+        return vec![p];
+    }
+    record
+        .objects
+        .iter()
+        .filter_map(|id| image.get(id).ok())
+        .filter(|p| is_persona(image, p))
+        .collect()
 }

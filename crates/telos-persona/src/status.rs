@@ -46,6 +46,22 @@ impl Status {
         self.counts().contains_key(id)
     }
 
+    /// Whether any persona is busy with a user's request (a chat or a drop).
+    pub fn any_busy(&self) -> bool {
+        !self.counts().is_empty()
+    }
+
+    /// Waits until no persona is busy with a user's request: the mind's own work goes after
+    /// the user's.
+    pub async fn idle(&self) {
+        let mut changes = self.subscribe();
+        while self.any_busy() {
+            // Missed changes (a lagging receiver) only mean looking again.
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_millis(500), changes.recv()).await;
+        }
+    }
+
     /// Marks `id` busy until the guard drops (counted: two chats keep it busy until both end).
     pub fn enter_busy(&self, id: ObjectId) -> BusyGuard {
         let first = {

@@ -6,6 +6,7 @@
 //! milliseconds since the Unix epoch as `f64`, exact for any date a person will see, and always
 //! finite, so TypeScript sees them as `number` (not specta's default `number | null`).
 
+mod agenda;
 mod cycle;
 mod models;
 mod object;
@@ -13,6 +14,7 @@ mod persona;
 mod scheduler;
 mod world;
 
+pub use agenda::AgendaView;
 pub use cycle::{
     ChangeView, CycleState, CycleSummary, CycleView, ForgeOutcome, SlotChange, StagedKind,
     StagedView, StepState, StepView,
