@@ -6,8 +6,9 @@ use tauri::ipc::Channel;
 use telos_core::memory::Recalled;
 use telos_core::view::{CycleSummary, CycleView, ObjRef, ObjectView};
 use telos_core::{
-    Amendment, ChatEvent, DialogueEvent, Dissonance, Edit, ForgeOutcome, IngestEvent, ModelView,
-    MorphView, PullProgress, Pulled, SchedulerView, StepState, Telos,
+    AgendaView, Amendment, Autonomy, ChatEvent, DialogueEvent, Dissonance, Edit, ForgeOutcome,
+    IngestEvent, ModelView, MorphView, Planned, PullProgress, Pulled, SchedulerView, StepState,
+    Telos, Work,
 };
 
 use crate::drops::Drops;
@@ -101,6 +102,41 @@ pub async fn dialogue(
         }
     }
     Ok(())
+}
+
+/// The agenda now: the autonomy switch, the budget, why nothing runs, motives and work.
+#[tauri::command]
+#[specta::specta]
+pub fn agenda(telos: State<'_, Telos>) -> AgendaView {
+    telos.agenda()
+}
+
+/// Runs the detectors now: what is new becomes motives and work.
+#[tauri::command]
+#[specta::specta]
+pub async fn plan_agenda(telos: State<'_, Telos>) -> IpcResult<Planned> {
+    Ok(telos.plan_agenda().await?)
+}
+
+/// Approves a proposed work.
+#[tauri::command]
+#[specta::specta]
+pub async fn approve_work(telos: State<'_, Telos>, id: String) -> IpcResult<Work> {
+    Ok(telos.approve_work(&id).await?)
+}
+
+/// Rejects a work that has not run.
+#[tauri::command]
+#[specta::specta]
+pub async fn reject_work(telos: State<'_, Telos>, id: String) -> IpcResult<Work> {
+    Ok(telos.reject_work(&id).await?)
+}
+
+/// Sets the autonomy switch.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_autonomy(telos: State<'_, Telos>, autonomy: Autonomy) -> IpcResult<Autonomy> {
+    Ok(telos.set_autonomy(autonomy).await?)
 }
 
 /// The model scheduler's status now: VRAM, models, queues, personas' model states.

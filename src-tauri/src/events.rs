@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
 use tauri_specta::Event;
 use telos_core::view::{ChangeView, CycleSummary};
-use telos_core::{CodexReport, InboxEvent, SchedulerView, StatusChange, Telos};
+use telos_core::{AgendaEvent, CodexReport, InboxEvent, SchedulerView, StatusChange, Telos};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// One object changed by a committed cycle.
@@ -52,6 +52,10 @@ pub struct ShowCycle {
     pub cycle: String,
 }
 
+/// A motive was noticed, a work changed, or the autonomy switch moved.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct AgendaChanged(pub AgendaEvent);
+
 /// Forwards to every window, as supervised services that end when Telos closes: the image's
 /// committed changes and cycle records, persona status, the scheduler's status, background
 /// incidents — and, once started, what the inbox and codex watches find.
@@ -73,6 +77,13 @@ pub fn forward(app: &AppHandle, telos: &Telos) {
         "forward persona status",
         telos.subscribe_status(),
         PersonaStatus,
+    );
+    relay(
+        app,
+        telos,
+        "forward the agenda",
+        telos.subscribe_agenda(),
+        AgendaChanged,
     );
     relay(
         app,

@@ -42,6 +42,11 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::set_pinned,
             commands::chat,
             commands::dialogue,
+            commands::agenda,
+            commands::plan_agenda,
+            commands::approve_work,
+            commands::reject_work,
+            commands::set_autonomy,
             commands::scheduler_status,
             commands::models,
             commands::pull_model,
@@ -69,7 +74,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::SchedulerStatus,
             events::CodexChanged,
             events::TaskIncident,
-            events::ShowCycle
+            events::ShowCycle,
+            events::AgendaChanged
         ])
 }
 
@@ -111,6 +117,8 @@ pub fn run() -> ExitCode {
             // The scheduler keeps up with Ollama (and loads the pinned personas' models)
             // until the app exits.
             telos.run_scheduler();
+            // The agenda notices and (as the autonomy switch allows) acts on its own.
+            telos.run_agenda();
             // Without the inbox the app still works (drops, chat); the log says why.
             match events::watch_inbox(app.handle(), &telos) {
                 Ok(()) => tracing::info!("watching {}", telos.inbox_dir().display()),

@@ -21,6 +21,16 @@ export const commands = {
 	 *  streamed into `on_event` until it is recorded or kept suspended.
 	 */
 	dialogue: (question: string, rounds: number, onEvent: Channel<DialogueEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("dialogue", { question, rounds, onEvent })),
+	/**  The agenda now: the autonomy switch, the budget, why nothing runs, motives and work. */
+	agenda: () => __TAURI_INVOKE<AgendaView>("agenda"),
+	/**  Runs the detectors now: what is new becomes motives and work. */
+	planAgenda: () => typedError<Planned, IpcError>(__TAURI_INVOKE("plan_agenda")),
+	/**  Approves a proposed work. */
+	approveWork: (id: string) => typedError<Work, IpcError>(__TAURI_INVOKE("approve_work", { id })),
+	/**  Rejects a work that has not run. */
+	rejectWork: (id: string) => typedError<Work, IpcError>(__TAURI_INVOKE("reject_work", { id })),
+	/**  Sets the autonomy switch. */
+	setAutonomy: (autonomy: Autonomy) => typedError<Autonomy, IpcError>(__TAURI_INVOKE("set_autonomy", { autonomy })),
 	/**  The model scheduler's status now: VRAM, models, queues, personas' model states. */
 	schedulerStatus: () => __TAURI_INVOKE<SchedulerView>("scheduler_status"),
 	/**  Every model of both runtimes: size, loaded or not, the personas it answers. */
@@ -60,6 +70,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	agendaChanged: makeEvent<AgendaChanged, AgendaChanged>("agenda-changed"),
 	codexChanged: makeEvent<CodexChanged, CodexChanged>("codex-changed"),
 	cycleRecorded: makeEvent<CycleRecorded, CycleRecorded>("cycle-recorded"),
 	imageChanged: makeEvent<ImageChanged, ImageChanged>("image-changed"),
@@ -72,6 +83,29 @@ export const events = {
 };
 
 /* Types */
+/**  A motive was noticed, a work changed, or the autonomy switch moved. */
+export type AgendaChanged = AgendaEvent;
+
+/**  One change on the agenda, broadcast as it happens. */
+export type AgendaEvent = {
+	type: "motive",
+} & Motive | {
+	type: "work",
+} & Work | { type: "autonomy"; autonomy: Autonomy };
+
+/**
+ *  The agenda now: the switch, the caps, why no act may start (if none may), the motives and
+ *  the work, newest first.
+ */
+export type AgendaView = {
+	autonomy: Autonomy,
+	per_hour: number,
+	share: number,
+	hold: Hold | null,
+	motives: Motive[],
+	works: Work[],
+};
+
 /**  A proposed change to a persona's codex, waiting for a human. */
 export type Amendment = {
 	id: string,
@@ -106,6 +140,15 @@ export type Attempt = {
 	sandbox_ms: number | null,
 	ms: number | null,
 };
+
+/**  What the agenda may do on its own. */
+export type Autonomy = 
+/**  Motives are noticed; no work is proposed or run. */
+"off" | 
+/**  Work is proposed and waits for the user's approval. */
+"ask" | 
+/**  Work is approved as it is proposed. */
+"on";
 
 /**  A committed change to one object, as subscribers hear it. */
 export type ChangeView = {
@@ -307,6 +350,19 @@ export type ForgeTask = {
 	attempts: Attempt[],
 };
 
+/**  Why no act runs now. */
+export type Hold = 
+/**  Autonomy is off. */
+{ type: "off" } | 
+/**  A user's request is under way. */
+{ type: "userFirst" } | 
+/**  The cap on acts per hour is reached until `until` (ms since the epoch). */
+{ type: "perHour"; until: number } | 
+/**  The share of model time is used until `until`. */
+{ type: "share"; until: number } | 
+/**  No approved work waits. */
+{ type: "nothingApproved" };
+
 /**  One object changed by a committed cycle. */
 export type ImageChanged = ChangeView;
 
@@ -452,6 +508,33 @@ export type MorphView = {
 	memory_count: number | null,
 };
 
+/**  A motive as the image holds it. */
+export type Motive = {
+	/**  The motive object's id and name. */
+	id: string,
+	name: string,
+	kind: MotiveKind,
+	signal: Signal,
+	persona: string,
+	key: string,
+	summary: string,
+	evidence: unknown,
+	source: string | null,
+	/**  The work proposed for it, when one was. */
+	work: string | null,
+	at: number,
+};
+
+/**  The two motivator events of the design. */
+export type MotiveKind = 
+/**
+ *  Something went wrong or does not add up: an impasse, a contradiction, a failed forge,
+ *  a suspended cycle.
+ */
+"cognitive_dissonance" | 
+/**  Something the personas do not know or cannot do that they could find out. */
+"curiosity_deficit";
+
 /**  An object named in a view or an event: its id and its name. */
 export type ObjRef = {
 	id: string,
@@ -502,6 +585,13 @@ export type PersonaModelState = {
 
 /**  A persona's live status changed (busy, …): its badges update without a reload. */
 export type PersonaStatus = StatusChange;
+
+/**  What one planning pass added. */
+export type Planned = {
+	motives: Motive[],
+	works: Work[],
+	cycle: string | null,
+};
 
 /**  A point in logical pixels. */
 export type Point = {
@@ -594,6 +684,27 @@ export type ShowCycle = {
 	cycle: string,
 };
 
+/**  What exactly a detector saw. */
+export type Signal = 
+/**  A dialogue ended without agreement (impasse, stalled, or at the cap). */
+"impasse" | 
+/**  Two dialogues on one question concluded differently. */
+"contradiction" | 
+/**  A forge whose every attempt failed. */
+"forge_failed" | 
+/**  Any other cycle left suspended. */
+"suspended" | 
+/**  A question the persona could not ground: its best recall scored low. */
+"ungrounded" | 
+/**  A selector that was not understood and could not be forged: it is still missing. */
+"not_understood" | 
+/**  A document remembered but never recalled since. */
+"never_recalled" | 
+/**  A dropped file that could not be read. */
+"unread" | 
+/**  The same kind of failure, again and again. */
+"recurring";
+
 /**  A slot a cycle changes: before and after, as JSON text (`None`: absent). */
 export type SlotChange = {
 	name: string,
@@ -662,6 +773,50 @@ export type ValueKind = "null" | "bool" | "number" | "string" | "array" | "objec
 
 /**  ALFRED's judgement of a round. */
 export type Verdict = "converged" | "continue" | "impasse";
+
+/**  A work as the image holds it. */
+export type Work = {
+	id: string,
+	name: string,
+	kind: WorkKind,
+	state: WorkState,
+	persona: string,
+	subject: string,
+	detail: unknown,
+	key: string,
+	/**  The motive that moved it. */
+	motive: string,
+	priority: number,
+	at: number,
+	/**  When its act began (ms since the epoch) and how long it took. */
+	started: number | null,
+	ms: number | null,
+	/**  The act's cycle (suspended when it failed). */
+	cycle: string | null,
+	/**
+	 *  What it came to, in words (the synthesis, the note, the answer, the document), or why
+	 *  it failed.
+	 */
+	result: string | null,
+};
+
+/**  What an act is. */
+export type WorkKind = 
+/**  BRICK and ROBIN argue the question, ALFRED judges. */
+"dialogue" | 
+/**  BABS recalls what every persona remembers about it and writes a note it remembers. */
+"research" | 
+/**  The selector is sent again, so the forge writes the missing method. */
+"forge" | 
+/**  The file is read again. */
+"reread";
+
+/**  Where a work is. */
+export type WorkState = 
+/**  Waits for the user's approval (autonomy `ask`). */
+"proposed" | 
+/**  Will run when the budget allows and no user request waits. */
+"approved" | "running" | "done" | "failed" | "rejected";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

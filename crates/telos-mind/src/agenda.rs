@@ -385,13 +385,17 @@ impl Agenda {
         Ok(now)
     }
 
-    /// Why no act may start now, if one may not (autonomy, the user, the budget).
+    /// Why no act may start now, if one may not (autonomy, the user, no approved work, the
+    /// budget).
     pub fn hold(&self) -> Option<Hold> {
         if self.autonomy() == Autonomy::Off {
             return Some(Hold::Off);
         }
         if self.status.any_busy() {
             return Some(Hold::UserFirst);
+        }
+        if self.next().is_none() {
+            return Some(Hold::NothingApproved);
         }
         let now = telos_image::now_ms();
         let acts: Vec<(i64, f64)> = self

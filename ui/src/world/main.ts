@@ -20,6 +20,7 @@ import { Bubble, Halo, choosePersona, liveToast, toast, type LiveToast } from ".
 import { renderRam, renderVram, withModelState } from "./vram";
 import { newProblems, showAmendments } from "./amendments";
 import { showModels } from "./models";
+import { AgendaPanel, waiting } from "./agenda";
 import { dialogueAction } from "./dialogue";
 import { errorMessage } from "../common/cycles";
 
@@ -150,6 +151,49 @@ modelsButton.addEventListener("click", async () => {
     listModels,
   );
 });
+
+// ---- agenda ------------------------------------------------------------------------------
+
+const agendaButton = document.getElementById("agenda") as HTMLButtonElement;
+
+async function loadAgenda() {
+  const r = await commands.agenda();
+  agendaButton.textContent = waiting(r) ? `Agenda (${waiting(r)})` : "Agenda";
+  return r;
+}
+
+const agenda = new AgendaPanel({
+  reload: loadAgenda,
+  setAutonomy: async (a) => {
+    const r = await commands.setAutonomy(a);
+    if (r.status === "error") toast(errorText(r.error), "error");
+    await refreshAgenda();
+  },
+  decide: async (id, approve) => {
+    const r = approve ? await commands.approveWork(id) : await commands.rejectWork(id);
+    if (r.status === "error") toast(errorText(r.error), "error");
+    await refreshAgenda();
+  },
+  plan: async () => {
+    const r = await commands.planAgenda();
+    if (r.status === "error") toast(errorText(r.error), "error");
+    else if (r.data.motives.length === 0) toast("Nothing new to look into.");
+    await refreshAgenda();
+  },
+  openCycle: (cycle) => void commands.openDebugger(cycle),
+});
+
+let agendaTimer: number | undefined;
+async function refreshAgenda(): Promise<void> {
+  const view = await loadAgenda();
+  agenda.refresh(view);
+}
+function scheduleAgenda(): void {
+  window.clearTimeout(agendaTimer);
+  agendaTimer = window.setTimeout(() => void refreshAgenda(), 150);
+}
+
+agendaButton.addEventListener("click", async () => agenda.toggle(await loadAgenda()));
 
 amendmentsButton.addEventListener("click", () =>
   showAmendments(pending, async (id, approve) => {
@@ -600,6 +644,8 @@ async function start(): Promise<void> {
   await events.imageChanged.listen(scheduleReload);
   await events.imageResync.listen(scheduleReload);
   await events.cycleRecorded.listen(scheduleDissonance);
+  await events.agendaChanged.listen(scheduleAgenda);
+  void loadAgenda();
   scheduleDissonance();
   await events.personaStatus.listen((e) => applyStatus(e.payload));
   await events.schedulerStatus.listen((e) => applyScheduler(e.payload));
