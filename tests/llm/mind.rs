@@ -63,3 +63,52 @@ async fn a_dialogue_on_the_tiny_model_ends_and_is_recorded_whole() {
     }
     telos.shutdown().await.unwrap();
 }
+
+/// An agenda pass on the tiny model: BABS cannot ground a question (it remembers nothing), the
+/// agenda notices, proposes research, and the act — BABS writing a note and remembering it —
+/// runs as one cycle. Structure, termination and the record are checked, not the note's sense.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agenda_pass_on_the_tiny_model_researches_an_ungrounded_question() {
+    use telos_core::{AgendaStep, Autonomy, Signal, WorkKind, WorkState};
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_embedded(dir.path()).await;
+    let events = chat_events(&telos, "BABS", "What makes a kite fly?").await;
+    assert!(
+        matches!(events.last(), Some(ChatEvent::Done { .. })),
+        "{events:?}"
+    );
+    telos.set_autonomy(Autonomy::On).await.unwrap();
+    let planned = telos.plan_agenda().await.unwrap();
+    let ungrounded = planned
+        .motives
+        .iter()
+        .find(|m| m.signal == Signal::Ungrounded)
+        .unwrap_or_else(|| panic!("{:#?}", planned.motives));
+    assert_eq!(ungrounded.evidence["question"], "What makes a kite fly?");
+    let work = &planned.works[0];
+    assert_eq!((work.kind, work.state), (WorkKind::Research, WorkState::Approved));
+    let AgendaStep::Acted { work } = telos.agenda_step().await.unwrap() else {
+        panic!("no act")
+    };
+    let record = telos
+        .image()
+        .cycle(work.cycle.as_deref().unwrap())
+        .await
+        .unwrap();
+    match work.state {
+        WorkState::Done => {
+            assert!(!record.is_suspended());
+            assert!(!work.result.as_deref().unwrap().is_empty());
+            let babs = telos.image().resolve("BABS").unwrap();
+            assert_eq!(babs.links["memory"].len(), 1, "BABS remembers its note");
+        }
+        // A note cut at the token limit: the act is kept suspended, naming its work.
+        WorkState::Failed => {
+            assert!(record.is_suspended(), "{record:?}");
+            assert_eq!(record.task.as_ref().unwrap()["work"], work.name.as_str());
+        }
+        other => panic!("{other:?}: {work:#?}"),
+    }
+    println!("the agenda's research took {:.1} s: {:?}", work.ms.unwrap() / 1e3, work.result);
+    telos.shutdown().await.unwrap();
+}
