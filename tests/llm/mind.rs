@@ -86,7 +86,10 @@ async fn an_agenda_pass_on_the_tiny_model_researches_an_ungrounded_question() {
         .unwrap_or_else(|| panic!("{:#?}", planned.motives));
     assert_eq!(ungrounded.evidence["question"], "What makes a kite fly?");
     let work = &planned.works[0];
-    assert_eq!((work.kind, work.state), (WorkKind::Research, WorkState::Approved));
+    assert_eq!(
+        (work.kind, work.state),
+        (WorkKind::Research, WorkState::Approved)
+    );
     let AgendaStep::Acted { work } = telos.agenda_step().await.unwrap() else {
         panic!("no act")
     };
@@ -109,6 +112,10 @@ async fn an_agenda_pass_on_the_tiny_model_researches_an_ungrounded_question() {
         }
         other => panic!("{other:?}: {work:#?}"),
     }
-    println!("the agenda's research took {:.1} s: {:?}", work.ms.unwrap() / 1e3, work.result);
+    println!(
+        "the agenda's research took {:.1} s: {:?}",
+        work.ms.unwrap() / 1e3,
+        work.result
+    );
     telos.shutdown().await.unwrap();
 }
