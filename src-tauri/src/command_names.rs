@@ -29,6 +29,7 @@ pub const ALL: &[&str] = &[
     "resume",
     "discard",
     "resume_forge",
+    "resume_dialogue",
     "dissonance",
     "open_inspector",
     "open_debugger",

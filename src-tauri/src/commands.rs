@@ -253,6 +253,26 @@ pub async fn resume(
     Ok(telos.resume(&cycle, program.as_deref()).await?)
 }
 
+/// Resumes a dialogue from its turn `turn` (counted from 0) rewritten as `text`: the later
+/// turns are thought anew as a new cycle, its events streamed into `on_event`.
+#[tauri::command]
+#[specta::specta]
+pub async fn resume_dialogue(
+    telos: State<'_, Telos>,
+    cycle: String,
+    turn: u32,
+    text: String,
+    on_event: Channel<DialogueEvent>,
+) -> IpcResult<()> {
+    let mut events = telos.resume_dialogue(&cycle, Some((turn, text))).await?;
+    while let Some(event) = events.recv().await {
+        if on_event.send(event).is_err() {
+            break; // the window went away: the dialogue is cut and kept suspended
+        }
+    }
+    Ok(())
+}
+
 /// Resumes a suspended forge cycle; with `attempt` and `code`, that attempt's code as the
 /// user edited it is tried first.
 #[tauri::command]

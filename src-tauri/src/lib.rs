@@ -61,6 +61,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::resume,
             commands::discard,
             commands::resume_forge,
+            commands::resume_dialogue,
             commands::dissonance,
             commands::open_inspector,
             commands::open_debugger,

@@ -2,10 +2,13 @@
 // the work proposed, a click approves it, and the agenda runs it on its own.
 
 import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { cli, clickOnScreen, dataDir, launch, quit, screenshot, startDriver, stopDriver } from "./harness.mjs";
+import {
+  CLI, STUB, appEnv, cli, clickOnScreen, dataDir, launch, quit, screenshot, startDriver, stopDriver, switchToPage,
+} from "./harness.mjs";
 
 before(startDriver);
 after(stopDriver);
@@ -67,4 +70,73 @@ test("the Agenda panel proposes work for a motive, and approved work runs on its
     await quit(session);
   }
   assert.match(cli(dir, "autonomy"), /autonomy on/);
+});
+
+test("the Debugger steps through a dialogue thought by thought, and a rewritten turn is thought on from", async () => {
+  const dir = dataDir();
+  // A dialogue whose judge does not judge (the stub's ALFRED echoes): it breaks off at his
+  // verdict, kept suspended with BRICK's and ROBIN's turns.
+  const stub = spawn(STUB, [], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolve) => stub.stdout.once("data", (d) => resolve(String(d).trim())));
+  let failed;
+  try {
+    execFileSync(CLI, ["--data-dir", dir, "dialogue", "Is a kite a toy or a tool?", "--rounds", "1"], {
+      encoding: "utf8",
+      env: { ...appEnv(url), TELOS_LLM: "ollama" },
+    });
+    assert.fail("the dialogue should have broken off");
+  } catch (e) {
+    failed = String(e.stderr).match(/telos cycles show (\S+)\)/)?.[1];
+  } finally {
+    stub.kill();
+  }
+  assert.ok(failed, "the broken dialogue names its cycle");
+  const session = await launch(dir);
+  try {
+    await session.waitFor("ALFRED's dissonance badge", async () => {
+      try {
+        const el = await session.byTestId("dissonance-ALFRED");
+        return (await session.attr(el, "data-placed")) === "true" ? el : null;
+      } catch {
+        return null;
+      }
+    });
+    await clickOnScreen(session, "dissonance-ALFRED");
+    await switchToPage(session, "debugger.html");
+    await session.waitReady();
+    await session.waitFor("the dialogue's thoughts", () => session.byTestId("thought-position"));
+    assert.equal(await session.text(await session.byTestId("thought-position")), "Thought 1 of 3");
+    // Step: BRICK's turn, ROBIN's, ALFRED's broken verdict.
+    await clickOnScreen(session, "thought-next");
+    assert.equal(await session.text(await session.byTestId("thought-position")), "Thought 2 of 3");
+    await clickOnScreen(session, "thought-next");
+    assert.match(await session.text(await session.byTestId("thought-2")), /verdict|ALFRED/);
+    await clickOnScreen(session, "thought-prev");
+    await clickOnScreen(session, "thought-prev");
+    // Rewrite BRICK's turn and think on from it.
+    await session.type(await session.byTestId("turn-edit-0"), "A kite is a tool for reading the wind.");
+    await screenshot(session, "debugger-dialogue");
+    await clickOnScreen(session, "resume-turn-0");
+    const said = await session.waitFor("the resumed dialogue's end", async () => {
+      for (const id of ["resume-result", "resume-error"]) {
+        try {
+          return await session.text(await session.byTestId(id));
+        } catch {
+          // not yet
+        }
+      }
+      return null;
+    }, 60_000);
+    // The stub's ALFRED still does not judge: it breaks off again, as a new cycle.
+    assert.match(said, /broke off again|thought anew/);
+    const shownId = await session.text(await session.byTestId("cycle-id"));
+    assert.notEqual(shownId, failed);
+    const first = await session.text(await session.byTestId("thought-0"));
+    assert.match(first, /rewritten by you/);
+    await screenshot(session, "debugger-dialogue-resumed");
+  } finally {
+    await quit(session);
+  }
+  const old = JSON.parse(cli(dir, "cycles", "show", failed, "--json"));
+  assert.match(old.summary.state, /superseded|resumed/);
 });

@@ -4,6 +4,7 @@
 
 mod agenda;
 mod detectors;
+mod resume;
 
 use serde_json::{Value, json};
 use telos_core::scheduler::Mode;
@@ -99,7 +100,7 @@ async fn a_dialogue_that_converges_in_one_round_is_one_cycle_with_its_record() {
     assert!(!record.is_suspended());
     let ops: Vec<&str> = record.steps.iter().map(|s| s.op.as_str()).collect();
     assert!(
-        ops.starts_with(&["turn", "turn", "verdict", "synthesis"]),
+        ops.starts_with(&["question", "turn", "turn", "verdict", "synthesis"]),
         "{ops:?}"
     );
     let object = telos.image().resolve(&dialogue.name).unwrap();
@@ -129,7 +130,7 @@ async fn a_dialogue_that_converges_in_one_round_is_one_cycle_with_its_record() {
         assert_eq!(last["dialogue"], json!(dialogue.name));
     }
     // ROBIN was told what BRICK said (the transcript grounds each turn).
-    let robin_prompt = &record.steps[1].detail["prompt"];
+    let robin_prompt = &record.steps[2].detail["prompt"];
     assert!(
         robin_prompt
             .as_str()
@@ -204,7 +205,7 @@ async fn a_dialogue_a_model_breaks_off_is_kept_suspended_with_its_trace() {
     let ops: Vec<&str> = record.steps.iter().map(|s| s.op.as_str()).collect();
     assert_eq!(
         ops,
-        ["turn", "turn"],
+        ["question", "turn", "turn"],
         "BRICK's turn, then ROBIN's with its error"
     );
     assert_eq!(

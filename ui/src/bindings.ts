@@ -62,6 +62,11 @@ export const commands = {
 	 *  user edited it is tried first.
 	 */
 	resumeForge: (cycle: string, attempt: number | null, code: string | null) => typedError<ForgeOutcome, IpcError>(__TAURI_INVOKE("resume_forge", { cycle, attempt, code })),
+	/**
+	 *  Resumes a dialogue from its turn `turn` (counted from 0) rewritten as `text`: the later
+	 *  turns are thought anew as a new cycle, its events streamed into `on_event`.
+	 */
+	resumeDialogue: (cycle: string, turn: number, text: string, onEvent: Channel<DialogueEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("resume_dialogue", { cycle, turn, text, onEvent })),
 	/**  The personas with a suspended cycle (their morphs show a dissonance badge). */
 	dissonance: () => typedError<Dissonance[], IpcError>(__TAURI_INVOKE("dissonance")),
 	openInspector: (object: string) => typedError<null, IpcError>(__TAURI_INVOKE("open_inspector", { object })),
@@ -250,6 +255,11 @@ export type CycleView = {
 	 *  sandbox runs, verdict).
 	 */
 	forge: ForgeTask | null,
+	/**
+	 *  A dialogue cycle's story, thought by thought: each turn's prompt, what grounded it and
+	 *  the reply, ALFRED's verdicts, the synthesis.
+	 */
+	dialogue: DialogueTrace | null,
 };
 
 /**  One event of a dialogue as it happens. */
@@ -269,6 +279,13 @@ export type DialogueEvent = ({ type: "started"; question: string; rounds: number
 ({ type: "done"; dialogue: ObjRef; cycle: string; ending: Ending; synthesis: string }) & { message?: never; persona?: never; question?: never; recalled?: never; round?: never; rounds?: never; text?: never } | 
 /**  It failed or was cut; `cycle` is the suspended cycle with its trace, when one was kept. */
 ({ type: "failed"; message: string; cycle: string | null }) & { dialogue?: never; ending?: never; persona?: never; question?: never; recalled?: never; round?: never; rounds?: never; synthesis?: never; text?: never };
+
+/**  A dialogue cycle's story for the Debugger. */
+export type DialogueTrace = {
+	question: string,
+	rounds: number,
+	thoughts: Thought[],
+};
 
 /**  A persona's newest suspended cycle. */
 export type Dissonance = {
@@ -766,6 +783,29 @@ export type TaskIncident = {
 	task: string,
 	what: string,
 	restart_in: number | null,
+};
+
+/**  One thought of a dialogue, as its trace recorded it. */
+export type Thought = {
+	/**  `turn`, `verdict`, `synthesis`, or `yield` (the dialogue waited for the user). */
+	kind: string,
+	round: number,
+	persona: string,
+	/**  What the model was asked. */
+	prompt: string | null,
+	recalled: string[],
+	/**  The reply (a verdict's reason for a verdict). */
+	text: string,
+	verdict: string | null,
+	model: string | null,
+	ms: number | null,
+	/**  Why the turn broke off, when it did. */
+	error: string | null,
+	/**  Kept from the dialogue this one resumed, or written by the user. */
+	kept: boolean,
+	edited: boolean,
+	/**  For a turn that completed: its index among the dialogue's turns (what `resume` takes). */
+	turn: number | null,
 };
 
 /**  The JSON type of a slot value, so a UI can show it without parsing. */

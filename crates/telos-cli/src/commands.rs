@@ -64,6 +64,7 @@ enum Work {
     Personas,
     Models,
     Dialogue(String, u32),
+    ResumeDialogue(String, u32, String),
     Amendments,
     Approve(String),
     Reject(String),
@@ -134,9 +135,21 @@ impl Work {
             Command::Morph(MorphCommand::Pin { object }) => Work::Pin(object, true),
             Command::Morph(MorphCommand::Unpin { object }) => Work::Pin(object, false),
             Command::Ask { persona, message } => Work::Chat(persona, message),
-            Command::Dialogue { question, rounds } => {
+            Command::Dialogue {
+                question,
+                rounds,
+                resume,
+                turn,
+            } => {
                 if question.trim().is_empty() {
-                    return Err(anyhow!("the question is empty"));
+                    return Err(anyhow!(if turn.is_some() {
+                        "the turn's new text is empty"
+                    } else {
+                        "the question is empty"
+                    }));
+                }
+                if let (Some(cycle), Some(turn)) = (resume, turn) {
+                    return Ok(Work::ResumeDialogue(cycle, turn, question));
                 }
                 if !(1..=telos_core::mind::MAX_ROUNDS).contains(&rounds) {
                     return Err(anyhow!(
@@ -352,9 +365,15 @@ impl Work {
                     format!("rejected {id}: the codex file is back to the codex in force")
                 })
             }
-            Work::Dialogue(question, rounds) => {
+            Work::Dialogue(..) | Work::ResumeDialogue(..) => {
                 use std::io::Write;
-                let mut events = telos.dialogue(&question, rounds)?;
+                let mut events = match self {
+                    Work::ResumeDialogue(cycle, turn, text) => {
+                        telos.resume_dialogue(&cycle, Some((turn, text))).await?
+                    }
+                    Work::Dialogue(question, rounds) => telos.dialogue(&question, rounds)?,
+                    _ => unreachable!("matched above"),
+                };
                 let mut out = std::io::stdout();
                 let mut failure = None;
                 while let Some(event) = events.recv().await {

@@ -66,11 +66,22 @@ pub enum Command {
     /// grounded in what each remembers; ALFRED judges each round (converged, continue, impasse)
     /// and writes the synthesis. The turns stream to stdout (`--json`: one event per line); the
     /// dialogue is recorded as one cycle, or kept suspended when it fails (non-zero exit).
+    ///
+    /// `--resume CYCLE --turn N TEXT` resumes the dialogue of CYCLE from its turn N (counted
+    /// from 0) rewritten as TEXT: the later turns are thought anew as a new cycle, which
+    /// resolves CYCLE when it was suspended (`telos cycles show CYCLE` lists the turns).
     Dialogue {
+        /// The question (with --turn: the turn's new text).
         question: String,
         /// The most rounds (1 to 10).
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+        /// Resume the dialogue of this cycle.
+        #[arg(long, value_name = "CYCLE", requires = "turn")]
+        resume: Option<String>,
+        /// The turn to rewrite (with --resume).
+        #[arg(long, value_name = "N", requires = "resume")]
+        turn: Option<u32>,
     },
     /// What moved the personas: motives (cognitive dissonance, curiosity deficits) noticed
     /// in the image and memory.

@@ -469,9 +469,43 @@ impl Telos {
     /// the forge (BRICK gets its attempts again).
     pub async fn resume(&self, id: &str, program: Option<&str>) -> Result<CycleSummary> {
         let program = edited_program(id, program)?;
+        // A dialogue goes on from where it broke off (its events are not watched here).
+        let record = self.image.cycle(id).await?;
+        if program.is_none() && telos_mind::trace(&record).is_some() {
+            ops::suspended(&self.image, id).await?;
+            let mut events = self.resume_dialogue(id, None).await?;
+            while let Some(event) = events.recv().await {
+                match event {
+                    DialogueEvent::Done { cycle, .. }
+                    | DialogueEvent::Failed {
+                        cycle: Some(cycle), ..
+                    } => return Ok(CycleSummary::new(&self.image.cycle(&cycle).await?)),
+                    DialogueEvent::Failed {
+                        message,
+                        cycle: None,
+                    } => return Err(Error::Mind(telos_mind::Error::Resumed(message))),
+                    _ => {}
+                }
+            }
+            return Err(Error::Mind(telos_mind::Error::Resumed(
+                "the dialogue ended without a word".into(),
+            )));
+        }
         Ok(CycleSummary::new(
             &self.forge.resume_any(id, program).await?,
         ))
+    }
+
+    /// Resumes the dialogue of cycle `id` as a new cycle, its events streamed back: from its
+    /// turn `edit.0` (counted from 0) rewritten as `edit.1`, the later turns thought anew, or
+    /// (no edit) from where it broke off.
+    pub async fn resume_dialogue(
+        &self,
+        id: &str,
+        edit: Option<(u32, String)>,
+    ) -> Result<mpsc::Receiver<DialogueEvent>> {
+        self.roster.sync();
+        Ok(telos_mind::resume(&self.voice, &self.supervisor, id, edit).await?)
     }
 
     /// Discards a suspended cycle.

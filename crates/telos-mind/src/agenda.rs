@@ -273,7 +273,11 @@ impl Agenda {
                 open.insert(w.key, id);
             }
         }
-        let mut cycle = image.begin(&format!("agenda noticed {} motives", fresh.len()));
+        let noticed = match fresh.len() {
+            1 => "agenda noticed 1 motive".to_string(),
+            n => format!("agenda noticed {n} motives"),
+        };
+        let mut cycle = image.begin(&noticed);
         let (mut motive_ids, mut work_ids) = (Vec::new(), Vec::new());
         for (n, finding) in fresh.iter().enumerate() {
             let (id, _) = motive::stage(&mut cycle, finding, n)?;

@@ -17,6 +17,8 @@ use telos_persona::{Status, Turn, Voice, resolve_persona};
 use telos_supervisor::{Shutdown, Supervisor};
 use tokio::sync::mpsc;
 
+pub use crate::prompts::verdict_schema;
+use crate::prompts::{judge_prompt, short, synthesis_prompt, turn_prompt};
 use crate::record;
 use crate::{Error, Result};
 
@@ -140,6 +142,29 @@ pub(crate) fn start(
     rounds: u32,
     gate: Option<Status>,
 ) -> Result<mpsc::Receiver<DialogueEvent>> {
+    begin(voice, supervisor, question, rounds, gate, Seed::default())
+}
+
+/// What a dialogue starts from: nothing, or (resumed from the Debugger) the turns and verdicts
+/// kept from an earlier one, which the new cycle resolves when it was suspended.
+#[derive(Default)]
+pub(crate) struct Seed {
+    pub(crate) turns: Vec<TurnRecord>,
+    pub(crate) judgements: Vec<Judgement>,
+    pub(crate) resumes: Option<telos_image::CycleRecord>,
+    pub(crate) claim: Option<telos_image::ClaimGuard>,
+    /// The turn the user wrote (its index in `turns`).
+    pub(crate) edited: Option<usize>,
+}
+
+pub(crate) fn begin(
+    voice: &Voice,
+    supervisor: &Supervisor,
+    question: &str,
+    rounds: u32,
+    gate: Option<Status>,
+    seed: Seed,
+) -> Result<mpsc::Receiver<DialogueEvent>> {
     let question = question.trim().to_string();
     if question.is_empty() {
         return Err(Error::EmptyQuestion);
@@ -156,14 +181,50 @@ pub(crate) fn start(
     let (tx, rx) = mpsc::channel(64);
     let (voice, shutdown) = (voice.clone(), supervisor.shutdown());
     supervisor.job(format!("dialogue: {question}"), async move {
-        let mut d = Dialogue {
-            cycle: voice
+        let Seed {
+            turns,
+            judgements,
+            resumes,
+            claim,
+            edited,
+        } = seed;
+        let _claim = claim;
+        let mut cycle = match &resumes {
+            Some(r) => voice.image().begin(&format!("dialogue resume {}", r.id)),
+            None => voice
                 .image()
                 .begin(&format!("dialogue {}", short(&question))),
+        };
+        cycle.note("question", json!({"question": question, "rounds": rounds}));
+        if let Some(r) = resumes {
+            cycle.note("resumes", json!({"cycle": r.id, "turn": edited}));
+            if r.is_suspended() {
+                cycle.set_resumes(r);
+            }
+        }
+        // The kept turns and verdicts head the new trace, in the order they were thought.
+        for (i, t) in turns.iter().enumerate() {
+            let mut detail = serde_json::to_value(t).unwrap_or_default();
+            detail["kept"] = json!(edited != Some(i));
+            detail["edited"] = json!(edited == Some(i));
+            cycle.note("turn", detail);
+            if let Some(j) = judgements
+                .iter()
+                .find(|j| j.round == t.round && turns.get(i + 1).is_none_or(|n| n.round != t.round))
+            {
+                cycle.note(
+                    "verdict",
+                    json!({"round": j.round, "verdict": j.verdict, "reason": j.reason,
+                           "kept": true}),
+                );
+            }
+        }
+        let mut d = Dialogue {
+            cycle,
             voice,
             question,
-            turns: Vec::new(),
-            judgements: Vec::new(),
+            turns,
+            judgements,
             tx,
             shutdown,
             gate,
@@ -206,10 +267,27 @@ impl Dialogue {
             rounds,
         })
         .await?;
-        let mut ending = Ending::Cap;
+        // A resumed dialogue whose last kept verdict ended it goes straight to the synthesis.
+        let mut ending = match self.judgements.last().map(|j| j.verdict) {
+            Some(Verdict::Converged) => Ending::Converged,
+            Some(Verdict::Impasse) => Ending::Impasse,
+            _ => Ending::Cap,
+        };
+        let first = if ending == Ending::Cap { 1 } else { rounds + 1 };
         let mut still = 0;
-        for round in 1..=rounds {
+        for round in first..=rounds {
+            // A resumed dialogue skips what it kept: judged rounds, and turns already said.
+            if self.judgements.iter().any(|j| j.round == round) {
+                continue;
+            }
             for speaker in SPEAKERS {
+                if self
+                    .turns
+                    .iter()
+                    .any(|t| t.round == round && t.persona == speaker)
+                {
+                    continue;
+                }
                 let prompt = turn_prompt(speaker, &self.question, &self.turns);
                 let turn = self.speak(round, speaker, prompt, None).await?;
                 self.turns.push(turn);
@@ -363,18 +441,36 @@ impl Dialogue {
         let judged = self
             .speak(round, JUDGE, prompt.clone(), Some(verdict_schema()))
             .await?;
-        let v: Value = serde_json::from_str(&judged.text).map_err(|e| {
-            format!(
-                "ALFRED's verdict is not the JSON asked for ({e}): {}",
-                short(&judged.text)
-            )
-        })?;
-        let verdict = serde_json::from_value(v["verdict"].clone()).map_err(|_| {
-            format!(
-                "ALFRED's verdict {} is not converged, continue or impasse",
-                v["verdict"]
-            )
-        })?;
+        let read = serde_json::from_str::<Value>(&judged.text)
+            .map_err(|e| {
+                format!(
+                    "ALFRED's verdict is not the JSON asked for ({e}): {}",
+                    short(&judged.text)
+                )
+            })
+            .and_then(|v| {
+                let verdict: Verdict =
+                    serde_json::from_value(v["verdict"].clone()).map_err(|_| {
+                        format!(
+                            "ALFRED's verdict {} is not converged, continue or impasse",
+                            v["verdict"]
+                        )
+                    })?;
+                Ok((verdict, v))
+            });
+        let (verdict, v) = match read {
+            Ok(read) => read,
+            Err(why) => {
+                // The Debugger shows what ALFRED said instead.
+                self.cycle.note(
+                    "verdict",
+                    json!({"round": round, "persona": JUDGE, "prompt": prompt,
+                           "text": judged.text, "error": why, "model": judged.model,
+                           "ms": judged.ms}),
+                );
+                return Err(why);
+            }
+        };
         let judgement = Judgement {
             round,
             verdict,
@@ -435,7 +531,7 @@ impl Dialogue {
     }
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -446,81 +542,6 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// The shape ALFRED's verdict must have.
-pub fn verdict_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "verdict": {"type": "string", "enum": ["converged", "continue", "impasse"]},
-            "reason": {"type": "string", "maxLength": 200}
-        },
-        "required": ["verdict", "reason"],
-        "additionalProperties": false
-    })
-}
-
-fn transcript(turns: &[TurnRecord]) -> String {
-    turns
-        .iter()
-        .map(|t| format!("{} (round {}): {}", t.persona, t.round, t.text))
-        .collect::<Vec<_>>()
-        .join("\n\n")
-}
-
-/// What a side is asked: the question, its role in the dialogue, and the transcript so far.
-fn turn_prompt(speaker: &str, question: &str, turns: &[TurnRecord]) -> String {
-    let stance = if speaker == SPEAKERS[0] {
-        "Take it apart logically: name the assumptions, test them, say what follows."
-    } else {
-        "Answer from empathy: what matters to the people involved, and how it feels to them."
-    };
-    if turns.is_empty() {
-        format!(
-            "A dialogue on the question: {question}\n\n{stance} Give your position in a few sentences."
-        )
-    } else {
-        format!(
-            "A dialogue on the question: {question}\n\nSo far:\n\n{}\n\n{stance} Answer the \
-             other side: where you agree, where you do not, and your position now, in a few \
-             sentences.",
-            transcript(turns)
-        )
-    }
-}
-
-fn judge_prompt(question: &str, turns: &[TurnRecord]) -> String {
-    format!(
-        "You judge a dialogue on the question: {question}\n\n{}\n\nHave the two sides converged \
-         on a shared answer, should they go on, or are they at an impasse? Answer with the \
-         verdict and a one-sentence reason.",
-        transcript(turns)
-    )
-}
-
-fn synthesis_prompt(question: &str, turns: &[TurnRecord], ending: Ending) -> String {
-    let how = match ending {
-        Ending::Converged => "They converged.",
-        Ending::Impasse => "They are at an impasse.",
-        Ending::Cap => "They ran out of rounds without agreeing.",
-        Ending::Stalled => "Their positions stopped moving without agreement.",
-    };
-    format!(
-        "The dialogue on the question: {question}\n\n{}\n\n{how} Write the synthesis: what both \
-         sides got right, what remains open, and your answer to the question, in a short \
-         paragraph.",
-        transcript(turns)
-    )
-}
-
-/// The first words of a question, for a cycle's trigger.
-fn short(question: &str) -> String {
-    let mut s: String = question.chars().take(60).collect();
-    if s.len() < question.len() {
-        s.push('…');
-    }
-    s
-}
-
 /// The persona objects of a dialogue: both sides and the judge.
 pub(crate) fn participants(d: &Dialogue) -> Vec<Arc<Object>> {
     SPEAKERS
@@ -528,29 +549,4 @@ pub(crate) fn participants(d: &Dialogue) -> Vec<Arc<Object>> {
         .chain([&JUDGE])
         .filter_map(|n| resolve_persona(d.voice.image(), n).ok())
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_prompts_carry_the_question_the_stance_and_the_transcript() {
-        let first = turn_prompt("BRICK", "Should we fly?", &[]);
-        assert!(first.contains("Should we fly?") && first.contains("logically"));
-        let turn = TurnRecord {
-            round: 1,
-            persona: "BRICK".into(),
-            text: "Wings first.".into(),
-            recalled: vec![],
-            model: "m".into(),
-            runtime: "ollama".into(),
-            ms: 1.0,
-        };
-        let second = turn_prompt("ROBIN", "Should we fly?", &[turn]);
-        assert!(second.contains("BRICK (round 1): Wings first.") && second.contains("empathy"));
-        assert_eq!(short(&"x".repeat(80)).chars().count(), 61);
-        assert!((cosine(&[1.0, 0.0], &[1.0, 0.0]) - 1.0).abs() < 1e-6);
-        assert_eq!(cosine(&[1.0, 0.0], &[0.0, 1.0]), 0.0);
-    }
 }

@@ -17,7 +17,9 @@ pub mod agenda;
 pub mod detect;
 pub mod dialogue;
 pub mod motive;
+mod prompts;
 mod record;
+mod resume;
 pub mod work;
 
 pub use agenda::{Agenda, AgendaEvent, Autonomy, Budget, Hold, Planned, Step};
@@ -26,6 +28,7 @@ pub use dialogue::{
     Verdict, dialogue,
 };
 pub use motive::{Motive, MotiveKind, Signal};
+pub use resume::{DialogueTrace, Thought, resume, trace};
 pub use work::{Work, WorkKind, WorkState};
 
 /// What can go wrong before a dialogue starts.
@@ -39,6 +42,14 @@ pub enum Error {
     Persona(#[from] telos_persona::Error),
     #[error(transparent)]
     Image(#[from] telos_image::Error),
+    #[error("cycle {0} is not a dialogue")]
+    NotADialogue(String),
+    #[error("the resumed dialogue failed: {0}")]
+    Resumed(String),
+    #[error("the edited turn is empty")]
+    EmptyTurn,
+    #[error("cycle {cycle} has no turn {turn}: its dialogue has {have} turns, counted from 0")]
+    NoTurn { cycle: String, turn: u32, have: u32 },
     #[error("no work {0:?} on the agenda (see `telos agenda ls`)")]
     NoWork(String),
     #[error("{work} is {state:?}, so it cannot become {wanted:?}")]

@@ -5,6 +5,7 @@ import type { CycleView, StepView as TraceStep } from "../bindings";
 import { append, badge, button, h, linkButton } from "../common/dom";
 import { excerpt, prettyJson } from "../common/json";
 import { formatDuration, formatFullTime } from "../common/time";
+import { dialogueSection, type DialogueDraft } from "./dialogue";
 import { forgeSection, type ForgeDraft } from "./forge";
 import { programSection, type Draft, type StepCursor } from "./program";
 
@@ -17,6 +18,8 @@ export type DetailModel = {
   draft: Draft;
   /** Edits of a forge cycle's attempts' code. */
   forgeDraft: ForgeDraft;
+  /** A dialogue cycle's stepper and rewritten turns. */
+  dialogueDraft: DialogueDraft;
   step: StepCursor;
   busy: "resume" | "discard" | null;
   /** The result of the last Resume or Discard, or a failure to open something. */
@@ -31,6 +34,10 @@ export type DetailActions = {
   resume(): void;
   /** Resume a forge cycle from an attempt with its edited code (`null`: BRICK tries again). */
   resumeForge(attempt: number | null): void;
+  /** Step a dialogue to thought `to`. */
+  stepThought(to: number): void;
+  /** Resume a dialogue from turn `turn` rewritten as `text`. */
+  resumeDialogue(turn: number, text: string): void;
   discard(): void;
   retry(): void;
 };
@@ -71,6 +78,9 @@ export function detailPane(m: DetailModel, a: DetailActions): HTMLElement {
     s.state === "suspended" ? suspendedActions(m, a) : null,
     objects(v, a),
   );
+  if (v.dialogue) {
+    pane.append(dialogueSection(v.dialogue, m.dialogueDraft, m.busy !== null, { step: a.stepThought, resume: a.resumeDialogue }));
+  }
   if (v.forge) pane.append(forgeSection(v.forge, s.state === "suspended", m.forgeDraft, m.busy !== null, { resume: a.resumeForge }));
   const program = programSection(v, m.draft, m.step, { step: a.step, rerender: a.rerender, openObject: a.openObject });
   if (program) pane.append(program);
@@ -92,7 +102,9 @@ function suspendedActions(m: DetailModel, a: DetailActions): HTMLElement {
   return h("div", { class: "suspended-actions panel" },
     h("div", { class: "explain" },
       h("strong", { text: "Suspended. " }),
-      m.view?.forge
+      m.view?.dialogue
+        ? "Nothing was recorded. Resume goes on from where it broke off (or rewrite a turn below and resume from it); Discard leaves it aborted for good."
+        : m.view?.forge
         ? "Nothing was installed. Resume gives the forge its attempts again (or edit an attempt's code below and resume from it); Discard leaves it aborted for good."
         : "Nothing it staged was written. Resume runs its program (with your edits) as a new cycle; Discard leaves it aborted for good.",
     ),

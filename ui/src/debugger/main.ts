@@ -5,13 +5,15 @@
 import "../theme.css";
 import "./debugger.css";
 
-import { commands, events, type CycleSummary } from "../bindings";
+import { Channel } from "@tauri-apps/api/core";
+import { commands, events, type CycleSummary, type DialogueEvent } from "../bindings";
 import { call, initialCycle, newestFirst, type CycleFilter } from "../common/cycles";
 import { autosizeAll, fill, h, markFocus, restoreFocus } from "../common/dom";
 import { programText } from "../common/program";
 import { detailPane, type DetailModel, type Outcome } from "./detail";
 import { listPane } from "./list";
 import type { ForgeDraft } from "./forge";
+import { emptyDialogueDraft, type DialogueDraft } from "./dialogue";
 import { emptyDraft, type Draft } from "./program";
 
 const LIMIT = 200;
@@ -27,6 +29,18 @@ let detail: DetailModel | null = null;
 const drafts = new Map<string, Draft>();
 /** Forge code edits per cycle, likewise. */
 const forgeDrafts = new Map<string, ForgeDraft>();
+
+/** Dialogue steppers and rewritten turns per cycle. */
+const dialogueDrafts = new Map<string, DialogueDraft>();
+
+function dialogueDraftFor(id: string): DialogueDraft {
+  let d = dialogueDrafts.get(id);
+  if (!d) {
+    d = emptyDialogueDraft();
+    dialogueDrafts.set(id, d);
+  }
+  return d;
+}
 
 function forgeDraftFor(id: string): ForgeDraft {
   let d = forgeDrafts.get(id);
@@ -70,6 +84,13 @@ function render(): void {
       select: (id) => void select(id),
       resume: () => void resume(),
       resumeForge: (attempt) => void resumeForge(attempt),
+      stepThought: (to) => {
+        if (!detail) return;
+        const n = detail.view?.dialogue?.thoughts.length ?? 0;
+        detail.dialogueDraft.cursor = Math.max(0, Math.min(to, n - 1));
+        render();
+      },
+      resumeDialogue: (turn, text) => void resumeDialogue(turn, text),
       discard: () => void discard(),
       retry: () => void select(detail?.id ?? ""),
     }));
@@ -103,6 +124,7 @@ async function select(id: string, outcome: Outcome | null = null): Promise<void>
     loadError: null,
     draft: draftFor(id),
     forgeDraft: forgeDraftFor(id),
+    dialogueDraft: dialogueDraftFor(id),
     step: same && detail ? detail.step : { cursor: 0, state: null, error: null, busy: false },
     busy: null,
     outcome,
@@ -161,6 +183,7 @@ async function runStep(to: number): Promise<void> {
 async function resume(): Promise<void> {
   if (detail?.view?.forge) return resumeForge(null);
   const d = detail;
+  if (d?.view?.dialogue && !d.view.program) return resumeAsItWas(d);
   const ops = d?.view?.program;
   if (!d || !ops || d.busy) return;
   const program = programText(ops, d.draft);
@@ -190,6 +213,76 @@ async function resume(): Promise<void> {
     text: `Resumed ${r.data.state === "committed" ? "and committed" : `(${r.data.state})`} as this cycle, from`,
     link: { label: d.id, cycle: d.id },
   });
+}
+
+/** A suspended dialogue goes on from where it broke off. */
+async function resumeAsItWas(d: DetailModel): Promise<void> {
+  if (d.busy) return;
+  d.busy = "resume";
+  d.outcome = { kind: "ok", testid: "resume-progress", text: "Resuming the dialogue…" };
+  render();
+  const r = await call(() => commands.resume(d.id, null));
+  if (detail !== d) return;
+  d.busy = null;
+  await refreshList();
+  if (!r.ok) {
+    d.outcome = { kind: "error", testid: "resume-error", text: `Resume failed: ${r.message}` };
+    render();
+    return;
+  }
+  await select(r.data.id, {
+    kind: r.data.state === "committed" ? "ok" : "error",
+    testid: "resume-result",
+    text: `The dialogue went on (${r.data.state}) as this cycle, from`,
+    link: { label: d.id, cycle: d.id },
+  });
+}
+
+/** Resumes a dialogue from turn `turn` rewritten as `text`; its turns stream into the banner. */
+async function resumeDialogue(turn: number, text: string): Promise<void> {
+  const d = detail;
+  if (!d || d.busy) return;
+  d.busy = "resume";
+  d.outcome = { kind: "ok", testid: "resume-progress", text: `Resuming from turn ${turn}…` };
+  render();
+  let ended: DialogueEvent | null = null;
+  const channel = new Channel<DialogueEvent>();
+  channel.onmessage = (e) => {
+    if (detail !== d) return;
+    if (e.type === "turn") {
+      d.outcome = { kind: "ok", testid: "resume-progress", text: `Round ${e.round}: ${e.persona} is thinking…` };
+      render();
+    } else if (e.type === "verdict") {
+      d.outcome = { kind: "ok", testid: "resume-progress", text: `ALFRED's verdict on round ${e.round}: ${e.verdict}` };
+      render();
+    } else if (e.type === "done" || e.type === "failed") {
+      ended = e;
+    }
+  };
+  const r = await call(() => commands.resumeDialogue(d.id, turn, text, channel));
+  if (detail !== d) return;
+  d.busy = null;
+  await refreshList();
+  const end = ended as DialogueEvent | null;
+  if (!r.ok || !end) {
+    d.outcome = { kind: "error", testid: "resume-error", text: `Resume failed: ${r.ok ? "the dialogue ended without a word" : r.message}` };
+    render();
+    return;
+  }
+  dialogueDrafts.delete(d.id);
+  if (end.type === "done") {
+    await select(end.cycle, {
+      kind: "ok",
+      testid: "resume-result",
+      text: `The dialogue was thought anew (${end.ending}) as this cycle, from`,
+      link: { label: d.id, cycle: d.id },
+    });
+  } else if (end.type === "failed" && end.cycle) {
+    await select(end.cycle, { kind: "error", testid: "resume-error", text: `It broke off again: ${end.message}` });
+  } else if (end.type === "failed") {
+    d.outcome = { kind: "error", testid: "resume-error", text: `Resume failed: ${end.message}` };
+    render();
+  }
 }
 
 /** Resumes a forge cycle: from `attempt` with the user's code, or (null) BRICK tries again. */

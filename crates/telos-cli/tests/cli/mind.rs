@@ -66,6 +66,15 @@ fn motives_become_work_that_is_approved_and_run_from_the_command_line() {
     let err = fails(d, &["agenda", "reject", id]);
     assert!(err.contains("Done"), "{err}");
 
+    // A dialogue resumed from a turn names what is wrong.
+    let err = fails(d, &["dialogue", "new words", "--turn", "0"]);
+    assert!(err.contains("--resume"), "{err}");
+    let err = fails(
+        d,
+        &["dialogue", "new words", "--resume", "nope", "--turn", "0"],
+    );
+    assert!(err.contains("nope"), "{err}");
+
     assert_eq!(ok_json(d, &["autonomy", "off", "--json"]), json!("off"));
     let out = telos(d, &["agenda", "run", "--once"]);
     let text = String::from_utf8(out.stdout).unwrap();

@@ -92,6 +92,9 @@ pub struct CycleView {
     /// A forge cycle's story: what was asked and every attempt (prompt, reply, code, test,
     /// sandbox runs, verdict).
     pub forge: Option<ForgeTask>,
+    /// A dialogue cycle's story, thought by thought: each turn's prompt, what grounded it and
+    /// the reply, ALFRED's verdicts, the synthesis.
+    pub dialogue: Option<telos_mind::DialogueTrace>,
 }
 
 impl CycleView {
@@ -120,6 +123,7 @@ impl CycleView {
                 _ => None,
             },
             forge: ForgeTask::of(record),
+            dialogue: telos_mind::trace(record),
         }
     }
 }
