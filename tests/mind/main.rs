@@ -5,6 +5,7 @@
 mod agenda;
 mod detectors;
 mod resume;
+mod share;
 
 use serde_json::{Value, json};
 use telos_core::scheduler::Mode;

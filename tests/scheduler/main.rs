@@ -321,3 +321,42 @@ async fn concurrent_requests_for_every_persona_all_finish_within_budget() {
     );
     assert!(!stub.actions().contains(&"unload phi3:3.8b".to_string()));
 }
+
+/// A dialogue's next speaker prepared while the judge speaks: the idle model that spoke last
+/// goes, the next one loads, and the next turn starts with no load of its own; with a request
+/// waiting, or the room taken by a busy model, nothing is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_speakers_model_is_prepared_only_from_idle_room() {
+    let mut script = Script::design_table();
+    script.token_ms = 40;
+    let stub = OllamaStub::start(script);
+    let (scheduler, _stop) = scheduler_on(&stub);
+    until("ALFRED's model", || {
+        stub.loaded().0 == names(&["phi3:3.8b"])
+    })
+    .await;
+    collect(scheduler.chat("ROBIN", ask("a feeling")).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stub.loaded().0, names(&["gemma2:9b", "phi3:3.8b"]));
+
+    // While ALFRED judges, BRICK's model takes ROBIN's idle place.
+    let verdict = scheduler.chat("ALFRED", ask("judge")).await.unwrap();
+    assert!(scheduler.prepare("BRICK").await.unwrap());
+    assert_eq!(stub.loaded().0, names(&["mistral:7b", "phi3:3.8b"]));
+    collect(verdict).await.unwrap();
+    let before = stub.actions().len();
+    collect(scheduler.chat("BRICK", ask("next round")).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stub.actions()[before..], names(&["chat mistral:7b 5m"]));
+
+    // Already loaded: nothing to do. A busy model in the way: nothing either.
+    assert!(!scheduler.prepare("BRICK").await.unwrap());
+    let busy = scheduler.chat("BRICK", ask("still talking")).await.unwrap();
+    assert!(!scheduler.prepare("ROBIN").await.unwrap());
+    assert_eq!(stub.loaded().0, names(&["mistral:7b", "phi3:3.8b"]));
+    collect(busy).await.unwrap();
+    let err = scheduler.prepare("HAL").await.unwrap_err();
+    assert!(err.to_string().contains("HAL"), "{err}");
+}

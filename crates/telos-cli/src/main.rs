@@ -310,6 +310,11 @@ pub enum SchedulerCommand {
         /// Seed: one seed, one trace.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// A dialogue-heavy trace instead: Socratic dialogues (BRICK and ROBIN in turns,
+        /// ALFRED's verdicts and synthesis), each turn asked when the one before it ends,
+        /// with a user's request now and then.
+        #[arg(long)]
+        dialogues: bool,
     },
 }
 

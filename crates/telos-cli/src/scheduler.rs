@@ -15,11 +15,18 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
     };
     match command {
         SchedulerCommand::Status => return Ok(Some(cli)),
-        SchedulerCommand::Trace { requests, seed } => {
-            print!(
-                "{}",
-                trace::to_jsonl(&trace::generate(&scheduler_defaults(), *requests, *seed))
-            );
+        SchedulerCommand::Trace {
+            requests,
+            seed,
+            dialogues,
+        } => {
+            let personas = scheduler_defaults();
+            let requests = if *dialogues {
+                trace::generate_dialogues(&personas, *requests, *seed, &Hardware::default())
+            } else {
+                trace::generate(&personas, *requests, *seed)
+            };
+            print!("{}", trace::to_jsonl(&requests));
         }
         SchedulerCommand::Replay {
             trace: path,

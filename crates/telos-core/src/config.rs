@@ -37,6 +37,9 @@ pub struct Config {
     /// The agenda's caps: acts per hour (`TELOS_AGENDA_PER_HOUR`, default 12) and the share
     /// of time its acts may fill (`TELOS_AGENDA_SHARE`, default 0.2).
     pub agenda: telos_mind::Budget,
+    /// A dialogue's sides may speak on one loaded model instead of swapping theirs
+    /// (`TELOS_DIALOGUE_SHARE=1`; off by default: each persona speaks with its own model).
+    pub dialogue_share: bool,
 }
 
 impl Config {
@@ -55,6 +58,7 @@ impl Config {
             fallback_model: telos_llama::DEFAULT_MODEL.to_string(),
             ram_budget: default_ram_budget(),
             agenda: telos_mind::Budget::default(),
+            dialogue_share: false,
         }
     }
 
@@ -98,6 +102,18 @@ impl Config {
                     name: "TELOS_FORGE_ATTEMPTS".into(),
                     reason: format!("{text:?} is not a number of attempts from 1 to 20"),
                 })?;
+        }
+        if let Some(text) = var("TELOS_DIALOGUE_SHARE") {
+            config.dialogue_share = match text.trim() {
+                "1" | "true" | "on" | "yes" => true,
+                "0" | "false" | "off" | "no" => false,
+                other => {
+                    return Err(Error::Config {
+                        name: "TELOS_DIALOGUE_SHARE".into(),
+                        reason: format!("{other:?} is not 1 or 0 (on or off)"),
+                    });
+                }
+            };
         }
         if let Some(text) = var("TELOS_AGENDA_PER_HOUR") {
             config.agenda.per_hour = text

@@ -136,6 +136,7 @@ impl Telos {
             config.llm,
             Vec::new(),
         );
+        scheduler.set_sharing(config.dialogue_share);
         // The roster gives the scheduler its personas (from the image) as it is made.
         let roster = Roster::new(image.clone(), scheduler.clone());
         let voice = Voice::new(

@@ -292,7 +292,16 @@ impl Dialogue {
                 let turn = self.speak(round, speaker, prompt, None).await?;
                 self.turns.push(turn);
             }
-            let judgement = self.judge(round).await?;
+            // While ALFRED judges, the next round's first speaker's model loads in place of
+            // the idle one that spoke last (the scheduler does it only if nothing waits).
+            let voice = self.voice.clone();
+            let prepare = async {
+                if round < rounds {
+                    voice.prepare(SPEAKERS[0]).await;
+                }
+            };
+            let (judgement, ()) = tokio::join!(self.judge(round), prepare);
+            let judgement = judgement?;
             self.send(DialogueEvent::Verdict(judgement.clone())).await?;
             let verdict = judgement.verdict;
             self.judgements.push(judgement);
@@ -368,8 +377,18 @@ impl Dialogue {
             .await?;
         }
         let shutdown = self.shutdown.clone();
+        // A side may speak on the other side's loaded model, when the user allows sharing.
+        let partner = SPEAKERS
+            .iter()
+            .find(|s| **s != persona && SPEAKERS.contains(&persona));
+        let speaking = async {
+            match partner {
+                Some(partner) if streaming => self.voice.speak_beside(&grounded, partner).await,
+                _ => self.voice.speak(&grounded).await,
+            }
+        };
         let reply = tokio::select! {
-            reply = self.voice.speak(&grounded) => reply.map_err(|e| e.to_string()),
+            reply = speaking => reply.map_err(|e| e.to_string()),
             () = shutdown.wait() => Err("cut: Telos is closing".to_string()),
         };
         let reply = match reply {

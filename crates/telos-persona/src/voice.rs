@@ -139,6 +139,33 @@ impl Voice {
         Ok(reply)
     }
 
+    /// Gets `persona`'s model ready ahead of its turn (a dialogue's next speaker), when that
+    /// costs no waiting request anything; a failure is only logged: the turn will load it.
+    pub async fn prepare(&self, persona: &str) {
+        self.roster.sync();
+        match self.runtimes.prepare(persona).await {
+            Ok(loaded) => tracing::debug!(persona, loaded, "prepared"),
+            Err(e) => tracing::warn!("preparing {persona}'s model: {e}"),
+        }
+    }
+
+    /// [`Voice::speak`] for a dialogue turn beside `partner`: with model sharing on (the
+    /// user allows it), a turn whose own model is not loaded runs on `partner`'s if that one
+    /// is (see `Runtimes::chat_beside`).
+    pub async fn speak_beside(&self, grounded: &Grounded, partner: &str) -> Result<Reply> {
+        self.roster.sync();
+        let name = &grounded.persona.name;
+        Ok(self
+            .runtimes
+            .chat_beside(
+                name,
+                partner,
+                grounded.messages.clone(),
+                grounded.format.clone(),
+            )
+            .await?)
+    }
+
     /// A whole turn, its reply gathered: ground, speak, collect.
     pub async fn say(&self, persona: &Arc<Object>, turn: Turn) -> Result<String> {
         let grounded = self.ground(persona, turn).await;

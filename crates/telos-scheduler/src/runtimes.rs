@@ -118,6 +118,8 @@ struct Inner {
     /// The personas as their codex says (models unrouted).
     personas: Mutex<Vec<Persona>>,
     routes: Mutex<Vec<Route>>,
+    /// A dialogue's sides may share a loaded model (`TELOS_DIALOGUE_SHARE`).
+    share: std::sync::atomic::AtomicBool,
 }
 
 impl Runtimes {
@@ -141,6 +143,7 @@ impl Runtimes {
                 default_model,
                 personas: Mutex::new(Vec::new()),
                 routes: Mutex::new(Vec::new()),
+                share: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         me.set_personas(personas);
@@ -325,6 +328,53 @@ impl Runtimes {
             None => scheduler.chat(persona, messages).await?,
         };
         Ok(Reply { stream, route })
+    }
+
+    /// Lets a dialogue's sides share a model (the user allows it): see [`Runtimes::chat_beside`].
+    pub fn set_sharing(&self, on: bool) {
+        self.inner
+            .share
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn sharing(&self) -> bool {
+        self.inner.share.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether `route`'s model is loaded on its runtime now.
+    fn is_loaded(&self, route: &Route) -> bool {
+        self.scheduler(route.runtime)
+            .status()
+            .models
+            .iter()
+            .any(|m| m.model == route.model && m.state == crate::live::ModelState::Loaded)
+    }
+
+    /// `persona`'s turn in a dialogue beside `partner`: as [`Runtimes::chat`], except that
+    /// with sharing on, when `persona`'s model is not loaded and `partner`'s is, the turn runs
+    /// on `partner`'s model (under `partner`'s lease), saving a swap; the reply's route says
+    /// which model answered.
+    pub async fn chat_beside(
+        &self,
+        persona: &str,
+        partner: &str,
+        messages: Vec<Message>,
+        format: Option<serde_json::Value>,
+    ) -> Result<Reply> {
+        if self.sharing() {
+            let (mine, theirs) = (self.route(persona).await?, self.route(partner).await?);
+            if !self.is_loaded(&mine) && self.is_loaded(&theirs) {
+                return self.chat(partner, messages, format).await;
+            }
+        }
+        self.chat(persona, messages, format).await
+    }
+
+    /// Loads `persona`'s model ahead of its request, on the runtime that answers it, when
+    /// that needs only idle models gone and nothing waits (see [`Scheduler::prepare`]).
+    pub async fn prepare(&self, persona: &str) -> Result<bool> {
+        let route = self.route(persona).await?;
+        self.scheduler(route.runtime).prepare(persona).await
     }
 
     /// Keeps up with both runtimes until `shutdown` resolves (each scheduler's loop), and

@@ -23,6 +23,10 @@ pub struct Request {
     pub persona: String,
     pub prompt_tokens: u32,
     pub reply_tokens: u32,
+    /// The dialogue the request is a turn of, if any: its turns may share a model (see
+    /// `replay`'s `share`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialogue: Option<u32>,
 }
 
 /// Reads a trace, checking every line; errors name the file and line.
@@ -152,11 +156,95 @@ pub fn generate(personas: &[Persona], n: usize, seed: u64) -> Vec<Request> {
                 persona: who.name.clone(),
                 prompt_tokens: rng.between(200, 3000),
                 reply_tokens: rng.between(50, 800),
+                dialogue: None,
             });
             at += rng.exp(40.0);
         }
         at += rng.exp(240.0);
     }
+    out
+}
+
+/// A dialogue-heavy trace of about `n` requests: Socratic dialogues (1 to 3 rounds of a
+/// BRICK turn, a ROBIN turn and ALFRED's verdict, then ALFRED's synthesis), each turn asked
+/// when the one before it would end on `hw` (a dialogue waits for each reply), a mean of 90 s
+/// apart, with a user's request to any persona now and then (1 in 3 gaps, a mean of 20 s
+/// after the dialogue). Dialogue turns carry their dialogue's number. Personas missing from
+/// `personas` are skipped.
+pub fn generate_dialogues(
+    personas: &[Persona],
+    n: usize,
+    seed: u64,
+    hw: &crate::replay::Hardware,
+) -> Vec<Request> {
+    let mut rng = Rng(seed.max(1));
+    let find = |name: &str| personas.iter().find(|p| p.name == name);
+    let mut out: Vec<Request> = Vec::with_capacity(n);
+    let mut at = 0.0f64;
+    let mut dialogue = 0u32;
+    let push = |out: &mut Vec<Request>, at: f64, p: &Persona, prompt: u32, reply: u32, d| {
+        let request = Request {
+            at: (at * 10.0).round() / 10.0,
+            persona: p.name.clone(),
+            prompt_tokens: prompt,
+            reply_tokens: reply,
+            dialogue: d,
+        };
+        // When the reply would end if nothing waited: the next turn is asked then.
+        let done = at + hw.service_s(&request, p.size) + 0.2;
+        out.push(request);
+        done
+    };
+    while out.len() < n {
+        dialogue += 1;
+        let rounds = 1 + (rng.unit() * 3.0) as u32;
+        for round in 0..rounds {
+            // The transcript grows each round.
+            let context = 300 * round;
+            for side in ["BRICK", "ROBIN"] {
+                if let Some(p) = find(side) {
+                    let prompt = rng.between(600, 1500) + context;
+                    at = push(
+                        &mut out,
+                        at,
+                        p,
+                        prompt,
+                        rng.between(80, 300),
+                        Some(dialogue),
+                    );
+                }
+            }
+            if let Some(p) = find("ALFRED") {
+                let prompt = rng.between(800, 1800) + context;
+                at = push(&mut out, at, p, prompt, rng.between(20, 60), Some(dialogue));
+            }
+        }
+        if let Some(p) = find("ALFRED") {
+            let prompt = rng.between(1500, 2500) + 300 * rounds;
+            at = push(
+                &mut out,
+                at,
+                p,
+                prompt,
+                rng.between(100, 250),
+                Some(dialogue),
+            );
+        }
+        if rng.unit() < 1.0 / 3.0 && !personas.is_empty() {
+            at += rng.exp(20.0);
+            let p = &personas[(rng.unit() * personas.len() as f64) as usize % personas.len()];
+            push(
+                &mut out,
+                at,
+                p,
+                rng.between(200, 3000),
+                rng.between(50, 800),
+                None,
+            );
+        }
+        at += rng.exp(90.0);
+    }
+    out.truncate(n);
     out
 }
 

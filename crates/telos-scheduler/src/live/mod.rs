@@ -158,6 +158,7 @@ enum Step {
 mod acquire;
 mod actions;
 mod poll;
+mod prepare;
 
 pub use acquire::Lease;
 

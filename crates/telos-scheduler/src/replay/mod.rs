@@ -17,6 +17,13 @@ use crate::model::{Bytes, KeepAlive, Persona};
 use crate::plan::{Decision, Policy, Resident, Want, decide, never_fits, used};
 use crate::trace::Request;
 
+mod optimum;
+mod turns;
+
+pub use optimum::OPTIMUM_MAX_MODELS;
+use optimum::{optimum, planned};
+use turns::{Turns, prefetch};
+
 /// The simulated GPU.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Hardware {
@@ -63,15 +70,20 @@ pub enum Replay {
     /// The same search with keep-alives ignored (models stay until evicted): the floor
     /// under any policy, and what the personas' keep-alives cost against it.
     OptimumNoExpiry,
+    /// Ours, with a dialogue's two sides sharing a model when the user allows it: a turn
+    /// whose own model is not loaded runs on the other side's, if that one is (the judge's
+    /// pinned model is not shared); otherwise as `telos`.
+    TelosShared,
 }
 
 impl Replay {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Online(Policy::Telos),
         Self::Online(Policy::OllamaDefault),
         Self::Online(Policy::UnloadAlways),
         Self::Optimum,
         Self::OptimumNoExpiry,
+        Self::TelosShared,
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,6 +91,7 @@ impl Replay {
             Self::Online(p) => p.name(),
             Self::Optimum => "optimum",
             Self::OptimumNoExpiry => "optimum-no-expiry",
+            Self::TelosShared => "telos-shared",
         }
     }
 }
@@ -121,6 +134,8 @@ struct Slot {
     busy_until: f64,
     /// When idle with nothing queued: unloaded at this time.
     expires: Option<f64>,
+    /// Its keep-alive ran out: unloading until `busy_until`, its VRAM not yet free.
+    leaving: bool,
 }
 
 /// Replays `trace` (persona names already checked) under `how`.
@@ -140,13 +155,27 @@ pub fn replay(
     let plan = match how {
         Replay::Optimum => Some(optimum(trace, personas, budget, Some(hw))?),
         Replay::OptimumNoExpiry => Some(optimum(trace, personas, budget, None)?),
-        Replay::Online(_) => None,
+        Replay::Online(_) | Replay::TelosShared => None,
     };
     let expiry = how != Replay::OptimumNoExpiry;
     let policy = match how {
         Replay::Online(p) => p,
+        Replay::TelosShared => Policy::Telos,
         Replay::Optimum | Replay::OptimumNoExpiry => Policy::Telos, // unused: the plan decides
     };
+    // Each dialogue's sides: the models of its personas that are not pinned.
+    let mut sides: std::collections::HashMap<u32, Vec<String>> = Default::default();
+    if how == Replay::TelosShared {
+        for r in trace {
+            let p = persona_of(&r.persona);
+            if let (Some(d), false) = (r.dialogue, p.keep_alive.pinned()) {
+                let models = sides.entry(d).or_default();
+                if !models.contains(&p.model) {
+                    models.push(p.model.clone());
+                }
+            }
+        }
+    }
     let mut report = Report {
         policy: how.name().into(),
         requests: trace.len(),
@@ -166,12 +195,19 @@ pub fn replay(
     let mut waits = Vec::with_capacity(trace.len());
     let mut next = 0; // next arrival
     let mut now = 0.0f64;
+    let mut turns = Turns::new(trace);
+    // Ours knows a dialogue's next speaker (the dialogue says who speaks next).
+    let foresight = matches!(how, Replay::Online(Policy::Telos) | Replay::TelosShared);
     loop {
-        // Everything due by `now`: arrivals, finished loads and replies, expiries.
+        // Everything due by `now`: arrivals, finished loads and replies, expiries. A dialogue's
+        // turn is asked only once the turn before it has been answered.
         while next < trace.len() && trace[next].at <= now {
-            waiting.push(next);
+            turns.held.push(next);
             next += 1;
         }
+        turns.release(now, &mut waiting);
+        // Unloads that ended free their VRAM; replies and loads that ended free their model.
+        slots.retain(|s| !(s.leaving && s.busy_until <= now));
         for s in &mut slots {
             if s.resident.busy && s.ready_at <= now && s.busy_until <= now {
                 s.resident.busy = false;
@@ -183,15 +219,34 @@ pub fn replay(
             budget,
             policy,
             plan.as_deref(),
+            &sides,
             hw,
             now,
             &mut slots,
             &mut waiting,
+            &mut turns,
             &mut waits,
             &mut report,
         );
-        // Idle models with nothing queued start their keep-alive clocks; due ones unload.
+        if foresight && waiting.is_empty() {
+            for k in turns.expected(now) {
+                let p = persona_of(&trace[k].persona);
+                let shared = trace[k].dialogue.and_then(|d| sides.get(&d));
+                let ready = slots.iter().any(|s| {
+                    s.resident.model == p.model
+                        || shared.is_some_and(|m| m.contains(&s.resident.model))
+                });
+                if !ready {
+                    prefetch(p, budget, policy, hw, now, &mut slots, &mut report);
+                }
+            }
+        }
+        // Idle models with nothing queued start their keep-alive clocks; due ones unload,
+        // holding their VRAM for `unload_s` as an eviction does.
         slots.retain_mut(|s| {
+            if s.leaving {
+                return true;
+            }
             let queued = waiting
                 .iter()
                 .any(|&i| persona_of(&trace[i].persona).model == s.resident.model);
@@ -204,12 +259,18 @@ pub fn replay(
             });
             if expires <= now {
                 report.unloads += 1;
-                return false;
+                s.resident.model = format!("{} (unloading)", s.resident.model);
+                s.resident.busy = true;
+                s.resident.keep_alive = KeepAlive::Zero;
+                s.busy_until = now + hw.unload_s;
+                s.expires = None;
+                s.leaving = true;
+                return hw.unload_s > 0.0;
             }
             true
         });
         // The next moment anything can change.
-        let mut t = f64::INFINITY;
+        let mut t = turns.next_moment(now);
         if next < trace.len() {
             t = t.min(trace[next].at);
         }
@@ -222,7 +283,7 @@ pub fn replay(
             }
         }
         if !t.is_finite() {
-            if waiting.is_empty() {
+            if waiting.is_empty() && turns.held.is_empty() {
                 break;
             }
             unreachable!("requests wait with nothing left to happen: a scheduler deadlock");
@@ -246,10 +307,12 @@ fn dispatch<'p>(
     budget: Bytes,
     policy: Policy,
     plan: Option<&[u64]>,
+    sides: &std::collections::HashMap<u32, Vec<String>>,
     hw: Hardware,
     now: f64,
     slots: &mut Vec<Slot>,
     waiting: &mut Vec<usize>,
+    turns: &mut Turns,
     waits: &mut Vec<f64>,
     report: &mut Report,
 ) {
@@ -261,15 +324,30 @@ fn dispatch<'p>(
         let request = &trace[index];
         let persona = persona_of(&request.persona);
         let keep_alive = policy.keep_alive(persona.keep_alive);
-        if let Some(s) = slots.iter_mut().find(|s| s.resident.model == persona.model) {
+        // A dialogue turn whose own model is not loaded may use the other side's.
+        let shared = request
+            .dialogue
+            .and_then(|d| sides.get(&d))
+            .filter(|_| !slots.iter().any(|s| s.resident.model == persona.model))
+            .and_then(|models| {
+                slots.iter().position(|s| {
+                    models.contains(&s.resident.model) && !drain.contains(&s.resident.model)
+                })
+            });
+        let own = slots.iter().position(|s| s.resident.model == persona.model);
+        if let Some(at) = own.or(shared) {
+            let s = &mut slots[at];
             if !s.resident.busy && !drain.contains(&s.resident.model) {
                 let start = now.max(s.ready_at);
                 s.busy_until = start + hw.service_s(request, s.resident.size);
                 s.resident.busy = true;
                 s.resident.last_used = start;
-                s.resident.keep_alive = keep_alive;
-                s.resident.priority = persona.priority;
-                waits.push(start - request.at);
+                if own.is_some() {
+                    s.resident.keep_alive = keep_alive;
+                    s.resident.priority = persona.priority;
+                }
+                waits.push(start - turns.asked[index]);
+                turns.started(index, start, s.busy_until);
                 waiting.remove(i);
                 continue;
             }
@@ -307,6 +385,7 @@ fn dispatch<'p>(
                         ready_at: now + unload_delay + persona.size.0 as f64 / (hw.load_gb_s * 1e9),
                         busy_until: 0.0,
                         expires: None,
+                        leaving: false,
                     });
                     report.loads += 1;
                     report.bytes_loaded.0 += persona.size.0;
@@ -335,6 +414,8 @@ fn dispatch<'p>(
                 }
                 Decision::Never { .. } => {
                     report.refused += 1;
+                    // A dialogue's next turn is asked after a refusal as after a reply.
+                    turns.ended(index, now);
                     waiting.remove(i);
                     break;
                 }
@@ -348,251 +429,5 @@ fn dispatch<'p>(
     }
 }
 
-/// The optimum's step: keep exactly the planned set `keep` (a bit per model, in the order of
-/// [`models`]) once the requested model is in.
-fn planned<'p>(
-    loaded: &[Resident],
-    budget: Bytes,
-    want: Want<'_>,
-    keep: u64,
-    trace: &[Request],
-    persona_of: &dyn Fn(&str) -> &'p Persona,
-) -> Decision {
-    let models = models(trace, persona_of);
-    let in_plan = |m: &str| {
-        models
-            .iter()
-            .position(|x| x.0 == m)
-            .is_some_and(|b| keep & (1 << b) != 0)
-    };
-    if let Some(pinned) = never_fits(budget, loaded, want) {
-        return Decision::Never { pinned };
-    }
-    let free = budget.0.saturating_sub(used(loaded).0);
-    if want.size.0 <= free {
-        return Decision::Load;
-    }
-    let (busy, idle): (Vec<&Resident>, Vec<&Resident>) = loaded
-        .iter()
-        .filter(|r| !in_plan(&r.model))
-        .partition(|r| r.busy);
-    if !idle.is_empty() {
-        return Decision::Unload(idle.into_iter().map(|r| r.model.clone()).collect());
-    }
-    Decision::Wait {
-        drain: busy.into_iter().map(|r| r.model.clone()).collect(),
-    }
-}
-
-/// The distinct models of a trace, in first-use order, with size and pinning.
-fn models<'p>(
-    trace: &[Request],
-    persona_of: &dyn Fn(&str) -> &'p Persona,
-) -> Vec<(String, Bytes, bool)> {
-    let mut out: Vec<(String, Bytes, bool)> = Vec::new();
-    for r in trace {
-        let p = persona_of(&r.persona);
-        if !out.iter().any(|m| m.0 == p.model) {
-            out.push((p.model.clone(), p.size, p.keep_alive == KeepAlive::Forever));
-        }
-    }
-    out
-}
-
-/// Most models the exact search handles (it visits 3^n set pairs a request).
-pub const OPTIMUM_MAX_MODELS: usize = 10;
-
-/// For each request, the set of models loaded while it is served (bits in [`models`] order)
-/// in a schedule that loads the fewest bytes: dynamic programming over loaded sets, loading
-/// only on demand (which loses nothing: a load can always be put off until its use). With
-/// `expiry`, a model whose keep-alive ran out since its last request (served without waiting
-/// on that hardware) is out of every set.
-fn optimum(
-    trace: &[Request],
-    personas: &[Persona],
-    budget: Bytes,
-    expiry: Option<Hardware>,
-) -> Result<Vec<u64>> {
-    let persona_of = |name: &str| personas.iter().find(|p| p.name == name).expect("checked");
-    let models = models(trace, &persona_of);
-    if models.len() > OPTIMUM_MAX_MODELS {
-        return Err(Error::TooManyModels {
-            models: models.len(),
-            max: OPTIMUM_MAX_MODELS,
-        });
-    }
-    let size = |set: u64| -> u64 {
-        (0..models.len())
-            .filter(|b| set & (1 << b) != 0)
-            .map(|b| models[b].1.0)
-            .sum()
-    };
-    let pinned: u64 = (0..models.len())
-        .filter(|&b| models[b].2)
-        .map(|b| 1 << b)
-        .sum();
-    const NONE: u64 = u64::MAX;
-    let states = 1usize << models.len();
-    let mut cost = vec![NONE; states];
-    cost[0] = 0;
-    let mut parents: Vec<Vec<u32>> = Vec::with_capacity(trace.len());
-    // Per model: when its last request ends and how long it may then stay idle.
-    let mut idle_from: Vec<Option<(f64, f64)>> = vec![None; models.len()];
-    for r in trace {
-        let persona = persona_of(&r.persona);
-        let m = models
-            .iter()
-            .position(|x| x.0 == persona.model)
-            .expect("listed");
-        let bit = 1u64 << m;
-        let expired: u64 = idle_from
-            .iter()
-            .enumerate()
-            .filter(|(b, e)| *b != m && e.is_some_and(|(end, keep)| r.at > end + keep))
-            .map(|(b, _)| 1u64 << b)
-            .sum();
-        if let Some(hw) = expiry {
-            let keep = persona.keep_alive.idle_secs().unwrap_or(f64::INFINITY);
-            idle_from[m] = Some((r.at + hw.service_s(r, persona.size), keep));
-        }
-        let mut next = vec![NONE; states];
-        let mut parent = vec![u32::MAX; states];
-        if size(bit) + size(pinned & !bit) > budget.0 && models[m].1 > budget {
-            // Can never fit: refused, the loaded set stays.
-            parents.push((0..states as u32).collect());
-            continue;
-        }
-        for prev in 0..states as u64 {
-            if cost[prev as usize] == NONE {
-                continue;
-            }
-            let must = prev & pinned;
-            // Every subset of `prev` that keeps its pinned models, plus the requested model.
-            let mut keep = prev;
-            loop {
-                if keep & must == must && keep & expired == 0 {
-                    let set = keep | bit;
-                    if size(set) <= budget.0 {
-                        let c =
-                            cost[prev as usize] + if prev & bit == 0 { models[m].1.0 } else { 0 };
-                        if c < next[set as usize] {
-                            next[set as usize] = c;
-                            parent[set as usize] = prev as u32;
-                        }
-                    }
-                }
-                if keep == 0 {
-                    break;
-                }
-                keep = (keep - 1) & prev;
-            }
-        }
-        if next.iter().all(|&c| c == NONE) {
-            // Does not fit beside the pinned models: refused, as the online policies refuse.
-            parents.push((0..states as u32).collect());
-            continue;
-        }
-        cost = next;
-        parents.push(parent);
-    }
-    let mut set = (0..states).min_by_key(|&s| cost[s]).expect("some state") as u64;
-    let mut plan = vec![0; trace.len()];
-    for i in (0..trace.len()).rev() {
-        plan[i] = set;
-        set = u64::from(parents[i][set as usize]);
-    }
-    Ok(plan)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn persona(i: usize, gb: f64, keep_alive: KeepAlive, priority: i32) -> Persona {
-        Persona {
-            name: format!("P{i}"),
-            model: format!("m{i}"),
-            keep_alive,
-            priority,
-            size: Bytes::gb(gb),
-        }
-    }
-
-    fn keep_alive() -> impl Strategy<Value = KeepAlive> {
-        prop_oneof![
-            Just(KeepAlive::Forever),
-            Just(KeepAlive::Zero),
-            (1u64..900).prop_map(KeepAlive::Seconds),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(200))]
-
-        /// DESIGN invariant 5 on random personas, budgets and traces: never more VRAM than
-        /// the budget, never a pinned model evicted, every request served or refused (a
-        /// deadlock would panic), and never fewer bytes than the optimum.
-        #[test]
-        fn random_traces_stay_in_budget_and_keep_pinned_models(
-            models in prop::collection::vec((0.5f64..7.0, keep_alive(), 0i32..4), 1..6),
-            budget_gb in 2.0f64..12.0,
-            requests in prop::collection::vec((0.0f64..120.0, 0usize..6, 10u32..4000, 1u32..1000), 1..120),
-        ) {
-            let personas: Vec<Persona> = models
-                .iter()
-                .enumerate()
-                .map(|(i, &(gb, k, p))| persona(i, gb, k, p))
-                .collect();
-            let mut at = 0.0;
-            let trace: Vec<Request> = requests
-                .iter()
-                .map(|&(gap, who, prompt, reply)| {
-                    at += gap;
-                    Request {
-                        at,
-                        persona: personas[who % personas.len()].name.clone(),
-                        prompt_tokens: prompt,
-                        reply_tokens: reply,
-                    }
-                })
-                .collect();
-            let budget = Bytes::gb(budget_gb);
-            let mut bytes = Vec::new();
-            for how in Replay::ALL {
-                let r = replay(&trace, &personas, budget, how, Hardware::default()).unwrap();
-                prop_assert!(r.peak_vram <= budget, "{}: peak {} over {}", r.policy, r.peak_vram, budget);
-                bytes.push(r.bytes_loaded);
-                if how == Replay::Online(Policy::Telos) {
-                    prop_assert_eq!(r.pinned_evictions, 0);
-                }
-            }
-            prop_assert!(bytes[4] <= bytes[0], "the floor {} above telos {}", bytes[4], bytes[0]);
-        }
-    }
-
-    #[test]
-    fn a_model_that_can_never_fit_is_refused_not_waited_for() {
-        // P2's model beside pinned P0's: 9.2 GB, over 8 GiB.
-        let personas = [
-            persona(0, 2.2, KeepAlive::Forever, 3),
-            persona(1, 4.1, KeepAlive::DEFAULT, 2),
-            persona(2, 7.0, KeepAlive::DEFAULT, 2),
-        ];
-        let trace = [("P0", 0.0), ("P2", 1.0), ("P1", 2.0)].map(|(p, at)| Request {
-            at,
-            persona: p.into(),
-            prompt_tokens: 100,
-            reply_tokens: 100,
-        });
-        let r = replay(
-            &trace,
-            &personas,
-            crate::DEFAULT_BUDGET,
-            Replay::Online(Policy::Telos),
-            Hardware::default(),
-        )
-        .unwrap();
-        assert_eq!((r.refused, r.loads), (1, 2));
-    }
-}
+mod tests;
