@@ -85,17 +85,22 @@ pub async fn chat(
     Ok(())
 }
 
-/// A dialogue on `question` (BRICK and ROBIN argue, ALFRED judges and sums up), its events
-/// streamed into `on_event` until it is recorded or kept suspended.
+/// A dialogue on `question` (BRICK and ROBIN argue, or the two personas of `sides`, in
+/// speaking order; ALFRED judges and sums up), its events streamed into `on_event` until it
+/// is recorded or kept suspended.
 #[tauri::command]
 #[specta::specta]
 pub async fn dialogue(
     telos: State<'_, Telos>,
     question: String,
     rounds: u32,
+    sides: Option<[String; 2]>,
     on_event: Channel<DialogueEvent>,
 ) -> IpcResult<()> {
-    let mut events = telos.dialogue(&question, rounds)?;
+    let mut events = match &sides {
+        Some([a, b]) => telos.dialogue_between(&question, rounds, [a, b])?,
+        None => telos.dialogue(&question, rounds)?,
+    };
     while let Some(event) = events.recv().await {
         if on_event.send(event).is_err() {
             break; // the window went away: the dialogue is cut and kept suspended

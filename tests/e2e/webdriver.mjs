@@ -114,6 +114,36 @@ export class Session {
     return this.drag(p, p, 0);
   }
 
+  /** A click at `p` with Shift held (a key source and the pointer, tick by tick). */
+  shiftClickAt(p) {
+    const SHIFT = "\uE008";
+    return this.actions([
+      {
+        type: "key",
+        id: "keyboard",
+        actions: [
+          { type: "keyDown", value: SHIFT },
+          { type: "pause", duration: 0 },
+          { type: "pause", duration: 0 },
+          { type: "pause", duration: 0 },
+          { type: "keyUp", value: SHIFT },
+        ],
+      },
+      {
+        type: "pointer",
+        id: "mouse",
+        parameters: { pointerType: "mouse" },
+        actions: [
+          { type: "pause", duration: 0 },
+          { type: "pointerMove", duration: 0, origin: "viewport", x: Math.round(p.x), y: Math.round(p.y) },
+          { type: "pointerDown", button: 0 },
+          { type: "pointerUp", button: 0 },
+          { type: "pause", duration: 0 },
+        ],
+      },
+    ]);
+  }
+
   windows() {
     return this.cmd("GET", "/window/handles");
   }

@@ -267,6 +267,37 @@ test("a dialogue from ALFRED's halo plays in BRICK's and ROBIN's bubbles, round 
   }
 });
 
+test("a pair picked with Shift+click argues in its own bubbles", async () => {
+  const session = await launch(dataDir());
+  try {
+    await session.clickAt(centre(await morph(session, "ROBIN")));
+    await session.shiftClickAt(centre(await morph(session, "BABS")));
+    const title = await session.waitFor("the pair's Dialogue in the halo", () =>
+      session.execute("return document.querySelector('[data-testid=halo-dialogue]')?.title"),
+    );
+    assert.match(title, /^ROBIN and BABS argue/);
+    await clickOnScreen(session, "halo-dialogue");
+    await session.type(await session.byTestId("chat-input"), "Is a kite a toy or a tool?");
+    await session.click(await session.byTestId("chat-send"));
+    const started = await session.waitFor("the dialogue's sides", () =>
+      session.execute(
+        "return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => t.includes(' argue (at most'))",
+      ),
+    );
+    assert.match(started, /^ROBIN and BABS argue \(at most 3 rounds\): Is a kite/);
+    for (const who of ["ROBIN", "BABS"]) {
+      const text = await session.waitFor(`${who}'s first turn`, async () => {
+        const t = await session.text(await session.byTestId(`bubble-${who}`));
+        return /Round 1: \S/.test(t) ? t : null;
+      });
+      assert.match(text, /Round 1: \S/);
+    }
+    await screenshot(session, "world-dialogue-pair");
+  } finally {
+    await quit(session);
+  }
+});
+
 test("a chat streams into the persona's bubble and the VRAM bar shows its model", async () => {
   const session = await launch(dataDir());
   try {

@@ -229,3 +229,77 @@ async fn a_dialogue_a_model_breaks_off_is_kept_suspended_with_its_trace() {
     assert!(telos.dialogue("Why?", 11).is_err());
     telos.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialogue_between_a_picked_pair_is_argued_by_those_two() {
+    // BABS and ALFRED argue (ALFRED also judges): his turn, verdict and synthesis come from
+    // his model in that order.
+    let mut s = script(&[], &[], vec![]);
+    s.replies.insert(
+        "qwen2:7b".into(),
+        vec![Reply::Text("The sources say kites date to 500 BC.".into())],
+    );
+    s.replies.insert(
+        "phi3:3.8b".into(),
+        vec![
+            Reply::Text("Then we keep the tradition.".into()),
+            verdict("converged", "both favour kites"),
+            Reply::Text("Kites, by history and habit.".into()),
+        ],
+    );
+    let stub = OllamaStub::start(s);
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_on(dir.path(), &stub).await;
+    let mut rx = telos
+        .dialogue_between("Are kites worth keeping?", 3, ["BABS", "ALFRED"])
+        .expect("the dialogue starts");
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(e);
+    }
+    let Some(DialogueEvent::Started { sides, .. }) = events.first() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(sides, &["BABS", "ALFRED"]);
+    assert_eq!(
+        spoken(&events),
+        [
+            (1, "BABS".into()),
+            (1, "ALFRED".into()),
+            (0, "ALFRED".into())
+        ]
+    );
+    let Some(DialogueEvent::Done {
+        dialogue, cycle, ..
+    }) = events.last()
+    else {
+        panic!("{events:?}")
+    };
+    let object = telos.image().resolve(&dialogue.name).unwrap();
+    assert_eq!(object.slots["sides"], json!(["BABS", "ALFRED"]));
+    assert_eq!(object.links["participants"].len(), 2, "ALFRED once");
+    let alfred = telos.image().resolve("ALFRED").unwrap();
+    let last = alfred.slots["scrapbook"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned();
+    assert_eq!(last.unwrap()["reply"], "Kites, by history and habit.");
+    // BABS argued from her own role; the Debugger's story names the sides.
+    let record = telos.image().cycle(cycle).await.unwrap();
+    let babs_prompt = record.steps[1].detail["prompt"].as_str().unwrap();
+    assert!(babs_prompt.contains("your own role"), "{babs_prompt}");
+    let story = telos_core::mind::trace(&record).unwrap();
+    assert_eq!(story.sides, ["BABS", "ALFRED"]);
+
+    // One persona is not a pair; an unknown one is named.
+    let err = telos
+        .dialogue_between("Why?", 3, ["BRICK", "BRICK"])
+        .unwrap_err();
+    assert!(err.to_string().contains("BRICK twice"), "{err}");
+    let err = telos
+        .dialogue_between("Why?", 3, ["BRICK", "nobody"])
+        .unwrap_err();
+    assert!(err.to_string().contains("nobody"), "{err}");
+    telos.shutdown().await.unwrap();
+}

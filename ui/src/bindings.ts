@@ -17,10 +17,11 @@ export const commands = {
 	/**  Streams the persona's reply into `on_event` until it is done. */
 	chat: (persona: string, text: string, onEvent: Channel<ChatEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("chat", { persona, text, onEvent })),
 	/**
-	 *  A dialogue on `question` (BRICK and ROBIN argue, ALFRED judges and sums up), its events
-	 *  streamed into `on_event` until it is recorded or kept suspended.
+	 *  A dialogue on `question` (BRICK and ROBIN argue, or the two personas of `sides`, in
+	 *  speaking order; ALFRED judges and sums up), its events streamed into `on_event` until it
+	 *  is recorded or kept suspended.
 	 */
-	dialogue: (question: string, rounds: number, onEvent: Channel<DialogueEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("dialogue", { question, rounds, onEvent })),
+	dialogue: (question: string, rounds: number, sides: [string, string] | null, onEvent: Channel<DialogueEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("dialogue", { question, rounds, sides, onEvent })),
 	/**  The agenda now: the autonomy switch, the budget, why nothing runs, motives and work. */
 	agenda: () => __TAURI_INVOKE<AgendaView>("agenda"),
 	/**  Runs the detectors now: what is new becomes motives and work. */
@@ -263,27 +264,31 @@ export type CycleView = {
 };
 
 /**  One event of a dialogue as it happens. */
-export type DialogueEvent = ({ type: "started"; question: string; rounds: number }) & { cycle?: never; dialogue?: never; ending?: never; message?: never; persona?: never; recalled?: never; round?: never; synthesis?: never; text?: never } | 
+export type DialogueEvent = ({ type: "started"; question: string; rounds: number; 
+/**  The two sides, in speaking order. */
+sides: string[] }) & { cycle?: never; dialogue?: never; ending?: never; message?: never; persona?: never; recalled?: never; round?: never; synthesis?: never; text?: never } | 
 /**
  *  A persona begins a turn (or ALFRED the synthesis, as round 0; its verdicts come as
  *  `Verdict` events, not as turns).
  */
-({ type: "turn"; round: number; persona: string; recalled: string[] }) & { cycle?: never; dialogue?: never; ending?: never; message?: never; question?: never; rounds?: never; synthesis?: never; text?: never } | 
+({ type: "turn"; round: number; persona: string; recalled: string[] }) & { cycle?: never; dialogue?: never; ending?: never; message?: never; question?: never; rounds?: never; sides?: never; synthesis?: never; text?: never } | 
 /**  A piece of the current turn's text. */
-({ type: "token"; persona: string; text: string }) & { cycle?: never; dialogue?: never; ending?: never; message?: never; question?: never; recalled?: never; round?: never; rounds?: never; synthesis?: never } | 
+({ type: "token"; persona: string; text: string }) & { cycle?: never; dialogue?: never; ending?: never; message?: never; question?: never; recalled?: never; round?: never; rounds?: never; sides?: never; synthesis?: never } | 
 /**  ALFRED's verdict on a round. */
 {
 	type: "verdict",
 } & Judgement | 
 /**  The dialogue is recorded: the `dialogue` object and its cycle. */
-({ type: "done"; dialogue: ObjRef; cycle: string; ending: Ending; synthesis: string }) & { message?: never; persona?: never; question?: never; recalled?: never; round?: never; rounds?: never; text?: never } | 
+({ type: "done"; dialogue: ObjRef; cycle: string; ending: Ending; synthesis: string }) & { message?: never; persona?: never; question?: never; recalled?: never; round?: never; rounds?: never; sides?: never; text?: never } | 
 /**  It failed or was cut; `cycle` is the suspended cycle with its trace, when one was kept. */
-({ type: "failed"; message: string; cycle: string | null }) & { dialogue?: never; ending?: never; persona?: never; question?: never; recalled?: never; round?: never; rounds?: never; synthesis?: never; text?: never };
+({ type: "failed"; message: string; cycle: string | null }) & { dialogue?: never; ending?: never; persona?: never; question?: never; recalled?: never; round?: never; rounds?: never; sides?: never; synthesis?: never; text?: never };
 
 /**  A dialogue cycle's story for the Debugger. */
 export type DialogueTrace = {
 	question: string,
 	rounds: number,
+	/**  The two sides, in speaking order. */
+	sides: string[],
 	thoughts: Thought[],
 };
 

@@ -63,7 +63,8 @@ enum Work {
     SchedulerStatus,
     Personas,
     Models,
-    Dialogue(String, u32),
+    /// The question, the most rounds, and the two sides when the user picked them.
+    Dialogue(String, u32, Option<[String; 2]>),
     ResumeDialogue(String, u32, String),
     Amendments,
     Approve(String),
@@ -138,6 +139,7 @@ impl Work {
             Command::Dialogue {
                 question,
                 rounds,
+                between,
                 resume,
                 turn,
             } => {
@@ -157,7 +159,13 @@ impl Work {
                         telos_core::mind::MAX_ROUNDS
                     ));
                 }
-                Work::Dialogue(question, rounds)
+                let sides = between
+                    .map(|b| {
+                        <[String; 2]>::try_from(b)
+                            .map_err(|b| anyhow!("--between takes two personas, not {b:?}"))
+                    })
+                    .transpose()?;
+                Work::Dialogue(question, rounds, sides)
             }
             Command::Ingest { persona, paths } => Work::Ingest(persona, paths),
             Command::Recall { persona, query, k } => {
@@ -371,7 +379,10 @@ impl Work {
                     Work::ResumeDialogue(cycle, turn, text) => {
                         telos.resume_dialogue(&cycle, Some((turn, text))).await?
                     }
-                    Work::Dialogue(question, rounds) => telos.dialogue(&question, rounds)?,
+                    Work::Dialogue(question, rounds, None) => telos.dialogue(&question, rounds)?,
+                    Work::Dialogue(question, rounds, Some([a, b])) => {
+                        telos.dialogue_between(&question, rounds, [&a, &b])?
+                    }
                     _ => unreachable!("matched above"),
                 };
                 let mut out = std::io::stdout();

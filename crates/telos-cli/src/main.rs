@@ -62,9 +62,9 @@ pub enum Command {
         /// What to say.
         message: String,
     },
-    /// A dialogue (Socratic Contrapunto): BRICK and ROBIN argue QUESTION in alternating turns,
-    /// grounded in what each remembers; ALFRED judges each round (converged, continue, impasse)
-    /// and writes the synthesis. The turns stream to stdout (`--json`: one event per line); the
+    /// A dialogue (Socratic Contrapunto): BRICK and ROBIN (or the two personas of `--between`)
+    /// argue QUESTION in alternating turns, grounded in what each remembers; ALFRED judges each
+    /// round (converged, continue, impasse) and writes the synthesis. The turns stream to stdout (`--json`: one event per line); the
     /// dialogue is recorded as one cycle, or kept suspended when it fails (non-zero exit).
     ///
     /// `--resume CYCLE --turn N TEXT` resumes the dialogue of CYCLE from its turn N (counted
@@ -76,6 +76,9 @@ pub enum Command {
         /// The most rounds (1 to 10).
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+        /// The two sides, in speaking order (default: BRICK ROBIN).
+        #[arg(long, num_args = 2, value_names = ["PERSONA", "PERSONA"], conflicts_with = "resume")]
+        between: Option<Vec<String>>,
         /// Resume the dialogue of this cycle.
         #[arg(long, value_name = "CYCLE", requires = "turn")]
         resume: Option<String>,

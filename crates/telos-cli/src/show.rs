@@ -471,8 +471,13 @@ pub fn personas(personas: &[telos_core::PersonaView]) -> String {
 pub fn dialogue_event(event: &telos_core::DialogueEvent) -> String {
     use telos_core::DialogueEvent as E;
     match event {
-        E::Started { question, rounds } => {
-            format!("Dialogue (at most {rounds} rounds): {question}\n")
+        E::Started {
+            question,
+            rounds,
+            sides,
+        } => {
+            let between = sides.join(" and ");
+            format!("Dialogue between {between} (at most {rounds} rounds): {question}\n")
         }
         E::Turn {
             round: 0, persona, ..

@@ -204,12 +204,24 @@ impl Telos {
     /// judges each and writes the synthesis; the events stream back and the dialogue is
     /// recorded as one cycle (or kept suspended when it fails).
     pub fn dialogue(&self, question: &str, rounds: u32) -> Result<mpsc::Receiver<DialogueEvent>> {
+        self.dialogue_between(question, rounds, telos_mind::SPEAKERS)
+    }
+
+    /// [`Telos::dialogue`] between two personas the user picked (by name or id, in speaking
+    /// order; ALFRED still judges and sums up).
+    pub fn dialogue_between(
+        &self,
+        question: &str,
+        rounds: u32,
+        sides: [&str; 2],
+    ) -> Result<mpsc::Receiver<DialogueEvent>> {
         self.roster.sync();
         Ok(telos_mind::dialogue(
             &self.voice,
             &self.supervisor,
             question,
             rounds,
+            sides,
         )?)
     }
 

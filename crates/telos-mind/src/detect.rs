@@ -407,16 +407,24 @@ fn never_recalled(image: &Image, persona: &Object) -> Vec<Finding> {
             .get("remembered")
             .and_then(Value::as_i64)
             .unwrap_or(0);
+        // The grounded exchanges since (an exchange about nothing remembered says nothing
+        // about this document), and whether any recalled it at a score that grounds.
         let since: Vec<&Value> = scrapbook(persona)
             .filter(|e| e["at"].as_i64().unwrap_or(0) > remembered && e["recalled"].is_array())
+            .filter(|e| e["grounding"].as_f64().is_none_or(|g| g >= UNGROUNDED))
             .collect();
         let id = doc_id.to_string();
         let recalled = since.iter().any(|e| {
-            e["recalled"]
+            let listed = e["recalled"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .any(|d| d == &json!(id))
+                .any(|d| d == &json!(id));
+            // Older entries keep no scores: listed is recalled.
+            listed
+                && e["recall_scores"][&id]
+                    .as_f64()
+                    .is_none_or(|s| s >= UNGROUNDED)
         });
         if since.len() < UNRECALLED_AFTER || recalled {
             continue;

@@ -6,6 +6,7 @@
 //! writes the synthesis, and the dialogue is recorded as one cycle (see `record.rs`); a
 //! dialogue that fails or is cut is a suspended cycle with its trace.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,7 +23,7 @@ use crate::prompts::{judge_prompt, short, synthesis_prompt, turn_prompt};
 use crate::record;
 use crate::{Error, Result};
 
-/// The two sides, in speaking order.
+/// The two sides unless the user picks others, in speaking order.
 pub const SPEAKERS: [&str; 2] = ["BRICK", "ROBIN"];
 /// Who judges each round and writes the synthesis.
 pub const JUDGE: &str = "ALFRED";
@@ -32,9 +33,8 @@ pub const DEFAULT_ROUNDS: u32 = 3;
 pub const MAX_ROUNDS: u32 = 10;
 /// Memories recalled to ground each turn.
 const GROUNDING: usize = 3;
-/// A side whose latest position is at least this similar (cosine) to its previous one has not
-/// moved.
-const STILL: f32 = 0.97;
+/// How much of the turn before a turn recalls by (characters).
+const RECALL_BY_CHARS: usize = 200;
 
 /// ALFRED's judgement of a round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +74,11 @@ pub struct TurnRecord {
     pub runtime: String,
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub ms: f64,
+    /// Of which the model's: from asking the scheduler to the reply's last piece (a load
+    /// included). The rest is the dialogue's own work: grounding, prompts, events, the trace.
+    #[serde(default)]
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub model_ms: f64,
 }
 
 /// ALFRED's verdict on one round.
@@ -93,6 +98,8 @@ pub enum DialogueEvent {
     Started {
         question: String,
         rounds: u32,
+        /// The two sides, in speaking order.
+        sides: Vec<String>,
     },
     /// A persona begins a turn (or ALFRED the synthesis, as round 0; its verdicts come as
     /// `Verdict` events, not as turns).
@@ -102,10 +109,7 @@ pub enum DialogueEvent {
         recalled: Vec<String>,
     },
     /// A piece of the current turn's text.
-    Token {
-        persona: String,
-        text: String,
-    },
+    Token { persona: String, text: String },
     /// ALFRED's verdict on a round.
     Verdict(Judgement),
     /// The dialogue is recorded: the `dialogue` object and its cycle.
@@ -122,15 +126,26 @@ pub enum DialogueEvent {
     },
 }
 
-/// Starts a dialogue on `question` for at most `rounds` rounds, as a job of `supervisor`; the
-/// events stream back (dropping the receiver cuts the dialogue, which is then kept suspended).
+/// Starts a dialogue on `question` between `sides` (two personas, by name or id, in speaking
+/// order; [`SPEAKERS`] unless the user picked others) for at most `rounds` rounds, as a job of
+/// `supervisor`; the events stream back (dropping the receiver cuts the dialogue, which is
+/// then kept suspended).
 pub fn dialogue(
     voice: &Voice,
     supervisor: &Supervisor,
     question: &str,
     rounds: u32,
+    sides: [&str; 2],
 ) -> Result<mpsc::Receiver<DialogueEvent>> {
-    start(voice, supervisor, question, rounds, None)
+    begin(
+        voice,
+        supervisor,
+        question,
+        rounds,
+        sides,
+        None,
+        Seed::default(),
+    )
 }
 
 /// [`dialogue`], yielding to the user when `gate` is given: before each turn it waits while a
@@ -142,7 +157,15 @@ pub(crate) fn start(
     rounds: u32,
     gate: Option<Status>,
 ) -> Result<mpsc::Receiver<DialogueEvent>> {
-    begin(voice, supervisor, question, rounds, gate, Seed::default())
+    begin(
+        voice,
+        supervisor,
+        question,
+        rounds,
+        SPEAKERS,
+        gate,
+        Seed::default(),
+    )
 }
 
 /// What a dialogue starts from: nothing, or (resumed from the Debugger) the turns and verdicts
@@ -162,6 +185,7 @@ pub(crate) fn begin(
     supervisor: &Supervisor,
     question: &str,
     rounds: u32,
+    sides: [&str; 2],
     gate: Option<Status>,
     seed: Seed,
 ) -> Result<mpsc::Receiver<DialogueEvent>> {
@@ -175,8 +199,13 @@ pub(crate) fn begin(
             max: MAX_ROUNDS,
         });
     }
-    for name in SPEAKERS.iter().chain([&JUDGE]) {
-        resolve_persona(voice.image(), name)?;
+    resolve_persona(voice.image(), JUDGE)?;
+    let sides = [
+        resolve_persona(voice.image(), sides[0])?.name.clone(),
+        resolve_persona(voice.image(), sides[1])?.name.clone(),
+    ];
+    if sides[0] == sides[1] {
+        return Err(Error::OneSide(sides[0].clone()));
     }
     let (tx, rx) = mpsc::channel(64);
     let (voice, shutdown) = (voice.clone(), supervisor.shutdown());
@@ -195,7 +224,10 @@ pub(crate) fn begin(
                 .image()
                 .begin(&format!("dialogue {}", short(&question))),
         };
-        cycle.note("question", json!({"question": question, "rounds": rounds}));
+        cycle.note(
+            "question",
+            json!({"question": question, "rounds": rounds, "sides": sides}),
+        );
         if let Some(r) = resumes {
             cycle.note("resumes", json!({"cycle": r.id, "turn": edited}));
             if r.is_suspended() {
@@ -223,8 +255,10 @@ pub(crate) fn begin(
             cycle,
             voice,
             question,
+            sides,
             turns,
             judgements,
+            positions: HashMap::new(),
             tx,
             shutdown,
             gate,
@@ -245,8 +279,12 @@ pub(crate) struct Dialogue {
     pub(crate) voice: Voice,
     pub(crate) cycle: Cycle,
     pub(crate) question: String,
+    /// The two sides, in speaking order.
+    pub(crate) sides: [String; 2],
     pub(crate) turns: Vec<TurnRecord>,
     pub(crate) judgements: Vec<Judgement>,
+    /// Each side's positions as embedded for the stance check, by text.
+    pub(crate) positions: HashMap<String, Vec<f32>>,
     pub(crate) tx: mpsc::Sender<DialogueEvent>,
     shutdown: Shutdown,
     gate: Option<Status>,
@@ -265,6 +303,7 @@ impl Dialogue {
         self.send(DialogueEvent::Started {
             question: self.question.clone(),
             rounds,
+            sides: self.sides.to_vec(),
         })
         .await?;
         // A resumed dialogue whose last kept verdict ended it goes straight to the synthesis.
@@ -280,7 +319,7 @@ impl Dialogue {
             if self.judgements.iter().any(|j| j.round == round) {
                 continue;
             }
-            for speaker in SPEAKERS {
+            for speaker in self.sides.clone() {
                 if self
                     .turns
                     .iter()
@@ -288,16 +327,16 @@ impl Dialogue {
                 {
                     continue;
                 }
-                let prompt = turn_prompt(speaker, &self.question, &self.turns);
-                let turn = self.speak(round, speaker, prompt, None).await?;
+                let prompt = turn_prompt(&speaker, &self.question, &self.turns);
+                let turn = self.speak(round, &speaker, prompt, None).await?;
                 self.turns.push(turn);
             }
             // While ALFRED judges, the next round's first speaker's model loads in place of
             // the idle one that spoke last (the scheduler does it only if nothing waits).
-            let voice = self.voice.clone();
+            let (voice, first) = (self.voice.clone(), self.sides[0].clone());
             let prepare = async {
                 if round < rounds {
-                    voice.prepare(SPEAKERS[0]).await;
+                    voice.prepare(&first).await;
                 }
             };
             let (judgement, ()) = tokio::join!(self.judge(round), prepare);
@@ -359,6 +398,7 @@ impl Dialogue {
         let turn = Turn {
             message: prompt.clone(),
             recall: if format.is_some() { 0 } else { GROUNDING },
+            query: Some(self.recall_query()),
             history: 0,
             format,
         };
@@ -378,15 +418,17 @@ impl Dialogue {
         }
         let shutdown = self.shutdown.clone();
         // A side may speak on the other side's loaded model, when the user allows sharing.
-        let partner = SPEAKERS
+        let sides = &self.sides;
+        let partner = sides
             .iter()
-            .find(|s| **s != persona && SPEAKERS.contains(&persona));
+            .find(|s| *s != persona && sides.iter().any(|x| x == persona));
         let speaking = async {
             match partner {
                 Some(partner) if streaming => self.voice.speak_beside(&grounded, partner).await,
                 _ => self.voice.speak(&grounded).await,
             }
         };
+        let asked = Instant::now();
         let reply = tokio::select! {
             reply = speaking => reply.map_err(|e| e.to_string()),
             () = shutdown.wait() => Err("cut: Telos is closing".to_string()),
@@ -441,6 +483,7 @@ impl Dialogue {
             model: route.model,
             runtime: route.runtime.to_string(),
             ms: began.elapsed().as_secs_f64() * 1e3,
+            model_ms: asked.elapsed().as_secs_f64() * 1e3,
         };
         if !streaming {
             return Ok(record); // a verdict: `judge` notes it
@@ -449,9 +492,20 @@ impl Dialogue {
             if round == 0 { "synthesis" } else { "turn" },
             json!({"round": round, "persona": record.persona, "prompt": prompt,
                    "recalled": record.recalled, "text": record.text, "model": record.model,
-                   "runtime": record.runtime, "ms": record.ms}),
+                   "runtime": record.runtime, "ms": record.ms, "model_ms": record.model_ms}),
         );
         Ok(record)
+    }
+
+    /// What a turn recalls by: the question and the turn before it (the part it answers),
+    /// not the whole prompt — shorter to embed, and about what is being argued now.
+    fn recall_query(&self) -> String {
+        let last: String = self
+            .turns
+            .last()
+            .map(|t| t.text.chars().take(RECALL_BY_CHARS).collect())
+            .unwrap_or_default();
+        format!("{}\n{last}", self.question).trim().to_string()
     }
 
     /// ALFRED's structured verdict on `round`.
@@ -498,74 +552,21 @@ impl Dialogue {
         self.cycle.note(
             "verdict",
             json!({"round": round, "verdict": judgement.verdict, "reason": judgement.reason,
-                   "prompt": prompt, "model": judged.model, "ms": judged.ms}),
+                   "prompt": prompt, "model": judged.model, "ms": judged.ms,
+                   "model_ms": judged.model_ms}),
         );
         Ok(judgement)
     }
-
-    /// Whether both sides' latest positions are where they were a round before (MiniLM's
-    /// embeddings). Without an embedder the check is skipped (noted in the trace).
-    async fn positions_still(&mut self) -> bool {
-        let latest = |who: &str, back: usize| {
-            self.turns
-                .iter()
-                .rev()
-                .filter(|t| t.persona == who)
-                .nth(back)
-                .map(|t| t.text.clone())
-        };
-        let mut texts = Vec::new();
-        for who in SPEAKERS {
-            match (latest(who, 0), latest(who, 1)) {
-                (Some(now), Some(before)) => texts.extend([now, before]),
-                _ => return false,
-            }
-        }
-        let embedder = match self.voice.memory().embedder().await {
-            Ok(e) => e,
-            Err(e) => {
-                self.cycle.note("stance", json!({"skipped": e.to_string()}));
-                return false;
-            }
-        };
-        let embedded = tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            embedder.embed(&refs).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
-        match embedded {
-            Ok(v) if v.len() == 4 => {
-                let a = cosine(&v[0], &v[1]);
-                let b = cosine(&v[2], &v[3]);
-                a >= STILL && b >= STILL
-            }
-            Ok(_) => false,
-            Err(e) => {
-                self.cycle.note("stance", json!({"skipped": e}));
-                false
-            }
-        }
-    }
 }
 
-pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
-    }
-}
-
-/// The persona objects of a dialogue: both sides and the judge.
+/// The persona objects of a dialogue: both sides and the judge (once, when he is a side).
 pub(crate) fn participants(d: &Dialogue) -> Vec<Arc<Object>> {
-    SPEAKERS
-        .iter()
-        .chain([&JUDGE])
+    let mut names: Vec<&str> = d.sides.iter().map(String::as_str).collect();
+    if !names.contains(&JUDGE) {
+        names.push(JUDGE);
+    }
+    names
+        .into_iter()
         .filter_map(|n| resolve_persona(d.voice.image(), n).ok())
         .collect()
 }

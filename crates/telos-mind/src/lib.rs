@@ -1,6 +1,6 @@
 //! The mind: what the personas think without being asked one by one. First, Socratic
-//! Contrapunto ([`dialogue`]): BRICK and ROBIN argue a question in alternating grounded turns,
-//! ALFRED judges each round (converged, continue, impasse) and writes the synthesis, and the
+//! Contrapunto ([`dialogue`]): BRICK and ROBIN (or any two personas the user picks) argue a
+//! question in alternating grounded turns, ALFRED judges each round (converged, continue, impasse) and writes the synthesis, and the
 //! whole dialogue is one cycle. Then motives and the agenda ([`agenda`]): detectors over the
 //! image and memory find cognitive dissonance and curiosity deficits ([`detect`]), each becomes
 //! a `motive` object once, and ALFRED's agenda turns motives into work — a dialogue, a research
@@ -20,6 +20,7 @@ pub mod motive;
 mod prompts;
 mod record;
 mod resume;
+mod stance;
 pub mod work;
 
 pub use agenda::{Agenda, AgendaEvent, Autonomy, Budget, Hold, Planned, Step};
@@ -38,6 +39,8 @@ pub enum Error {
     EmptyQuestion,
     #[error("rounds must be from 1 to {max}, not {rounds}")]
     BadRounds { rounds: u32, max: u32 },
+    #[error("a dialogue needs two different personas, not {0} twice")]
+    OneSide(String),
     #[error(transparent)]
     Persona(#[from] telos_persona::Error),
     #[error(transparent)]

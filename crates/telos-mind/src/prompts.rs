@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::dialogue::{Ending, SPEAKERS, TurnRecord};
+use crate::dialogue::{Ending, TurnRecord};
 
 /// The shape ALFRED's verdict must have.
 pub fn verdict_schema() -> Value {
@@ -26,13 +26,23 @@ pub(crate) fn transcript(turns: &[TurnRecord]) -> String {
         .join("\n\n")
 }
 
+/// How a side argues: BRICK from logic, ROBIN from empathy, any other persona the user put in
+/// a dialogue from its own role (its codex is its system prompt).
+pub(crate) fn stance(speaker: &str) -> &'static str {
+    match speaker {
+        "BRICK" => "Take it apart logically: name the assumptions, test them, say what follows.",
+        "ROBIN" => {
+            "Answer from empathy: what matters to the people involved, and how it feels to them."
+        }
+        _ => {
+            "Argue from your own role and what you know: say what you see that the other does not."
+        }
+    }
+}
+
 /// What a side is asked: the question, its role in the dialogue, and the transcript so far.
 pub(crate) fn turn_prompt(speaker: &str, question: &str, turns: &[TurnRecord]) -> String {
-    let stance = if speaker == SPEAKERS[0] {
-        "Take it apart logically: name the assumptions, test them, say what follows."
-    } else {
-        "Answer from empathy: what matters to the people involved, and how it feels to them."
-    };
+    let stance = stance(speaker);
     if turns.is_empty() {
         format!(
             "A dialogue on the question: {question}\n\n{stance} Give your position in a few sentences."
@@ -83,7 +93,8 @@ pub(crate) fn short(question: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialogue::{TurnRecord, cosine};
+    use crate::dialogue::TurnRecord;
+    use crate::stance::cosine;
 
     #[test]
     fn the_prompts_carry_the_question_the_stance_and_the_transcript() {
@@ -97,9 +108,11 @@ mod tests {
             model: "m".into(),
             runtime: "ollama".into(),
             ms: 1.0,
+            model_ms: 1.0,
         };
         let second = turn_prompt("ROBIN", "Should we fly?", &[turn]);
         assert!(second.contains("BRICK (round 1): Wings first.") && second.contains("empathy"));
+        assert!(turn_prompt("BABS", "Should we fly?", &[]).contains("your own role"));
         assert_eq!(short(&"x".repeat(80)).chars().count(), 61);
         assert!((cosine(&[1.0, 0.0], &[1.0, 0.0]) - 1.0).abs() < 1e-6);
         assert_eq!(cosine(&[1.0, 0.0], &[0.0, 1.0]), 0.0);

@@ -22,6 +22,7 @@ pub(crate) async fn commit(mut d: Dialogue, ending: Ending, synthesis: String) -
             ("kind", json!("dialogue")),
             ("cycle", json!(d.cycle.id())),
             ("question", json!(d.question)),
+            ("sides", json!(d.sides)),
             ("turns", serde_json::to_value(&d.turns).unwrap_or_default()),
             (
                 "verdicts",
@@ -35,13 +36,13 @@ pub(crate) async fn commit(mut d: Dialogue, ending: Ending, synthesis: String) -
         }
         for p in &people {
             d.cycle.link(&id, PARTICIPANTS, &p.id)?;
-            // What it said last (ALFRED, who takes no turn: the synthesis) goes in its
-            // scrapbook.
+            // What it said last goes in its scrapbook; ALFRED's is the synthesis (he may
+            // have taken turns too, when the user put him in the dialogue).
             let said = d
                 .turns
                 .iter()
                 .rev()
-                .find(|t| t.persona == p.name)
+                .find(|t| t.persona == p.name && p.name != crate::JUDGE)
                 .map_or(synthesis.clone(), |t| t.text.clone());
             let mut book = match d.cycle.get(&p.id)?.slots.get(SCRAPBOOK) {
                 Some(Value::Array(list)) => list.clone(),
@@ -88,6 +89,7 @@ pub(crate) async fn suspend(mut d: Dialogue, why: String) -> DialogueEvent {
         "kind": "dialogue",
         "persona": crate::JUDGE,
         "question": d.question,
+        "sides": d.sides,
         "turns": d.turns,
         "verdicts": d.judgements,
     }));

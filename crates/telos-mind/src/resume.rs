@@ -11,7 +11,7 @@ use telos_supervisor::Supervisor;
 use tokio::sync::mpsc;
 
 use crate::dialogue::{
-    DEFAULT_ROUNDS, DialogueEvent, JUDGE, Judgement, MAX_ROUNDS, Seed, TurnRecord, begin,
+    DEFAULT_ROUNDS, DialogueEvent, JUDGE, Judgement, MAX_ROUNDS, SPEAKERS, Seed, TurnRecord, begin,
 };
 use crate::{Error, Result};
 
@@ -47,6 +47,8 @@ pub struct Thought {
 pub struct DialogueTrace {
     pub question: String,
     pub rounds: u32,
+    /// The two sides, in speaking order.
+    pub sides: Vec<String>,
     pub thoughts: Vec<Thought>,
 }
 
@@ -70,6 +72,7 @@ pub fn trace(record: &CycleRecord) -> Option<DialogueTrace> {
         .and_then(|t| text(&t["question"]))
         .unwrap_or_default();
     let mut rounds = DEFAULT_ROUNDS;
+    let mut sides: Vec<String> = SPEAKERS.iter().map(|s| s.to_string()).collect();
     let mut thoughts = Vec::new();
     let mut turns = 0u32;
     for step in &record.steps {
@@ -78,6 +81,9 @@ pub fn trace(record: &CycleRecord) -> Option<DialogueTrace> {
             "question" => {
                 question = text(&d["question"]).unwrap_or(question);
                 rounds = d["rounds"].as_u64().map_or(rounds, |r| r as u32);
+                if let Some([a, b]) = d["sides"].as_array().map(Vec::as_slice) {
+                    sides = [a, b].iter().filter_map(|s| text(s)).collect();
+                }
             }
             "turn" | "verdict" | "synthesis" | "yield" => {
                 let error = text(&d["error"]);
@@ -119,6 +125,7 @@ pub fn trace(record: &CycleRecord) -> Option<DialogueTrace> {
     Some(DialogueTrace {
         question,
         rounds,
+        sides,
         thoughts,
     })
 }
@@ -147,6 +154,7 @@ pub async fn resume(
         model: t.model.clone().unwrap_or_default(),
         runtime: String::new(),
         ms: t.ms.unwrap_or(0.0),
+        model_ms: 0.0,
     };
     let (turns, before, edited) = match edit {
         Some((turn, text)) => {
@@ -167,6 +175,7 @@ pub async fn resume(
                 recalled: Vec::new(),
                 model: "edited by you".into(),
                 ms: 0.0,
+                model_ms: 0.0,
                 ..kept(chosen)
             });
             (turns, chosen.round, Some(turn as usize))
@@ -199,5 +208,17 @@ pub async fn resume(
         resumes: Some(record),
         claim,
     };
-    begin(voice, supervisor, &story.question, rounds, None, seed)
+    let sides = match story.sides.as_slice() {
+        [a, b] => [a.as_str(), b.as_str()],
+        _ => SPEAKERS,
+    };
+    begin(
+        voice,
+        supervisor,
+        &story.question,
+        rounds,
+        sides,
+        None,
+        seed,
+    )
 }

@@ -105,7 +105,7 @@ async fn converse(
         message: text.clone(),
         recall: GROUNDING,
         history: HISTORY,
-        format: None,
+        ..Turn::default()
     };
     let grounded = voice.ground(&object, turn).await;
     let (model, runtime, fallback) = match voice.route(&object).await {
@@ -126,12 +126,21 @@ async fn converse(
     if !send(started).await {
         return;
     }
-    // What grounded it, for the scrapbook: the documents recalled and the best score (none
-    // when memory could not be searched), which the mind's detectors read.
+    // What grounded it, for the scrapbook: the documents recalled, each one's best score, and
+    // the best of all (none when memory could not be searched), which the mind's detectors
+    // read (a document recalled only at a low score was not really recalled).
     let mut recalled_documents: Vec<&str> = Vec::new();
+    let mut recall_scores = serde_json::Map::new();
     for m in &grounded.recalled {
         if !recalled_documents.contains(&m.document.as_str()) {
             recalled_documents.push(&m.document);
+        }
+        let best = recall_scores
+            .get(&m.document)
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(f64::MIN);
+        if f64::from(m.score) > best {
+            recall_scores.insert(m.document.clone(), json!(m.score));
         }
     }
     let recalled_documents = json!(recalled_documents);
@@ -228,6 +237,7 @@ async fn converse(
             "model": answered.as_ref().map_or(model.clone(), |r| Some(r.model.clone())),
             "runtime": answered.as_ref().map_or(runtime.clone(), |r| Some(r.runtime.to_string())),
             "recalled": recalled_documents,
+            "recall_scores": recall_scores,
             "grounding": grounding,
         });
         let op = Op::Append {

@@ -29,6 +29,9 @@ pub struct Turn {
     pub message: String,
     /// Memories to recall about the message (0: none).
     pub recall: usize,
+    /// What to recall by, when not the message (a dialogue recalls by its question and the
+    /// turn before, not by its whole prompt with the transcript).
+    pub query: Option<String>,
     /// Recent exchanges of the persona's scrapbook to include (0: none).
     pub history: usize,
     /// A JSON schema the reply must follow (structured output), if any.
@@ -100,7 +103,11 @@ impl Voice {
         } else {
             match self
                 .memory
-                .recall(Some(&persona.id), &turn.message, turn.recall)
+                .recall(
+                    Some(&persona.id),
+                    turn.query.as_deref().unwrap_or(&turn.message),
+                    turn.recall,
+                )
                 .await
             {
                 Ok(hits) => (hits, None),

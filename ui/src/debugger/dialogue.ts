@@ -47,6 +47,7 @@ export function dialogueSection(trace: DialogueTrace, draft: DialogueDraft, busy
   const at = Math.max(0, Math.min(draft.cursor, n - 1));
   return h("section", { class: "section dialogue", testid: "dialogue" },
     h("h2", { text: `Dialogue: ${trace.question}` }),
+    h("p", { class: "small", testid: "dialogue-sides", text: `${trace.sides.join(" and ")} argue; ALFRED judges (at most ${trace.rounds} rounds)` }),
     n === 0
       ? h("div", { class: "empty", text: "No thought got as far as a reply." })
       : h("div", { class: "stepper" },

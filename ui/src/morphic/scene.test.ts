@@ -200,6 +200,10 @@ describe("World versioning", () => {
     w.select("a");
     w.select(null);
     expect([w.get("a")?.selected, w.get("b")?.selected]).toEqual([false, false]);
+    w.select("b", "a");
+    expect([w.get("a")?.selected, w.get("b")?.selected]).toEqual([true, true]);
+    w.select("a");
+    expect([w.get("a")?.selected, w.get("b")?.selected]).toEqual([true, false]);
   });
 });
 

@@ -89,16 +89,16 @@ function hit(list: readonly Morph[], px: number, py: number): Morph | undefined 
   return undefined;
 }
 
-/** Sets `flag` on exactly the morph `id` (or none); returns whether anything changed. */
-function mark(list: readonly Morph[], flag: "hover" | "selected", id: string | null): boolean {
+/** Sets `flag` on exactly the morphs `ids` (or none); returns whether anything changed. */
+function mark(list: readonly Morph[], flag: "hover" | "selected", ids: readonly (string | null)[]): boolean {
   let changed = false;
   for (const m of list) {
-    const want = m.id === id;
+    const want = ids.includes(m.id);
     if (m[flag] !== want) {
       m[flag] = want;
       changed = true;
     }
-    if (m.children && mark(m.children, flag, id)) changed = true;
+    if (m.children && mark(m.children, flag, ids)) changed = true;
   }
   return changed;
 }
@@ -241,12 +241,12 @@ export class World {
 
   /** Drag-over highlight on exactly the morph `id`, or on none for null. */
   setHover(id: string | null): void {
-    if (mark(this.order, "hover", id)) this.touch();
+    if (mark(this.order, "hover", [id])) this.touch();
   }
 
-  /** Selects exactly the morph `id`, or none for null. */
-  select(id: string | null): void {
-    if (mark(this.order, "selected", id)) this.touch();
+  /** Selects exactly the morph `id` (and `also`, a pair's other morph), or none for null. */
+  select(id: string | null, also: string | null = null): void {
+    if (mark(this.order, "selected", [id, also])) this.touch();
   }
 
   /** The topmost morph containing the logical `point`; submorphs win over their owner. */

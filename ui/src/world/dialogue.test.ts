@@ -13,6 +13,8 @@ describe("a dialogue on the canvas", () => {
   });
 
   it("tells the verdicts, the ending and a failure as toasts", () => {
+    const started = dialogueAction({ type: "started", question: "Fly?", rounds: 3, sides: ["BABS", "ALFRED"] });
+    expect(started).toMatchObject({ text: "BABS and ALFRED argue (at most 3 rounds): Fly?" });
     const verdict = dialogueAction({ type: "verdict", round: 1, verdict: "continue", reason: "they differ" });
     expect(verdict).toEqual({ kind: "toast", text: "ALFRED, round 1: continue — they differ", error: false });
     const failed = dialogueAction({ type: "failed", message: "ROBIN's turn broke off", cycle: "01M" });

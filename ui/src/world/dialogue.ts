@@ -1,5 +1,5 @@
-// A dialogue on the canvas: each turn streams into its speaker's bubble (BRICK and ROBIN in
-// turn, ALFRED's synthesis last); ALFRED's verdicts and the ending show as toasts.
+// A dialogue on the canvas: each turn streams into its speaker's bubble (BRICK and ROBIN, or
+// the picked pair, in turn; ALFRED's synthesis last); ALFRED's verdicts and the ending show as toasts.
 
 import type { DialogueEvent } from "../bindings";
 
@@ -13,7 +13,7 @@ export type DialogueAction =
 export function dialogueAction(e: DialogueEvent): DialogueAction {
   switch (e.type) {
     case "started":
-      return { kind: "toast", text: `Dialogue (at most ${e.rounds} rounds): ${e.question}`, error: false };
+      return { kind: "toast", text: `${e.sides.join(" and ")} argue (at most ${e.rounds} rounds): ${e.question}`, error: false };
     case "turn":
       return { kind: "turn", persona: e.persona, label: e.round === 0 ? "Synthesis: " : `Round ${e.round}: ` };
     case "token":

@@ -22,6 +22,7 @@ import { newProblems, showAmendments } from "./amendments";
 import { showModels } from "./models";
 import { AgendaPanel, waiting } from "./agenda";
 import { dialogueAction } from "./dialogue";
+import { dialogueOffer } from "./pair";
 import { errorMessage } from "../common/cycles";
 
 const canvas = document.getElementById("world") as HTMLCanvasElement;
@@ -321,7 +322,10 @@ canvas.addEventListener("pointerup", (e) => {
   const m = world.get(d.id);
   if (!m) return;
   if (!d.moved) {
-    select(d.id);
+    // Shift+click on a second persona picks a pair (for a dialogue between the two).
+    const before = halo.target ? world.get(halo.target) : undefined;
+    const pairs = e.shiftKey && before?.kind === "persona" && m.kind === "persona" && before.id !== m.id;
+    select(d.id, pairs ? before.id : null);
     return;
   }
   void commands.moveMorph(d.id, m.x, m.y).then((r) => {
@@ -332,9 +336,11 @@ canvas.addEventListener("pointerup", (e) => {
   });
 });
 
-function select(id: string | null): void {
-  world.select(id);
+function select(id: string | null, partnerId: string | null = null): void {
+  world.select(id, partnerId);
   const m = id ? world.get(id) : undefined;
+  const partner = partnerId ? world.get(partnerId) : undefined;
+  const offer = m ? dialogueOffer(m, partner) : undefined;
   if (!m) {
     halo.hide();
     chatForm.classList.add("hidden");
@@ -351,15 +357,16 @@ function select(id: string | null): void {
       chatInput.placeholder = `Say something to ${m.name}…`;
       chatInput.focus();
     },
-    dialogue:
-      m.kind === "persona" && m.name === "ALFRED"
-        ? () => {
-            asking = "dialogue";
-            chatLabel.textContent = "Dialogue on";
-            chatInput.placeholder = "A question for BRICK and ROBIN to argue…";
-            chatInput.focus();
-          }
-        : undefined,
+    dialogue: offer && {
+      title: offer.title,
+      act: () => {
+        asking = "dialogue";
+        sides = offer.sides;
+        chatLabel.textContent = "Dialogue on";
+        chatInput.placeholder = offer.placeholder;
+        chatInput.focus();
+      },
+    },
   });
   asking = "chat";
   if (m.kind === "persona") {
@@ -391,6 +398,8 @@ async function unpin(m: Morph): Promise<void> {
 
 /** What the message bar sends: a chat with the selected persona, or a dialogue's question. */
 let asking: "chat" | "dialogue" = "chat";
+/** A dialogue's sides when the user picked a pair (null: BRICK and ROBIN). */
+let sides: [string, string] | null = null;
 
 chatForm.addEventListener("submit", (e) => {
   e.preventDefault();
@@ -399,12 +408,13 @@ chatForm.addEventListener("submit", (e) => {
   const m = id ? world.get(id) : undefined;
   if (!m || m.kind !== "persona" || !text.trim()) return;
   chatInput.value = "";
-  if (asking === "dialogue") void dialogue(text);
+  if (asking === "dialogue") void dialogue(text, sides);
   else void chat(m, text);
 });
 
-/** A dialogue between BRICK and ROBIN, judged by ALFRED, played out in their bubbles. */
-async function dialogue(question: string): Promise<void> {
+/** A dialogue between BRICK and ROBIN (or a picked pair), judged by ALFRED, played out in
+ * their bubbles. */
+async function dialogue(question: string, between: [string, string] | null): Promise<void> {
   const byName = (name: string) => world.morphs().find((x) => x.kind === "persona" && x.name === name);
   const channel = new Channel<DialogueEvent>();
   channel.onmessage = (event) => {
@@ -427,7 +437,7 @@ async function dialogue(question: string): Promise<void> {
         break;
     }
   };
-  const r = await commands.dialogue(question, 3, channel);
+  const r = await commands.dialogue(question, 3, between, channel);
   if (r.status === "error") toast(`The dialogue could not start: ${errorText(r.error)}`, "error");
 }
 

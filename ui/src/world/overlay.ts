@@ -9,8 +9,8 @@ export interface HaloActions {
   pin(): void;
   debug(): void;
   chat(): void;
-  /** ALFRED's halo: start a dialogue between BRICK and ROBIN. */
-  dialogue?: () => void;
+  /** ALFRED's halo (BRICK and ROBIN) or a picked pair's: start a dialogue; `title` says who. */
+  dialogue?: { title: string; act: () => void };
 }
 
 function button(label: string, testid: string, title: string, act: () => void): HTMLButtonElement {
@@ -47,7 +47,7 @@ export class Halo {
         ? [button("Unpin", "halo-pin", "Remove this morph from the world", actions.pin)]
         : [button("Chat", "halo-chat", "Talk to this persona", actions.chat)]),
       ...(actions.dialogue
-        ? [button("Dialogue", "halo-dialogue", "BRICK and ROBIN argue a question; ALFRED judges and sums up", actions.dialogue)]
+        ? [button("Dialogue", "halo-dialogue", actions.dialogue.title, actions.dialogue.act)]
         : []),
       button("Debug", "halo-debug", "Open the Debugger (Ctrl+D)", actions.debug),
     );

@@ -74,6 +74,11 @@ fn motives_become_work_that_is_approved_and_run_from_the_command_line() {
         &["dialogue", "new words", "--resume", "nope", "--turn", "0"],
     );
     assert!(err.contains("nope"), "{err}");
+    // A dialogue between a picked pair names a bad pick.
+    let err = fails(d, &["dialogue", "Why?", "--between", "BRICK", "BRICK"]);
+    assert!(err.contains("two different personas"), "{err}");
+    let err = fails(d, &["dialogue", "Why?", "--between", "BRICK", "nobody"]);
+    assert!(err.contains("nobody"), "{err}");
 
     assert_eq!(ok_json(d, &["autonomy", "off", "--json"]), json!("off"));
     let out = telos(d, &["agenda", "run", "--once"]);
