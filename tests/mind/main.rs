@@ -303,3 +303,41 @@ async fn a_dialogue_between_a_picked_pair_is_argued_by_those_two() {
     assert!(err.to_string().contains("nobody"), "{err}");
     telos.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_that_runs_on_is_stopped_at_its_last_full_sentence() {
+    // Small models loop: BRICK says the same sentence 200 times.
+    let runaway = "The wind decides everything here. ".repeat(200);
+    let stub = OllamaStub::start(script(
+        &[&runaway],
+        &["Then let the wind decide."],
+        vec![
+            verdict("converged", "both defer to the wind"),
+            Reply::Text("The wind decides.".into()),
+        ],
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_on(dir.path(), &stub).await;
+    let events = run(&telos, "Who decides?", 3).await;
+    let Some(DialogueEvent::Done {
+        dialogue, cycle, ..
+    }) = events.last()
+    else {
+        panic!("{events:?}")
+    };
+    let object = telos.image().resolve(&dialogue.name).unwrap();
+    let said = object.slots["turns"][0]["text"].as_str().unwrap();
+    assert!(
+        said.len() <= telos_core::mind::dialogue::TURN_CHARS && said.ends_with("here."),
+        "{} bytes: {said:.80}",
+        said.len()
+    );
+    let record = telos.image().cycle(cycle).await.unwrap();
+    let trimmed = record.steps.iter().find(|s| s.op == "trimmed").unwrap();
+    assert_eq!(trimmed.detail["persona"], "BRICK");
+    assert_eq!(
+        object.slots["turns"][1]["text"],
+        "Then let the wind decide."
+    );
+    telos.shutdown().await.unwrap();
+}

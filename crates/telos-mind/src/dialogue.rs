@@ -19,7 +19,7 @@ use telos_supervisor::{Shutdown, Supervisor};
 use tokio::sync::mpsc;
 
 pub use crate::prompts::verdict_schema;
-use crate::prompts::{judge_prompt, short, synthesis_prompt, turn_prompt};
+use crate::prompts::{judge_prompt, short, synthesis_prompt, to_last_sentence, turn_prompt};
 use crate::record;
 use crate::{Error, Result};
 
@@ -33,6 +33,8 @@ pub const DEFAULT_ROUNDS: u32 = 3;
 pub const MAX_ROUNDS: u32 = 10;
 /// Memories recalled to ground each turn.
 const GROUNDING: usize = 3;
+/// The most a turn (or the synthesis) may say, in bytes (a few sentences are some hundreds).
+pub const TURN_CHARS: usize = 2000;
 /// How much of the turn before a turn recalls by (characters).
 const RECALL_BY_CHARS: usize = 200;
 
@@ -463,6 +465,19 @@ impl Dialogue {
                             text: p,
                         })
                         .await?;
+                        // A turn is a few sentences: a model that runs on (small ones loop)
+                        // is stopped — dropping the stream ends its request — and the turn
+                        // keeps what it said up to its last full sentence.
+                        if text.len() >= TURN_CHARS {
+                            let said = text.len();
+                            text = to_last_sentence(&text);
+                            self.cycle.note(
+                                "trimmed",
+                                json!({"round": round, "persona": persona, "chars": said,
+                                       "kept": text.len(), "limit": TURN_CHARS}),
+                            );
+                            break;
+                        }
                     }
                 }
                 Some(Err(e)) => {
@@ -475,6 +490,7 @@ impl Dialogue {
                 }
             }
         }
+        drop(stream); // a trimmed turn's request ends here
         let record = TurnRecord {
             round,
             persona: object.name.clone(),

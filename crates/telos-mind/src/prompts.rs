@@ -90,6 +90,18 @@ pub(crate) fn short(question: &str) -> String {
     s
 }
 
+/// `text` up to its last full sentence (or whole, when it has none in its second half).
+pub(crate) fn to_last_sentence(text: &str) -> String {
+    let end = text
+        .char_indices()
+        .filter(|(_, c)| matches!(c, '.' | '!' | '?'))
+        .map(|(i, c)| i + c.len_utf8())
+        .next_back()
+        .filter(|end| *end >= text.len() / 2)
+        .unwrap_or(text.len());
+    text[..end].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +126,11 @@ mod tests {
         assert!(second.contains("BRICK (round 1): Wings first.") && second.contains("empathy"));
         assert!(turn_prompt("BABS", "Should we fly?", &[]).contains("your own role"));
         assert_eq!(short(&"x".repeat(80)).chars().count(), 61);
+        assert_eq!(to_last_sentence("One. Two! Three"), "One. Two!");
+        assert_eq!(
+            to_last_sentence("Wo. And on and on and on"),
+            "Wo. And on and on and on"
+        );
         assert!((cosine(&[1.0, 0.0], &[1.0, 0.0]) - 1.0).abs() < 1e-6);
         assert_eq!(cosine(&[1.0, 0.0], &[0.0, 1.0]), 0.0);
     }
