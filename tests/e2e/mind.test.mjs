@@ -101,6 +101,21 @@ test("the Debugger steps through a dialogue thought by thought, and a rewritten 
         return null;
       }
     });
+    // The pill follows its morph, which may still be settling as the window lays out: click
+    // it once it stays put.
+    let last = "";
+    await session.waitFor("ALFRED's dissonance badge at rest", async () => {
+      const now = JSON.stringify(
+        await session.execute(
+          "const r = document.querySelector('[data-testid=dissonance-ALFRED]').getBoundingClientRect(); return [r.x, r.y, r.width, r.height];",
+        ),
+      );
+      const still = now === last;
+      last = now;
+      if (!still) await new Promise((r) => setTimeout(r, 250));
+      return still;
+    });
+    await screenshot(session, "world-dialogue-dissonance");
     await clickOnScreen(session, "dissonance-ALFRED");
     await switchToPage(session, "debugger.html");
     await session.waitReady();

@@ -101,7 +101,15 @@ async fn a_dialogue_that_converges_in_one_round_is_one_cycle_with_its_record() {
     assert!(!record.is_suspended());
     let ops: Vec<&str> = record.steps.iter().map(|s| s.op.as_str()).collect();
     assert!(
-        ops.starts_with(&["question", "turn", "turn", "verdict", "synthesis"]),
+        // While ALFRED judged, BRICK's model was loaded for a round that did not come.
+        ops.starts_with(&[
+            "question",
+            "turn",
+            "turn",
+            "verdict",
+            "prepare",
+            "synthesis"
+        ]),
         "{ops:?}"
     );
     let object = telos.image().resolve(&dialogue.name).unwrap();

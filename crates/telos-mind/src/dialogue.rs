@@ -19,7 +19,9 @@ use telos_supervisor::{Shutdown, Supervisor};
 use tokio::sync::mpsc;
 
 pub use crate::prompts::verdict_schema;
-use crate::prompts::{judge_prompt, short, synthesis_prompt, to_last_sentence, turn_prompt};
+use crate::prompts::{
+    judge_prompt, recall_query, short, synthesis_prompt, to_last_sentence, turn_prompt,
+};
 use crate::record;
 use crate::{Error, Result};
 
@@ -35,8 +37,6 @@ pub const MAX_ROUNDS: u32 = 10;
 const GROUNDING: usize = 3;
 /// The most a turn (or the synthesis) may say, in bytes (a few sentences are some hundreds).
 pub const TURN_CHARS: usize = 2000;
-/// How much of the turn before a turn recalls by (characters).
-const RECALL_BY_CHARS: usize = 200;
 
 /// ALFRED's judgement of a round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,11 +337,17 @@ impl Dialogue {
             // the idle one that spoke last (the scheduler does it only if nothing waits).
             let (voice, first) = (self.voice.clone(), self.sides[0].clone());
             let prepare = async {
+                let began = Instant::now();
                 if round < rounds {
                     voice.prepare(&first).await;
                 }
+                began.elapsed().as_secs_f64() * 1e3
             };
-            let (judgement, ()) = tokio::join!(self.judge(round), prepare);
+            let (judgement, prepared) = tokio::join!(self.judge(round), prepare);
+            if round < rounds {
+                let detail = json!({"round": round, "persona": first, "ms": prepared});
+                self.cycle.note("prepare", detail);
+            }
             let judgement = judgement?;
             self.send(DialogueEvent::Verdict(judgement.clone())).await?;
             let verdict = judgement.verdict;
@@ -400,7 +406,7 @@ impl Dialogue {
         let turn = Turn {
             message: prompt.clone(),
             recall: if format.is_some() { 0 } else { GROUNDING },
-            query: Some(self.recall_query()),
+            query: Some(recall_query(&self.question, &self.turns)),
             history: 0,
             format,
         };
@@ -511,17 +517,6 @@ impl Dialogue {
                    "runtime": record.runtime, "ms": record.ms, "model_ms": record.model_ms}),
         );
         Ok(record)
-    }
-
-    /// What a turn recalls by: the question and the turn before it (the part it answers),
-    /// not the whole prompt — shorter to embed, and about what is being argued now.
-    fn recall_query(&self) -> String {
-        let last: String = self
-            .turns
-            .last()
-            .map(|t| t.text.chars().take(RECALL_BY_CHARS).collect())
-            .unwrap_or_default();
-        format!("{}\n{last}", self.question).trim().to_string()
     }
 
     /// ALFRED's structured verdict on `round`.

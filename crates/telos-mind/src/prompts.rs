@@ -81,6 +81,19 @@ pub(crate) fn synthesis_prompt(question: &str, turns: &[TurnRecord], ending: End
     )
 }
 
+/// How much of the turn before a turn recalls by (characters).
+const RECALL_BY_CHARS: usize = 200;
+
+/// What a turn recalls by: the question and the turn before it (the part it answers), not the
+/// whole prompt — shorter to embed, and about what is being argued now.
+pub(crate) fn recall_query(question: &str, turns: &[TurnRecord]) -> String {
+    let last: String = turns
+        .last()
+        .map(|t| t.text.chars().take(RECALL_BY_CHARS).collect())
+        .unwrap_or_default();
+    format!("{question}\n{last}").trim().to_string()
+}
+
 /// The first words of a question, for a cycle's trigger.
 pub(crate) fn short(question: &str) -> String {
     let mut s: String = question.chars().take(60).collect();

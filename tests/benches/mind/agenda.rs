@@ -6,8 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use telos_core::scheduler::Mode;
-use telos_core::{Autonomy, ChatEvent, Config, Telos, WorkKind};
+use telos_core::{Autonomy, ChatEvent, WorkKind};
 use telos_tests::bench::percentile;
 use telos_tests::ollama_stub::{OllamaStub, Reply, Script};
 
@@ -39,15 +38,13 @@ async fn run(agenda: bool, secs: f64) -> Run {
         (0..1000).map(|_| Reply::Text(words(30))).collect(),
     );
     let stub = OllamaStub::start(s);
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::from_data_dir(dir.path());
-    config.ollama_host = stub.url();
-    config.llm = Mode::Ollama;
-    config.forge_attempts = 1;
-    config.agenda.per_hour = 10_000;
-    config.agenda.share = SHARE;
-    config.agenda.tick = Duration::from_millis(100);
-    let telos = Telos::open(config).await.expect("open Telos");
+    let (telos, _dir) = super::telos_on(&stub, |c| {
+        c.forge_attempts = 1;
+        c.agenda.per_hour = 10_000;
+        c.agenda.share = SHARE;
+        c.agenda.tick = Duration::from_millis(100);
+    })
+    .await;
     telos_tests::new_object(telos.image(), "kite").await;
     if agenda {
         // The first failure; from here every act fails into the next.

@@ -10,11 +10,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use telos_core::scheduler::Mode;
-use telos_core::{ChatEvent, Config, DialogueEvent, IngestEvent, Motive, Signal, Telos};
+use telos_core::{ChatEvent, DialogueEvent, IngestEvent, Motive, Signal, Telos};
 use telos_tests::ollama_stub::{OllamaStub, Reply, Script};
 
-use super::field;
+use super::{field, telos_on};
 
 /// Reads `paths` into `persona`'s memory and waits for the summaries.
 pub(crate) async fn read(telos: &Telos, persona: &str, paths: &[PathBuf]) {
@@ -189,12 +188,7 @@ pub(crate) async fn precision() {
         ],
     );
     let stub = OllamaStub::start(s);
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::from_data_dir(dir.path());
-    config.ollama_host = stub.url();
-    config.llm = Mode::Ollama;
-    config.forge_attempts = 1;
-    let telos = Telos::open(config).await.expect("open Telos");
+    let (telos, _dir) = telos_on(&stub, |c| c.forge_attempts = 1).await;
     let files = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
     for (name, body) in DOCS {

@@ -160,7 +160,8 @@ struct Measured {
     in_turn: Vec<f64>,
     /// The whole dialogue's time beyond the model's, per model call.
     per_call: f64,
-    /// Outside the model calls: stance checks, the record, the events.
+    /// Outside the model calls (and the next speaker's load while ALFRED judges): stance
+    /// checks, the record, the events.
     outside: f64,
 }
 
@@ -180,6 +181,22 @@ async fn replay(telos: &Telos, question: &str) -> Measured {
     let record = telos.image().cycle(&cycle).await.expect("its cycle");
     let (mut in_turn, mut model, mut calls, mut turns_ms) = (Vec::new(), 0.0, 0.0, 0.0);
     let mut rounds = 0;
+    // Loading the next speaker's model while ALFRED judges is model time too: what of it
+    // outlasted the verdict.
+    let (mut judged, mut loading) = (std::collections::HashMap::new(), 0.0);
+    for step in &record.steps {
+        let d = &step.detail;
+        match step.op.as_str() {
+            "verdict" => {
+                judged.insert(d["round"].as_u64(), d["ms"].as_f64().unwrap_or(0.0));
+            }
+            "prepare" => {
+                let verdict = judged.get(&d["round"].as_u64()).copied().unwrap_or(0.0);
+                loading += (d["ms"].as_f64().unwrap_or(0.0) - verdict).max(0.0);
+            }
+            _ => {}
+        }
+    }
     for step in &record.steps {
         if !matches!(step.op.as_str(), "turn" | "verdict" | "synthesis") {
             continue;
@@ -198,8 +215,8 @@ async fn replay(telos: &Telos, question: &str) -> Measured {
         rounds,
         ending,
         in_turn,
-        per_call: (wall - model) / calls,
-        outside: wall - turns_ms,
+        per_call: (wall - model - loading) / calls,
+        outside: wall - turns_ms - loading,
     }
 }
 
@@ -218,11 +235,7 @@ async fn dialogues(n: usize) {
         p.script(i, &mut script);
     }
     let stub = OllamaStub::start(script);
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::from_data_dir(dir.path());
-    config.ollama_host = stub.url();
-    config.llm = Mode::Ollama;
-    let telos = Telos::open(config).await.expect("open Telos");
+    let (telos, _dir) = telos_on(&stub, |_| {}).await;
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/docs");
     for (persona, file) in [("BRICK", "notes.md"), ("ROBIN", "story.txt")] {
         detectors::read(&telos, persona, &[docs.join(file)]).await;
@@ -275,6 +288,20 @@ async fn dialogues(n: usize) {
         percentile(&mut in_turn, 0.95),
         percentile(&mut outside, 0.5),
     );
+}
+
+/// Telos on the FAKE Ollama `stub` in a fresh data dir (gone when the guard is dropped), with
+/// `tune` applied to its configuration.
+pub(crate) async fn telos_on(
+    stub: &OllamaStub,
+    tune: impl FnOnce(&mut Config),
+) -> (Telos, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::from_data_dir(dir.path());
+    config.ollama_host = stub.url();
+    config.llm = Mode::Ollama;
+    tune(&mut config);
+    (Telos::open(config).await.expect("open Telos"), dir)
 }
 
 /// The evidence field `key` as text.
