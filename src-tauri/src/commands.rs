@@ -76,13 +76,21 @@ pub async fn chat(
     text: String,
     on_event: Channel<ChatEvent>,
 ) -> IpcResult<()> {
-    let mut events = telos.chat(&persona, &text)?;
+    relay(telos.chat(&persona, &text)?, &on_event).await;
+    Ok(())
+}
+
+/// Sends each event of `events` into `on_event` until they end or the window goes away
+/// (dropping `events` then: a chat or a dialogue is cut — kept suspended — an ingest goes on).
+async fn relay<T: tauri::ipc::IpcResponse>(
+    mut events: tokio::sync::mpsc::Receiver<T>,
+    on_event: &Channel<T>,
+) {
     while let Some(event) = events.recv().await {
         if on_event.send(event).is_err() {
-            break; // the window went away
+            break;
         }
     }
-    Ok(())
 }
 
 /// A dialogue on `question` (BRICK and ROBIN argue, or the two personas of `sides`, in
@@ -97,15 +105,11 @@ pub async fn dialogue(
     sides: Option<[String; 2]>,
     on_event: Channel<DialogueEvent>,
 ) -> IpcResult<()> {
-    let mut events = match &sides {
-        Some([a, b]) => telos.dialogue_between(&question, rounds, [a, b])?,
-        None => telos.dialogue(&question, rounds)?,
+    let sides = match &sides {
+        Some([a, b]) => [a.as_str(), b.as_str()],
+        None => telos_core::mind::SPEAKERS,
     };
-    while let Some(event) = events.recv().await {
-        if on_event.send(event).is_err() {
-            break; // the window went away: the dialogue is cut and kept suspended
-        }
-    }
+    relay(telos.dialogue_between(&question, rounds, sides)?, &on_event).await;
     Ok(())
 }
 
@@ -203,12 +207,7 @@ pub async fn ingest_drop(
     on_event: Channel<IngestEvent>,
 ) -> IpcResult<()> {
     let paths = drops.take(window.label()).ok_or(IpcError::NoDrop)?;
-    let mut events = telos.ingest(&persona, &paths)?;
-    while let Some(event) = events.recv().await {
-        if on_event.send(event).is_err() {
-            break; // the window went away; the ingest goes on
-        }
-    }
+    relay(telos.ingest(&persona, &paths)?, &on_event).await;
     Ok(())
 }
 
@@ -269,12 +268,11 @@ pub async fn resume_dialogue(
     text: String,
     on_event: Channel<DialogueEvent>,
 ) -> IpcResult<()> {
-    let mut events = telos.resume_dialogue(&cycle, Some((turn, text))).await?;
-    while let Some(event) = events.recv().await {
-        if on_event.send(event).is_err() {
-            break; // the window went away: the dialogue is cut and kept suspended
-        }
-    }
+    relay(
+        telos.resume_dialogue(&cycle, Some((turn, text))).await?,
+        &on_event,
+    )
+    .await;
     Ok(())
 }
 

@@ -379,9 +379,12 @@ impl Work {
                     Work::ResumeDialogue(cycle, turn, text) => {
                         telos.resume_dialogue(&cycle, Some((turn, text))).await?
                     }
-                    Work::Dialogue(question, rounds, None) => telos.dialogue(&question, rounds)?,
-                    Work::Dialogue(question, rounds, Some([a, b])) => {
-                        telos.dialogue_between(&question, rounds, [&a, &b])?
+                    Work::Dialogue(question, rounds, sides) => {
+                        let sides = match &sides {
+                            Some([a, b]) => [a.as_str(), b.as_str()],
+                            None => telos_core::mind::SPEAKERS,
+                        };
+                        telos.dialogue_between(&question, rounds, sides)?
                     }
                     _ => unreachable!("matched above"),
                 };

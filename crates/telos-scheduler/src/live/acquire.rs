@@ -190,16 +190,7 @@ impl Scheduler {
                 Ok(Step::Load(model.to_string(), persona.keep_alive))
             }
             Decision::Unload(victims) => {
-                for m in s
-                    .models
-                    .iter_mut()
-                    .filter(|m| victims.contains(&m.resident.model))
-                {
-                    m.state = ModelState::Unloading;
-                }
-                for v in &victims {
-                    s.touch(v);
-                }
+                s.unloading(&victims);
                 Ok(Step::Unload(victims))
             }
             Decision::Wait { drain } => {

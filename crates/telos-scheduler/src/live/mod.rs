@@ -128,6 +128,20 @@ impl State {
             m.touched = seq;
         }
     }
+
+    /// Marks `victims` as unloading (changed now).
+    fn unloading(&mut self, victims: &[String]) {
+        for m in self
+            .models
+            .iter_mut()
+            .filter(|m| victims.contains(&m.resident.model))
+        {
+            m.state = ModelState::Unloading;
+        }
+        for v in victims {
+            self.touch(v);
+        }
+    }
 }
 
 struct Inner {

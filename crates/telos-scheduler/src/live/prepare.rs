@@ -35,16 +35,7 @@ impl Scheduler {
                 Decision::Unload(v) if v.iter().all(idle) => v,
                 _ => return Ok(false),
             };
-            for m in s
-                .models
-                .iter_mut()
-                .filter(|m| victims.contains(&m.resident.model))
-            {
-                m.state = ModelState::Unloading;
-            }
-            for v in &victims {
-                s.touch(v);
-            }
+            s.unloading(&victims);
             victims
         };
         for v in &victims {

@@ -300,6 +300,36 @@ pub fn replay(
     Ok(report)
 }
 
+/// Starts loading `persona`'s model into a new slot at `now` (busy; its load begins after
+/// `delay`, an unload still under way) and counts the load.
+fn load_slot(
+    slots: &mut Vec<Slot>,
+    persona: &Persona,
+    keep_alive: KeepAlive,
+    (now, delay): (f64, f64),
+    hw: Hardware,
+    report: &mut Report,
+) {
+    slots.push(Slot {
+        resident: Resident {
+            model: persona.model.clone(),
+            size: persona.size,
+            keep_alive,
+            priority: persona.priority,
+            busy: true,
+            last_used: now,
+        },
+        ready_at: now + delay + persona.size.0 as f64 / (hw.load_gb_s * 1e9),
+        busy_until: 0.0,
+        expires: None,
+        leaving: false,
+    });
+    report.loads += 1;
+    report.bytes_loaded.0 += persona.size.0;
+    let vram = used(&slots.iter().map(|s| s.resident.clone()).collect::<Vec<_>>());
+    report.peak_vram = report.peak_vram.max(vram);
+}
+
 #[allow(clippy::too_many_arguments)]
 fn dispatch<'p>(
     trace: &[Request],
@@ -373,24 +403,7 @@ fn dispatch<'p>(
             match decision {
                 Decision::Run => unreachable!("the model was not loaded"),
                 Decision::Load => {
-                    slots.push(Slot {
-                        resident: Resident {
-                            model: persona.model.clone(),
-                            size: persona.size,
-                            keep_alive,
-                            priority: persona.priority,
-                            busy: true,
-                            last_used: now,
-                        },
-                        ready_at: now + unload_delay + persona.size.0 as f64 / (hw.load_gb_s * 1e9),
-                        busy_until: 0.0,
-                        expires: None,
-                        leaving: false,
-                    });
-                    report.loads += 1;
-                    report.bytes_loaded.0 += persona.size.0;
-                    let vram = used(&slots.iter().map(|s| s.resident.clone()).collect::<Vec<_>>());
-                    report.peak_vram = report.peak_vram.max(vram);
+                    load_slot(slots, persona, keep_alive, (now, unload_delay), hw, report);
                     break;
                 }
                 Decision::Unload(victims) => {

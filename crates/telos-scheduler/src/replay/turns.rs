@@ -136,24 +136,14 @@ pub(super) fn prefetch(
         let loaded: Vec<Resident> = slots.iter().map(|s| s.resident.clone()).collect();
         match decide(policy, budget, &loaded, want) {
             Decision::Load => {
-                slots.push(Slot {
-                    resident: Resident {
-                        model: persona.model.clone(),
-                        size: persona.size,
-                        keep_alive: want.keep_alive,
-                        priority: persona.priority,
-                        busy: true,
-                        last_used: now,
-                    },
-                    ready_at: now + unload_delay + persona.size.0 as f64 / (hw.load_gb_s * 1e9),
-                    busy_until: 0.0,
-                    expires: None,
-                    leaving: false,
-                });
-                report.loads += 1;
-                report.bytes_loaded.0 += persona.size.0;
-                let vram = used(&slots.iter().map(|s| s.resident.clone()).collect::<Vec<_>>());
-                report.peak_vram = report.peak_vram.max(vram);
+                load_slot(
+                    slots,
+                    persona,
+                    want.keep_alive,
+                    (now, unload_delay),
+                    hw,
+                    report,
+                );
                 return;
             }
             Decision::Unload(victims) => {
