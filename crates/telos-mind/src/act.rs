@@ -105,12 +105,16 @@ fn short(s: &str) -> String {
 /// A dialogue on the subject; a dialogue that fails is its own suspended cycle, and the act
 /// fails with it.
 async fn dialogue(agenda: &Agenda, work: &Work) -> Acted {
-    let mut rx = dialogue::start(
+    // Between BRICK and ROBIN, yielding to the user: before each turn it waits while a
+    // persona is busy with a user's request.
+    let mut rx = dialogue::begin(
         &agenda.voice,
         &agenda.supervisor,
         &work.subject,
         DEFAULT_ROUNDS,
+        dialogue::SPEAKERS,
         Some(agenda.status.clone()),
+        dialogue::Seed::default(),
     )
     .map_err(|e| e.to_string())?;
     while let Some(event) = rx.recv().await {

@@ -150,26 +150,6 @@ pub fn dialogue(
     )
 }
 
-/// [`dialogue`], yielding to the user when `gate` is given: before each turn it waits while a
-/// persona is busy with a user's request (the agenda's dialogues).
-pub(crate) fn start(
-    voice: &Voice,
-    supervisor: &Supervisor,
-    question: &str,
-    rounds: u32,
-    gate: Option<Status>,
-) -> Result<mpsc::Receiver<DialogueEvent>> {
-    begin(
-        voice,
-        supervisor,
-        question,
-        rounds,
-        SPEAKERS,
-        gate,
-        Seed::default(),
-    )
-}
-
 /// What a dialogue starts from: nothing, or (resumed from the Debugger) the turns and verdicts
 /// kept from an earlier one, which the new cycle resolves when it was suspended.
 #[derive(Default)]

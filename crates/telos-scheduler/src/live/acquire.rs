@@ -174,19 +174,7 @@ impl Scheduler {
             Decision::Run => unreachable!("the model is not loaded"),
             Decision::Load => {
                 s.drain.clear();
-                let touched = s.tick();
-                s.models.push(Entry {
-                    resident: Resident {
-                        model: model.to_string(),
-                        size,
-                        keep_alive: persona.keep_alive,
-                        priority: persona.priority,
-                        busy: false,
-                        last_used: now_secs(),
-                    },
-                    state: ModelState::Loading,
-                    touched,
-                });
+                s.loading(model, size, persona);
                 Ok(Step::Load(model.to_string(), persona.keep_alive))
             }
             Decision::Unload(victims) => {

@@ -129,6 +129,23 @@ impl State {
         }
     }
 
+    /// Adds `model` as loading for `persona` (changed now).
+    fn loading(&mut self, model: &str, size: Bytes, persona: &Persona) {
+        let touched = self.tick();
+        self.models.push(Entry {
+            resident: Resident {
+                model: model.to_string(),
+                size,
+                keep_alive: persona.keep_alive,
+                priority: persona.priority,
+                busy: false,
+                last_used: now_secs(),
+            },
+            state: ModelState::Loading,
+            touched,
+        });
+    }
+
     /// Marks `victims` as unloading (changed now).
     fn unloading(&mut self, victims: &[String]) {
         for m in self

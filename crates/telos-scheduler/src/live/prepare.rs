@@ -51,19 +51,7 @@ impl Scheduler {
             {
                 return Ok(false);
             }
-            let touched = s.tick();
-            s.models.push(Entry {
-                resident: Resident {
-                    model: persona.model.clone(),
-                    size,
-                    keep_alive: persona.keep_alive,
-                    priority: persona.priority,
-                    busy: false,
-                    last_used: now_secs(),
-                },
-                state: ModelState::Loading,
-                touched,
-            });
+            s.loading(&persona.model, size, &persona);
         }
         if let Err(e) = self.load(&persona.model, persona.keep_alive).await {
             self.inner
