@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use telos_core::image::ops;
 use telos_core::{ChatEvent, Config, DialogueEvent, IngestEvent, Telos, parse_json};
 
+use crate::learn::{DatasetCommand, Learn};
 use crate::show;
 use crate::{
     AmendmentsCommand, Cli, Command, CyclesCommand, ModelsCommand, MorphCommand, ObjCommand,
@@ -73,6 +74,7 @@ enum Work {
     Recall(Option<String>, String, usize),
     Doctor,
     Mind(crate::mind::Mind),
+    Learn(crate::learn::Learn),
 }
 
 impl Work {
@@ -178,6 +180,26 @@ impl Work {
             Command::Motives(_) => Work::Mind(crate::mind::Mind::Motives),
             Command::Agenda(a) => Work::Mind(crate::mind::Mind::Agenda(a)),
             Command::Autonomy { setting } => Work::Mind(crate::mind::Mind::autonomy(setting)?),
+            Command::Curate {
+                persona,
+                limit,
+                min_score,
+            } => Work::Learn(Learn::Curate(persona, limit, min_score).checked()?),
+            Command::Golden { persona, min_score } => {
+                Work::Learn(Learn::Golden(persona, min_score).checked()?)
+            }
+            Command::Dataset(DatasetCommand::Export {
+                persona,
+                min_score,
+                output,
+            }) => Work::Learn(Learn::Export(persona, min_score, output).checked()?),
+            Command::Train {
+                persona,
+                base,
+                steps,
+                min_score,
+            } => Work::Learn(Learn::Train(persona, base, steps, min_score).checked()?),
+            Command::Ascend(args) => Work::Learn(Learn::ascend(args)?),
             Command::Scheduler(SchedulerCommand::Status) => Work::SchedulerStatus,
             Command::Scheduler(_) => unreachable!("what-if commands run before the image opens"),
             Command::Sandbox(_) => {
@@ -407,6 +429,7 @@ impl Work {
                 failure.map_or(Ok(()), |m| Err(anyhow!(m)))
             }
             Work::Mind(mind) => crate::mind::run(telos, mind, json).await,
+            Work::Learn(learn) => crate::learn::run(telos, learn, json).await,
             Work::Models => {
                 let models = telos.models().await;
                 emit(json, &serde_json::to_value(&models)?, || {

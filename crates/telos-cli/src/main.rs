@@ -2,6 +2,7 @@
 //! stdout; errors go to stderr with a non-zero exit and name the bad input.
 
 mod commands;
+mod learn;
 mod mind;
 mod models;
 mod sandbox;
@@ -102,6 +103,51 @@ pub enum Command {
         #[arg(value_parser = ["off", "ask", "on"])]
         setting: Option<String>,
     },
+    /// ALFRED judges exchanges not judged yet (of PERSONA, else of every persona) against
+    /// each persona's rubric — its codex's values as criteria, and "task done" — as one cycle
+    /// of `evaluation` objects. What the Curator does on the agenda.
+    Curate {
+        persona: Option<String>,
+        /// Exchanges to judge at most.
+        #[arg(long, default_value_t = 8)]
+        limit: usize,
+        /// The golden dataset's least overall score (1 to 5).
+        #[arg(long, default_value_t = telos_core::GOLDEN_MIN)]
+        min_score: f64,
+    },
+    /// PERSONA's golden dataset (its exchanges scored --min-score or more, with scores and
+    /// rationales), its performance per week, and its lineage of models.
+    Golden {
+        persona: String,
+        #[arg(long, default_value_t = telos_core::GOLDEN_MIN)]
+        min_score: f64,
+    },
+    /// Golden datasets as files trainers read.
+    #[command(subcommand)]
+    Dataset(learn::DatasetCommand),
+    /// Train a LoRA of PERSONA's golden dataset (its train split) on its model (or --base),
+    /// merged and converted to GGUF, registered as gguf:PERSONA-lora-TIME. The trainer is
+    /// TELOS_TRAINER (a command taking the reference trainer's arguments), else the reference
+    /// trainer (scripts/setup-trainer installs it). Progress on stderr; a log in
+    /// DATA_DIR/training/NAME/log.txt.
+    Train {
+        persona: String,
+        /// The base model (an embedded GGUF: gguf:NAME or hf:…); default: the model that
+        /// answers for PERSONA now.
+        #[arg(long)]
+        base: Option<String>,
+        /// Optimizer steps.
+        #[arg(long, default_value_t = 60)]
+        steps: u32,
+        #[arg(long, default_value_t = telos_core::GOLDEN_MIN)]
+        min_score: f64,
+    },
+    /// Ascension: try PERSONA on a candidate model. A clone (PERSONA candidate) thinks with
+    /// it; both answer the golden dataset's held-out prompts and ALFRED judges each pair twice,
+    /// the order swapped. The report (wins, ties, losses, Wilson interval, sign test, change
+    /// per criterion, latency, budget) waits for `telos ascend approve` or `reject`;
+    /// `telos ascend revert PERSONA` undoes a promotion.
+    Ascend(learn::AscendArgs),
     /// Give files to a persona to remember (what a drop on its morph does): each file is
     /// read, chunked, embedded and remembered as one cycle. Progress goes to stderr on a
     /// terminal; `--json` prints the summary. Exits non-zero if any file failed.

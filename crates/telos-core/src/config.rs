@@ -40,6 +40,12 @@ pub struct Config {
     /// A dialogue's sides may speak on one loaded model instead of swapping theirs
     /// (`TELOS_DIALOGUE_SHARE=1`; off by default: each persona speaks with its own model).
     pub dialogue_share: bool,
+    /// The trainer `telos train` runs: a shell command (`TELOS_TRAINER`) taking the reference
+    /// trainer's arguments, or `None` for the reference trainer in `trainer_venv`.
+    pub trainer: Option<String>,
+    /// The reference trainer's venv (`TELOS_TRAINER_VENV`, default ~/.cache/telos-trainer,
+    /// installed by `scripts/setup-trainer`).
+    pub trainer_venv: PathBuf,
 }
 
 impl Config {
@@ -59,6 +65,8 @@ impl Config {
             ram_budget: default_ram_budget(),
             agenda: telos_mind::Budget::default(),
             dialogue_share: false,
+            trainer: None,
+            trainer_venv: default_trainer_venv(),
         }
     }
 
@@ -102,6 +110,10 @@ impl Config {
                     name: "TELOS_FORGE_ATTEMPTS".into(),
                     reason: format!("{text:?} is not a number of attempts from 1 to 20"),
                 })?;
+        }
+        config.trainer = var("TELOS_TRAINER");
+        if let Some(venv) = var("TELOS_TRAINER_VENV") {
+            config.trainer_venv = PathBuf::from(venv);
         }
         if let Some(text) = var("TELOS_DIALOGUE_SHARE") {
             config.dialogue_share = match text.trim() {
@@ -162,6 +174,13 @@ impl Config {
 }
 
 /// An environment variable that is set and not blank.
+/// ~/.cache/telos-trainer (the cache dir of the platform).
+fn default_trainer_venv() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("telos-trainer")
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

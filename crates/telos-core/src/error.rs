@@ -55,6 +55,21 @@ pub enum Error {
     /// A dialogue.
     #[error(transparent)]
     Mind(telos_mind::Error),
+    /// Judging, curation, a dataset, training, an ascension.
+    #[error(transparent)]
+    Learn(telos_ascend::Error),
+}
+
+impl From<telos_ascend::Error> for Error {
+    fn from(e: telos_ascend::Error) -> Self {
+        use telos_ascend::Error as A;
+        match e {
+            A::Image(e) => Self::Image(e),
+            A::Scheduler(e) => Self::Scheduler(e),
+            A::Persona(e) => e.into(),
+            e => Self::Learn(e),
+        }
+    }
 }
 
 impl From<telos_mind::Error> for Error {

@@ -90,7 +90,8 @@ fn the_facades_modules_import_no_sibling_feature_module() {
     let mut wrong = Vec::new();
     for file in sources(&src) {
         let relative = file.strip_prefix(&src).unwrap().display().to_string();
-        if relative == "lib.rs" || relative == "facade.rs" || relative == "error.rs" {
+        // The facade is `facade.rs` and, by area, `facade_*.rs`.
+        if relative == "lib.rs" || relative.starts_with("facade") || relative == "error.rs" {
             continue;
         }
         let rule = allowed

@@ -22,6 +22,7 @@ mod config;
 mod data_dir;
 mod error;
 mod facade;
+mod facade_learn;
 mod input;
 #[cfg(test)]
 mod layering;
@@ -44,7 +45,13 @@ pub use config::{Config, ram_budget, vram_budget};
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
 pub use error::{Error, Result};
 pub use facade::{STATUS_EVERY, pull_model};
+pub use facade_learn::GOLDEN_MIN;
 pub use input::parse_json;
+pub use telos_ascend as ascend;
+pub use telos_ascend::{
+    Ascension, AscensionEvent, CurateEvent, Curated, Evaluation, Exported, Lineage, Report,
+    TrainEvent, Trained, WeekScore,
+};
 pub use telos_forge as forge;
 pub use telos_forge::{Attempt, Edit, ForgeTask, RunReport, parse_reply};
 pub use telos_image as image;
@@ -101,6 +108,7 @@ pub struct Telos {
     forge: Forge,
     ingest: Ingest,
     agenda: Agenda,
+    trainer: telos_ascend::Trainer,
     supervisor: Supervisor,
     _lock: DataDirLock,
 }
@@ -160,7 +168,14 @@ impl Telos {
             config.agenda,
             config.data_dir.join("notes"),
         );
+        let trainer = telos_ascend::Trainer {
+            command: config.trainer.clone(),
+            venv: config.trainer_venv.clone(),
+            runs: config.data_dir.join("training"),
+            models: config.embedded.models_dir.clone(),
+        };
         let telos = Self {
+            trainer,
             data_dir: config.data_dir,
             image,
             awakening,

@@ -139,6 +139,35 @@ fn gguf_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `messages` (role, content) rendered by `path`'s own chat template as llama.cpp renders
+/// them for a reply (the assistant's turn opened): what the model is prompted with. Reads the
+/// vocabulary only, not the weights.
+pub fn render_chat(path: &Path, messages: &[(&str, &str)]) -> Result<String> {
+    use llama_cpp_2::model::params::LlamaModelParams;
+    use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+    let name = path.display().to_string();
+    let bad = |reason: String| Error::BadModel {
+        model: name.clone(),
+        path: path.to_path_buf(),
+        reason,
+    };
+    let backend = crate::runtime::backend();
+    let params = LlamaModelParams::default().with_vocab_only(true);
+    let model = LlamaModel::load_from_file(backend, path, &params)
+        .map_err(|e| bad(format!("llama.cpp could not read its vocabulary: {e}")))?;
+    let template = model
+        .chat_template(None)
+        .map_err(|e| bad(format!("it has no chat template: {e}")))?;
+    let chat = messages
+        .iter()
+        .map(|(role, content)| LlamaChatMessage::new(role.to_string(), content.to_string()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("a message cannot be passed to llama.cpp: {e}")))?;
+    model
+        .apply_chat_template(&template, &chat, true)
+        .map_err(|e| bad(format!("applying its chat template: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

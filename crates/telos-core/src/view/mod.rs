@@ -8,6 +8,7 @@
 
 mod agenda;
 mod cycle;
+mod learn;
 mod models;
 mod object;
 mod persona;
@@ -19,6 +20,7 @@ pub use cycle::{
     ChangeView, CycleState, CycleSummary, CycleView, ForgeOutcome, SlotChange, StagedKind,
     StagedView, StepState, StepView,
 };
+pub use learn::GoldenView;
 pub use models::{ModelView, PullProgress, Pulled};
 pub use object::{LinkView, MethodView, ObjectView, SlotView, ValueKind};
 pub use persona::PersonaView;
