@@ -3,6 +3,7 @@
 //! varies; these tests check what must hold whatever it writes.
 
 mod hub;
+mod learn;
 mod mind;
 mod routes;
 mod runtime;

@@ -460,15 +460,7 @@ async fn answer_all(
     let of = request.held_out.len() as u32;
     let mut out = Vec::new();
     for (i, row) in request.held_out.iter().enumerate() {
-        let ask = |who: &Arc<Object>| {
-            let who = Arc::clone(who);
-            let prompt = row.prompt().to_string();
-            async move {
-                let t = Instant::now();
-                let said = voice.say(&who, Turn::new(prompt)).await;
-                said.map(|s| (s.trim().to_string(), t.elapsed().as_secs_f64() * 1e3))
-            }
-        };
+        let ask = |who: &Arc<Object>| answer(voice, Arc::clone(who), row.prompt().to_string());
         // Taking turns on who answers first, so neither always finds the other's model loaded.
         let (inc, cand) = if i % 2 == 0 {
             let inc = ask(persona).await?;
@@ -487,6 +479,31 @@ async fn answer_all(
         });
     }
     Ok((out, began.elapsed().as_secs_f64() * 1e3, incumbent_route))
+}
+
+/// One answer and how long it took; a reply cut at the runtime's token limit is kept as far
+/// as it got (both sides answer under the same limit).
+async fn answer(
+    voice: &telos_persona::Voice,
+    who: Arc<Object>,
+    prompt: String,
+) -> std::result::Result<(String, f64), telos_persona::Error> {
+    use futures::StreamExt;
+    let began = Instant::now();
+    let grounded = voice.ground(&who, Turn::new(prompt)).await;
+    let mut stream = voice.speak(&grounded).await?.stream;
+    let mut text = String::new();
+    while let Some(piece) = stream.next().await {
+        match piece {
+            Ok(p) => text.push_str(&p),
+            Err(telos_scheduler::Error::Cut { reason, .. }) if !text.is_empty() => {
+                tracing::debug!("{}'s answer was cut: {reason}", who.name);
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((text.trim().to_string(), began.elapsed().as_secs_f64() * 1e3))
 }
 
 fn candidate_failed(request: &Request, e: telos_persona::Error) -> Error {

@@ -31,7 +31,13 @@ pub const STATUS_EVERY: std::time::Duration = std::time::Duration::from_millis(2
 /// from the Hugging Face hub into the models folder (resumable, pinned to a commit, checked by
 /// SHA-256), or an Ollama tag into Ollama (`OLLAMA_HOST`). A `gguf:` name is a file to copy
 /// into the folder, not something to pull.
-pub async fn pull_model(
+pub async fn pull_model(model: &str, progress: impl FnMut(PullProgress) + Send) -> Result<Pulled> {
+    pull_model_from(None, model, progress).await
+}
+
+/// [`pull_model`] from the Ollama at `host` (`None`: `OLLAMA_HOST`, else the default).
+pub(crate) async fn pull_model_from(
+    host: Option<&str>,
     model: &str,
     mut progress: impl FnMut(PullProgress) + Send,
 ) -> Result<Pulled> {
@@ -64,7 +70,11 @@ pub async fn pull_model(
             ),
         }),
         Runtime::Ollama => {
-            telos_scheduler::Ollama::from_env()?
+            let ollama = match host {
+                Some(h) => telos_scheduler::Ollama::new(h)?,
+                None => telos_scheduler::Ollama::from_env()?,
+            };
+            ollama
                 .pull(model, |status, done, total| {
                     progress(PullProgress {
                         status: status.to_string(),

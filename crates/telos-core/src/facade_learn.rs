@@ -13,7 +13,7 @@ use telos_scheduler::Runtime;
 
 use crate::Telos;
 use crate::error::{Error, Result};
-use crate::facade::pull_model;
+use crate::facade::pull_model_from;
 use crate::view::GoldenView;
 
 /// The golden dataset's default threshold (overall score).
@@ -216,7 +216,7 @@ impl Telos {
         } else if candidate.starts_with(telos_llama::GGUF) {
             candidate.to_string()
         } else {
-            pull_model(candidate, |p| {
+            pull_model_from(Some(&self.ollama_host), candidate, |p| {
                 progress(AscensionEvent::Fetching {
                     status: p.status,
                     done: p.done,

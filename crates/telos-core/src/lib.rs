@@ -109,6 +109,8 @@ pub struct Telos {
     ingest: Ingest,
     agenda: Agenda,
     trainer: telos_ascend::Trainer,
+    /// Where Ollama listens (candidates are pulled there).
+    ollama_host: String,
     supervisor: Supervisor,
     _lock: DataDirLock,
 }
@@ -176,6 +178,7 @@ impl Telos {
         };
         let telos = Self {
             trainer,
+            ollama_host: config.ollama_host.clone(),
             data_dir: config.data_dir,
             image,
             awakening,
