@@ -33,4 +33,11 @@ pub const ALL: &[&str] = &[
     "dissonance",
     "open_inspector",
     "open_debugger",
+    "golden",
+    "curate",
+    "train",
+    "ascend",
+    "approve_ascension",
+    "reject_ascension",
+    "revert_ascension",
 ];

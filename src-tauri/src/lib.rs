@@ -15,6 +15,7 @@ mod commands;
 mod drops;
 mod error;
 mod events;
+mod learn;
 mod windows;
 
 use std::process::ExitCode;
@@ -65,6 +66,13 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::dissonance,
             commands::open_inspector,
             commands::open_debugger,
+            learn::golden,
+            learn::curate,
+            learn::train,
+            learn::ascend,
+            learn::approve_ascension,
+            learn::reject_ascension,
+            learn::revert_ascension,
         ])
         .events(collect_events![
             events::ImageChanged,

@@ -7,7 +7,7 @@
 mod train;
 
 use serde_json::{Value, json};
-use telos_core::ascend::ascend::State;
+use telos_core::ascend::ascend::AscensionState;
 use telos_core::ascend::dataset;
 use telos_core::image::ops::Op;
 use telos_core::scheduler::Mode;
@@ -213,7 +213,7 @@ async fn a_clear_win_is_recommended_promotes_as_one_cycle_and_reverts() {
     // Every win went to the longer answer (the candidate's).
     assert_eq!(r.length_bias, Some(1.0));
     assert!(r.fit.fits, "{:?}", r.fit);
-    assert_eq!(a.state, State::Pending);
+    assert_eq!(a.state, AscensionState::Pending);
     assert_eq!(a.candidate, "BABS candidate");
     assert_eq!(model_of(&telos, "BABS candidate"), CANDIDATE);
     assert_eq!(
@@ -223,7 +223,7 @@ async fn a_clear_win_is_recommended_promotes_as_one_cycle_and_reverts() {
     );
 
     let approved = telos.approve_ascension(&a.name).await.unwrap();
-    assert_eq!(approved.state, State::Approved);
+    assert_eq!(approved.state, AscensionState::Approved);
     assert_eq!(model_of(&telos, "BABS"), CANDIDATE);
     let promoted = &telos.cycles(1).await.unwrap()[0];
     assert_eq!(promoted.trigger, format!("promoted BABS to {CANDIDATE}"));
@@ -240,7 +240,7 @@ async fn a_clear_win_is_recommended_promotes_as_one_cycle_and_reverts() {
     );
 
     let reverted = telos.revert_ascension("BABS").await.unwrap();
-    assert_eq!(reverted.state, State::Reverted);
+    assert_eq!(reverted.state, AscensionState::Reverted);
     assert_eq!(model_of(&telos, "BABS"), "qwen2:7b");
     let lineage = telos.lineage("BABS").unwrap();
     let actions: Vec<&str> = lineage.steps.iter().map(|s| s.action.as_str()).collect();

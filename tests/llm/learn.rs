@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use telos_core::ascend::ascend::State;
+use telos_core::ascend::ascend::AscensionState;
 
 use super::*;
 
@@ -115,7 +115,7 @@ async fn curate_export_train_ascend_approve_and_revert_on_the_tiny_model() {
     assert!(r.low <= r.win_rate && r.win_rate <= r.high);
     assert!(r.fit.fits && r.timing.answering > 0.0 && r.timing.judging > 0.0);
     let approved = telos.approve_ascension(&a.name).await.unwrap();
-    assert_eq!(approved.state, State::Approved);
+    assert_eq!(approved.state, AscensionState::Approved);
     let route = telos.scheduler().route("BABS").await.unwrap();
     assert_eq!(
         route.model, trained.model,

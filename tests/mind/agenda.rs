@@ -8,7 +8,7 @@ use serde_json::json;
 use telos_core::image::ops::{self, Op};
 use telos_core::scheduler::Mode;
 use telos_core::{
-    AgendaStep, Autonomy, ChatEvent, Config, DialogueEvent, Hold, MotiveKind, Signal, Telos,
+    AgendaStep, Autonomy, ChatEvent, Config, DialogueEvent, Hold, MotiveKind, Signal, Telos, Work,
     WorkKind, WorkState,
 };
 use telos_tests::ollama_stub::{OllamaStub, Reply, Script};
@@ -105,7 +105,15 @@ async fn proposed_work_waits_for_approval_and_runs_as_one_cycle() {
         .await
         .unwrap();
     let off = telos.plan_agenda().await.unwrap();
-    assert_eq!(off.motives.len(), 3);
+    // The three questions, and the Curator's motive: BABS's exchanges are not judged yet.
+    assert_eq!(off.motives.len(), 4);
+    assert_eq!(
+        off.motives
+            .iter()
+            .filter(|m| m.signal == Signal::Unjudged)
+            .count(),
+        1
+    );
     assert!(off.works.is_empty());
     assert_eq!(
         telos.agenda_step().await.unwrap(),
@@ -119,7 +127,12 @@ async fn proposed_work_waits_for_approval_and_runs_as_one_cycle() {
         .await
         .unwrap();
     let asked = telos.plan_agenda().await.unwrap();
-    let [work] = asked.works.as_slice() else {
+    let research: Vec<&Work> = asked
+        .works
+        .iter()
+        .filter(|w| w.kind != WorkKind::Curate)
+        .collect();
+    let [work] = research.as_slice() else {
         panic!("{:#?}", asked.works)
     };
     assert_eq!(
@@ -269,7 +282,8 @@ async fn the_cap_on_acts_per_hour_holds() {
     let asks: Vec<Op> = ["One?", "Two?", "Three?"].map(ungrounded).to_vec();
     telos.apply("test", asks).await.unwrap();
     let planned = telos.plan_agenda().await.unwrap();
-    assert_eq!(planned.works.len(), 3);
+    // Three research passes and the Curator's.
+    assert_eq!(planned.works.len(), 4);
     assert!(planned.works.iter().all(|w| w.state == WorkState::Approved));
     for _ in 0..2 {
         let step = telos.agenda_step().await.unwrap();

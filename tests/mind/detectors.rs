@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use telos_core::image::ops::{self, Op};
 use telos_core::image::{Image, ObjectId};
 use telos_core::{Signal, Telos};
-use telos_tests::ollama_stub::{OllamaStub, Script};
+use telos_tests::ollama_stub::{OllamaStub, Reply, Script};
 
 use super::telos_on;
 
@@ -166,6 +166,8 @@ async fn every_detector_fires_on_a_staged_image_once() {
         NotUnderstood,
         NeverRecalled,
         Unread,
+        // BABS's staged exchanges, not judged yet: the Curator's motive.
+        Unjudged,
     ];
     want.sort_by_key(|s| format!("{s:?}"));
     assert_eq!(got, want, "{:#?}", planned.motives);
@@ -188,9 +190,10 @@ async fn every_detector_fires_on_a_staged_image_once() {
         .map(|w| (format!("{:?}", w.kind), format!("{:?}", w.state)))
         .collect();
     assert!(kinds.iter().all(|(_, s)| s == "Proposed"), "{kinds:?}");
+    // (and the Curator's pass over BABS's exchanges)
     assert_eq!(
         planned.works.len(),
-        8,
+        9,
         "{:#?}",
         planned.works.iter().map(|w| &w.subject).collect::<Vec<_>>()
     );
@@ -204,7 +207,17 @@ async fn every_detector_fires_on_a_staged_image_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_detectors_stay_quiet_on_a_healthy_image() {
-    let stub = OllamaStub::start(Script::design_table());
+    let mut script = Script::design_table();
+    let scored = json!({"scores": {"accuracy": 4, "sources": 4, "curiosity": 4, "task done": 4,
+                                   "rigour": 4, "working code": 4, "honesty about limits": 4,
+                                   "care": 4, "patience": 4, "kindness": 4, "clarity": 4,
+                                   "economy": 4, "oversight": 4, "dissonance resolved": 4},
+                        "overall": 4, "rationale": "fine"});
+    script.replies.insert(
+        "phi3:3.8b".into(),
+        vec![Reply::Text(scored.to_string()); 20],
+    );
+    let stub = OllamaStub::start(script);
     let dir = tempfile::tempdir().unwrap();
     let telos = staged_telos(dir.path(), &stub).await;
     let image = telos.image().clone();
@@ -243,6 +256,9 @@ async fn the_detectors_stay_quiet_on_a_healthy_image() {
     let suspended = recent.iter().find(|r| r.is_suspended()).unwrap();
     ops::discard(&image, &suspended.id).await.unwrap();
 
+    // Every exchange judged already (the stub's ALFRED scores each).
+    let curated = telos.curate(None, 100, 4.0, |_| {}).await.unwrap();
+    assert_eq!(curated.failed, 0, "{:?}", curated.errors);
     let planned = telos.plan_agenda().await.unwrap();
     assert!(planned.motives.is_empty(), "{:#?}", planned.motives);
     assert!(telos.motives().is_empty());

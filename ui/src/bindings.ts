@@ -72,6 +72,29 @@ export const commands = {
 	dissonance: () => typedError<Dissonance[], IpcError>(__TAURI_INVOKE("dissonance")),
 	openInspector: (object: string) => typedError<null, IpcError>(__TAURI_INVOKE("open_inspector", { object })),
 	openDebugger: (cycle: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("open_debugger", { cycle })),
+	/**
+	 *  A persona's golden dataset (scored `min_score` or more, default 4), its performance per
+	 *  week, its rubric and its lineage.
+	 */
+	golden: (persona: string, minScore: number | null) => typedError<GoldenView, IpcError>(__TAURI_INVOKE("golden", { persona, minScore })),
+	/**  ALFRED judges the persona's exchanges not judged yet (up to 8), as one cycle. */
+	curate: (persona: string, onEvent: Channel<CurateEvent>) => typedError<Curated, IpcError>(__TAURI_INVOKE("curate", { persona, onEvent })),
+	/**
+	 *  Trains a LoRA of the persona's golden dataset for `steps` steps on the model that answers
+	 *  for it now, registered as an embedded model.
+	 */
+	train: (persona: string, steps: number, onEvent: Channel<TrainEvent>) => typedError<Trained, IpcError>(__TAURI_INVOKE("train", { persona, steps, onEvent })),
+	/**
+	 *  Tries the persona on `candidate` (an Ollama tag, gguf:NAME, hf:…, a .gguf path, or
+	 *  `trained`): the report waits for approval.
+	 */
+	ascend: (persona: string, candidate: string, onEvent: Channel<AscensionEvent>) => typedError<Ascension, IpcError>(__TAURI_INVOKE("ascend", { persona, candidate, onEvent })),
+	/**  Promotes a pending ascension: the persona thinks with the candidate (one cycle). */
+	approveAscension: (ascension: string) => typedError<Ascension, IpcError>(__TAURI_INVOKE("approve_ascension", { ascension })),
+	/**  Rejects a pending ascension. */
+	rejectAscension: (ascension: string) => typedError<Ascension, IpcError>(__TAURI_INVOKE("reject_ascension", { ascension })),
+	/**  Puts the persona back on the model before its last promotion (one cycle). */
+	revertAscension: (persona: string) => typedError<Ascension, IpcError>(__TAURI_INVOKE("revert_ascension", { persona })),
 };
 
 /** Events */
@@ -119,6 +142,34 @@ export type Amendment = {
 	changes: FieldChange[],
 	proposed: Codex,
 };
+
+/**  An ascension as the image holds it. */
+export type Ascension = {
+	id: string,
+	name: string,
+	persona: string,
+	/**  The clone that answered with the candidate. */
+	candidate: string,
+	candidate_model: string,
+	/**  The model the persona had (its codex's), and the one that answered for it. */
+	incumbent_model: string,
+	incumbent_answered_by: string,
+	state: AscensionState,
+	report: Report,
+	at: number,
+};
+
+/**  One step of an ascension, as it happens. */
+export type AscensionEvent = 
+/**  The candidate is being fetched (an Ollama pull, a hub download). */
+{ type: "fetching"; status: string; done: number | null; total: number | null } | { type: "cloned"; candidate: string; prompts: number } | { type: "answered"; done: number; of: number } | { type: "judged"; done: number; of: number; outcome: PairOutcome };
+
+/**  Where an ascension is. */
+export type AscensionState = 
+/**  The report waits for the user. */
+"pending" | "approved" | "rejected" | 
+/**  Approved, then reverted. */
+"reverted";
 
 /**
  *  One attempt: what BRICK was told and answered, the code it gave, its test's run, and the
@@ -212,6 +263,34 @@ export type CodexProblem = {
 export type CodexReport = {
 	pending: Amendment[],
 	problems: CodexProblem[],
+};
+
+/**  One criterion's mean score for each, and the change. */
+export type Criterion = {
+	name: string,
+	incumbent: number | null,
+	candidate: number | null,
+	change: number | null,
+};
+
+/**  One step of a curation pass, as it happens. */
+export type CurateEvent = { type: "started"; exchanges: number } | { type: "judged"; done: number; of: number; persona: string; overall: number; rationale: string } | { type: "failed"; done: number; of: number; exchange: string; message: string };
+
+/**  What a curation pass did. */
+export type Curated = {
+	/**  Exchanges judged, and how many of them scored at or above the threshold. */
+	judged: number,
+	golden: number,
+	/**  Exchanges the judge could not score (each named in `errors`); they wait for the next pass. */
+	failed: number,
+	errors: string[],
+	/**  Exchanges still waiting after this pass. */
+	waiting: number,
+	/**  The cycle holding the evaluations. */
+	cycle: string | null,
+	/**  The judge's model time and the whole pass's time (ms). */
+	model_ms: number | null,
+	ms: number | null,
 };
 
 /**  A cycle record was written: committed, aborted, or a suspended cycle resolved. */
@@ -322,6 +401,31 @@ export type Ending =
 /**  Neither side's position moved for two rounds. */
 "stalled";
 
+/**  An evaluation as the image holds it. */
+export type Evaluation = {
+	id: string,
+	name: string,
+	persona: string,
+	/**  The exchange's key. */
+	exchange: string,
+	source: ExchangeSource,
+	messages: Message[],
+	scores: { [key in string]: number },
+	overall: number,
+	rationale: string,
+	/**  The judge's model. */
+	judge: string,
+	/**  The model that answered, when known. */
+	model: string | null,
+	/**  When the exchange happened (ms since the epoch). */
+	at: number,
+	/**  When it was judged. */
+	judged_at: number,
+};
+
+/**  Where an exchange comes from. */
+export type ExchangeSource = "chat" | "dialogue";
+
 /**  One field an amendment changes. */
 export type FieldChange = {
 	field: string,
@@ -339,6 +443,15 @@ export type FileReport = {
 	chunks: number,
 	/**  The cycle that remembered it (none when unchanged). */
 	cycle: string | null,
+};
+
+/**  Whether the candidate fits the runtime's memory budget. */
+export type Fit = {
+	fits: boolean,
+	runtime: string,
+	/**  The candidate's footprint and the budget, in bytes, when known. */
+	footprint: number | null,
+	budget: number,
 };
 
 /**  How a forge ended. */
@@ -370,6 +483,22 @@ export type ForgeTask = {
 	persona: string,
 	model: string,
 	attempts: Attempt[],
+};
+
+/**  A persona's golden dataset and how it has done. */
+export type GoldenView = {
+	persona: string,
+	min_score: number | null,
+	/**  The criteria its chats are judged by. */
+	rubric: string[],
+	/**  Its evaluations scored `min_score` or more, newest first. */
+	golden: Evaluation[],
+	/**  Every evaluation of it, and the exchanges still waiting for the Curator. */
+	evaluated: number,
+	waiting: number,
+	/**  The mean overall score per week, oldest first. */
+	performance: WeekScore[],
+	lineage: Lineage,
 };
 
 /**  Why no act runs now. */
@@ -454,6 +583,36 @@ export type Judgement = {
 	reason: string,
 };
 
+/**  Latency percentiles (ms). */
+export type Latency = {
+	p50: number | null,
+	p95: number | null,
+};
+
+/**  A persona's models over time, each with its ascension's report. */
+export type Lineage = {
+	persona: string,
+	/**  The model it thinks with now. */
+	model: string,
+	/**  Oldest first. */
+	steps: LineageStep[],
+	/**  Every ascension tried, newest first. */
+	ascensions: Ascension[],
+};
+
+/**  One change of a persona's model. */
+export type LineageStep = {
+	/**  The model from then on, and the one before. */
+	model: string,
+	from: string,
+	/**  `promoted` or `reverted`. */
+	action: string,
+	/**  The ascension behind it (its object's name). */
+	ascension: string,
+	at: number,
+	cycle: string,
+};
+
 /**  One relation of an object: where its edges lead, in order (the first 200, and how many). */
 export type LinkView = {
 	relation: string,
@@ -471,6 +630,12 @@ export type LoadedModelView = {
 	busy: boolean,
 	pinned: boolean,
 	personas: string[],
+};
+
+/**  One message of a conversation, in the chat format trainers read. */
+export type Message = {
+	role: string,
+	content: string,
 };
 
 /**  A method: source, language, its test, and who wrote it. */
@@ -593,6 +758,22 @@ export type Outcome =
 /**  The same bytes were remembered before: nothing was added. */
 "unchanged";
 
+/**  One held-out prompt, answered by both. */
+export type Pair = {
+	prompt: string,
+	incumbent: string,
+	candidate: string,
+	/**  From the candidate's side. */
+	outcome: PairOutcome,
+	flipped: boolean,
+	incumbent_ms: number | null,
+	candidate_ms: number | null,
+	rationales: string[],
+};
+
+/**  How two answers compare, from the first one's side. */
+export type PairOutcome = "win" | "tie" | "loss";
+
 /**  A persona's route and model state. */
 export type PersonaModelState = {
 	persona: string,
@@ -663,6 +844,36 @@ export type Refused = {
 	reason: string,
 };
 
+/**  The paired evaluation. */
+export type Report = {
+	pairs: Pair[],
+	wins: number,
+	ties: number,
+	losses: number,
+	/**  Pairs whose two asks gave opposite verdicts (counted as ties). */
+	flipped: number,
+	/**  Wins plus half the ties, over all pairs. */
+	win_rate: number | null,
+	/**  The Wilson 95% interval of the win rate. */
+	low: number | null,
+	high: number | null,
+	/**  The two-sided sign test of wins against losses (ties left out). */
+	p_value: number | null,
+	criteria: Criterion[],
+	incumbent_latency: Latency,
+	candidate_latency: Latency,
+	fit: Fit,
+	/**
+	 *  The share of the judge's decisive verdicts that went to the longer answer (`None`
+	 *  when none was decisive).
+	 */
+	length_bias: number | null,
+	recommend: boolean,
+	/**  Why it is or is not recommended, in words. */
+	why: string,
+	timing: Timing,
+};
+
 /**  A sandbox run as the trace keeps it. */
 export type RunReport = {
 	/**  `test` or `invoke`. */
@@ -725,7 +936,9 @@ export type Signal =
 /**  A dropped file that could not be read. */
 "unread" | 
 /**  The same kind of failure, again and again. */
-"recurring";
+"recurring" | 
+/**  Exchanges not judged yet: how well they went is not known (the Curator's motive). */
+"unjudged";
 
 /**  A slot a cycle changes: before and after, as JSON text (`None`: absent). */
 export type SlotChange = {
@@ -813,11 +1026,54 @@ export type Thought = {
 	turn: number | null,
 };
 
+/**  Where an ascension's time went (ms). */
+export type Timing = {
+	answering: number | null,
+	judging: number | null,
+	bookkeeping: number | null,
+};
+
+/**  One step of a training, as it happens. */
+export type TrainEvent = { type: "started"; persona: string; base: string; rows: number; steps: number; log: string } | 
+/**
+ *  The trainer moved to a stage: load, train, merge, convert; then Telos's own: check,
+ *  register.
+ */
+{ type: "stage"; stage: string } | { type: "step"; step: number; steps: number; loss: number | null; ms: number | null };
+
+/**  A finished training. */
+export type Trained = {
+	persona: string,
+	/**  The new model, as a persona's codex names it (`gguf:NAME`). */
+	model: string,
+	path: string,
+	sha256: string,
+	/**  The model it was trained from. */
+	base: string,
+	rows: number,
+	steps: number,
+	losses: (number | null)[],
+	/**  The trainer's mean time per step (ms). */
+	step_ms: number | null,
+	log: string,
+	ms: number | null,
+	/**  The cycle that recorded it. */
+	cycle: string | null,
+};
+
 /**  The JSON type of a slot value, so a UI can show it without parsing. */
 export type ValueKind = "null" | "bool" | "number" | "string" | "array" | "object";
 
 /**  ALFRED's judgement of a round. */
 export type Verdict = "converged" | "continue" | "impasse";
+
+/**  The mean overall score of one week's exchanges. */
+export type WeekScore = {
+	/**  Monday 00:00 UTC of the week (ms since the epoch). */
+	week: number,
+	mean: number | null,
+	exchanges: number,
+};
 
 /**  A work as the image holds it. */
 export type Work = {
@@ -854,7 +1110,9 @@ export type WorkKind =
 /**  The selector is sent again, so the forge writes the missing method. */
 "forge" | 
 /**  The file is read again. */
-"reread";
+"reread" | 
+/**  ALFRED judges a persona's exchanges not judged yet (the Curator). */
+"curate";
 
 /**  Where a work is. */
 export type WorkState = 

@@ -15,7 +15,7 @@ use telos_image::{Image, Object, ObjectId};
 use telos_persona::{Codex, SCRAPBOOK, Turn, resolve_persona};
 
 use crate::dataset::Row;
-use crate::judge::{Judge, Outcome, Scores};
+use crate::judge::{Judge, PairOutcome, Scores};
 use crate::rubric::Rubric;
 use crate::stats::{percentile, sign_test, wilson};
 use crate::{Error, Result};
@@ -33,7 +33,7 @@ pub const MAX_DROP: f64 = 0.5;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
-pub enum State {
+pub enum AscensionState {
     /// The report waits for the user.
     Pending,
     Approved,
@@ -50,7 +50,7 @@ pub struct Pair {
     pub incumbent: String,
     pub candidate: String,
     /// From the candidate's side.
-    pub outcome: Outcome,
+    pub outcome: PairOutcome,
     pub flipped: bool,
     pub incumbent_ms: f64,
     pub candidate_ms: f64,
@@ -137,11 +137,11 @@ impl Report {
         length_bias: Option<f64>,
         timing: Timing,
     ) -> Self {
-        let count = |o: Outcome| pairs.iter().filter(|p| p.outcome == o).count() as u32;
+        let count = |o: PairOutcome| pairs.iter().filter(|p| p.outcome == o).count() as u32;
         let (wins, ties, losses) = (
-            count(Outcome::Win),
-            count(Outcome::Tie),
-            count(Outcome::Loss),
+            count(PairOutcome::Win),
+            count(PairOutcome::Tie),
+            count(PairOutcome::Loss),
         );
         let n = f64::from(wins + ties + losses);
         let won = f64::from(wins) + f64::from(ties) / 2.0;
@@ -241,7 +241,7 @@ pub struct Ascension {
     /// The model the persona had (its codex's), and the one that answered for it.
     pub incumbent_model: String,
     pub incumbent_answered_by: String,
-    pub state: State,
+    pub state: AscensionState,
     pub report: Report,
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub at: i64,
@@ -310,7 +310,7 @@ pub enum AscensionEvent {
     Judged {
         done: u32,
         of: u32,
-        outcome: Outcome,
+        outcome: PairOutcome,
     },
 }
 
@@ -363,10 +363,10 @@ pub async fn ascend(
     for (i, (row, (inc, inc_ms), (cand, cand_ms))) in answers.into_iter().enumerate() {
         let paired = judge.compare(&rubric, row.prompt(), &cand, &inc).await?;
         for ask in &paired.asks {
-            if ask.outcome != Outcome::Tie && cand.len() != inc.len() {
+            if ask.outcome != PairOutcome::Tie && cand.len() != inc.len() {
                 decisive += 1;
                 let cand_longer = cand.len() > inc.len();
-                if (ask.outcome == Outcome::Win) == cand_longer {
+                if (ask.outcome == PairOutcome::Win) == cand_longer {
                     longer += 1;
                 }
             }
@@ -420,7 +420,7 @@ pub async fn ascend(
         ("candidate_model", json!(request.candidate_model)),
         ("incumbent_model", json!(codex.model)),
         ("incumbent_answered_by", json!(incumbent_route)),
-        ("state", json!(State::Pending)),
+        ("state", json!(AscensionState::Pending)),
         ("report", serde_json::to_value(&report).unwrap_or_default()),
         ("at", json!(telos_image::now_ms())),
     ];

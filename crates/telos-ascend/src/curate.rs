@@ -10,7 +10,7 @@ use telos_image::Image;
 use telos_persona::{Codex, resolve_persona};
 
 use crate::evaluation::{self, Evaluation};
-use crate::exchange::{Exchange, Source, exchanges};
+use crate::exchange::{Exchange, ExchangeSource, exchanges};
 use crate::judge::Judge;
 use crate::rubric::Rubric;
 use crate::{Error, Result};
@@ -98,8 +98,10 @@ pub async fn curate(
         let done = i as u32 + 1;
         let result = match resolve_persona(&image, &exchange.persona) {
             Ok(p) => {
-                let rubric =
-                    Rubric::of(&Codex::of(&image, &p), exchange.source == Source::Dialogue);
+                let rubric = Rubric::of(
+                    &Codex::of(&image, &p),
+                    exchange.source == ExchangeSource::Dialogue,
+                );
                 judge.score(&rubric, exchange).await
             }
             Err(e) => Err(e.into()),

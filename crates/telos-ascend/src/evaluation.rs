@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use telos_image::{Cycle, Image, Object, ObjectId};
 
-use crate::exchange::{Exchange, Message, Source};
+use crate::exchange::{Exchange, ExchangeSource, Message};
 use crate::judge::Scored;
 
 /// The `kind` slot of an evaluation object.
@@ -31,7 +31,7 @@ pub struct Evaluation {
     pub persona: String,
     /// The exchange's key.
     pub exchange: String,
-    pub source: Source,
+    pub source: ExchangeSource,
     pub messages: Vec<Message>,
     pub scores: BTreeMap<String, u8>,
     pub overall: u8,
@@ -183,7 +183,7 @@ mod tests {
             name: String::new(),
             persona: "BABS".into(),
             exchange: format!("chat:x:{at}"),
-            source: Source::Chat,
+            source: ExchangeSource::Chat,
             messages: vec![],
             scores: BTreeMap::new(),
             overall,

@@ -17,7 +17,7 @@ pub const JUDGE: &str = "ALFRED";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
-pub enum Source {
+pub enum ExchangeSource {
     Chat,
     Dialogue,
 }
@@ -43,11 +43,11 @@ impl Message {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Exchange {
-    /// What makes it this exchange: `chat:PERSONA_ID:AT`, `dialogue:DIALOGUE_ID:PERSONA` or
+    /// What makes it this exchange: `chat:PERSONA_ID:AT:HASH`, `dialogue:DIALOGUE_ID:PERSONA` or
     /// `dialogue:DIALOGUE_ID:ALFRED:synthesis`.
     pub key: String,
     pub persona: String,
-    pub source: Source,
+    pub source: ExchangeSource,
     /// The object an evaluation of it links to: the persona (a chat) or the dialogue.
     pub judged: String,
     /// When it happened (ms since the epoch).
@@ -114,9 +114,9 @@ fn chats(image: &Image, persona: &Arc<Object>) -> Vec<Exchange> {
             }
             let at = e["at"].as_i64()?;
             Some(Exchange {
-                key: format!("chat:{}:{at}", persona.id),
+                key: format!("chat:{}:{at}:{}", persona.id, short_hash(user, reply)),
                 persona: persona.name.clone(),
-                source: Source::Chat,
+                source: ExchangeSource::Chat,
                 judged: persona.id.to_string(),
                 at,
                 model: e["model"].as_str().map(str::to_string),
@@ -128,6 +128,17 @@ fn chats(image: &Image, persona: &Arc<Object>) -> Vec<Exchange> {
             })
         })
         .collect()
+}
+
+/// Eight hex digits of the exchange's text: two exchanges in one millisecond stay two.
+fn short_hash(user: &str, reply: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(user.as_bytes())
+        .chain_update([0])
+        .chain_update(reply.as_bytes())
+        .finalize();
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A dialogue's parts: one multi-turn exchange per side, and ALFRED's synthesis.
@@ -184,7 +195,7 @@ fn dialogue_parts(image: &Image, d: &Object) -> Vec<Exchange> {
         out.push(Exchange {
             key: format!("dialogue:{}:{side}", d.id),
             persona: side.to_string(),
-            source: Source::Dialogue,
+            source: ExchangeSource::Dialogue,
             judged: d.id.to_string(),
             at,
             model: None,
@@ -197,7 +208,7 @@ fn dialogue_parts(image: &Image, d: &Object) -> Vec<Exchange> {
         out.push(Exchange {
             key: format!("dialogue:{}:{JUDGE}:synthesis", d.id),
             persona: JUDGE.into(),
-            source: Source::Dialogue,
+            source: ExchangeSource::Dialogue,
             judged: d.id.to_string(),
             at,
             model: None,

@@ -35,7 +35,7 @@ pub struct Scored {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub enum PairOutcome {
     Win,
     Tie,
     Loss,
@@ -48,7 +48,7 @@ pub struct Ask {
     /// Whether `a` was shown first.
     pub a_first: bool,
     /// What the judge preferred, from `a`'s side.
-    pub outcome: Outcome,
+    pub outcome: PairOutcome,
     pub rationale: String,
     pub model_ms: f64,
 }
@@ -59,7 +59,7 @@ pub struct Ask {
 pub struct Paired {
     /// From `a`'s side: a win only when both orders say so; a tie when either says tie or
     /// the two disagree.
-    pub outcome: Outcome,
+    pub outcome: PairOutcome,
     /// The two orders gave opposite decisive verdicts: the judge followed the position.
     pub flipped: bool,
     /// Each criterion's mean score over both asks.
@@ -149,9 +149,9 @@ impl Judge {
                 *b_scores.entry(c).or_default() += f64::from(s) / 2.0;
             }
             let outcome = match (parsed.better.as_str(), a_first) {
-                ("first", true) | ("second", false) => Outcome::Win,
-                ("first", false) | ("second", true) => Outcome::Loss,
-                ("tie", _) => Outcome::Tie,
+                ("first", true) | ("second", false) => PairOutcome::Win,
+                ("first", false) | ("second", true) => PairOutcome::Loss,
+                ("tie", _) => PairOutcome::Tie,
                 (other, _) => {
                     return Err(Error::Judge(format!(
                         "ALFRED named {other:?} as the better answer (first, second or tie): {reply}"
@@ -168,9 +168,9 @@ impl Judge {
         let (one, two) = (asks[0].outcome, asks[1].outcome);
         let flipped = matches!(
             (one, two),
-            (Outcome::Win, Outcome::Loss) | (Outcome::Loss, Outcome::Win)
+            (PairOutcome::Win, PairOutcome::Loss) | (PairOutcome::Loss, PairOutcome::Win)
         );
-        let outcome = if one == two { one } else { Outcome::Tie };
+        let outcome = if one == two { one } else { PairOutcome::Tie };
         Ok(Paired {
             outcome,
             flipped,
@@ -237,10 +237,11 @@ fn in_scale(score: u8, what: &str, reply: &str) -> Result<u8> {
     }
 }
 
-/// Every criterion of the rubric scored in 1..=5, and nothing else.
+/// Every criterion of the rubric scored in 1..=5; a score of anything else is left out (the
+/// schema allows none, so only a runtime without structured output writes one).
 fn checked(
     rubric: &Rubric,
-    scores: BTreeMap<String, u8>,
+    mut scores: BTreeMap<String, u8>,
     reply: &str,
 ) -> Result<BTreeMap<String, u8>> {
     for c in &rubric.criteria {
@@ -251,11 +252,7 @@ fn checked(
         };
         in_scale(*s, c, reply)?;
     }
-    if let Some(extra) = scores.keys().find(|k| !rubric.criteria.contains(k)) {
-        return Err(Error::Judge(format!(
-            "ALFRED's verdict scores {extra:?}, which is not in the rubric: {reply}"
-        )));
-    }
+    scores.retain(|k, _| rubric.criteria.contains(k));
     Ok(scores)
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use telos_image::{Image, ObjectId};
 use telos_persona::{Codex, resolve_persona};
 
-use crate::ascend::{self, Ascension, State};
+use crate::ascend::{self, Ascension, AscensionState};
 use crate::{Error, Result};
 
 /// The persona's slot listing its models over time.
@@ -21,7 +21,7 @@ pub const LINEAGE: &str = "lineage";
 /// One change of a persona's model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct Step {
+pub struct LineageStep {
     /// The model from then on, and the one before.
     pub model: String,
     pub from: String,
@@ -42,7 +42,7 @@ pub struct Lineage {
     /// The model it thinks with now.
     pub model: String,
     /// Oldest first.
-    pub steps: Vec<Step>,
+    pub steps: Vec<LineageStep>,
     /// Every ascension tried, newest first.
     pub ascensions: Vec<Ascension>,
 }
@@ -68,7 +68,7 @@ pub fn lineage(image: &Image, persona: &str) -> Result<Lineage> {
 /// Promotes a pending ascension: the persona thinks with the candidate from this cycle on.
 pub async fn approve(image: &Image, ascension: &str) -> Result<Ascension> {
     let (id, a) = ascend::find(image, ascension)?;
-    want(&a, State::Pending, "approved")?;
+    want(&a, AscensionState::Pending, "approved")?;
     let persona = resolve_persona(image, &a.persona)?;
     let from = Codex::of(image, &persona).model;
     change(
@@ -79,7 +79,7 @@ pub async fn approve(image: &Image, ascension: &str) -> Result<Ascension> {
         &from,
         &a.candidate_model,
         "promoted",
-        State::Approved,
+        AscensionState::Approved,
     )
     .await
 }
@@ -87,9 +87,9 @@ pub async fn approve(image: &Image, ascension: &str) -> Result<Ascension> {
 /// Rejects a pending ascension; the persona keeps its model.
 pub async fn reject(image: &Image, ascension: &str) -> Result<Ascension> {
     let (id, a) = ascend::find(image, ascension)?;
-    want(&a, State::Pending, "rejected")?;
+    want(&a, AscensionState::Pending, "rejected")?;
     let mut cycle = image.begin(&format!("reject {}", a.name));
-    cycle.set_slot(&id, "state", json!(State::Rejected))?;
+    cycle.set_slot(&id, "state", json!(AscensionState::Rejected))?;
     cycle.commit().await?;
     Ok(ascend::find(image, &id.to_string())?.1)
 }
@@ -110,7 +110,7 @@ pub async fn revert(image: &Image, persona: &str) -> Result<Ascension> {
         })
         .ok_or_else(|| Error::NoLineage(l.persona.clone()))?;
     let (id, a) = ascend::find(image, &last.ascension)?;
-    want(&a, State::Approved, "reverted")?;
+    want(&a, AscensionState::Approved, "reverted")?;
     let p = resolve_persona(image, &l.persona)?;
     let (from, to) = (l.model.clone(), last.from.clone());
     change(
@@ -121,12 +121,12 @@ pub async fn revert(image: &Image, persona: &str) -> Result<Ascension> {
         &from,
         &to,
         "reverted",
-        State::Reverted,
+        AscensionState::Reverted,
     )
     .await
 }
 
-fn want(a: &Ascension, state: State, wanted: &str) -> Result<()> {
+fn want(a: &Ascension, state: AscensionState, wanted: &str) -> Result<()> {
     if a.state != state {
         return Err(Error::AscensionState {
             ascension: a.name.clone(),
@@ -147,14 +147,14 @@ async fn change(
     from: &str,
     to: &str,
     action: &str,
-    state: State,
+    state: AscensionState,
 ) -> Result<Ascension> {
     let mut cycle = image.begin(&format!("{action} {} to {to}", a.persona));
     let mut steps = match cycle.get(persona)?.slots.get(LINEAGE) {
         Some(Value::Array(list)) => list.clone(),
         _ => Vec::new(),
     };
-    steps.push(json!(Step {
+    steps.push(json!(LineageStep {
         model: to.to_string(),
         from: from.to_string(),
         action: action.to_string(),

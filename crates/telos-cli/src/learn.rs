@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
-use telos_core::ascend::ascend::State;
+use telos_core::ascend::ascend::AscensionState;
 use telos_core::{Ascension, AscensionEvent, CurateEvent, Report, Telos, TrainEvent};
 
 /// The golden dataset's default threshold.
@@ -355,10 +355,10 @@ pub async fn run(telos: &Telos, learn: Learn, json: bool) -> Result<()> {
 
 fn line(a: &Ascension) -> String {
     let state = match a.state {
-        State::Pending => "pending",
-        State::Approved => "approved",
-        State::Rejected => "rejected",
-        State::Reverted => "reverted",
+        AscensionState::Pending => "pending",
+        AscensionState::Approved => "approved",
+        AscensionState::Rejected => "rejected",
+        AscensionState::Reverted => "reverted",
     };
     format!(
         "{} {state}: {} {} → {}: {}–{}–{} (w–t–l), {}",
@@ -447,7 +447,7 @@ pub fn report(a: &Ascension) -> String {
         },
         r.why
     ));
-    if a.state == State::Pending {
+    if a.state == AscensionState::Pending {
         out.push_str(&format!(
             "\napprove with `telos ascend approve \"{}\"`, or reject with `telos ascend reject \"{}\"`",
             a.name, a.name

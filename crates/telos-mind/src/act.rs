@@ -43,6 +43,10 @@ pub(crate) async fn act(agenda: &Agenda, work: Work) -> Result<Work> {
         WorkKind::Research => research(agenda, &work).await,
         WorkKind::Forge => forge(agenda, &work).await,
         WorkKind::Reread => reread(agenda, &work).await,
+        WorkKind::Curate => {
+            agenda.status.idle().await;
+            crate::curator::act(&agenda.voice, &work).await
+        }
     };
     let ms = began.elapsed().as_secs_f64() * 1e3;
     match outcome {

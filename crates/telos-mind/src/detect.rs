@@ -7,7 +7,7 @@
 //! left suspended. Curiosity deficit: a question a persona could not ground (its best recall
 //! scored low), a selector that was not understood and is still missing, a document never
 //! recalled since it was remembered, a dropped file that could not be read, the same kind of
-//! failure recurring.
+//! failure recurring, exchanges not judged yet (the Curator's, in `curator.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -52,6 +52,7 @@ pub fn detect(image: &Image, recent: &[CycleRecord]) -> Vec<Finding> {
     out.extend(suspended(image, recent));
     out.extend(not_understood(image, recent));
     out.extend(recurring(image, recent));
+    out.extend(crate::curator::unjudged(image));
     for p in personas {
         out.extend(ungrounded(p));
         out.extend(never_recalled(image, p));

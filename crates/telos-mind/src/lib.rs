@@ -14,6 +14,7 @@
 
 mod act;
 pub mod agenda;
+pub mod curator;
 pub mod detect;
 pub mod dialogue;
 pub mod motive;

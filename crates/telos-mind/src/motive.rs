@@ -46,6 +46,8 @@ pub enum Signal {
     Unread,
     /// The same kind of failure, again and again.
     Recurring,
+    /// Exchanges not judged yet: how well they went is not known (the Curator's motive).
+    Unjudged,
 }
 
 impl Signal {

@@ -1,5 +1,6 @@
 //! Work on the agenda: what a motive moves a persona to do — a dialogue on a question, a
-//! research pass by BABS, a forge for a missing selector, a re-read of a failed document —
+//! research pass by BABS, a forge for a missing selector, a re-read of a failed document, the
+//! Curator's judging of new exchanges —
 //! kept as `work` objects that go proposed → approved → running → done or failed (or
 //! rejected).
 
@@ -23,6 +24,8 @@ pub enum WorkKind {
     Forge,
     /// The file is read again.
     Reread,
+    /// ALFRED judges a persona's exchanges not judged yet (the Curator).
+    Curate,
 }
 
 /// Where a work is.

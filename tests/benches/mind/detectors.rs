@@ -140,6 +140,7 @@ fn label(m: &Motive) -> String {
         Signal::NeverRecalled => file(field(e, "source")),
         Signal::Unread => file(field(e, "path")),
         Signal::Suspended => field(e, "trigger").to_string(),
+        Signal::Unjudged => field(e, "persona").to_string(),
     };
     format!("{:?}: {about}", m.signal)
 }
@@ -243,6 +244,12 @@ pub(crate) async fn precision() {
         // Read the second time, and then never asked about.
         "NeverRecalled: later.pdf",
         "Unread: broken.pdf",
+        // Nothing staged here has been judged, and every persona has spoken three times or
+        // more (chats, dialogue turns, ALFRED's syntheses): the Curator's motive, each.
+        "Unjudged: ALFRED",
+        "Unjudged: BABS",
+        "Unjudged: BRICK",
+        "Unjudged: ROBIN",
     ]
     .into_iter()
     .map(str::to_string)

@@ -10,6 +10,7 @@ import { autosizeAll, button, fill, h, markFocus, restoreFocus } from "../common
 import { concerns, isPinned } from "../common/object";
 import { formatFullTime, formatTime } from "../common/time";
 import { cyclesSection, debuggerButton, methodsSection, parentsSection } from "./sections";
+import { emptyLearning, learningSection, loadLearning, type Learning } from "./learning";
 import { emptySearch, linksSection, memorySection, type MemorySearch } from "./memory";
 import { emptySlotsState, slotsSection, type SlotsState } from "./slots";
 
@@ -28,6 +29,8 @@ const state = {
   status: { kind: "loading" } as Status,
   /** Per object id, so navigating away and back keeps drafts. */
   slots: new Map<string, SlotsState>(),
+  /** A persona's Learning section, per object id. */
+  learning: new Map<string, Learning>(),
   /** A persona's memory search, per object id. */
   searches: new Map<string, MemorySearch>(),
   trail: [] as ObjRef[],
@@ -45,6 +48,15 @@ function slotsState(id: string): SlotsState {
   if (!s) {
     s = emptySlotsState();
     state.slots.set(id, s);
+  }
+  return s;
+}
+
+function learningState(id: string): Learning {
+  let s = state.learning.get(id);
+  if (!s) {
+    s = emptyLearning();
+    state.learning.set(id, s);
   }
   return s;
 }
@@ -82,6 +94,8 @@ async function load(): Promise<void> {
     state.view = r.data;
     state.status = { kind: "shown" };
     document.title = `${r.data.name} — Inspector`;
+    // Its evaluations and ascensions are objects of their own: read again with it.
+    if (r.data.persona && !learningState(id).busy) void loadLearning(id, learningState(id), render);
   } else if (r.notFound) {
     const wasShown = state.view?.id === id;
     state.status = wasShown
@@ -206,6 +220,7 @@ function render(): void {
         : null,
       parentsSection(view.parents, (p) => navigate(p)),
       view.persona ? memorySection(view.id, searchState(view.id), render) : null,
+      view.persona ? learningSection(view.id, learningState(view.id), render) : null,
       slotsSection({ objectId: view.id, slots: view.slots, state: slots, rerender: render, reload: load, notify }),
       linksSection(view.links, (p) => navigate(p)),
       methodsSection(view.methods, (id) => void openDebugger(id)),
