@@ -142,6 +142,22 @@ async fn a_trained_model_is_registered_recorded_and_is_the_next_candidate() {
     let modelfile =
         std::fs::read_to_string(Path::new(&trained.log).with_file_name("Modelfile")).unwrap();
     assert!(modelfile.starts_with("FROM "), "{modelfile}");
+    // Ollama answered (the stub): the model was created there from the GGUF.
+    assert_eq!(
+        trained.ollama.as_deref(),
+        Some(name_of(&trained.model)),
+        "{:?}",
+        trained.ollama_note
+    );
+    let tags: serde_json::Value = reqwest_get(&format!("{}/api/tags", stub.url())).await;
+    assert!(
+        tags["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == name_of(&trained.model)),
+        "{tags}"
+    );
     // `trained` names it as a candidate; the embedded runtime can read it.
     let models = telos.models().await;
     let name = trained.model.clone();
@@ -149,4 +165,12 @@ async fn a_trained_model_is_registered_recorded_and_is_the_next_candidate() {
         models.iter().any(|m| m.name == name && m.problem.is_none()),
         "{models:?}"
     );
+}
+
+fn name_of(model: &str) -> &str {
+    model.strip_prefix("gguf:").unwrap_or(model)
+}
+
+async fn reqwest_get(url: &str) -> serde_json::Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
 }

@@ -1057,6 +1057,9 @@ export type Trained = {
 	step_ms: number | null,
 	log: string,
 	ms: number | null,
+	/**  The model's name in Ollama, when Ollama answered and created it; else why not. */
+	ollama: string | null,
+	ollama_note: string | null,
 	/**  The cycle that recorded it. */
 	cycle: string | null,
 };

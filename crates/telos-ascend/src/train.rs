@@ -49,6 +49,8 @@ pub struct Trainer {
     pub runs: PathBuf,
     /// The embedded runtime's models folder, where the result is registered.
     pub models: PathBuf,
+    /// Ollama's address: when it answers, the result is created there too.
+    pub ollama: Option<String>,
 }
 
 /// One step of a training, as it happens.
@@ -92,6 +94,9 @@ pub struct Trained {
     pub step_ms: f64,
     pub log: String,
     pub ms: f64,
+    /// The model's name in Ollama, when Ollama answered and created it; else why not.
+    pub ollama: Option<String>,
+    pub ollama_note: Option<String>,
     /// The cycle that recorded it.
     pub cycle: Option<String>,
 }
@@ -268,7 +273,12 @@ impl Trainer {
             path: registered.clone(),
             source,
         })?;
+        let (ollama, ollama_note) = self
+            .create_in_ollama(&request.name, &registered, &sha256)
+            .await;
         Ok(Trained {
+            ollama,
+            ollama_note,
             persona: request.persona.clone(),
             model: format!("{}{}", telos_llama::GGUF, request.name),
             path: registered.display().to_string(),
@@ -286,6 +296,33 @@ impl Trainer {
             ms: began.elapsed().as_secs_f64() * 1e3,
             cycle: None,
         })
+    }
+
+    /// Creates the model in Ollama when Ollama answers (from the registered GGUF, its template
+    /// inside): its name there, or why it was not made.
+    async fn create_in_ollama(
+        &self,
+        name: &str,
+        gguf: &Path,
+        sha256: &str,
+    ) -> (Option<String>, Option<String>) {
+        let Some(host) = &self.ollama else {
+            return (None, Some("no Ollama is configured".into()));
+        };
+        let ollama = match telos_scheduler::Ollama::new(host) {
+            Ok(o) => o,
+            Err(e) => return (None, Some(e.to_string())),
+        };
+        if let Err(e) = telos_scheduler::Backend::ps(&ollama).await {
+            return (None, Some(format!("not created in Ollama: {e}")));
+        }
+        match ollama.create_from_gguf(name, gguf, sha256).await {
+            Ok(()) => (Some(name.to_string()), None),
+            Err(e) => {
+                tracing::warn!("creating {name} in Ollama: {e}");
+                (None, Some(format!("Ollama could not create it: {e}")))
+            }
+        }
     }
 
     /// Moves (or copies) the trained GGUF into the models folder as `NAME.gguf`, and writes an

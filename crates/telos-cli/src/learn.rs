@@ -246,9 +246,14 @@ pub async fn run(telos: &Telos, learn: Learn, json: bool) -> Result<()> {
                     } => eprintln!("step {step}/{steps}: loss {loss:.4} ({ms:.0} ms)"),
                 })
                 .await?;
+            let ollama = match (&trained.ollama, &trained.ollama_note) {
+                (Some(tag), _) => format!("; created in Ollama as {tag}"),
+                (None, Some(why)) => format!("; {why}"),
+                (None, None) => String::new(),
+            };
             let human = format!(
-                "trained {}: {} ({} steps, loss {:.3} → {:.3}, {:.0} ms a step); try it with \
-                 `telos ascend {} --candidate {}`",
+                "trained {}: {} ({} steps, loss {:.3} → {:.3}, {:.0} ms a step{ollama}); try it \
+                 with `telos ascend {} --candidate {}`",
                 trained.persona,
                 trained.model,
                 trained.steps,

@@ -175,6 +175,7 @@ impl Telos {
             venv: config.trainer_venv.clone(),
             runs: config.data_dir.join("training"),
             models: config.embedded.models_dir.clone(),
+            ollama: Some(config.ollama_host.clone()),
         };
         let telos = Self {
             trainer,

@@ -219,6 +219,53 @@ impl Ollama {
         Ok(())
     }
 
+    /// Creates `name` in Ollama from a GGUF file: the file goes up as a blob (unless Ollama
+    /// has it already, by its SHA-256), then `/api/create` makes the model of it. The chat
+    /// template is the one inside the GGUF.
+    pub async fn create_from_gguf(
+        &self,
+        name: &str,
+        path: &std::path::Path,
+        sha256: &str,
+    ) -> Result<()> {
+        let digest = format!("sha256:{sha256}");
+        let blob = format!("{}/api/blobs/{digest}", self.host);
+        let have = self
+            .http
+            .head(&blob)
+            .send()
+            .await
+            .map_err(|e| self.offline(e))?;
+        if !have.status().is_success() {
+            let bytes = tokio::fs::read(path).await.map_err(|e| Error::Ollama {
+                host: self.host.clone(),
+                message: format!("reading {} to upload it: {e}", path.display()),
+            })?;
+            let sent = self
+                .http
+                .post(&blob)
+                .body(bytes)
+                .send()
+                .await
+                .map_err(|e| self.offline(e))?;
+            if !sent.status().is_success() {
+                let text = sent.text().await.unwrap_or_default();
+                return Err(self.answer_error(name, &text));
+            }
+        }
+        let file = path.file_name().map_or_else(
+            || "model.gguf".to_string(),
+            |f| f.to_string_lossy().to_string(),
+        );
+        self.post(
+            "/api/create",
+            &json!({ "model": name, "files": { file: digest }, "stream": false }),
+            name,
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn keep_alive_request(&self, model: &str, keep_alive: KeepAlive) -> Result<()> {
         let mut request = ollama_rs::generation::completion::request::GenerationRequest::new(
             model.to_string(),

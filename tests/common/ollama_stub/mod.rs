@@ -132,6 +132,10 @@ struct Stub {
     messages: Mutex<HashMap<String, Value>>,
     /// The last `format` (structured output schema) asked of each model.
     formats: Mutex<HashMap<String, Value>>,
+    /// Blobs uploaded (`/api/blobs`), by digest, with their sizes.
+    blobs: Mutex<HashMap<String, u64>>,
+    /// Models made with `/api/create`.
+    created: Mutex<Vec<StubModel>>,
     start: Instant,
 }
 
@@ -164,6 +168,8 @@ impl OllamaStub {
             log: Mutex::new(Log::default()),
             messages: Mutex::new(HashMap::new()),
             formats: Mutex::new(HashMap::new()),
+            blobs: Mutex::new(HashMap::new()),
+            created: Mutex::new(Vec::new()),
             start: Instant::now(),
         });
         let listener = std::net::TcpListener::bind(addr)
@@ -199,7 +205,14 @@ impl OllamaStub {
                     .route("/api/generate", post(generate))
                     .route("/api/chat", post(chat))
                     .route("/api/pull", post(pull))
+                    .route(
+                        "/api/blobs/{digest}",
+                        axum::routing::head(has_blob).post(put_blob),
+                    )
+                    .route("/api/create", post(create))
                     .route("/stub/log", get(log))
+                    // A blob is a whole GGUF.
+                    .layer(axum::extract::DefaultBodyLimit::disable())
                     .with_state(shared);
                 tokio::select! {
                     served = axum::serve(listener, app) => served.expect("stub server"),

@@ -66,10 +66,12 @@ pub(super) fn model_of(body: &Value) -> Result<String, Box<Response>> {
 }
 
 pub(super) async fn tags(State(stub): State<Arc<Stub>>) -> Response {
+    let created = stub.created.lock().expect("created").clone();
     let models: Vec<Value> = stub
         .script
         .models
         .iter()
+        .chain(created.iter())
         .map(|m| {
             json!({"name": m.name, "model": m.name, "size": m.size.0, "digest": "stub",
                    "modified_at": rfc3339(SystemTime::now()),
@@ -319,4 +321,66 @@ pub(super) fn tokio_stream_of(
 
 pub(super) async fn log(State(stub): State<Arc<Stub>>) -> Response {
     axum::Json(stub.log_json()).into_response()
+}
+
+/// `HEAD /api/blobs/DIGEST`: 200 when the blob was uploaded, else 404.
+pub(super) async fn has_blob(
+    State(stub): State<Arc<Stub>>,
+    axum::extract::Path(digest): axum::extract::Path<String>,
+) -> Response {
+    if stub.blobs.lock().expect("blobs").contains_key(&digest) {
+        StatusCode::OK.into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+/// `POST /api/blobs/DIGEST`: the body must hash to the digest.
+pub(super) async fn put_blob(
+    State(stub): State<Arc<Stub>>,
+    axum::extract::Path(digest): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    use sha2::{Digest, Sha256};
+    let got = format!("sha256:{:x}", Sha256::digest(&body));
+    if got != digest {
+        return bad_request(format!("digest mismatch: {got} is not {digest}"));
+    }
+    stub.blobs
+        .lock()
+        .expect("blobs")
+        .insert(digest, body.len() as u64);
+    StatusCode::CREATED.into_response()
+}
+
+/// `POST /api/create` from uploaded blobs: the model is listed by `/api/tags` from then on.
+pub(super) async fn create(
+    State(stub): State<Arc<Stub>>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let model = match model_of(&body) {
+        Ok(m) => m,
+        Err(e) => return *e,
+    };
+    let blobs = stub.blobs.lock().expect("blobs").clone();
+    let mut size = 0;
+    for digest in body["files"]
+        .as_object()
+        .into_iter()
+        .flat_map(|f| f.values())
+    {
+        match digest.as_str().and_then(|d| blobs.get(d)) {
+            Some(n) => size += n,
+            None => return bad_request(format!("blob {digest} was never uploaded")),
+        }
+    }
+    if size == 0 {
+        return bad_request("no files to create the model from".into());
+    }
+    stub.created.lock().expect("created").push(StubModel {
+        name: model,
+        size: Bytes(size),
+        load_ms: 20,
+    });
+    axum::Json(json!({"status": "success"})).into_response()
 }
