@@ -4,6 +4,7 @@ use std::path::Path;
 
 pub mod bench;
 pub mod hub_stub;
+pub mod learn;
 pub mod ollama_stub;
 
 use serde_json::Value;

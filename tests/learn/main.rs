@@ -6,18 +6,16 @@
 
 mod train;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use telos_core::ascend::ascend::AscensionState;
 use telos_core::ascend::dataset;
-use telos_core::image::ops::Op;
 use telos_core::scheduler::Mode;
 use telos_core::{Ascension, Config, Telos};
 use telos_tests::ollama_stub::{OllamaStub, Reply, Script, StubModel};
 
 /// The candidate model the stub knows.
 const CANDIDATE: &str = "babs-next:1b";
-/// BABS's rubric: its values, then "task done".
-const CRITERIA: [&str; 4] = ["accuracy", "sources", "curiosity", "task done"];
+use telos_tests::learn::{BABS_CRITERIA as CRITERIA, babs_scores as scores};
 
 fn script(alfred: Vec<Reply>, babs: usize, candidate: usize) -> Script {
     let mut s = Script::design_table();
@@ -48,14 +46,6 @@ async fn telos_on(dir: &std::path::Path, stub: &OllamaStub) -> Telos {
     Telos::open(config).await.expect("open Telos")
 }
 
-fn scores(s: u8) -> Value {
-    CRITERIA
-        .iter()
-        .map(|c| (c.to_string(), json!(s)))
-        .collect::<serde_json::Map<_, _>>()
-        .into()
-}
-
 fn scored(overall: u8, why: &str) -> Reply {
     Reply::Text(
         json!({"scores": scores(overall), "overall": overall, "rationale": why}).to_string(),
@@ -71,39 +61,8 @@ fn pair(better: &str, first: u8, second: u8) -> Reply {
 }
 
 /// `n` golden exchanges of BABS's, staged as evaluations scored 5 (one cycle).
-async fn seed_golden(telos: &Telos, n: usize) {
-    let mut list = Vec::new();
-    for i in 0..n {
-        let name = format!("evaluation seeded {i}");
-        list.push(Op::New {
-            name: name.clone(),
-            parents: vec!["genesis".into()],
-        });
-        let messages = json!([
-            {"role": "system", "content": "You are BABS."},
-            {"role": "user", "content": format!("What is fact {i} about kites?")},
-            {"role": "assistant", "content": format!("Fact {i}: kites need wind.")},
-        ]);
-        for (slot, value) in [
-            ("kind", json!("evaluation")),
-            ("persona", json!("BABS")),
-            ("exchange", json!(format!("chat:seeded:{i}"))),
-            ("source", json!("chat")),
-            ("messages", messages),
-            ("scores", scores(5)),
-            ("overall", json!(5)),
-            ("rationale", json!("seeded")),
-            ("judge", json!("phi3:3.8b")),
-            ("at", json!(1_796_000_000_000_i64 + i as i64)),
-        ] {
-            list.push(Op::Set {
-                object: name.clone(),
-                slot: slot.into(),
-                value,
-            });
-        }
-    }
-    telos.apply("seed golden", list).await.expect("seeded");
+pub(crate) async fn seed_golden(telos: &Telos, n: usize) {
+    telos_tests::learn::seed_golden(telos, n, n).await;
 }
 
 /// How many held-out prompts BABS's golden dataset has.
@@ -373,4 +332,79 @@ async fn bad_input_is_a_clear_error_and_the_persona_is_untouched() {
         "no clone, training or ascension was kept"
     );
     assert!(telos.ascensions(Some("BABS")).unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promotions_revert_newest_first_and_a_stale_report_cannot_be_approved() {
+    const OTHER: &str = "babs-other:2b";
+    let dir = tempfile::tempdir().unwrap();
+    let probe = OllamaStub::start(script(vec![], 0, 0));
+    let telos = telos_on(dir.path(), &probe).await;
+    seed_golden(&telos, 100).await;
+    let k = held_out(&telos);
+    telos.shutdown().await.unwrap();
+    // Three ascensions' worth of clear wins for whichever candidate is asked.
+    let alfred = (0..3 * k)
+        .flat_map(|_| [pair("first", 5, 3), pair("second", 3, 5)])
+        .collect();
+    let mut s = script(alfred, 2 * k, 2 * k);
+    s.models.push(StubModel {
+        name: OTHER.into(),
+        size: telos_core::scheduler::Bytes::gb(1.0),
+        load_ms: 5,
+    });
+    s.replies.insert(
+        OTHER.into(),
+        (0..2 * k)
+            .map(|i| {
+                Reply::Text(format!(
+                    "other answer {i}, the longest of all three answers."
+                ))
+            })
+            .collect(),
+    );
+    let stub = OllamaStub::start(s);
+    let telos = telos_on(dir.path(), &stub).await;
+    let to_a = ascend(&telos).await.unwrap();
+    let to_other = telos.ascend("BABS", OTHER, 4.0, |_| {}).await.unwrap();
+    telos.approve_ascension(&to_a.name).await.unwrap();
+    // The second report compared OTHER with qwen2:7b, which BABS no longer thinks with.
+    let err = telos
+        .approve_ascension(&to_other.name)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("qwen2:7b") && err.contains(CANDIDATE), "{err}");
+    assert_eq!(model_of(&telos, "BABS"), CANDIDATE);
+    telos.reject_ascension(&to_other.name).await.unwrap();
+    let again = telos.ascend("BABS", OTHER, 4.0, |_| {}).await.unwrap();
+    assert_eq!(again.incumbent_model, CANDIDATE);
+    telos.approve_ascension(&again.name).await.unwrap();
+    assert_eq!(model_of(&telos, "BABS"), OTHER);
+    // Revert goes back one promotion at a time.
+    telos.revert_ascension("BABS").await.unwrap();
+    assert_eq!(model_of(&telos, "BABS"), CANDIDATE);
+    telos.revert_ascension("BABS").await.unwrap();
+    assert_eq!(model_of(&telos, "BABS"), "qwen2:7b");
+    assert!(telos.revert_ascension("BABS").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ascension_the_judge_cannot_finish_leaves_no_clone() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = OllamaStub::start(script(vec![], 0, 0));
+    let telos = telos_on(dir.path(), &probe).await;
+    seed_golden(&telos, 20).await;
+    let objects = telos.image().len();
+    telos.shutdown().await.unwrap();
+    // ALFRED answers prose where a verdict is asked.
+    let stub = OllamaStub::start(script(vec![Reply::Text("Both fine.".into())], 10, 10));
+    let telos = telos_on(dir.path(), &stub).await;
+    let err = ascend(&telos).await.unwrap_err().to_string();
+    assert!(err.contains("not the JSON asked for"), "{err}");
+    assert!(
+        telos.image().resolve("BABS candidate").is_err(),
+        "the clone is gone"
+    );
+    assert_eq!(telos.image().len(), objects);
 }

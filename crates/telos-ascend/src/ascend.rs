@@ -347,91 +347,94 @@ pub async fn ascend(
         candidate: clone.name.clone(),
         prompts: of,
     });
-    let answered = match answer_all(judge, &persona, &clone, request, &mut progress).await {
-        Ok(a) => a,
-        Err(e) => {
-            remove(&image, &clone).await;
-            return Err(e);
-        }
-    };
-    let (answers, answering, incumbent_route) = answered;
-    let rubric = Rubric::of(&Codex::of(&image, &persona), false);
-    let judging_began = Instant::now();
-    let mut pairs = Vec::new();
-    let mut scores = Vec::new();
-    let (mut decisive, mut longer) = (0u32, 0u32);
-    for (i, (row, (inc, inc_ms), (cand, cand_ms))) in answers.into_iter().enumerate() {
-        let paired = judge.compare(&rubric, row.prompt(), &cand, &inc).await?;
-        for ask in &paired.asks {
-            if ask.outcome != PairOutcome::Tie && cand.len() != inc.len() {
-                decisive += 1;
-                let cand_longer = cand.len() > inc.len();
-                if (ask.outcome == PairOutcome::Win) == cand_longer {
-                    longer += 1;
+    // Anything failing from here on (an answer, a verdict, the record) removes the clone: the
+    // image is as it was.
+    let outcome = async {
+        let answered = answer_all(judge, &persona, &clone, request, &mut progress).await?;
+        let (answers, answering, incumbent_route) = answered;
+        let rubric = Rubric::of(&Codex::of(&image, &persona), false);
+        let judging_began = Instant::now();
+        let mut pairs = Vec::new();
+        let mut scores = Vec::new();
+        let (mut decisive, mut longer) = (0u32, 0u32);
+        for (i, (row, (inc, inc_ms), (cand, cand_ms))) in answers.into_iter().enumerate() {
+            let paired = judge.compare(&rubric, &row.ask(), &cand, &inc).await?;
+            for ask in &paired.asks {
+                if ask.outcome != PairOutcome::Tie && cand.len() != inc.len() {
+                    decisive += 1;
+                    let cand_longer = cand.len() > inc.len();
+                    if (ask.outcome == PairOutcome::Win) == cand_longer {
+                        longer += 1;
+                    }
                 }
             }
+            progress(AscensionEvent::Judged {
+                done: i as u32 + 1,
+                of,
+                outcome: paired.outcome,
+            });
+            scores.push((paired.a.clone(), paired.b.clone()));
+            pairs.push(Pair {
+                prompt: row.ask(),
+                incumbent: inc,
+                candidate: cand,
+                outcome: paired.outcome,
+                flipped: paired.flipped,
+                incumbent_ms: inc_ms,
+                candidate_ms: cand_ms,
+                rationales: paired.asks.iter().map(|a| a.rationale.clone()).collect(),
+            });
         }
-        progress(AscensionEvent::Judged {
-            done: i as u32 + 1,
-            of,
-            outcome: paired.outcome,
-        });
-        scores.push((paired.a.clone(), paired.b.clone()));
-        pairs.push(Pair {
-            prompt: row.prompt().to_string(),
-            incumbent: inc,
-            candidate: cand,
-            outcome: paired.outcome,
-            flipped: paired.flipped,
-            incumbent_ms: inc_ms,
-            candidate_ms: cand_ms,
-            rationales: paired.asks.iter().map(|a| a.rationale.clone()).collect(),
-        });
+        let judging = judging_began.elapsed().as_secs_f64() * 1e3;
+        bookkeeping = Instant::now();
+        let length_bias = (decisive > 0).then(|| f64::from(longer) / f64::from(decisive));
+        let mut report = Report::of(
+            pairs,
+            &scores,
+            &rubric,
+            request.fit.clone(),
+            length_bias,
+            Timing::default(),
+        );
+        let codex = Codex::of(&image, &persona);
+        let mut cycle = image.begin(&format!(
+            "ascend {} to {}",
+            persona.name, request.candidate_model
+        ));
+        let genesis = cycle.resolve("genesis")?;
+        let name = format!("ascension {}", cycle.id());
+        let id = cycle.create(&name, &[genesis])?;
+        booked += bookkeeping.elapsed().as_secs_f64() * 1e3;
+        report.timing = Timing {
+            answering,
+            judging,
+            bookkeeping: booked,
+        };
+        let slots = [
+            ("kind", json!(ASCENSION)),
+            ("persona", json!(persona.name)),
+            ("candidate", json!(clone.name)),
+            ("candidate_model", json!(request.candidate_model)),
+            ("incumbent_model", json!(codex.model)),
+            ("incumbent_answered_by", json!(incumbent_route)),
+            ("state", json!(AscensionState::Pending)),
+            ("report", serde_json::to_value(&report).unwrap_or_default()),
+            ("at", json!(telos_image::now_ms())),
+        ];
+        for (slot, value) in slots {
+            cycle.set_slot(&id, slot, value)?;
+        }
+        cycle.link(&id, "persona", &persona.id)?;
+        cycle.link(&id, "candidate", &clone.id)?;
+        cycle.commit().await?;
+        let recorded = image.get(&id)?;
+        Ascension::of(&recorded).ok_or(Error::NoAscension(name))
     }
-    let judging = judging_began.elapsed().as_secs_f64() * 1e3;
-    bookkeeping = Instant::now();
-    let length_bias = (decisive > 0).then(|| f64::from(longer) / f64::from(decisive));
-    let mut report = Report::of(
-        pairs,
-        &scores,
-        &rubric,
-        request.fit.clone(),
-        length_bias,
-        Timing::default(),
-    );
-    let codex = Codex::of(&image, &persona);
-    let mut cycle = image.begin(&format!(
-        "ascend {} to {}",
-        persona.name, request.candidate_model
-    ));
-    let genesis = cycle.resolve("genesis")?;
-    let name = format!("ascension {}", cycle.id());
-    let id = cycle.create(&name, &[genesis])?;
-    booked += bookkeeping.elapsed().as_secs_f64() * 1e3;
-    report.timing = Timing {
-        answering,
-        judging,
-        bookkeeping: booked,
-    };
-    let slots = [
-        ("kind", json!(ASCENSION)),
-        ("persona", json!(persona.name)),
-        ("candidate", json!(clone.name)),
-        ("candidate_model", json!(request.candidate_model)),
-        ("incumbent_model", json!(codex.model)),
-        ("incumbent_answered_by", json!(incumbent_route)),
-        ("state", json!(AscensionState::Pending)),
-        ("report", serde_json::to_value(&report).unwrap_or_default()),
-        ("at", json!(telos_image::now_ms())),
-    ];
-    for (slot, value) in slots {
-        cycle.set_slot(&id, slot, value)?;
+    .await;
+    if outcome.is_err() {
+        remove(&image, &clone).await;
     }
-    cycle.link(&id, "persona", &persona.id)?;
-    cycle.link(&id, "candidate", &clone.id)?;
-    cycle.commit().await?;
-    let recorded = image.get(&id)?;
-    Ascension::of(&recorded).ok_or(Error::NoAscension(name))
+    outcome
 }
 
 type Answers = (Vec<(Row, (String, f64), (String, f64))>, f64, String);
@@ -460,7 +463,7 @@ async fn answer_all(
     let of = request.held_out.len() as u32;
     let mut out = Vec::new();
     for (i, row) in request.held_out.iter().enumerate() {
-        let ask = |who: &Arc<Object>| answer(voice, Arc::clone(who), row.prompt().to_string());
+        let ask = |who: &Arc<Object>| answer(voice, Arc::clone(who), row.ask());
         // Taking turns on who answers first, so neither always finds the other's model loaded.
         let (inc, cand) = if i % 2 == 0 {
             let inc = ask(persona).await?;

@@ -47,6 +47,27 @@ impl Row {
             .map_or("", |m| m.content.as_str())
     }
 
+    /// What a held-out row asks: its last user message, after the conversation before it (a
+    /// dialogue's question and turns) when there is one.
+    pub fn ask(&self) -> String {
+        let context = self.context();
+        if context.is_empty() {
+            return self.prompt().to_string();
+        }
+        let earlier: Vec<String> = context
+            .iter()
+            .map(|m| {
+                let who = if m.role == "assistant" { "You" } else { "They" };
+                format!("{who}: {}", m.content.trim())
+            })
+            .collect();
+        format!(
+            "Earlier in this conversation:\n\n{}\n\nNow: {}",
+            earlier.join("\n\n"),
+            self.prompt()
+        )
+    }
+
     /// The conversation before the last user message (system prompt left out).
     pub fn context(&self) -> &[Message] {
         let last_user = self

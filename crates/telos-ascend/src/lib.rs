@@ -10,8 +10,9 @@
 //! interval and a sign test ([`ascend`]); promotion and revert are one cycle each, and the
 //! persona keeps its lineage ([`lineage`]).
 //!
-//! Like every feature crate it talks to models only through the persona [`Voice`] (and so the
-//! scheduler), and never names the core facade.
+//! Like every feature crate it makes every model call through the persona [`Voice`] (and so
+//! the scheduler), and never names the core facade; the trainer's result is handed to Ollama
+//! (`/api/create`) as a pull would be, not as a model call.
 //!
 //! [`Voice`]: telos_persona::Voice
 

@@ -71,6 +71,17 @@ pub async fn approve(image: &Image, ascension: &str) -> Result<Ascension> {
     want(&a, AscensionState::Pending, "approved")?;
     let persona = resolve_persona(image, &a.persona)?;
     let from = Codex::of(image, &persona).model;
+    if from != a.incumbent_model {
+        // The report compared the candidate with a model the persona no longer has.
+        return Err(Error::AscensionState {
+            ascension: a.name.clone(),
+            state: format!(
+                "a comparison with {} (the persona thinks with {from} now)",
+                a.incumbent_model
+            ),
+            wanted: "approved: try the candidate again".into(),
+        });
+    }
     change(
         image,
         &persona.id,
@@ -97,17 +108,17 @@ pub async fn reject(image: &Image, ascension: &str) -> Result<Ascension> {
 /// Reverts `persona`'s last promotion: it thinks with the model before it again.
 pub async fn revert(image: &Image, persona: &str) -> Result<Ascension> {
     let l = lineage(image, persona)?;
+    // The newest promotion not reverted since (a revert names the ascension it undid).
+    let reverted = |s: &LineageStep| {
+        l.steps
+            .iter()
+            .any(|r| r.action == "reverted" && r.ascension == s.ascension)
+    };
     let last = l
         .steps
         .iter()
         .rev()
-        .find(|s| s.action == "promoted")
-        .filter(|s| {
-            // A promotion already reverted is followed by its revert.
-            !l.steps
-                .iter()
-                .any(|r| r.action == "reverted" && r.ascension == s.ascension)
-        })
+        .find(|s| s.action == "promoted" && !reverted(s))
         .ok_or_else(|| Error::NoLineage(l.persona.clone()))?;
     let (id, a) = ascend::find(image, &last.ascension)?;
     want(&a, AscensionState::Approved, "reverted")?;

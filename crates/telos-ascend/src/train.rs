@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use telos_image::{Image, ObjectId};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 
 use crate::dataset::{Row, write_rows};
 use crate::{Error, Result};
@@ -199,19 +199,30 @@ impl Trainer {
         let mut done: Option<Value> = None;
         let mut failure: Option<String> = None;
         // Both pipes read in this task (no spawned readers), until both end.
-        let mut out = child.stdout.take().map(|p| BufReader::new(p).lines());
-        let mut err = child.stderr.take().map(|p| BufReader::new(p).lines());
+        // Both pipes read in this task (no spawned readers), until both end; a line that is
+        // not UTF-8 is read lossily rather than ending the reading.
+        let mut out = child.stdout.take().map(BufReader::new);
+        let mut err = child.stderr.take().map(BufReader::new);
+        let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
+        let mut log_failed = false;
         loop {
             let (is_out, line) = tokio::select! {
-                line = async { out.as_mut()?.next_line().await.ok().flatten() }, if out.is_some() => {
-                    match line { Some(l) => (true, l), None => { out = None; continue } }
-                }
-                line = async { err.as_mut()?.next_line().await.ok().flatten() }, if err.is_some() => {
-                    match line { Some(l) => (false, l), None => { err = None; continue } }
-                }
+                read = next_line(out.as_mut(), &mut out_buf), if out.is_some() => match read {
+                    Some(l) => (true, l),
+                    None => { out = None; continue }
+                },
+                read = next_line(err.as_mut(), &mut err_buf), if err.is_some() => match read {
+                    Some(l) => (false, l),
+                    None => { err = None; continue }
+                },
                 else => break,
             };
-            let _ = log.write_all(format!("{line}\n").as_bytes()).await;
+            if let Err(e) = log.write_all(format!("{line}\n").as_bytes()).await
+                && !log_failed
+            {
+                tracing::warn!("writing the trainer's log {}: {e}", log_path.display());
+                log_failed = true;
+            }
             let event: Option<Value> = is_out.then(|| serde_json::from_str(&line).ok()).flatten();
             let Some(event) = event else { continue };
             if let Some(step) = event["step"].as_u64() {
@@ -264,15 +275,24 @@ impl Trainer {
         progress(TrainEvent::Stage {
             stage: "check".into(),
         });
-        same_template(&request.base_path, &gguf)?;
+        let base = request.base_path.clone();
+        let checked = gguf.clone();
+        blocking(move || same_template(&base, &checked)).await?;
         progress(TrainEvent::Stage {
             stage: "register".into(),
         });
-        let registered = self.register(&gguf, &request.name)?;
-        let sha256 = telos_llama::hub::sha256_file(&registered).map_err(|source| Error::Read {
-            path: registered.clone(),
-            source,
-        })?;
+        let me = self.clone();
+        let name = request.name.clone();
+        let (registered, sha256) = blocking(move || {
+            let registered = me.register(&gguf, &name)?;
+            let sha256 =
+                telos_llama::hub::sha256_file(&registered).map_err(|source| Error::Read {
+                    path: registered.clone(),
+                    source,
+                })?;
+            Ok((registered, sha256))
+        })
+        .await?;
         let (ollama, ollama_note) = self
             .create_in_ollama(&request.name, &registered, &sha256)
             .await;
@@ -350,6 +370,38 @@ impl Trainer {
         }
         Ok(target)
     }
+}
+
+/// One line of `reader` (without its newline, read lossily); `None` at the end or when the
+/// pipe fails (logged).
+async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: Option<&mut R>,
+    buf: &mut Vec<u8>,
+) -> Option<String> {
+    use tokio::io::AsyncBufReadExt as _;
+    let reader = reader?;
+    buf.clear();
+    match reader.read_until(b'\n', buf).await {
+        Ok(0) => None,
+        Ok(_) => Some(
+            String::from_utf8_lossy(buf)
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+        ),
+        Err(e) => {
+            tracing::warn!("reading the trainer's output: {e}");
+            None
+        }
+    }
+}
+
+/// File and llama.cpp work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Trainer(format!("a check after training failed: {e}")))?
 }
 
 /// The golden prompt rendered by both files' chat templates, compared byte for byte.

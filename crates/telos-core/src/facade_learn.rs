@@ -18,6 +18,8 @@ use crate::view::GoldenView;
 
 /// The golden dataset's default threshold (overall score).
 pub const GOLDEN_MIN: f64 = evaluation::GOLDEN;
+/// The most optimizer steps a training may ask for.
+pub const MAX_STEPS: u32 = 100_000;
 
 /// Judging, curation, datasets, training and ascension.
 impl Telos {
@@ -41,6 +43,7 @@ impl Telos {
     /// A persona's golden dataset (its evaluations scored `min` or more), its performance per
     /// week, its rubric and its lineage: what its Inspector shows.
     pub fn golden(&self, persona: &str, min: f64) -> Result<GoldenView> {
+        check_min(min)?;
         let p = resolve_persona(&self.image, persona)?;
         let all = evaluation::evaluations(&self.image, Some(&p.name));
         let waiting = curate::pending(&self.image, Some(&p.name))?.len();
@@ -65,28 +68,39 @@ impl Telos {
 
     /// Trains a LoRA of `persona`'s golden dataset (its train split) on `base` (default: the
     /// model that answers for it now, which must be an embedded GGUF), registers the result
-    /// as `gguf:PERSONA-lora-TIME` and records the training (one cycle).
+    /// as `gguf:PERSONA-lora-TIME` and records the training (one cycle). It runs as background
+    /// work of the supervisor: `progress` hears it while the caller waits.
     pub async fn train(
         &self,
         persona: &str,
         base: Option<&str>,
         min: f64,
         steps: u32,
-        progress: impl FnMut(TrainEvent) + Send,
+        mut progress: impl FnMut(TrainEvent) + Send,
     ) -> Result<Trained> {
         check_min(min)?;
+        if !(1..=MAX_STEPS).contains(&steps) {
+            return Err(telos_ascend::Error::Trainer(format!(
+                "steps must be from 1 to {MAX_STEPS}, not {steps}"
+            ))
+            .into());
+        }
         let p = resolve_persona(&self.image, persona)?;
-        let base = match base {
-            Some(b) => b.trim().to_string(),
-            None => self.voice.route(&p).await?.model,
+        let (base, named) = match base {
+            Some(b) => (b.trim().to_string(), true),
+            None => (self.voice.route(&p).await?.model, false),
         };
         if Runtime::of(&base) != Runtime::Embedded {
+            let whose = if named {
+                format!("the base {base:?} is an Ollama model")
+            } else {
+                format!("{} thinks with the Ollama model {base:?}", p.name)
+            };
             return Err(Error::Config {
                 name: "base".into(),
                 reason: format!(
-                    "{} thinks with the Ollama model {base:?}, whose weights the trainer cannot \
-                     read: name an embedded base with --base gguf:NAME",
-                    p.name
+                    "{whose}, whose weights the trainer cannot read: name an embedded base \
+                     with --base gguf:NAME"
                 ),
             });
         }
@@ -112,9 +126,45 @@ impl Telos {
             steps,
             name,
         };
-        let mut trained = self.trainer.train(&request, progress).await?;
-        train::record(&self.image, &p.id, &mut trained).await?;
-        Ok(trained)
+        // Background work of the supervisor: it goes on when the caller stops listening (an
+        // Inspector closed), and Telos closing stops the trainer.
+        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let (done_tx, mut done) = tokio::sync::oneshot::channel();
+        let (trainer, image, persona_id) = (self.trainer.clone(), self.image.clone(), p.id.clone());
+        let shutdown = self.supervisor.shutdown();
+        let job = async move {
+            let run = async {
+                let mut trained = trainer
+                    .train(&request, |e| {
+                        let _ = tx.send(e);
+                    })
+                    .await?;
+                train::record(&image, &persona_id, &mut trained).await?;
+                Ok::<_, telos_ascend::Error>(trained)
+            };
+            let result = tokio::select! {
+                r = run => r,
+                () = shutdown.wait() => Err(telos_ascend::Error::Trainer("Telos is closing".into())),
+            };
+            let _ = done_tx.send(result);
+        };
+        if !self.supervisor.job(format!("train {}", p.name), job) {
+            return Err(telos_ascend::Error::Trainer("Telos is closing".into()).into());
+        }
+        loop {
+            tokio::select! {
+                Some(e) = events.recv() => progress(e),
+                result = &mut done => {
+                    while let Ok(e) = events.try_recv() {
+                        progress(e);
+                    }
+                    return match result {
+                        Ok(r) => Ok(r?),
+                        Err(_) => Err(telos_ascend::Error::Trainer("the training job ended without an answer".into()).into()),
+                    };
+                }
+            }
+        }
     }
 
     /// Tries `persona` on `candidate` (an Ollama tag, pulled with progress; `gguf:NAME`; a
@@ -130,9 +180,8 @@ impl Telos {
     ) -> Result<Ascension> {
         check_min(min)?;
         let p = resolve_persona(&self.image, persona)?;
-        let model = self
-            .candidate(&p.name, candidate.trim(), &mut progress)
-            .await?;
+        // The held-out prompts first: nothing is pulled or copied for an ascension that
+        // cannot run.
         let golden = evaluation::golden(&self.image, &p.name, min);
         let split = dataset::split(&golden);
         if split.held_out.is_empty() {
@@ -142,6 +191,9 @@ impl Telos {
             }
             .into());
         }
+        let model = self
+            .candidate(&p.name, candidate.trim(), &mut progress)
+            .await?;
         let fit = self.fit(&model).await;
         let request = ascend::Request {
             persona: p.name.clone(),
@@ -211,8 +263,11 @@ impl Telos {
             })?;
             return Ok(latest.model.clone());
         }
+        let mut copied = None;
         let model = if candidate.ends_with(".gguf") && !candidate.starts_with(telos_llama::HF) {
-            self.copy_gguf(Path::new(candidate)).map_err(bad)?
+            let (model, new) = self.copy_gguf(Path::new(candidate)).map_err(bad)?;
+            copied = new;
+            model
         } else if candidate.starts_with(telos_llama::GGUF) {
             candidate.to_string()
         } else {
@@ -227,17 +282,23 @@ impl Telos {
             .map_err(|e| bad(format!("it cannot be pulled: {e}")))?;
             candidate.to_string()
         };
-        if Runtime::of(&model) == Runtime::Embedded {
-            self.llama
-                .info(&model)
-                .map_err(|e| bad(format!("it cannot be loaded: {e}")))?;
+        if Runtime::of(&model) == Runtime::Embedded
+            && let Err(e) = self.llama.info(&model)
+        {
+            // A file this call copied in goes again: the models folder is as it was.
+            if let Some(path) = copied
+                && let Err(gone) = std::fs::remove_file(&path)
+            {
+                tracing::warn!("removing {}: {gone}", path.display());
+            }
+            return Err(bad(format!("it cannot be loaded: {e}")));
         }
         Ok(model)
     }
 
     /// A GGUF file copied into the models folder as `gguf:STEM` (the same file there already
-    /// is kept; a different one of that name is refused).
-    fn copy_gguf(&self, path: &Path) -> std::result::Result<String, String> {
+    /// is kept; a different one of that name is refused), and the copy when this call made it.
+    fn copy_gguf(&self, path: &Path) -> std::result::Result<(String, Option<PathBuf>), String> {
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
@@ -249,6 +310,7 @@ impl Telos {
             telos_llama::hub::sha256_file(p).map_err(|e| format!("{}: {e}", p.display()))
         };
         let source = sha(path)?;
+        let mut copied = None;
         if target.exists() {
             if sha(&target)? != source {
                 return Err(format!(
@@ -262,8 +324,9 @@ impl Telos {
             std::fs::copy(path, &part)
                 .and_then(|_| std::fs::rename(&part, &target))
                 .map_err(|e| format!("copying it to {}: {e}", target.display()))?;
+            copied = Some(target);
         }
-        Ok(format!("{}{stem}", telos_llama::GGUF))
+        Ok((format!("{}{stem}", telos_llama::GGUF), copied))
     }
 
     /// Whether `model` fits its runtime's budget: an embedded model's footprint (weights and KV
@@ -278,11 +341,11 @@ impl Telos {
                 status.embedded.as_ref().map_or(0, |s| s.budget.0),
             ),
             Runtime::Ollama => (
-                status
-                    .ollama
-                    .installed
-                    .as_ref()
-                    .and_then(|all| all.iter().find(|(m, _)| m == model).map(|(_, b)| b.0)),
+                status.ollama.installed.as_ref().and_then(|all| {
+                    all.iter()
+                        .find(|(m, _)| telos_scheduler::runtimes::same_tag(m, model))
+                        .map(|(_, b)| b.0)
+                }),
                 status.ollama.budget.0,
             ),
         };

@@ -14,8 +14,10 @@ use crate::work::{Proposal, Work, WorkKind};
 /// A persona with this many exchanges waiting is curated.
 pub const CURATE_AFTER: usize = 3;
 
-/// Each persona with [`CURATE_AFTER`] or more exchanges not judged yet; the key names the
-/// newest, so new exchanges after a pass are a new motive.
+/// Each persona with [`CURATE_AFTER`] or more exchanges not judged yet. The key names how
+/// many of its exchanges are judged and the newest waiting, so a pass that judged some (a
+/// backlog longer than a pass) or a new exchange is a new motive, and a pass that could
+/// judge none is not retried until something changes.
 pub(crate) fn unjudged(image: &Image) -> Vec<Finding> {
     let Ok(waiting) = curate::pending(image, None) else {
         return Vec::new();
@@ -28,10 +30,11 @@ pub(crate) fn unjudged(image: &Image) -> Vec<Finding> {
         .filter(|(_, list)| list.len() >= CURATE_AFTER)
         .map(|(persona, list)| {
             let newest = list.last().map_or("", |e| e.key.as_str());
+            let judged = evaluation::evaluations(image, Some(persona)).len();
             Finding {
                 signal: Signal::Unjudged,
                 persona: persona.to_string(),
-                key: format!("unjudged:{persona}:{newest}"),
+                key: format!("unjudged:{persona}:{judged}:{newest}"),
                 summary: format!("{} exchanges of {persona}'s are not judged yet", list.len()),
                 evidence: json!({
                     "persona": persona,

@@ -461,7 +461,7 @@ fn longer(a: KeepAlive, b: KeepAlive) -> KeepAlive {
 }
 
 /// Ollama's tags: `mistral` is `mistral:latest`.
-fn same_tag(a: &str, b: &str) -> bool {
+pub fn same_tag(a: &str, b: &str) -> bool {
     let full = |t: &str| {
         if t.contains(':') {
             t.to_string()

@@ -23,59 +23,13 @@ use telos_core::{Config, Telos};
 use telos_tests::bench::scale;
 use telos_tests::ollama_stub::{OllamaStub, Reply, Script, StubModel};
 
-const CRITERIA: [&str; 4] = ["accuracy", "sources", "curiosity", "task done"];
-
-fn scores(s: u8) -> Value {
-    CRITERIA
-        .iter()
-        .map(|c| (c.to_string(), json!(s)))
-        .collect::<serde_json::Map<_, _>>()
-        .into()
-}
+use telos_tests::learn::{babs_scores as scores, seed_golden};
 
 async fn telos_on(dir: &Path, stub: &OllamaStub) -> Telos {
     let mut config = Config::from_data_dir(dir.join("data"));
     config.ollama_host = stub.url();
     config.llm = Mode::Ollama;
     Telos::open(config).await.expect("open Telos")
-}
-
-/// `n` golden evaluations of BABS's, `per` to a cycle.
-async fn seed_golden(telos: &Telos, n: usize, per: usize) {
-    for chunk in (0..n).collect::<Vec<_>>().chunks(per) {
-        let mut list = Vec::new();
-        for &i in chunk {
-            let name = format!("evaluation seeded {i}");
-            list.push(Op::New {
-                name: name.clone(),
-                parents: vec!["genesis".into()],
-            });
-            let messages = json!([
-                {"role": "system", "content": "You are BABS, the researcher of Telos."},
-                {"role": "user", "content": format!("What is fact {i} about kites and wind?")},
-                {"role": "assistant", "content": format!("Fact {i}: a kite is a tethered wing; wind over it gives lift, and the line holds it against the drag.")},
-            ]);
-            for (slot, value) in [
-                ("kind", json!("evaluation")),
-                ("persona", json!("BABS")),
-                ("exchange", json!(format!("chat:seeded:{i}"))),
-                ("source", json!("chat")),
-                ("messages", messages),
-                ("scores", scores(5)),
-                ("overall", json!(5)),
-                ("rationale", json!("seeded")),
-                ("judge", json!("phi3:3.8b")),
-                ("at", json!(1_796_000_000_000_i64 + i as i64)),
-            ] {
-                list.push(Op::Set {
-                    object: name.clone(),
-                    slot: slot.into(),
-                    value,
-                });
-            }
-        }
-        telos.apply("seed golden", list).await.expect("seeded");
-    }
 }
 
 async fn curation(n: usize) {

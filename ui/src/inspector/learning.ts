@@ -164,7 +164,9 @@ export function learningSection(persona: string, s: Learning, rerender: () => vo
   steps.addEventListener("input", () => (s.steps = steps.value));
   const busy = s.busy !== null;
   const off: Record<string, string> = busy ? { disabled: "" } : {};
-  const lastPromoted = v?.lineage.steps.at(-1)?.action === "promoted";
+  // A promotion not reverted since can be reverted (the newest first).
+  const lineage = v?.lineage.steps ?? [];
+  const canRevert = lineage.some((st) => st.action === "promoted" && !lineage.some((r) => r.action === "reverted" && r.ascension === st.ascension));
   return h("section", { class: "section", testid: "learning" },
     h("h2", { text: "Learning", title: "ALFRED's judgements of this persona's exchanges, its golden dataset, and its models over time" }),
     s.error ? h("div", { class: "message error", testid: "learning-error", text: s.error }) : null,
@@ -198,7 +200,7 @@ export function learningSection(persona: string, s: Learning, rerender: () => vo
             : h("ol", { class: "lineage small", testid: "lineage" },
                 ...v.lineage.steps.map((st) => h("li", { text: `${formatTime(st.at)} ${st.action}: ${st.from} → ${st.model}` })),
               ),
-          lastPromoted ? button("Revert the last promotion", () => act(() => commands.revertAscension(persona)), { testid: "revert-ascension", attrs: off }) : null,
+          canRevert ? button("Revert the last promotion", () => act(() => commands.revertAscension(persona)), { testid: "revert-ascension", attrs: off }) : null,
           ...v.lineage.ascensions.map((a) => reportView(a, act)),
           h("h3", { class: "small", text: `Golden dataset (${v.golden.length})` }),
           v.golden.length === 0

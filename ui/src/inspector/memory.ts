@@ -39,7 +39,9 @@ export function memorySection(persona: string, s: MemorySearch, rerender: () => 
   });
   input.value = s.query;
   const run = async (): Promise<void> => {
-    s.query = input.value;
+    // A re-render may have kept the live input in this one's place: the query is then the one
+    // its input events kept in `s`.
+    if (input.isConnected) s.query = input.value;
     if (!s.query.trim()) return;
     s.busy = true;
     s.error = null;
