@@ -6,7 +6,7 @@
 //! 2. Export of 10,000 golden exchanges from the image (goal ≤ 2 s): reading the evaluations,
 //!    deduplication, the split, three JSONL files.
 //! 3. The reference trainer's time per step against a plain PEFT loop on the same rows, base
-//!    and LoRA in the same run (goal ≤ 1.1×), over whole epochs so both see the same rows.
+//!    and LoRA in the same run (goal ≤ 1.1×): each one's fastest whole epoch after the first.
 //! 4. An ascension's wall time split into answering, judging and bookkeeping (the stub's token
 //!    time 2 ms).
 //!
@@ -105,10 +105,14 @@ fn base_gguf() -> PathBuf {
     telos_core::llama::models_dir().join(format!("{name}.gguf"))
 }
 
-/// The mean of `xs` without its first `skip` (warm-up) values.
-fn mean_after(xs: &[f64], skip: usize) -> f64 {
-    let rest = &xs[skip.min(xs.len().saturating_sub(1))..];
-    rest.iter().sum::<f64>() / rest.len() as f64
+/// The mean step of the fastest whole epoch of `rows` steps after the first (warm-up): each
+/// epoch holds the same rows, so epochs compare, and the fastest is the one least disturbed by
+/// whatever else the machine did.
+fn best_epoch(xs: &[f64], rows: usize) -> f64 {
+    xs.chunks_exact(rows)
+        .skip(1)
+        .map(|e| e.iter().sum::<f64>() / rows as f64)
+        .fold(f64::INFINITY, f64::min)
 }
 
 fn trainer(epochs: usize) {
@@ -170,12 +174,12 @@ fn trainer(epochs: usize) {
         .filter_map(Value::as_f64)
         .collect();
     // The first epoch warms up (allocations, kernels): left out of both.
-    let (a, b) = (mean_after(&ours, rows), mean_after(&theirs, rows));
+    let (a, b) = (best_epoch(&ours, rows), best_epoch(&theirs, rows));
     let ratio = a / b;
     println!(
-        "trainer: {:.0} ms per step against a plain PEFT loop's {:.0} ms ({ratio:.2}×, goal ≤ 1.1×: \
-         {}), {steps} steps over {epochs} epochs of {rows} rows; the whole run (load, train, \
-         merge, convert to GGUF) {trainer_wall:.1} s",
+        "trainer: {:.0} ms per step against a plain PEFT loop's {:.0} ms, each its fastest epoch \
+         ({ratio:.2}×, goal ≤ 1.1×: {}), {steps} steps over {epochs} epochs of {rows} rows; the \
+         whole run (load, train, merge, convert to GGUF) {trainer_wall:.1} s",
         a,
         b,
         if ratio <= 1.1 { "met" } else { "MISSED" }
@@ -249,6 +253,7 @@ async fn main() {
     let s = scale();
     curation(((200.0 * s) as usize).max(20)).await;
     export().await;
-    trainer(((8.0 * s) as usize).max(2));
+    // At least three measured epochs: one epoch of six steps is too few to compare.
+    trainer(((8.0 * s) as usize).max(4));
     ascension(((20.0 * s) as usize).max(4)).await;
 }
