@@ -65,6 +65,17 @@ pub(crate) async fn seed_golden(telos: &Telos, n: usize) {
     telos_tests::learn::seed_golden(telos, n, n).await;
 }
 
+/// A data dir under `dir` whose BABS has `n` golden exchanges (staged with Telos closed after):
+/// how many held-out prompts they give.
+async fn seeded(dir: &std::path::Path, n: usize) -> usize {
+    let probe = OllamaStub::start(script(vec![], 0, 0));
+    let telos = telos_on(dir, &probe).await;
+    seed_golden(&telos, n).await;
+    let k = held_out(&telos);
+    telos.shutdown().await.unwrap();
+    k
+}
+
 /// How many held-out prompts BABS's golden dataset has.
 fn held_out(telos: &Telos) -> usize {
     let golden = telos.golden("BABS", 4.0).unwrap().golden;
@@ -147,12 +158,8 @@ async fn a_clear_win_is_recommended_promotes_as_one_cycle_and_reverts() {
     let dir = tempfile::tempdir().unwrap();
     // Enough golden rows for at least four held-out prompts (the split is by content hash).
     let n = 100;
-    let probe = OllamaStub::start(script(vec![], 0, 0));
-    let telos = telos_on(dir.path(), &probe).await;
-    seed_golden(&telos, n).await;
-    let k = held_out(&telos);
+    let k = seeded(dir.path(), n).await;
     assert!(k >= 4, "{k} held-out prompts");
-    telos.shutdown().await.unwrap();
     // The candidate wins with either order: first when it is shown first, second after.
     let alfred = (0..k)
         .flat_map(|_| [pair("first", 5, 3), pair("second", 3, 5)])
@@ -215,11 +222,7 @@ async fn a_clear_win_is_recommended_promotes_as_one_cycle_and_reverts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tie_is_not_recommended_and_a_verdict_that_flips_with_the_order_is_a_tie() {
     let dir = tempfile::tempdir().unwrap();
-    let probe = OllamaStub::start(script(vec![], 0, 0));
-    let telos = telos_on(dir.path(), &probe).await;
-    seed_golden(&telos, 100).await;
-    let k = held_out(&telos);
-    telos.shutdown().await.unwrap();
+    let k = seeded(dir.path(), 100).await;
 
     // Ties, honestly.
     let alfred = (0..k)
@@ -338,11 +341,7 @@ async fn bad_input_is_a_clear_error_and_the_persona_is_untouched() {
 async fn promotions_revert_newest_first_and_a_stale_report_cannot_be_approved() {
     const OTHER: &str = "babs-other:2b";
     let dir = tempfile::tempdir().unwrap();
-    let probe = OllamaStub::start(script(vec![], 0, 0));
-    let telos = telos_on(dir.path(), &probe).await;
-    seed_golden(&telos, 100).await;
-    let k = held_out(&telos);
-    telos.shutdown().await.unwrap();
+    let k = seeded(dir.path(), 100).await;
     // Three ascensions' worth of clear wins for whichever candidate is asked.
     let alfred = (0..3 * k)
         .flat_map(|_| [pair("first", 5, 3), pair("second", 3, 5)])
