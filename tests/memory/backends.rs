@@ -108,7 +108,11 @@ fn fake_hub_paced(damaged: Option<&'static str>, pace: Option<std::time::Duratio
     let installed = telos_memory::embed::weights_dir().unwrap();
     fake_http_paced(
         move |method, path, _| {
-            let prefix = format!("/{}/resolve/main/", telos_memory::hub::REPO);
+            let prefix = format!(
+                "/{}/resolve/{}/",
+                telos_memory::hub::REPO,
+                telos_memory::hub::REVISION
+            );
             match path.strip_prefix(&prefix) {
                 Some(name)
                     if method == "GET" && telos_memory::embed::WEIGHT_FILES.contains(&name) =>
@@ -307,5 +311,176 @@ async fn ollama_errors_say_what_is_wrong_and_how_to_fix_it() {
         memory.doctor().await.unwrap().documents,
         0,
         "nothing half-remembered"
+    );
+}
+
+/// How a [`ranged_hub`] misbehaves.
+#[derive(Clone, Copy)]
+enum Fault {
+    /// The first download of model.safetensors breaks off after this many bytes.
+    BreakOnce(usize),
+    /// Every file says it is this many bytes (a hub serving something else).
+    Claims(u64),
+    /// After this many bytes of model.safetensors, nothing more is sent for a minute.
+    Stall(usize),
+}
+
+/// A fake hub serving the installed MiniLM files at [`telos_memory::hub::REVISION`],
+/// honouring `Range: bytes=N-` (206), misbehaving as `fault` says; the requests it saw, by
+/// path and range.
+fn ranged_hub(fault: Fault) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let installed = telos_memory::embed::weights_dir().unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        let mut broke = false;
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let mut from = 0usize;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("range")
+                {
+                    from = v
+                        .trim()
+                        .trim_start_matches("bytes=")
+                        .trim_end_matches('-')
+                        .parse()
+                        .unwrap();
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap().to_string();
+            log.lock().unwrap().push(format!("{path} from {from}"));
+            let prefix = format!(
+                "/{}/resolve/{}/",
+                telos_memory::hub::REPO,
+                telos_memory::hub::REVISION
+            );
+            let Some(name) = path.strip_prefix(&prefix) else {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                continue;
+            };
+            let bytes = std::fs::read(installed.join(name)).unwrap();
+            let body = &bytes[from.min(bytes.len())..];
+            let (status, range) = if from > 0 {
+                (
+                    "206 Partial Content",
+                    format!(
+                        "Content-Range: bytes {from}-{}/{}\r\n",
+                        bytes.len() - 1,
+                        bytes.len()
+                    ),
+                )
+            } else {
+                ("200 OK", String::new())
+            };
+            let length = match fault {
+                Fault::Claims(n) => n,
+                _ => body.len() as u64,
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\n{range}Content-Length: {length}\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let big = name == "model.safetensors";
+            let _ = match fault {
+                Fault::BreakOnce(n) if big && !broke => {
+                    broke = true;
+                    stream.write_all(&body[..n]) // then the connection closes short
+                }
+                Fault::Stall(n) if big => {
+                    let _ = stream.write_all(&body[..n]);
+                    std::thread::sleep(std::time::Duration::from_secs(60));
+                    Ok(())
+                }
+                Fault::Claims(_) => Ok(()),
+                _ => stream.write_all(body),
+            };
+        }
+    });
+    (host, seen)
+}
+
+#[test]
+fn a_download_that_breaks_off_resumes_where_it_broke_at_the_pinned_commit() {
+    let _alone = HUB_TESTS.blocking_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, seen) = ranged_hub(Fault::BreakOnce(10 << 20));
+    let err = telos_memory::hub::fetch(dir.path(), &["model.safetensors"], &hub)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("fetching model.safetensors"), "{err}");
+    let part = dir.path().join("model.safetensors.part");
+    assert_eq!(
+        std::fs::metadata(&part).unwrap().len(),
+        10 << 20,
+        "the part is kept"
+    );
+    telos_memory::hub::fetch(dir.path(), &telos_memory::embed::WEIGHT_FILES, &hub).unwrap();
+    assert!(!part.exists());
+    let seen = seen.lock().unwrap().clone();
+    let weights = format!(
+        "/{}/resolve/{}/model.safetensors",
+        telos_memory::hub::REPO,
+        telos_memory::hub::REVISION
+    );
+    assert_eq!(seen[0], format!("{weights} from 0"));
+    assert_eq!(seen[1], format!("{weights} from {}", 10 << 20), "{seen:?}");
+    let model = MiniLm::load(dir.path()).unwrap();
+    assert_eq!(
+        model.embed(&["a resumed model embeds"]).unwrap()[0],
+        minilm().embed(&["a resumed model embeds"]).unwrap()[0]
+    );
+}
+
+#[test]
+fn a_file_larger_than_any_of_the_model_is_refused_and_a_silent_hub_is_given_up_on() {
+    let _alone = HUB_TESTS.blocking_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, _) = ranged_hub(Fault::Claims(10 << 30));
+    let err = telos_memory::hub::fetch(dir.path(), &["config.json"], &hub)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("10737418240 bytes, more than the 268435456"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing is left"
+    );
+
+    let (hub, _) = ranged_hub(Fault::Stall(1 << 20));
+    let began = std::time::Instant::now();
+    let err = telos_memory::hub::fetch_with(
+        dir.path(),
+        &["model.safetensors"],
+        &hub,
+        std::time::Duration::from_secs(1),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(
+        err.contains("fetching model.safetensors") && err.contains("timed out"),
+        "{err}"
     );
 }

@@ -1,8 +1,12 @@
 //! Fetching the embedder's files from the Hugging Face hub when they are not installed: what
 //! a user of the .deb gets on first use (a source checkout gets them from `scripts/setup`).
+//! The files are those of one commit of the model's repository ([`REVISION`], never `main`).
 //! Each file is streamed to `NAME.part` beside its final place, hashed on the way, and renamed
-//! into place only when its SHA-256 is the one pinned in `weights.sha256`. Files already there
-//! are kept: loading checks them against the same pins (once; they are 90 MB).
+//! into place only when its SHA-256 is the one pinned in `weights.sha256`. A download that
+//! breaks off keeps its `.part` and the next fetch resumes it (an HTTP range); a file larger
+//! than [`MAX_FILE_BYTES`] is refused, and a hub that stops sending for the read timeout
+//! (30 s) is given up on. Files already there are kept: loading checks them against the same
+//! pins (once; they are 90 MB).
 //!
 //! `HF_ENDPOINT` points at another hub (a mirror); `TELOS_OFFLINE=1` or `HF_HUB_OFFLINE=1`
 //! turns fetching off. [`downloading`] says what is being fetched, for progress shown while a
@@ -23,6 +27,12 @@ use crate::read::hex;
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 /// The model's repository on the hub.
 pub const REPO: &str = "sentence-transformers/all-MiniLM-L6-v2";
+/// The repository's commit the files are fetched at (the pinned SHA-256s are its files').
+pub const REVISION: &str = "c9745ed1d9f207416be6d2e6f8de32d1f16199bf";
+/// No file of the model is larger (model.safetensors is 87 MiB).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+/// How long the hub may send nothing before the download is given up on.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A file being fetched: how far it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +113,16 @@ fn missing<'a>(dir: &Path, names: &[&'a str]) -> Result<Vec<&'a str>> {
 /// Fetches `names` from `endpoint` into `dir`. Runs the requests on a thread of its own with
 /// its own runtime, so it can be called from anywhere (it blocks the caller until done).
 pub fn fetch(dir: &Path, names: &[&str], endpoint: &str) -> Result<()> {
+    fetch_with(dir, names, endpoint, READ_TIMEOUT)
+}
+
+/// [`fetch`] giving up on a hub that sends nothing for `read_timeout`.
+pub fn fetch_with(
+    dir: &Path,
+    names: &[&str],
+    endpoint: &str,
+    read_timeout: Duration,
+) -> Result<()> {
     let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::create_dir_all(dir).map_err(|e| weights_err(dir, format!("creating it: {e}")))?;
     let (dir2, names2, endpoint2) = (
@@ -118,6 +138,7 @@ pub fn fetch(dir: &Path, names: &[&str], endpoint: &str) -> Result<()> {
         runtime.block_on(async {
             let client = reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(15))
+                .read_timeout(read_timeout)
                 .build()
                 .map_err(|e| weights_err(&dir2, format!("HTTP client: {e}")))?;
             for name in &names2 {
@@ -131,7 +152,7 @@ pub fn fetch(dir: &Path, names: &[&str], endpoint: &str) -> Result<()> {
 }
 
 async fn fetch_one(client: &reqwest::Client, dir: &Path, name: &str, endpoint: &str) -> Result<()> {
-    let url = format!("{endpoint}/{REPO}/resolve/main/{name}");
+    let url = format!("{endpoint}/{REPO}/resolve/{REVISION}/{name}");
     let fail = |why: String| {
         weights_err(
             dir,
@@ -140,21 +161,63 @@ async fn fetch_one(client: &reqwest::Client, dir: &Path, name: &str, endpoint: &
             ),
         )
     };
-    let mut response = client
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| fail(root_cause(&e)))?;
+    let part = dir.join(format!("{name}.part"));
+    // What an earlier, broken-off download left: hashed again, then asked for the rest.
+    let mut hasher = Sha256::new();
+    let mut got = match std::fs::read(&part) {
+        Ok(bytes) if (bytes.len() as u64) < MAX_FILE_BYTES => {
+            hasher.update(&bytes);
+            bytes.len() as u64
+        }
+        _ => 0,
+    };
+    let mut request = client.get(&url);
+    if got > 0 {
+        request = request.header(reqwest::header::RANGE, format!("bytes={got}-"));
+    }
+    let mut response = request.send().await.map_err(|e| fail(root_cause(&e)))?;
+    if got > 0 && response.status() == reqwest::StatusCode::RANGE_NOT_SATISFIABLE {
+        // Nothing after what the part holds: it may be whole already.
+        let sha = hex(&hasher.finalize());
+        if Some(sha.as_str()) == embed::pin(name) {
+            return std::fs::rename(&part, dir.join(name))
+                .map_err(|e| fail(format!("{}: {e}", part.display())));
+        }
+        if let Err(e) = std::fs::remove_file(&part) {
+            tracing::warn!("could not remove {}: {e}", part.display());
+        }
+        return Err(fail(format!(
+            "the hub has nothing after byte {got}, and what was fetched is not the pinned file"
+        )));
+    }
+    let resumed = got > 0 && response.status() == reqwest::StatusCode::PARTIAL_CONTENT;
+    if !resumed {
+        // Whole from the start (the hub ignored the range, or there was nothing to resume).
+        hasher = Sha256::new();
+        got = 0;
+    }
     if !response.status().is_success() {
         return Err(fail(format!("the hub answered {}", response.status())));
     }
-    let total = response.content_length();
-    let part = dir.join(format!("{name}.part"));
-    let mut file =
-        std::fs::File::create(&part).map_err(|e| fail(format!("{}: {e}", part.display())))?;
-    let mut hasher = Sha256::new();
-    let (mut got, mut logged) = (0u64, 0u64);
-    tracing::info!("fetching {MODEL}'s {name} from {url}");
+    let total = response.content_length().map(|rest| rest + got);
+    if let Some(total) = total.filter(|t| *t > MAX_FILE_BYTES) {
+        return Err(fail(format!(
+            "it is {total} bytes, more than the {MAX_FILE_BYTES} any file of the model takes"
+        )));
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(resumed)
+        .truncate(!resumed)
+        .open(&part)
+        .map_err(|e| fail(format!("{}: {e}", part.display())))?;
+    let mut logged = got;
+    if resumed {
+        tracing::info!("resuming {MODEL}'s {name} from {url} at {} MB", got >> 20);
+    } else {
+        tracing::info!("fetching {MODEL}'s {name} from {url}");
+    }
     let progress = |done_bytes| {
         set_downloading(Some(Download {
             file: name.to_owned(),
@@ -163,13 +226,22 @@ async fn fetch_one(client: &reqwest::Client, dir: &Path, name: &str, endpoint: &
         }))
     };
     let _clear = Downloading;
-    progress(0);
+    progress(got);
+    // A broken-off download keeps its part for the next fetch; a wrong or oversized file does
+    // not.
+    let mut keep_part = true;
     let result = async {
         while let Some(bytes) = response.chunk().await.map_err(|e| fail(root_cause(&e)))? {
+            got += bytes.len() as u64;
+            if got > MAX_FILE_BYTES {
+                keep_part = false;
+                return Err(fail(format!(
+                    "it runs past {MAX_FILE_BYTES} bytes, more than any file of the model takes"
+                )));
+            }
             file.write_all(&bytes)
                 .map_err(|e| fail(format!("{}: {e}", part.display())))?;
             hasher.update(&bytes);
-            got += bytes.len() as u64;
             progress(got);
             if got - logged >= 16 << 20 {
                 logged = got;
@@ -185,12 +257,14 @@ async fn fetch_one(client: &reqwest::Client, dir: &Path, name: &str, endpoint: &
         let sha = hex(&hasher.finalize());
         let want = embed::pin(name).unwrap_or_default();
         if sha != want {
+            keep_part = false;
             return Err(fail(format!("it has sha256 {sha}, expected {want}")));
         }
         std::fs::rename(&part, dir.join(name)).map_err(|e| fail(format!("{}: {e}", part.display())))
     }
     .await;
     if result.is_err()
+        && !keep_part
         && let Err(e) = std::fs::remove_file(&part)
     {
         tracing::warn!("could not remove {}: {e}", part.display());
