@@ -81,8 +81,9 @@ pub fn ensure(dir: &Path, names: &[&str]) -> Result<()> {
         return Err(weights_err(
             dir,
             format!(
-                "{} not installed and fetching is off (TELOS_OFFLINE / HF_HUB_OFFLINE); run scripts/fetch-embedder",
-                missing.join(", ")
+                "{} not installed and fetching is off (TELOS_OFFLINE / HF_HUB_OFFLINE): {}",
+                missing.join(", "),
+                how_to_add(dir)
             ),
         ));
     }
@@ -156,9 +157,7 @@ async fn fetch_one(client: &reqwest::Client, dir: &Path, name: &str, endpoint: &
     let fail = |why: String| {
         weights_err(
             dir,
-            format!(
-                "fetching {name} from {url}: {why}; run scripts/fetch-embedder, or put the files there yourself"
-            ),
+            format!("fetching {name} from {url}: {why}; {}", how_to_add(dir)),
         )
     };
     let part = dir.join(format!("{name}.part"));
@@ -270,6 +269,17 @@ async fn fetch_one(client: &reqwest::Client, dir: &Path, name: &str, endpoint: &
         tracing::warn!("could not remove {}: {e}", part.display());
     }
     result
+}
+
+/// What to do when the files cannot be fetched, for a user of the .deb as for a source checkout.
+fn how_to_add(dir: &Path) -> String {
+    format!(
+        "connect to the network and try again (or set HF_ENDPOINT to a mirror), or put {} from \
+         https://huggingface.co/{REPO}/tree/{REVISION} into {} yourself (in a source checkout, \
+         scripts/fetch-embedder does this); everything but memory works meanwhile",
+        embed::WEIGHT_FILES.join(", "),
+        dir.display()
+    )
 }
 
 /// reqwest's own message only repeats the URL; the reason is at the end of the chain.
