@@ -200,6 +200,7 @@ impl Report {
                 won / n
             )
         };
+        let flipped = pairs.iter().filter(|p| p.flipped).count() as u32;
         Self {
             incumbent_latency: latency(|p| p.incumbent_ms),
             candidate_latency: latency(|p| p.candidate_ms),
@@ -207,7 +208,7 @@ impl Report {
             wins,
             ties,
             losses,
-            flipped: 0,
+            flipped,
             win_rate: if n > 0.0 { won / n } else { 0.0 },
             low,
             high,
@@ -219,12 +220,6 @@ impl Report {
             why,
             timing,
         }
-        .counted_flips()
-    }
-
-    fn counted_flips(mut self) -> Self {
-        self.flipped = self.pairs.iter().filter(|p| p.flipped).count() as u32;
-        self
     }
 }
 
@@ -491,22 +486,8 @@ async fn answer(
     who: Arc<Object>,
     prompt: String,
 ) -> std::result::Result<(String, f64), telos_persona::Error> {
-    use futures::StreamExt;
-    let began = Instant::now();
-    let grounded = voice.ground(&who, Turn::new(prompt)).await;
-    let mut stream = voice.speak(&grounded).await?.stream;
-    let mut text = String::new();
-    while let Some(piece) = stream.next().await {
-        match piece {
-            Ok(p) => text.push_str(&p),
-            Err(telos_scheduler::Error::Cut { reason, .. }) if !text.is_empty() => {
-                tracing::debug!("{}'s answer was cut: {reason}", who.name);
-                break;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok((text.trim().to_string(), began.elapsed().as_secs_f64() * 1e3))
+    let (text, _, ms) = crate::judge::heard(voice, &who, Turn::new(prompt), true).await?;
+    Ok((text.trim().to_string(), ms))
 }
 
 fn candidate_failed(request: &Request, e: telos_persona::Error) -> Error {

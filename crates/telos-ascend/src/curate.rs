@@ -9,7 +9,7 @@ use serde_json::json;
 use telos_image::Image;
 use telos_persona::{Codex, resolve_persona};
 
-use crate::evaluation::{self, Evaluation};
+use crate::evaluation;
 use crate::exchange::{Exchange, ExchangeSource, exchanges};
 use crate::judge::Judge;
 use crate::rubric::Rubric;
@@ -151,13 +151,4 @@ pub async fn curate(
     out.waiting += out.failed;
     out.ms = began.elapsed().as_secs_f64() * 1e3;
     Ok(out)
-}
-
-/// The evaluations a pass made (for a view), newest first.
-pub fn made_by(image: &Image, cycle: &str) -> Vec<Evaluation> {
-    let prefix = format!("evaluation {cycle}.");
-    evaluation::evaluations(image, None)
-        .into_iter()
-        .filter(|e| e.name.starts_with(&prefix))
-        .collect()
 }

@@ -78,11 +78,6 @@ impl Row {
         let start = usize::from(self.messages.first().is_some_and(|m| m.role == "system"));
         &self.messages[start.min(last_user)..last_user]
     }
-
-    /// The reply it was judged by.
-    pub fn reply(&self) -> &str {
-        self.messages.last().map_or("", |m| m.content.as_str())
-    }
 }
 
 /// The rows and their split.

@@ -59,21 +59,6 @@ pub struct Exchange {
     pub messages: Vec<Message>,
 }
 
-impl Exchange {
-    /// The question or message it answers (the first user message).
-    pub fn prompt(&self) -> &str {
-        self.messages
-            .iter()
-            .find(|m| m.role == "user")
-            .map_or("", |m| m.content.as_str())
-    }
-
-    /// The persona's last reply.
-    pub fn reply(&self) -> &str {
-        self.messages.last().map_or("", |m| m.content.as_str())
-    }
-}
-
 /// Every exchange in the image, oldest first: each persona's chats (from its scrapbook; cut
 /// replies and dialogue entries left out) and each dialogue's parts. `persona` narrows to one.
 pub fn exchanges(image: &Image, persona: Option<&Object>) -> Vec<Exchange> {

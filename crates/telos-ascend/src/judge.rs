@@ -3,11 +3,13 @@
 //! asked twice with the order swapped, so a verdict that follows the position is a tie.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use telos_image::Object;
 use telos_persona::{Turn, Voice, resolve_persona};
 
 use crate::exchange::{Exchange, JUDGE, Message};
@@ -188,17 +190,36 @@ impl Judge {
             format: Some(schema),
             ..Turn::new(message)
         };
-        let grounded = self.voice.ground(&alfred, turn).await;
-        let began = Instant::now();
-        let reply = self.voice.speak(&grounded).await?;
-        let model = reply.route.model.clone();
-        let mut stream = reply.stream;
-        let mut text = String::new();
-        while let Some(piece) = stream.next().await {
-            text.push_str(&piece?);
-        }
-        Ok((text, model, began.elapsed().as_secs_f64() * 1e3))
+        Ok(heard(&self.voice, &alfred, turn, false).await?)
     }
+}
+
+/// One turn of `who`, its reply gathered: the text, the model that gave it and the model's
+/// time (from asking to the last piece). With `keep_cut`, a reply cut off (the runtime's token
+/// limit) is kept as far as it got.
+pub(crate) async fn heard(
+    voice: &Voice,
+    who: &Arc<Object>,
+    turn: Turn,
+    keep_cut: bool,
+) -> telos_persona::Result<(String, String, f64)> {
+    let grounded = voice.ground(who, turn).await;
+    let began = Instant::now();
+    let reply = voice.speak(&grounded).await?;
+    let model = reply.route.model.clone();
+    let mut stream = reply.stream;
+    let mut text = String::new();
+    while let Some(piece) = stream.next().await {
+        match piece {
+            Ok(p) => text.push_str(&p),
+            Err(telos_scheduler::Error::Cut { reason, .. }) if keep_cut && !text.is_empty() => {
+                tracing::debug!("{}'s reply was cut: {reason}", who.name);
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((text, model, began.elapsed().as_secs_f64() * 1e3))
 }
 
 /// The conversation as the judge reads it.

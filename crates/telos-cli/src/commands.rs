@@ -507,7 +507,7 @@ impl Work {
     }
 }
 
-fn emit(json: bool, value: &Value, human: impl FnOnce() -> String) -> Result<()> {
+pub(crate) fn emit(json: bool, value: &Value, human: impl FnOnce() -> String) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {

@@ -120,14 +120,8 @@ fn check_min(min: f64) -> Result<()> {
 }
 
 pub async fn run(telos: &Telos, learn: Learn, json: bool) -> Result<()> {
-    let print = |value: serde_json::Value, human: String| -> Result<()> {
-        if json {
-            println!("{}", serde_json::to_string_pretty(&value)?);
-        } else {
-            println!("{human}");
-        }
-        Ok(())
-    };
+    let print =
+        |value: serde_json::Value, human: String| crate::commands::emit(json, &value, || human);
     match learn {
         Learn::Curate(persona, limit, min) => {
             let curated = telos
