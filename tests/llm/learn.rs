@@ -79,12 +79,22 @@ async fn curate_export_train_ascend_approve_and_revert_on_the_tiny_model() {
         "What is the capital of France?",
         "What is a tree?",
     ] {
-        chat_events(&telos, "BABS", q).await;
+        let events = chat_events(&telos, "BABS", q).await;
+        // Every chat is answered: a long history is trimmed to the context, not refused.
+        assert!(
+            matches!(events.last(), Some(ChatEvent::Done { .. }))
+                || matches!(events.last(), Some(ChatEvent::Failed { message, partial })
+                    if message.contains("reached its limit") && !partial.is_empty()),
+            "{q}: {events:?}"
+        );
     }
+    // A reply cut at its token limit is not an exchange to learn from.
+    let waiting = telos.golden("BABS", 1.0).unwrap().waiting;
+    assert!(waiting >= 3, "{waiting} of 6 chats were whole");
     let curated = telos.curate(Some("BABS"), 8, 1.0, |_| {}).await.unwrap();
     assert_eq!(
         (curated.judged + curated.failed, curated.golden),
-        (6, curated.judged)
+        (waiting, curated.judged)
     );
     assert!(curated.judged >= 2, "{:?}", curated.errors);
     let view = telos.golden("BABS", 1.0).unwrap();

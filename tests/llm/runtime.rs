@@ -327,3 +327,39 @@ async fn a_truncated_or_untemplated_gguf_is_an_error_naming_its_file_and_the_oth
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_longer_than_the_context_drops_its_oldest_turns_and_is_answered() {
+    let dir = models_folder(&["tiny"]);
+    let scheduler = embedded_scheduler(
+        dir.path(),
+        Bytes::gib(4),
+        vec![persona("BABS", "gguf:tiny", KeepAlive::Forever)],
+    );
+    // Twelve long turns: about twice the context of 1024 tokens.
+    let long = "The kite rose over the hill and the wind carried it higher. ".repeat(12);
+    let mut messages = vec![Message::new("system", "You are BABS. Answer briefly.")];
+    for i in 0..12 {
+        messages.push(Message::new("user", format!("Story {i}: {long}")));
+        messages.push(Message::new("assistant", format!("Noted story {i}.")));
+    }
+    messages.push(Message::new("user", "What rose over the hill?"));
+    let (text, error) = collect(scheduler.chat("BABS", messages).await.unwrap()).await;
+    assert!(
+        error.is_none_or(|e| e.contains("reached its limit")),
+        "answered, not refused for its length"
+    );
+    assert!(!text.trim().is_empty());
+
+    // A newest message that alone overfills the context is refused, and says so.
+    let huge = vec![
+        Message::new("system", "You are BABS."),
+        Message::new("user", long.repeat(10)),
+    ];
+    let (_, error) = collect(scheduler.chat("BABS", huge).await.unwrap()).await;
+    let error = error.expect("refused");
+    assert!(
+        error.contains("without its history") && error.contains("context of 1024"),
+        "{error}"
+    );
+}

@@ -159,20 +159,58 @@ fn serve(
     }
 }
 
-/// Runs one reply, streaming its pieces to `job.out`, ending with `None`.
-fn reply(
+/// The conversation's prompt tokens, fitted to a context of `n_ctx`: while the rendered
+/// conversation leaves less than a quarter of the context (or the reply's whole limit, when
+/// that is less) for the reply, its oldest turns are dropped, as Ollama does; the system
+/// message and the newest message always stay. Only a conversation too long without any of
+/// its history is an error.
+fn fit(
     model: &LlamaModel,
-    ctx: &mut LlamaContext<'_>,
     template: &LlamaChatTemplate,
-    name: &str,
-    job: Job,
-) -> Result<()> {
-    let fail = |message: String| Error::Embedded {
-        model: name.to_string(),
-        message,
-    };
-    let chat = job
-        .messages
+    messages: &[Message],
+    n_ctx: usize,
+    sampling: &Sampling,
+    fail: &impl Fn(String) -> Error,
+) -> Result<Vec<llama_cpp_2::token::LlamaToken>> {
+    let room = (sampling.max_tokens as usize).min(n_ctx / 4).max(1);
+    let mut kept: Vec<&Message> = messages.iter().collect();
+    loop {
+        let tokens = tokenize(model, template, &kept, fail)?;
+        if !tokens.is_empty() && tokens.len() + room <= n_ctx {
+            if kept.len() < messages.len() {
+                tracing::debug!(
+                    dropped = messages.len() - kept.len(),
+                    tokens = tokens.len(),
+                    n_ctx,
+                    "the oldest turns were dropped to fit the context"
+                );
+            }
+            return Ok(tokens);
+        }
+        let first = usize::from(kept.first().is_some_and(|m| m.role == "system"));
+        // The oldest turn after the system message goes, and an assistant turn left first
+        // with it: the history still opens with the user.
+        if kept.len() <= first + 1 || tokens.is_empty() {
+            return Err(fail(format!(
+                "the conversation is {} tokens without its history, more than its context of {n_ctx} holds with {room} left for the reply (TELOS_LLM_CONTEXT)",
+                tokens.len()
+            )));
+        }
+        kept.remove(first);
+        while kept.len() > first + 1 && kept[first].role == "assistant" {
+            kept.remove(first);
+        }
+    }
+}
+
+/// `messages` rendered with the model's chat template and tokenized.
+fn tokenize(
+    model: &LlamaModel,
+    template: &LlamaChatTemplate,
+    messages: &[&Message],
+    fail: &impl Fn(String) -> Error,
+) -> Result<Vec<llama_cpp_2::token::LlamaToken>> {
+    let chat = messages
         .iter()
         .map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))
         .collect::<std::result::Result<Vec<_>, _>>()
@@ -186,14 +224,24 @@ fn reply(
     // The template may write the BOS token itself; it must not be there twice.
     let bos = String::from_utf8_lossy(&vocab.token_to_piece(vocab.bos(), true, None)).to_string();
     let add_bos = vocab.should_add_bos() && (bos.is_empty() || !prompt.starts_with(&bos));
-    let tokens = vocab.tokenize(prompt.as_bytes(), add_bos, true);
+    Ok(vocab.tokenize(prompt.as_bytes(), add_bos, true))
+}
+
+/// Runs one reply, streaming its pieces to `job.out`, ending with `None`.
+fn reply(
+    model: &LlamaModel,
+    ctx: &mut LlamaContext<'_>,
+    template: &LlamaChatTemplate,
+    name: &str,
+    job: Job,
+) -> Result<()> {
+    let fail = |message: String| Error::Embedded {
+        model: name.to_string(),
+        message,
+    };
     let n_ctx = ctx.n_ctx() as usize;
-    if tokens.is_empty() || tokens.len() + 1 >= n_ctx {
-        return Err(fail(format!(
-            "the conversation is {} tokens, more than its context of {n_ctx} holds (TELOS_LLM_CONTEXT)",
-            tokens.len()
-        )));
-    }
+    let tokens = fit(model, template, &job.messages, n_ctx, &job.sampling, &fail)?;
+    let vocab = model.vocab();
     ctx.clear_kv_cache();
     let n_batch = ctx.n_batch() as usize;
     let mut batch = LlamaBatch::new(n_batch.max(1), 1);
