@@ -1,4 +1,4 @@
-// The desktop UI: three pages (the world, the Inspector, the Debugger) built into dist/,
+// The desktop UI: four pages (the world, the Inspector, the Debugger, the Playground) built into dist/,
 // which the Tauri shell serves. `npm run dev` serves them on a fixed port for `tauri dev`.
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
@@ -18,6 +18,7 @@ export default defineConfig({
         world: page("ui/index.html"),
         inspector: page("ui/inspector.html"),
         debugger: page("ui/debugger.html"),
+        playground: page("ui/playground.html"),
         // The desktop benchmark's page (scripts/bench-desktop); nothing in the app links to it.
         bench: page("ui/bench.html"),
       },

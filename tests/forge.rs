@@ -240,3 +240,90 @@ async fn a_miss_with_ollama_offline_says_it_does_not_understand_and_why() {
     );
     telos.shutdown().await.unwrap();
 }
+
+/// The Playground's path: a line evaluated as a send forges the miss, every step of the forge
+/// is told as it happens (what the Playground shows live), and the evaluation is a cycle with
+/// its answer; a failed forge's evaluation names the suspended cycle for the Debugger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_playground_line_forges_a_miss_with_its_progress_told_and_is_recorded_as_a_cycle() {
+    use telos_core::ForgeProgress;
+    let stub = OllamaStub::start(script("buggy-then-fixed.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_on(dir.path(), &stub).await;
+    let mut progress = telos.subscribe_forge();
+
+    let answered = telos.evaluate("abacus total [1, 2, 3]").await.unwrap();
+    assert_eq!(answered.value, Some(json!(6)));
+    assert_eq!(answered.error, None);
+    let mut told = Vec::new();
+    while let Ok(p) = progress.try_recv() {
+        told.push(match p {
+            ForgeProgress::Writing {
+                attempt,
+                of,
+                persona,
+                ..
+            } => format!("{persona} writes {attempt}/{of}"),
+            ForgeProgress::Testing { attempt, .. } => format!("testing {attempt}"),
+            ForgeProgress::Failed { attempt, why, .. } => {
+                assert!(why.contains("AssertionError"), "{why}");
+                format!("failed {attempt}")
+            }
+            ForgeProgress::Passed { attempt, .. } => format!("passed {attempt}"),
+            ForgeProgress::Suspended { .. } => "suspended".into(),
+        });
+    }
+    assert_eq!(
+        told,
+        [
+            "BRICK writes 1/3",
+            "testing 1",
+            "failed 1",
+            "BRICK writes 2/3",
+            "testing 2",
+            "passed 2"
+        ]
+    );
+    let record = telos.image().cycle(&answered.cycle).await.unwrap();
+    assert_eq!(record.trigger, "playground: abacus total");
+    let noted: Vec<&str> = record.steps.iter().map(|s| s.op.as_str()).collect();
+    assert_eq!(noted, ["send", "answer"]);
+    assert_eq!(record.steps[1].detail["value"], json!(6));
+
+    // Bad lines name what is wrong and record nothing.
+    let before = telos.cycles(100).await.unwrap().len();
+    let e = telos.evaluate("abacus").await.unwrap_err().to_string();
+    assert!(e.contains("receiver selector"), "{e}");
+    let e = telos
+        .evaluate("abacus total [1,")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("total"), "{e}");
+    assert_eq!(telos.cycles(100).await.unwrap().len(), before);
+    telos.shutdown().await.unwrap();
+
+    // Every attempt failing: the answer is the error, naming the suspended forge.
+    let stub = OllamaStub::start(script("always-failing.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_on(dir.path(), &stub).await;
+    let mut progress = telos.subscribe_forge();
+    let answered = telos.evaluate("abacus total [1, 2]").await.unwrap();
+    assert_eq!(answered.value, None);
+    let suspended = answered
+        .suspended
+        .clone()
+        .expect("the suspended forge is named");
+    assert!(answered.error.unwrap().contains(&suspended));
+    let mut last = None;
+    while let Ok(p) = progress.try_recv() {
+        last = Some(p);
+    }
+    assert!(
+        matches!(&last, Some(ForgeProgress::Suspended { cycle, .. }) if *cycle == suspended),
+        "{last:?}"
+    );
+    let shown = telos.cycle(&suspended).await.unwrap();
+    assert_eq!(shown.summary.state, telos_core::view::CycleState::Suspended);
+    telos.shutdown().await.unwrap();
+}

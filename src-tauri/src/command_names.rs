@@ -40,4 +40,7 @@ pub const ALL: &[&str] = &[
     "approve_ascension",
     "reject_ascension",
     "revert_ascension",
+    "evaluate",
+    "teach",
+    "open_playground",
 ];

@@ -52,6 +52,18 @@ pub struct ShowCycle {
     pub cycle: String,
 }
 
+/// A forge's progress (BRICK writing attempt n of N, the sandbox testing, its verdict, how it
+/// ended), whoever started it.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct ForgeProgressed(pub telos_core::ForgeProgress);
+
+/// The Playground, already open, is asked to address `receiver` (Playground… from an
+/// Inspector or a halo).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct AddressPlayground {
+    pub receiver: String,
+}
+
 /// A motive was noticed, a work changed, or the autonomy switch moved.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct AgendaChanged(pub AgendaEvent);
@@ -84,6 +96,13 @@ pub fn forward(app: &AppHandle, telos: &Telos) {
         "forward the agenda",
         telos.subscribe_agenda(),
         AgendaChanged,
+    );
+    relay(
+        app,
+        telos,
+        "forward forge progress",
+        telos.subscribe_forge(),
+        ForgeProgressed,
     );
     relay(
         app,

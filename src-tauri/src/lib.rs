@@ -16,6 +16,7 @@ mod drops;
 mod error;
 mod events;
 mod learn;
+mod playground;
 mod windows;
 
 use std::process::ExitCode;
@@ -73,6 +74,9 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             learn::approve_ascension,
             learn::reject_ascension,
             learn::revert_ascension,
+            playground::evaluate,
+            playground::teach,
+            playground::open_playground,
         ])
         .events(collect_events![
             events::ImageChanged,
@@ -84,7 +88,9 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::CodexChanged,
             events::TaskIncident,
             events::ShowCycle,
-            events::AgendaChanged
+            events::AgendaChanged,
+            events::ForgeProgressed,
+            events::AddressPlayground
         ])
 }
 
@@ -128,6 +134,11 @@ pub fn run() -> ExitCode {
             telos.run_scheduler();
             // The agenda notices and (as the autonomy switch allows) acts on its own.
             telos.run_agenda();
+            // `telos` commands from a terminal are carried out here while the app runs.
+            let handle = AppTelos(app.handle().clone());
+            telos.supervisor().service("cli socket", move |shutdown| {
+                telos_cli::serve(handle.clone(), shutdown)
+            });
             // Without the inbox the app still works (drops, chat); the log says why.
             match events::watch_inbox(app.handle(), &telos) {
                 Ok(()) => tracing::info!("watching {}", telos.inbox_dir().display()),
@@ -163,6 +174,17 @@ pub fn run() -> ExitCode {
         }
     });
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// The app's Telos as a handle work can keep past a borrow (the CLI socket's commands).
+#[derive(Clone)]
+struct AppTelos(tauri::AppHandle);
+
+impl std::ops::Deref for AppTelos {
+    type Target = Telos;
+    fn deref(&self) -> &Telos {
+        self.0.state::<Telos>().inner()
+    }
 }
 
 /// Opens the core on `--data-dir DIR` (else `TELOS_DATA_DIR`, else the platform data dir).

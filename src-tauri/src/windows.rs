@@ -1,4 +1,5 @@
-//! The Inspector and Debugger windows: separate native windows over their own pages.
+//! The Inspector, Debugger and Playground windows: separate native windows over their own
+//! pages.
 
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 use tauri_specta::Event;
@@ -58,4 +59,40 @@ pub fn debugger(app: &AppHandle, cycle: Option<&str>) -> IpcResult<()> {
         .min_inner_size(560.0, 360.0)
         .build()?;
     Ok(())
+}
+
+/// Opens (or brings forward) the Playground; `receiver` is written at its prompt.
+pub fn playground(app: &AppHandle, receiver: Option<&str>) -> IpcResult<()> {
+    if let Some(window) = app.get_webview_window("playground") {
+        window.set_focus()?;
+        if let Some(receiver) = receiver {
+            crate::events::AddressPlayground {
+                receiver: receiver.to_owned(),
+            }
+            .emit_to(app, "playground")?;
+        }
+        return Ok(());
+    }
+    let page = match receiver {
+        Some(r) => format!("playground.html?receiver={}", encode(r)),
+        None => "playground.html".to_owned(),
+    };
+    WebviewWindowBuilder::new(app, "playground", WebviewUrl::App(page.into()))
+        .title("Telos — Playground")
+        .inner_size(720.0, 560.0)
+        .min_inner_size(420.0, 320.0)
+        .build()?;
+    Ok(())
+}
+
+/// `text` as a URL query value (every byte but unreserved ones percent-encoded).
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -23,7 +23,7 @@ let stub;
  * The FAKE Ollama every app of the run talks to (tests/common/ollama_stub.rs): DESIGN.md's
  * models on an 8 GiB card, except BRICK's mistral:7b, which is "not pulled".
  */
-async function startStub() {
+async function startStub(stubArgs) {
   const script = join(mkdtempSync(join(tmpdir(), "telos-stub-")), "script.json");
   writeFileSync(
     script,
@@ -37,7 +37,7 @@ async function startStub() {
       ],
     }),
   );
-  stub = spawn(STUB, ["--script", script], { stdio: ["ignore", "pipe", "inherit"] });
+  stub = spawn(STUB, stubArgs ?? ["--script", script], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((resolve, reject) => {
     stub.stdout.once("data", (d) => resolve(String(d).trim()));
     stub.once("exit", (code) => reject(new Error(`ollama-stub exited with ${code}`)));
@@ -53,10 +53,13 @@ export function appEnv(ollama) {
   return { ...process.env, OLLAMA_HOST: ollama, TELOS_VRAM_BUDGET: "8GiB" };
 }
 
-/** Starts the Ollama stub and tauri-driver once for the whole run (apps inherit its env). */
-export async function startDriver() {
+/**
+ * Starts the Ollama stub (or `options.stubArgs`' stub: another fixture) and tauri-driver once
+ * for the whole file (apps inherit its env).
+ */
+export async function startDriver(options = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const ollama = await startStub();
+  const ollama = await startStub(options.stubArgs);
   driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1)], {
     stdio: ["ignore", "inherit", "inherit"],
     env: appEnv(ollama),

@@ -95,13 +95,27 @@ export const commands = {
 	rejectAscension: (ascension: string) => typedError<Ascension, IpcError>(__TAURI_INVOKE("reject_ascension", { ascension })),
 	/**  Puts the persona back on the model before its last promotion (one cycle). */
 	revertAscension: (persona: string) => typedError<Ascension, IpcError>(__TAURI_INVOKE("revert_ascension", { persona })),
+	/**
+	 *  Evaluates one line of the Playground (`receiver selector [args]`) as a message send,
+	 *  recorded as one cycle.
+	 */
+	evaluate: (line: string) => typedError<Answered, IpcError>(__TAURI_INVOKE("evaluate", { line })),
+	/**
+	 *  Forges `selector` on `persona` for `task` (what the method should do): BRICK writes it,
+	 *  the sandbox tests it, a pass is installed as one cycle.
+	 */
+	teach: (persona: string, selector: string, task: string) => typedError<ForgeOutcome, IpcError>(__TAURI_INVOKE("teach", { persona, selector, task })),
+	/**  Opens (or brings forward) the Playground, with `receiver` written at its prompt if given. */
+	openPlayground: (receiver: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("open_playground", { receiver })),
 };
 
 /** Events */
 export const events = {
+	addressPlayground: makeEvent<AddressPlayground, AddressPlayground>("address-playground"),
 	agendaChanged: makeEvent<AgendaChanged, AgendaChanged>("agenda-changed"),
 	codexChanged: makeEvent<CodexChanged, CodexChanged>("codex-changed"),
 	cycleRecorded: makeEvent<CycleRecorded, CycleRecorded>("cycle-recorded"),
+	forgeProgressed: makeEvent<ForgeProgressed, ForgeProgressed>("forge-progressed"),
 	imageChanged: makeEvent<ImageChanged, ImageChanged>("image-changed"),
 	imageResync: makeEvent<ImageResync, ImageResync>("image-resync"),
 	inboxProgress: makeEvent<InboxProgress, InboxProgress>("inbox-progress"),
@@ -112,6 +126,14 @@ export const events = {
 };
 
 /* Types */
+/**
+ *  The Playground, already open, is asked to address `receiver` (Playground… from an
+ *  Inspector or a halo).
+ */
+export type AddressPlayground = {
+	receiver: string,
+};
+
 /**  A motive was noticed, a work changed, or the autonomy switch moved. */
 export type AgendaChanged = AgendaEvent;
 
@@ -141,6 +163,19 @@ export type Amendment = {
 	persona: string,
 	changes: FieldChange[],
 	proposed: Codex,
+};
+
+/**  What a send answered, recorded as the cycle `cycle`. */
+export type Answered = {
+	send: MessageSend,
+	/**  The answer, or why there is none (a failed forge names its suspended cycle). */
+	value: unknown | null,
+	error: string | null,
+	/**  The suspended cycle of a forge that failed, for the Debugger. */
+	suspended: string | null,
+	/**  The cycle recording this evaluation. */
+	cycle: string,
+	ms: number | null,
 };
 
 /**  An ascension as the image holds it. */
@@ -464,6 +499,25 @@ export type ForgeOutcome = {
 	task: ForgeTask,
 };
 
+/**  One step of a forge. */
+export type ForgeProgress = 
+/**  The persona writes attempt `attempt` of at most `of`. */
+{ type: "writing"; receiver: string; selector: string; persona: string; attempt: number; of: number } | 
+/**  The sandbox runs the attempt's test (and the method, with the send's arguments). */
+{ type: "testing"; receiver: string; selector: string; attempt: number; of: number } | 
+/**  The attempt failed; the next one (if any) is asked for with `why`. */
+{ type: "failed"; receiver: string; selector: string; attempt: number; of: number; why: string } | 
+/**  The attempt passed its test: the method is installed with the cycle. */
+{ type: "passed"; receiver: string; selector: string; attempt: number } | 
+/**  Nothing was installed: the cycle is kept suspended for the Debugger. */
+{ type: "suspended"; receiver: string; selector: string; cycle: string; why: string };
+
+/**
+ *  A forge's progress (BRICK writing attempt n of N, the sandbox testing, its verdict, how it
+ *  ended), whoever started it.
+ */
+export type ForgeProgressed = ForgeProgress;
+
 /**  A forge's whole story, kept in its cycle record (`task`). */
 export type ForgeTask = {
 	/**  Always `forge`: what kind of task the record holds. */
@@ -636,6 +690,13 @@ export type LoadedModelView = {
 export type Message = {
 	role: string,
 	content: string,
+};
+
+/**  A line of the Playground, read: who receives which message with which arguments. */
+export type MessageSend = {
+	receiver: string,
+	selector: string,
+	args: unknown,
 };
 
 /**  A method: source, language, its test, and who wrote it. */

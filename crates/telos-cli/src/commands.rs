@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use telos_core::image::ops;
 use telos_core::{ChatEvent, Config, DialogueEvent, IngestEvent, Telos, parse_json};
@@ -32,6 +33,10 @@ pub async fn run(cli: Cli) -> Result<()> {
     // Arguments are checked before the data dir is opened, so bad input touches nothing.
     let work = Work::parse(cli.command)?;
     let config = Config::resolve(cli.data_dir.as_deref(), cli.endpoint.as_deref())?;
+    // The app holding the data dir carries the command out, so its windows show the change.
+    let Some(work) = crate::remote::forward(&config.data_dir, work, cli.json).await? else {
+        return Ok(());
+    };
     let telos = Telos::open(config).await?;
     let result = work.run(&telos, cli.json).await;
     let closed = telos.shutdown().await;
@@ -40,8 +45,10 @@ pub async fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// A command with its arguments parsed and validated.
-enum Work {
+/// A command with its arguments parsed and validated (paths made absolute, files read), as
+/// the app beside `telos` receives it.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum Work {
     Init,
     List,
     Show(String),
@@ -169,7 +176,7 @@ impl Work {
                     .transpose()?;
                 Work::Dialogue(question, rounds, sides)
             }
-            Command::Ingest { persona, paths } => Work::Ingest(persona, paths),
+            Command::Ingest { persona, paths } => Work::Ingest(persona, absolute(paths)?),
             Command::Recall { persona, query, k } => {
                 if query.trim().is_empty() {
                     return Err(anyhow!("the recall query is empty"));
@@ -192,7 +199,11 @@ impl Work {
                 persona,
                 min_score,
                 output,
-            }) => Work::Learn(Learn::Export(persona, min_score, output).checked()?),
+            }) => {
+                let output = std::path::absolute(&output)
+                    .with_context(|| format!("{}", output.display()))?;
+                Work::Learn(Learn::Export(persona, min_score, output).checked()?)
+            }
             Command::Train {
                 persona,
                 base,
@@ -222,7 +233,7 @@ impl Work {
         })
     }
 
-    async fn run(self, telos: &Telos, json: bool) -> Result<()> {
+    pub(crate) async fn run(self, telos: &Telos, json: bool) -> Result<()> {
         let image = telos.image();
         match self {
             Work::Init => {
@@ -345,17 +356,14 @@ impl Work {
                 })
             }
             Work::Chat(persona, message) => {
-                use std::io::Write;
                 let mut events = telos.chat(&persona, &message)?;
                 let mut failure = None;
-                let mut out = std::io::stdout();
                 while let Some(event) = events.recv().await {
                     if json {
-                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                        outln!("{}", serde_json::to_string(&event)?);
                     } else {
-                        write!(out, "{}", show::chat_event(&event))?;
+                        out!("{}", show::chat_event(&event));
                     }
-                    out.flush()?;
                     match event {
                         ChatEvent::Offline { message } => failure = Some(message),
                         ChatEvent::Failed { message, .. } => failure = Some(message),
@@ -396,7 +404,6 @@ impl Work {
                 })
             }
             Work::Dialogue(..) | Work::ResumeDialogue(..) => {
-                use std::io::Write;
                 let mut events = match self {
                     Work::ResumeDialogue(cycle, turn, text) => {
                         telos.resume_dialogue(&cycle, Some((turn, text))).await?
@@ -410,15 +417,13 @@ impl Work {
                     }
                     _ => unreachable!("matched above"),
                 };
-                let mut out = std::io::stdout();
                 let mut failure = None;
                 while let Some(event) = events.recv().await {
                     if json {
-                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                        outln!("{}", serde_json::to_string(&event)?);
                     } else {
-                        write!(out, "{}", show::dialogue_event(&event))?;
+                        out!("{}", show::dialogue_event(&event));
                     }
-                    out.flush()?;
                     if let DialogueEvent::Failed { message, cycle } = event {
                         failure = Some(match cycle {
                             Some(c) => format!("{message} (its trace: telos cycles show {c})"),
@@ -509,11 +514,19 @@ impl Work {
 
 pub(crate) fn emit(json: bool, value: &Value, human: impl FnOnce() -> String) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        outln!("{}", serde_json::to_string_pretty(value)?);
     } else {
-        println!("{}", human());
+        outln!("{}", human());
     }
     Ok(())
+}
+
+/// `paths` made absolute: the app carrying a command out has a working dir of its own.
+fn absolute(paths: Vec<std::path::PathBuf>) -> Result<Vec<std::path::PathBuf>> {
+    paths
+        .into_iter()
+        .map(|p| std::path::absolute(&p).with_context(|| format!("{}", p.display())))
+        .collect()
 }
 
 fn read_input(file: &Path) -> Result<String> {

@@ -60,7 +60,7 @@ pub enum AscendCommand {
 }
 
 /// A learning command, parsed.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub enum Learn {
     Curate(Option<String>, usize, f64),
     Golden(String, f64),
@@ -127,7 +127,7 @@ pub async fn run(telos: &Telos, learn: Learn, json: bool) -> Result<()> {
             let curated = telos
                 .curate(persona.as_deref(), limit, min, |e| match e {
                     CurateEvent::Started { exchanges } => {
-                        eprintln!("ALFRED judges {exchanges} exchanges")
+                        errln!("ALFRED judges {exchanges} exchanges")
                     }
                     CurateEvent::Judged {
                         done,
@@ -135,13 +135,13 @@ pub async fn run(telos: &Telos, learn: Learn, json: bool) -> Result<()> {
                         persona,
                         overall,
                         rationale,
-                    } => eprintln!("[{done}/{of}] {persona}: {overall}/5 — {rationale}"),
+                    } => errln!("[{done}/{of}] {persona}: {overall}/5 — {rationale}"),
                     CurateEvent::Failed {
                         done,
                         of,
                         exchange,
                         message,
-                    } => eprintln!("[{done}/{of}] {exchange}: {message}"),
+                    } => errln!("[{done}/{of}] {exchange}: {message}"),
                 })
                 .await?;
             let human = format!(
@@ -228,16 +228,16 @@ pub async fn run(telos: &Telos, learn: Learn, json: bool) -> Result<()> {
                         rows,
                         steps,
                         log,
-                    } => eprintln!(
+                    } => errln!(
                         "training {persona} on {base}: {rows} rows, {steps} steps (log: {log})"
                     ),
-                    TrainEvent::Stage { stage } => eprintln!("{stage}…"),
+                    TrainEvent::Stage { stage } => errln!("{stage}…"),
                     TrainEvent::Step {
                         step,
                         steps,
                         loss,
                         ms,
-                    } => eprintln!("step {step}/{steps}: loss {loss:.4} ({ms:.0} ms)"),
+                    } => errln!("step {step}/{steps}: loss {loss:.4} ({ms:.0} ms)"),
                 })
                 .await?;
             let ollama = match (&trained.ollama, &trained.ollama_note) {
@@ -268,16 +268,16 @@ pub async fn run(telos: &Telos, learn: Learn, json: bool) -> Result<()> {
                         total,
                     } => match (done, total) {
                         (Some(d), Some(t)) if t > 0 => {
-                            eprintln!("{status}: {:.0}%", d as f64 * 100.0 / t as f64)
+                            errln!("{status}: {:.0}%", d as f64 * 100.0 / t as f64)
                         }
-                        _ => eprintln!("{status}"),
+                        _ => errln!("{status}"),
                     },
                     AscensionEvent::Cloned { candidate, prompts } => {
-                        eprintln!("{candidate} answers {prompts} held-out prompts beside {persona}")
+                        errln!("{candidate} answers {prompts} held-out prompts beside {persona}")
                     }
-                    AscensionEvent::Answered { done, of } => eprintln!("answered {done}/{of}"),
+                    AscensionEvent::Answered { done, of } => errln!("answered {done}/{of}"),
                     AscensionEvent::Judged { done, of, outcome } => {
-                        eprintln!("judged {done}/{of}: {outcome:?} for the candidate")
+                        errln!("judged {done}/{of}: {outcome:?} for the candidate")
                     }
                 })
                 .await?;

@@ -14,7 +14,7 @@ pub enum MotivesCommand {
     Ls,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, serde::Serialize, serde::Deserialize)]
 pub enum AgendaCommand {
     /// The switch, the budget, why nothing runs now (if nothing may), and the work.
     Ls,
@@ -33,7 +33,7 @@ pub enum AgendaCommand {
 }
 
 /// A mind command, parsed.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub enum Mind {
     Motives,
     Agenda(AgendaCommand),
@@ -53,9 +53,9 @@ impl Mind {
 pub async fn run(telos: &Telos, mind: Mind, json: bool) -> Result<()> {
     let print = |value: serde_json::Value, human: String| -> Result<()> {
         if json {
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            outln!("{}", serde_json::to_string_pretty(&value)?);
         } else {
-            println!("{human}");
+            outln!("{human}");
         }
         Ok(())
     };
@@ -112,18 +112,18 @@ pub async fn run(telos: &Telos, mind: Mind, json: bool) -> Result<()> {
 async fn run_agenda(telos: &Telos, once: bool, json: bool) -> Result<()> {
     let planned = telos.plan_agenda().await?;
     if !json && !planned.motives.is_empty() {
-        eprintln!("noticed {} new motives", planned.motives.len());
+        errln!("noticed {} new motives", planned.motives.len());
     }
     let mut failed = 0;
     loop {
         let step = telos.agenda_step().await?;
         if json {
-            println!("{}", serde_json::to_string(&step)?);
+            outln!("{}", serde_json::to_string(&step)?);
         }
         match step {
             AgendaStep::Acted { work } => {
                 if !json {
-                    println!("{}", line(&work));
+                    outln!("{}", line(&work));
                 }
                 if work.state == WorkState::Failed {
                     failed += 1;
@@ -137,7 +137,7 @@ async fn run_agenda(telos: &Telos, once: bool, json: bool) -> Result<()> {
             } if !once => {
                 let wait = (until - now_ms()).max(0) as u64;
                 if !json {
-                    eprintln!("waiting {:.1} s for the budget", wait as f64 / 1e3);
+                    errln!("waiting {:.1} s for the budget", wait as f64 / 1e3);
                 }
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
@@ -146,7 +146,7 @@ async fn run_agenda(telos: &Telos, once: bool, json: bool) -> Result<()> {
             } if !once => tokio::time::sleep(Duration::from_millis(500)).await,
             AgendaStep::Held { hold } => {
                 if !json {
-                    println!("nothing runs: {hold}");
+                    outln!("nothing runs: {hold}");
                 }
                 break;
             }

@@ -29,9 +29,9 @@ pub async fn offline(cli: Cli) -> Result<Option<Cli>> {
     line.finish();
     let pulled = pulled?;
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&pulled)?);
+        outln!("{}", serde_json::to_string_pretty(&pulled)?);
     } else {
-        println!("pulled {model} ({})", pulled.runtime);
+        outln!("pulled {model} ({})", pulled.runtime);
     }
     Ok(None)
 }

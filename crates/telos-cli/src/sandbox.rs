@@ -42,12 +42,12 @@ pub async fn offline(cli: Cli) -> Result<Option<Cli>> {
     let sandbox = Sandbox::locate()?;
     let outcome = sandbox.run(&tool).await?;
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        outln!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
-        print!("{}", outcome.stdout);
-        eprint!("{}", outcome.stderr);
+        out!("{}", outcome.stdout);
+        err!("{}", outcome.stderr);
         if outcome.cause != Cause::Exited {
-            eprintln!(
+            errln!(
                 "telos sandbox: {}{}",
                 outcome.cause,
                 outcome

@@ -26,7 +26,7 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
             } else {
                 trace::generate(&personas, *requests, *seed)
             };
-            print!("{}", trace::to_jsonl(&requests));
+            out!("{}", trace::to_jsonl(&requests));
         }
         SchedulerCommand::Replay {
             trace: path,
@@ -75,14 +75,14 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
                     "hardware": Hardware::default(),
                     "reports": reports,
                 });
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                outln!("{}", serde_json::to_string_pretty(&out)?);
             } else {
-                println!(
+                outln!(
                     "{} requests from {}, budget {budget}",
                     requests.len(),
                     path.display()
                 );
-                println!(
+                outln!(
                     "{:<17} {:>6} {:>8} {:>13} {:>12} {:>9} {:>10} {:>8}",
                     "policy",
                     "loads",
@@ -94,7 +94,7 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
                     "refused"
                 );
                 for r in &reports {
-                    println!(
+                    outln!(
                         "{:<17} {:>6} {:>8} {:>13} {:>11.0}s {:>8.1}s {:>10} {:>8}",
                         r.policy,
                         r.loads,

@@ -1,7 +1,6 @@
 //! Human-readable and JSON renderings of objects and cycles.
 
 use std::fmt::Write;
-use std::io::{IsTerminal, Write as _};
 
 use serde_json::{Value, json};
 use telos_core::image::{Image, Object, ObjectId};
@@ -301,7 +300,7 @@ pub struct ProgressLine {
 impl ProgressLine {
     pub fn new() -> Self {
         Self {
-            tty: std::io::stderr().is_terminal(),
+            tty: crate::out::stderr_is_terminal(),
             dirty: false,
         }
     }
@@ -333,7 +332,7 @@ impl ProgressLine {
                     Stage::Done { chunks, .. } => format!("{name}: done ({chunks} chunks)"),
                     Stage::Failed { error } => {
                         self.clear();
-                        eprintln!("failed: {error}");
+                        errln!("failed: {error}");
                         return;
                     }
                 }
@@ -349,16 +348,14 @@ impl ProgressLine {
     /// Shows `text` on the line (on a terminal; the line is progress, not output).
     pub fn note(&mut self, text: &str) {
         if self.tty {
-            let mut err = std::io::stderr();
-            let _ = write!(err, "\r\x1b[2K{text}");
-            let _ = err.flush();
+            err!("\r\x1b[2K{text}");
             self.dirty = true;
         }
     }
 
     fn clear(&mut self) {
         if self.dirty {
-            eprint!("\r\x1b[2K");
+            err!("\r\x1b[2K");
             self.dirty = false;
         }
     }

@@ -23,6 +23,7 @@ mod data_dir;
 mod error;
 mod facade;
 mod facade_learn;
+mod facade_play;
 mod input;
 #[cfg(test)]
 mod layering;
@@ -46,6 +47,7 @@ pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
 pub use error::{Error, Result};
 pub use facade::{STATUS_EVERY, pull_model};
 pub use facade_learn::GOLDEN_MIN;
+pub use facade_play::{Answered, MessageSend};
 pub use input::parse_json;
 pub use telos_ascend as ascend;
 pub use telos_ascend::{
@@ -53,7 +55,7 @@ pub use telos_ascend::{
     TrainEvent, Trained, WeekScore,
 };
 pub use telos_forge as forge;
-pub use telos_forge::{Attempt, Edit, ForgeTask, RunReport, parse_reply};
+pub use telos_forge::{Attempt, Edit, ForgeProgress, ForgeTask, RunReport, parse_reply};
 pub use telos_image as image;
 pub use telos_ingest as ingest;
 pub use telos_ingest::{
@@ -73,7 +75,7 @@ pub use telos_persona::{
 };
 pub use telos_sandbox as sandbox;
 pub use telos_scheduler as scheduler;
-pub use telos_supervisor::{Incident, Supervisor as TaskSupervisor};
+pub use telos_supervisor::{Incident, Shutdown, Supervisor as TaskSupervisor};
 pub use view::{
     AgendaView, EmbeddedView, ForgeOutcome, LoadedModelView, ModelState, ModelView, MorphKind,
     MorphView, PINNED, POSITION, PersonaModelState, PersonaView, Point, PullProgress, Pulled,

@@ -17,12 +17,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! One file per verb: `run.rs` (the attempt loop), `ask.rs` (BRICK's prompt), `reply.rs`
+//! One file per verb: `run.rs` (the attempt loop), `progress.rs` (what a forge is doing, as
+//! it happens), `ask.rs` (BRICK's prompt), `reply.rs`
 //! (reading its answer), `resume.rs` (the Debugger's resume), `sandbox.rs` (the runner seam),
 //! `seams.rs` (the image's Invoker and doesNotUnderstand), `task.rs` (the records).
 
 mod ask;
 mod error;
+mod progress;
 mod reply;
 mod resume;
 mod run;
@@ -37,6 +39,7 @@ use std::time::Instant;
 use telos_persona::Voice;
 
 pub use error::{Error, Result};
+pub use progress::ForgeProgress;
 pub use reply::parse_reply;
 pub use sandbox::{LocatedSandbox, Runner};
 pub use seams::{ForgeOnMiss, RunnerInvoker};
@@ -53,6 +56,7 @@ pub struct Forge {
     voice: Voice,
     runner: Arc<dyn Runner>,
     attempts: u32,
+    herald: progress::Herald,
 }
 
 impl Forge {
@@ -61,7 +65,13 @@ impl Forge {
             voice,
             runner,
             attempts,
+            herald: progress::Herald::default(),
         }
+    }
+
+    /// Every forge's progress from now on (whoever started it), as it happens.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ForgeProgress> {
+        self.herald.subscribe()
     }
 }
 

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::sandbox::{failure, invoke};
 use crate::task::{Attempt, ForgeTask, Forged, RunReport};
 use crate::text::compact;
-use crate::{FORGER, Forge, ms_since};
+use crate::{FORGER, Forge, ForgeProgress, ms_since};
 
 impl Forge {
     /// Forges `selector` for `receiver` as one cycle. `Ok` says what was installed; a forge
@@ -55,6 +55,25 @@ impl Forge {
     /// costs no attempt. `first` (the user's edit) is tried before BRICK is asked.
     pub(crate) async fn attempt_all(
         &self,
+        cycle: Cycle,
+        task: ForgeTask,
+        first: Option<Attempt>,
+    ) -> Result<Forged> {
+        let (receiver, selector) = (task.receiver_name.clone(), task.selector.clone());
+        let forged = self.attempts_told(cycle, task, first).await;
+        if let Err(Error::ForgeFailed { cycle, why }) = &forged {
+            self.herald.tell(ForgeProgress::Suspended {
+                receiver,
+                selector,
+                cycle: cycle.clone(),
+                why: why.clone(),
+            });
+        }
+        forged
+    }
+
+    async fn attempts_told(
+        &self,
         mut cycle: Cycle,
         mut task: ForgeTask,
         first: Option<Attempt>,
@@ -67,6 +86,7 @@ impl Forge {
             return Err(suspend(cycle, &task, why).await);
         };
         let mut budget = self.attempts;
+        let of = task.attempts.len() as u32 + budget + u32::from(first.is_some());
         let mut pending = first;
         loop {
             let began = Instant::now();
@@ -77,6 +97,13 @@ impl Forge {
                         break;
                     }
                     budget -= 1;
+                    self.herald.tell(ForgeProgress::Writing {
+                        receiver: task.receiver_name.clone(),
+                        selector: task.selector.clone(),
+                        persona: task.persona.clone(),
+                        attempt: task.attempts.len() as u32 + 1,
+                        of,
+                    });
                     match self.ask(&task).await {
                         Ok(a) => a,
                         Err(e) => {
@@ -106,6 +133,12 @@ impl Forge {
                     "code",
                     json!({"attempt": attempt.n, "code": code, "test": test, "edited": attempt.edited}),
                 );
+                self.herald.tell(ForgeProgress::Testing {
+                    receiver: task.receiver_name.clone(),
+                    selector: task.selector.clone(),
+                    attempt: attempt.n,
+                    of,
+                });
                 match self
                     .try_attempt(&task, &code, &test, &mut attempt, &mut cycle)
                     .await
@@ -126,6 +159,24 @@ impl Forge {
             );
             let passed = attempt.passed;
             let n = attempt.n;
+            self.herald.tell(if passed {
+                ForgeProgress::Passed {
+                    receiver: task.receiver_name.clone(),
+                    selector: task.selector.clone(),
+                    attempt: n,
+                }
+            } else {
+                ForgeProgress::Failed {
+                    receiver: task.receiver_name.clone(),
+                    selector: task.selector.clone(),
+                    attempt: n,
+                    of,
+                    why: attempt
+                        .why
+                        .clone()
+                        .unwrap_or_else(|| "no code in the reply".into()),
+                }
+            });
             task.attempts.push(attempt);
             cycle.set_task(serde_json::to_value(&task).expect("json"));
             if passed {

@@ -150,6 +150,11 @@ async function openDebugger(cycle: string | null): Promise<void> {
   if (!r.ok) notify(`Could not open the Debugger: ${r.message}`, true);
 }
 
+async function openPlayground(receiver: string): Promise<void> {
+  const r = await call(() => commands.openPlayground(receiver));
+  if (!r.ok) notify(`Could not open the Playground: ${r.message}`, true);
+}
+
 function header(view: ObjectView): HTMLElement {
   const pinned = isPinned(view.slots);
   return h("header", { class: "head panel" },
@@ -162,6 +167,10 @@ function header(view: ObjectView): HTMLElement {
         data: { pinned: String(pinned) },
         title: pinned ? "Remove its morph from the world" : "Give it a morph in the world",
         attrs: state.pinBusy ? { disabled: "" } : {},
+      }),
+      button("Playground", () => void openPlayground(view.name), {
+        testid: "open-playground",
+        title: `Open the Playground to send ${view.name} messages`,
       }),
       debuggerButton(() => void openDebugger(null)),
     ),

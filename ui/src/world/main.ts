@@ -357,6 +357,13 @@ function select(id: string | null, partnerId: string | null = null): void {
       chatInput.placeholder = `Say something to ${m.name}…`;
       chatInput.focus();
     },
+    teach: () => {
+      asking = "teach";
+      chatLabel.textContent = `Teach ${m.name}`;
+      chatInput.placeholder = "selector, then what it should do — e.g. shout: the text in capitals";
+      chatForm.classList.remove("hidden");
+      chatInput.focus();
+    },
     dialogue: offer && {
       title: offer.title,
       act: () => {
@@ -396,8 +403,9 @@ async function unpin(m: Morph): Promise<void> {
 
 // ---- chat --------------------------------------------------------------------------------
 
-/** What the message bar sends: a chat with the selected persona, or a dialogue's question. */
-let asking: "chat" | "dialogue" = "chat";
+/** What the message bar sends: a chat with the selected persona, a dialogue's question, or a
+ * method to teach it. */
+let asking: "chat" | "dialogue" | "teach" = "chat";
 /** A dialogue's sides when the user picked a pair (null: BRICK and ROBIN). */
 let sides: [string, string] | null = null;
 
@@ -409,6 +417,7 @@ chatForm.addEventListener("submit", (e) => {
   if (!m || m.kind !== "persona" || !text.trim()) return;
   chatInput.value = "";
   if (asking === "dialogue") void dialogue(text, sides);
+  else if (asking === "teach") void teach(m, text);
   else void chat(m, text);
 });
 
@@ -604,7 +613,32 @@ window.addEventListener("keydown", (e) => {
   } else if (e.key === "d") {
     e.preventDefault();
     void commands.openDebugger(null);
+  } else if (e.key === "p") {
+    e.preventDefault();
+    void commands.openPlayground(halo.target ? (world.get(halo.target)?.name ?? null) : null);
   }
+});
+
+/** Teaches `m` the method `text` names (`selector what it should do`): BRICK forges it. */
+async function teach(m: Morph, text: string): Promise<void> {
+  const [selector, ...words] = text.trim().split(/\s+/);
+  const task = words.join(" ");
+  if (!selector || !task) {
+    toast("Write the selector, then what it should do — e.g. shout: the text in capitals", "error");
+    return;
+  }
+  toast(`BRICK forges ${m.name} ${selector}… (its progress shows in the Playground)`);
+  void commands.openPlayground(null);
+  const r = await commands.teach(m.name, selector, task);
+  if (r.status === "ok") toast(`${m.name} learned ${selector} (${r.data.attempts} attempt${r.data.attempts === 1 ? "" : "s"})`);
+  else {
+    toast(`Teaching ${m.name} ${selector} failed: ${errorText(r.error)}`, "error");
+    void commands.openDebugger(null);
+  }
+}
+
+document.getElementById("open-playground")?.addEventListener("click", () => {
+  void commands.openPlayground(null);
 });
 
 document.getElementById("open-debugger")?.addEventListener("click", () => {

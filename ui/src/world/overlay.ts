@@ -9,6 +9,8 @@ export interface HaloActions {
   pin(): void;
   debug(): void;
   chat(): void;
+  /** A persona's halo: teach it a method (a selector and a task in words → the forge). */
+  teach(): void;
   /** ALFRED's halo (BRICK and ROBIN) or a picked pair's: start a dialogue; `title` says who. */
   dialogue?: { title: string; act: () => void };
 }
@@ -45,7 +47,10 @@ export class Halo {
       button("Clone", "halo-clone", "Clone this object in the image", actions.clone),
       ...(morph.kind === "object"
         ? [button("Unpin", "halo-pin", "Remove this morph from the world", actions.pin)]
-        : [button("Chat", "halo-chat", "Talk to this persona", actions.chat)]),
+        : [
+            button("Chat", "halo-chat", "Talk to this persona", actions.chat),
+            button("Teach…", "halo-teach", "Teach this persona a method: a selector and what it should do", actions.teach),
+          ]),
       ...(actions.dialogue
         ? [button("Dialogue", "halo-dialogue", actions.dialogue.title, actions.dialogue.act)]
         : []),

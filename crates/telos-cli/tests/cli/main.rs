@@ -1,5 +1,6 @@
 //! The `telos` binary driven as a user drives it: commands, `--json`, and bad input.
 
+mod beside;
 mod mind;
 mod models;
 mod tools;
