@@ -255,10 +255,15 @@ test("a dialogue from ALFRED's halo plays in BRICK's and ROBIN's bubbles, round 
       assert.match(text, /Round 1: \S/);
     }
     // The stub's ALFRED echoes instead of judging: the dialogue ends at his verdict, said so.
-    const said = await session.waitFor("how the dialogue ended", () =>
-      session.execute(
-        "return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => /dialogue (ended|failed)/.test(t))",
-      ),
+    // BRICK speaks on the embedded tiny model (its own is not pulled), whose turn may run to
+    // its token limit: the end is waited for longer than a stubbed turn would need.
+    const said = await session.waitFor(
+      "how the dialogue ended",
+      () =>
+        session.execute(
+          "return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => /dialogue (ended|failed)/.test(t))",
+        ),
+      90000,
     );
     assert.match(said, /verdict|recorded/);
     await screenshot(session, "world-dialogue");

@@ -140,6 +140,20 @@ impl Telos {
         });
         let ollama = Arc::new(telos_scheduler::Ollama::new(&config.ollama_host)?);
         let ollama = Scheduler::new(ollama, config.vram_budget, Vec::new());
+        // An installed Telos answers on its first start: the .deb ships the default model.
+        let system_models = Path::new(telos_llama::SYSTEM_MODELS);
+        match telos_llama::seed_default_model(&config.embedded.models_dir, system_models) {
+            Ok(true) => tracing::info!(
+                "the default model is linked from {}",
+                system_models.display()
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                "the default model in {} could not be linked into {}: {e}",
+                system_models.display(),
+                config.embedded.models_dir.display()
+            ),
+        }
         let llama = telos_llama::Embedded::new(config.embedded.clone());
         let embedded = Scheduler::new(Arc::new(llama.clone()), config.ram_budget, Vec::new());
         let scheduler = Runtimes::new(

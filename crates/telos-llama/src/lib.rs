@@ -23,7 +23,7 @@ mod runtime;
 mod worker;
 
 pub use catalog::{GGUF, HF, ModelInfo};
-pub use runtime::{Embedded, EmbeddedConfig, models_dir};
+pub use runtime::{Embedded, EmbeddedConfig, SYSTEM_MODELS, models_dir, seed_default_model};
 
 /// The model a persona falls back to on the embedded runtime: SmolLM2-135M-Instruct, which
 /// `scripts/setup` installs (tiny: it answers, follows a schema, and little more).

@@ -4,7 +4,7 @@
 //! — so the scheduler's policy keeps them inside the RAM budget.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
@@ -90,6 +90,28 @@ impl EmbeddedConfig {
         }
         Ok(config)
     }
+}
+
+/// Where the .deb installs the default model for every user.
+pub const SYSTEM_MODELS: &str = "/usr/share/telos/models/llm";
+
+/// Gives `models` the default model when it lacks one and `system` (the .deb's
+/// [`SYSTEM_MODELS`]) has it: a link, so an installed Telos answers on its first start with no
+/// download. `Ok(true)` when the link was made.
+pub fn seed_default_model(models: &Path, system: &Path) -> std::io::Result<bool> {
+    let name = format!(
+        "{}.gguf",
+        crate::DEFAULT_MODEL.trim_start_matches(crate::GGUF)
+    );
+    let (have, shipped) = (models.join(&name), system.join(&name));
+    if have.exists() || !shipped.is_file() {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(models)?;
+    // A dangling link (the package removed since) is replaced.
+    let _ = std::fs::remove_file(&have);
+    std::os::unix::fs::symlink(&shipped, &have)?;
+    Ok(true)
 }
 
 /// The models folder: `TELOS_MODELS_DIR/llm`, else the user's cache dir's `telos/models/llm`.
@@ -442,4 +464,32 @@ fn stream(rx: tmpsc::UnboundedReceiver<Piece>, model: String, replying: Replying
             }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_default_model_is_linked_into_an_empty_models_folder_once() {
+        let (models, system) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mine = models.path().join("llm");
+        assert!(
+            !seed_default_model(&mine, system.path()).unwrap(),
+            "nothing shipped"
+        );
+        let name = "SmolLM2-135M-Instruct.Q4_1.gguf";
+        std::fs::write(system.path().join(name), b"GGUF").unwrap();
+        assert!(seed_default_model(&mine, system.path()).unwrap());
+        assert_eq!(std::fs::read(mine.join(name)).unwrap(), b"GGUF");
+        assert!(
+            !seed_default_model(&mine, system.path()).unwrap(),
+            "already there"
+        );
+        // The user's own file is never replaced.
+        std::fs::remove_file(mine.join(name)).unwrap();
+        std::fs::write(mine.join(name), b"mine").unwrap();
+        assert!(!seed_default_model(&mine, system.path()).unwrap());
+        assert_eq!(std::fs::read(mine.join(name)).unwrap(), b"mine");
+    }
 }

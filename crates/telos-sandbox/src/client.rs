@@ -19,7 +19,7 @@ pub enum Error {
         .looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     NoHelper { looked: Vec<PathBuf> },
-    #[error("the tool rootfs {} is missing or incomplete: build it once with `sudo telos-build-rootfs` (installed with the .deb) or `sudo bash scripts/build-rootfs` (from the source), or set TELOS_ROOTFS", .path.display())]
+    #[error("the tool rootfs {} is missing or incomplete: build it once with `sudo telos-build-rootfs --system` (installed with the .deb; its install does this) or `sudo bash scripts/build-rootfs` (from the source), or set TELOS_ROOTFS", .path.display())]
     NoRootfs { path: PathBuf },
     #[error("a tool file name must be a plain name such as tool.py, not {name:?}")]
     BadName { name: String },
@@ -95,13 +95,17 @@ pub struct Sandbox {
 impl Sandbox {
     /// The helper (`TELOS_SANDBOX_HELPER`, else beside this executable or one folder up, as
     /// in a cargo target dir), the rootfs (`TELOS_ROOTFS`, else the one build-rootfs
-    /// caches) and a state folder (`/run/telos-sandbox` as root, else under
+    /// caches for the user, else the system-wide one the .deb's postinst builds) and a state folder (`/run/telos-sandbox` as root, else under
     /// `XDG_RUNTIME_DIR`).
     pub fn locate() -> Result<Self> {
         let helper = find_helper()?;
         let rootfs = match std::env::var_os("TELOS_ROOTFS") {
             Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => default_rootfs(),
+            // The user's own, else the one the .deb's postinst built for every user.
+            _ => [default_rootfs(), system_rootfs()]
+                .into_iter()
+                .find(|r| r.join("usr/bin/python3").exists())
+                .unwrap_or_else(default_rootfs),
         };
         if !rootfs.join("usr/bin/python3").exists() {
             return Err(Error::NoRootfs { path: rootfs });
@@ -263,6 +267,13 @@ pub fn default_rootfs() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".cache"));
     cache
         .join("telos/rootfs")
+        .join(ROOTFS_VERSION)
+        .join("rootfs")
+}
+
+/// Where `telos-build-rootfs --system` (the .deb's postinst) puts the rootfs for every user.
+pub fn system_rootfs() -> PathBuf {
+    PathBuf::from("/var/lib/telos/rootfs")
         .join(ROOTFS_VERSION)
         .join("rootfs")
 }
