@@ -69,9 +69,12 @@ export class Halo {
     return this.forId;
   }
 
-  /** Keeps the halo just above its morph. */
+  /** Keeps the halo just above its morph, inside the window (a morph at the right edge has
+   * its halo shifted left rather than cut off). */
   place(morph: Morph): void {
-    this.el.style.transform = `translate(${morph.x}px, ${Math.max(0, morph.y - 34)}px)`;
+    const room = (this.el.parentElement?.clientWidth ?? Infinity) - this.el.offsetWidth - 4;
+    const x = Math.max(0, Math.min(morph.x, room));
+    this.el.style.transform = `translate(${x}px, ${Math.max(0, morph.y - 34)}px)`;
   }
 }
 
