@@ -195,3 +195,31 @@ export async function inspectViaHalo(session, name) {
   await session.waitReady();
   return main;
 }
+
+/** Drags `file` from a GTK drag source onto viewport point `to` of the Telos window, for real. */
+export async function osDrop(file, to) {
+  const source = spawn("/usr/bin/python3", [join(import.meta.dirname, "drag_source.py"), "1150", "700", file], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      source.stdout.on("data", (d) => String(d).includes("READY") && resolve());
+      source.on("exit", (code) => reject(new Error(`drag source exited (${code})`)));
+    });
+    const win = execFileSync("xdotool", ["search", "--name", "^Telos$", "getwindowgeometry", "--shell"], { encoding: "utf8" });
+    const geometry = Object.fromEntries(win.trim().split("\n").map((l) => l.split("=")));
+    const target = { x: Number(geometry.X) + to.x, y: Number(geometry.Y) + to.y };
+    const xdo = (...args) => execFileSync("xdotool", args.map(String));
+    xdo("mousemove", 1190, 740);
+    xdo("mousedown", 1);
+    const steps = 30;
+    for (let i = 1; i <= steps; i++) {
+      xdo("mousemove", Math.round(1190 + ((target.x - 1190) * i) / steps), Math.round(740 + ((target.y - 740) * i) / steps));
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    xdo("mouseup", 1);
+  } finally {
+    setTimeout(() => source.kill(), 500);
+  }
+}

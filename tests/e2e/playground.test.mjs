@@ -1,15 +1,42 @@
-// The Playground, the used-by path of a forge: opened from the toolbar, a send answers; a
-// message nobody understands is forged with its progress shown live (BRICK writing attempt n of
-// 3, the sandbox testing); when every attempt fails, the link opens the suspended cycle in the
-// Debugger, where the code is fixed and resumed; the send then answers with the new method.
-// BRICK's model is a FAKE Ollama whose three replies all fail (tests/fixtures/forge).
+// The used-by path in one run: a folder dropped on BABS is remembered, BABS is asked about it
+// and answers with the embedded model (its Ollama model is not pulled); then the Playground,
+// opened from the toolbar: a send answers; a message nobody understands is forged with its
+// progress shown live (BRICK writing attempt n of 3, the sandbox testing); when every attempt
+// fails, the link opens the suspended cycle in the Debugger, where the code is fixed and
+// resumed; the send then answers with the new method. Ollama is a FAKE whose BRICK
+// (mistral:7b) gives three failing replies (tests/fixtures/forge) and which lacks BABS's
+// qwen2:7b.
 
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ROOT, cli, clickOnScreen, dataDir, launch, quit, screenshot, startDriver, stopDriver, switchToPage } from "./harness.mjs";
+import {
+  ROOT, centre, cli, clickOnScreen, dataDir, launch, morph, osDrop, quit, screenshot, startDriver, stopDriver, switchToPage,
+} from "./harness.mjs";
 
-before(() => startDriver({ stubArgs: ["--replies", join(ROOT, "tests/fixtures/forge/always-failing.json")] }));
+/** The FAKE Ollama's models: ALFRED's, ROBIN's and BRICK's, not BABS's. */
+function stubScript() {
+  const file = join(mkdtempSync(join(tmpdir(), "telos-stub-")), "script.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      capacity: "8GiB",
+      token_ms: 10,
+      models: [
+        { name: "phi3:3.8b", size: "2.2GB", load_ms: 50 },
+        { name: "gemma2:9b", size: "5.4GB", load_ms: 100 },
+        { name: "mistral:7b", size: "4.1GB", load_ms: 100 },
+      ],
+    }),
+  );
+  return file;
+}
+
+before(() =>
+  startDriver({ stubArgs: ["--script", stubScript(), "--replies", join(ROOT, "tests/fixtures/forge/always-failing.json")] }),
+);
 after(stopDriver);
 
 /** Evaluates `line` in the Playground and waits for its answer: the newest entry's text, a line a part. */
@@ -28,12 +55,57 @@ async function evaluate(session, line, timeoutMs = 20000) {
   );
 }
 
-test("the Playground answers sends, forges a miss with live progress, and a failed forge is fixed in the Debugger", async () => {
+test("drop a folder on BABS, ask BABS about it, then forge in the Playground, fix it in the Debugger, and the method answers", async () => {
   const dir = dataDir();
   cli(dir, "obj", "new", "abacus", "--parent", "genesis");
+  const folder = join(dir, "harbour-notes");
+  mkdirSync(folder);
+  writeFileSync(join(folder, "tides.md"), "# Tides\n\nHigh tide at the harbour comes at 06:12 and 18:40.");
+  writeFileSync(join(folder, "boats.txt"), "The ferry to the island leaves at nine from the north quay.");
   const session = await launch(dir);
   try {
     const main = await session.window();
+    await osDrop(folder, centre(await morph(session, "BABS")));
+    const toast = await session.waitFor(
+      "the drop's answer",
+      () =>
+        session.execute(
+          "return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => /BABS remembered/.test(t))",
+        ),
+      90000,
+    );
+    assert.match(toast, /BABS remembered 2 new files/);
+    // BABS (on the embedded model: the FAKE Ollama lacks qwen2:7b) summarises what it was
+    // given first; it is asked once that is done.
+    const babs = await session.waitFor(
+      "BABS on the embedded model, done summarising",
+      async () => {
+        const m = await morph(session, "BABS");
+        return m.badges.includes("embedded · SmolLM2-135M-Instruct.Q4_1") && !m.badges.includes("busy") ? m : null;
+      },
+      180000,
+    );
+    const bubble = async () => {
+      try {
+        return (await session.text(await session.byTestId("bubble-BABS"))).trim();
+      } catch {
+        return "";
+      }
+    };
+    const before = await bubble();
+    await session.clickAt(centre(babs));
+    await session.type(await session.byTestId("chat-input"), "When is high tide at the harbour?");
+    await session.click(await session.byTestId("chat-send"));
+    const reply = await session.waitFor(
+      "BABS's reply from the tiny model",
+      async () => {
+        const t = await bubble();
+        return t !== before && t.length > 3 && t !== "…" ? t : null;
+      },
+      60000,
+    );
+    assert.doesNotMatch(reply, /offline|ollama pull/);
+    await screenshot(session, "world-ask-babs");
     await session.click(await session.byTestId("open-playground"));
     await switchToPage(session, "playground.html");
     await session.waitReady();

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  CLI, ROOT, STUB, centre, cli, clickOnScreen, dataDir, inspectViaHalo, launch, morph, morphs, object, quit, screenshot, slot,
+  CLI, ROOT, STUB, centre, cli, clickOnScreen, dataDir, inspectViaHalo, launch, morph, morphs, object, osDrop, quit, screenshot, slot,
   appEnv, startDriver, stopDriver, switchToPage,
 } from "./harness.mjs";
 
@@ -62,34 +62,6 @@ test("a dragged morph keeps its position when the app restarts", async () => {
     await quit(session);
   }
 });
-
-/** Drags `file` from a GTK drag source onto viewport point `to` of the Telos window, for real. */
-async function osDrop(file, to) {
-  const source = spawn("/usr/bin/python3", [join(import.meta.dirname, "drag_source.py"), "1150", "700", file], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  try {
-    await new Promise((resolve, reject) => {
-      source.stdout.on("data", (d) => String(d).includes("READY") && resolve());
-      source.on("exit", (code) => reject(new Error(`drag source exited (${code})`)));
-    });
-    const win = execFileSync("xdotool", ["search", "--name", "^Telos$", "getwindowgeometry", "--shell"], { encoding: "utf8" });
-    const geometry = Object.fromEntries(win.trim().split("\n").map((l) => l.split("=")));
-    const target = { x: Number(geometry.X) + to.x, y: Number(geometry.Y) + to.y };
-    const xdo = (...args) => execFileSync("xdotool", args.map(String));
-    xdo("mousemove", 1190, 740);
-    xdo("mousedown", 1);
-    const steps = 30;
-    for (let i = 1; i <= steps; i++) {
-      xdo("mousemove", Math.round(1190 + ((target.x - 1190) * i) / steps), Math.round(740 + ((target.y - 740) * i) / steps));
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    await new Promise((r) => setTimeout(r, 200));
-    xdo("mouseup", 1);
-  } finally {
-    setTimeout(() => source.kill(), 500);
-  }
-}
 
 /** The sources `persona` recalls for `query` (through the app's own recall command). */
 async function recalled(session, persona, query) {
