@@ -19,25 +19,22 @@ const BASE = `http://127.0.0.1:${PORT}`;
 let driver;
 let stub;
 
+/** DESIGN.md's models on an 8 GiB card, except BRICK's mistral:7b, which is "not pulled". */
+const STUB_MODELS = [
+  { name: "phi3:3.8b", size: "2.2GB", load_ms: 50 },
+  { name: "gemma2:9b", size: "5.4GB", load_ms: 200 },
+  { name: "qwen2:7b", size: "4.4GB", load_ms: 100 },
+];
+
 /**
- * The FAKE Ollama every app of the run talks to (tests/common/ollama_stub.rs): DESIGN.md's
- * models on an 8 GiB card, except BRICK's mistral:7b, which is "not pulled".
+ * The FAKE Ollama every app of the run talks to (tests/common/ollama_stub.rs): `models`
+ * (default STUB_MODELS), and `replies` (a fixture file) scripting what they say.
  */
-async function startStub(stubArgs) {
+async function startStub({ models = STUB_MODELS, replies } = {}) {
   const script = join(mkdtempSync(join(tmpdir(), "telos-stub-")), "script.json");
-  writeFileSync(
-    script,
-    JSON.stringify({
-      capacity: "8GiB",
-      token_ms: 30,
-      models: [
-        { name: "phi3:3.8b", size: "2.2GB", load_ms: 50 },
-        { name: "gemma2:9b", size: "5.4GB", load_ms: 200 },
-        { name: "qwen2:7b", size: "4.4GB", load_ms: 100 },
-      ],
-    }),
-  );
-  stub = spawn(STUB, stubArgs ?? ["--script", script], { stdio: ["ignore", "pipe", "inherit"] });
+  writeFileSync(script, JSON.stringify({ capacity: "8GiB", token_ms: 30, models }));
+  const args = ["--script", script, ...(replies ? ["--replies", replies] : [])];
+  stub = spawn(STUB, args, { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((resolve, reject) => {
     stub.stdout.once("data", (d) => resolve(String(d).trim()));
     stub.once("exit", (code) => reject(new Error(`ollama-stub exited with ${code}`)));
@@ -54,12 +51,12 @@ export function appEnv(ollama) {
 }
 
 /**
- * Starts the Ollama stub (or `options.stubArgs`' stub: another fixture) and tauri-driver once
- * for the whole file (apps inherit its env).
+ * Starts the Ollama stub (its `models` and `replies` as `startStub` takes them) and
+ * tauri-driver once for the whole file (apps inherit its env).
  */
-export async function startDriver(options = {}) {
+export async function startDriver(stubOptions = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const ollama = await startStub(options.stubArgs);
+  const ollama = await startStub(stubOptions);
   driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1)], {
     stdio: ["ignore", "inherit", "inherit"],
     env: appEnv(ollama),

@@ -8,34 +8,23 @@
 // qwen2:7b.
 
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
   ROOT, centre, cli, clickOnScreen, dataDir, launch, morph, osDrop, quit, screenshot, startDriver, stopDriver, switchToPage,
 } from "./harness.mjs";
 
-/** The FAKE Ollama's models: ALFRED's, ROBIN's and BRICK's, not BABS's. */
-function stubScript() {
-  const file = join(mkdtempSync(join(tmpdir(), "telos-stub-")), "script.json");
-  writeFileSync(
-    file,
-    JSON.stringify({
-      capacity: "8GiB",
-      token_ms: 10,
-      models: [
-        { name: "phi3:3.8b", size: "2.2GB", load_ms: 50 },
-        { name: "gemma2:9b", size: "5.4GB", load_ms: 100 },
-        { name: "mistral:7b", size: "4.1GB", load_ms: 100 },
-      ],
-    }),
-  );
-  return file;
-}
-
+// The FAKE Ollama's models: ALFRED's, ROBIN's and BRICK's, not BABS's.
 before(() =>
-  startDriver({ stubArgs: ["--script", stubScript(), "--replies", join(ROOT, "tests/fixtures/forge/always-failing.json")] }),
+  startDriver({
+    models: [
+      { name: "phi3:3.8b", size: "2.2GB", load_ms: 50 },
+      { name: "gemma2:9b", size: "5.4GB", load_ms: 100 },
+      { name: "mistral:7b", size: "4.1GB", load_ms: 100 },
+    ],
+    replies: join(ROOT, "tests/fixtures/forge/always-failing.json"),
+  }),
 );
 after(stopDriver);
 

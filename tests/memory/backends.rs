@@ -11,33 +11,40 @@ fn fake_http(
     fake_http_paced(answer, None)
 }
 
+/// A request's first line, and the value of its header `wanted` (case-insensitive), if sent;
+/// the rest of the head is read past.
+fn read_head(reader: &mut impl std::io::BufRead, wanted: &str) -> (String, Option<String>) {
+    let mut request = String::new();
+    reader.read_line(&mut request).unwrap();
+    let mut value = None;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line.trim().is_empty() {
+            return (request, value);
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case(wanted)
+        {
+            value = Some(v.trim().to_string());
+        }
+    }
+}
+
 /// [`fake_http`], sending bodies in 1 MiB pieces `pace` apart when given (a slow link).
 fn fake_http_paced(
     answer: impl Fn(&str, &str, &[u8]) -> (&'static str, Vec<u8>) + Send + 'static,
     pace: Option<std::time::Duration>,
 ) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let mut stream = stream.unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            reader.read_line(&mut request).unwrap();
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':')
-                    && k.eq_ignore_ascii_case("content-length")
-                {
-                    length = v.trim().parse().unwrap();
-                }
-            }
+            let (request, length) = read_head(&mut reader, "content-length");
+            let length = length.map_or(0, |v| v.parse().unwrap());
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
             let mut parts = request.split_whitespace();
@@ -329,7 +336,7 @@ enum Fault {
 /// honouring `Range: bytes=N-` (206), misbehaving as `fault` says; the requests it saw, by
 /// path and range.
 fn ranged_hub(fault: Fault) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufReader, Write};
     let installed = telos_memory::embed::weights_dir().unwrap();
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -340,26 +347,13 @@ fn ranged_hub(fault: Fault) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
         for stream in listener.incoming() {
             let mut stream = stream.unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            reader.read_line(&mut request).unwrap();
-            let mut from = 0usize;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':')
-                    && k.eq_ignore_ascii_case("range")
-                {
-                    from = v
-                        .trim()
-                        .trim_start_matches("bytes=")
-                        .trim_end_matches('-')
-                        .parse()
-                        .unwrap();
-                }
-            }
+            let (request, range) = read_head(&mut reader, "range");
+            let from: usize = range.map_or(0, |v| {
+                v.trim_start_matches("bytes=")
+                    .trim_end_matches('-')
+                    .parse()
+                    .unwrap()
+            });
             let path = request.split_whitespace().nth(1).unwrap().to_string();
             log.lock().unwrap().push(format!("{path} from {from}"));
             let prefix = format!(

@@ -98,13 +98,20 @@ impl Telos {
             "send",
             json!({"receiver": send.receiver, "selector": send.selector, "args": send.args}),
         );
-        let (value, error) = match answer {
-            Ok(v) => (Some(v), None),
-            Err(e) => (None, Some(e.to_string())),
+        let (value, error, suspended) = match answer {
+            Ok(v) => (Some(v), None, None),
+            Err(e) => {
+                let suspended = match &e {
+                    telos_image::Error::NotUnderstoodForgeFailed { suspended, .. } => {
+                        suspended.clone()
+                    }
+                    _ => None,
+                };
+                (None, Some(e.to_string()), suspended)
+            }
         };
         cycle.note("answer", json!({"value": value, "error": error, "ms": ms}));
         let record = cycle.commit().await?;
-        let suspended = error.as_deref().and_then(suspended_cycle);
         Ok(Answered {
             send,
             value,
@@ -119,13 +126,6 @@ impl Telos {
     pub fn subscribe_forge(&self) -> broadcast::Receiver<telos_forge::ForgeProgress> {
         self.forge.subscribe()
     }
-}
-
-/// The suspended cycle a failed forge's error names ("… its cycle ID is suspended …").
-fn suspended_cycle(error: &str) -> Option<String> {
-    let (_, after) = error.split_once("its cycle ")?;
-    let id = after.split_whitespace().next()?;
-    Some(id.to_string())
 }
 
 #[cfg(test)]
@@ -149,12 +149,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("greet:"), "{e}");
-    }
-
-    #[test]
-    fn a_failed_forge_names_its_suspended_cycle() {
-        let e = "Kite does not understand fly (the forge failed (3 attempt(s) failed); its cycle 01JABC is suspended for the Debugger)";
-        assert_eq!(suspended_cycle(e).as_deref(), Some("01JABC"));
-        assert_eq!(suspended_cycle("no such object"), None);
     }
 }

@@ -66,6 +66,10 @@ impl DoesNotUnderstand for ForgeOnMiss {
                     receiver: receiver.name.clone(),
                     selector,
                     why: e.to_string(),
+                    suspended: match e {
+                        crate::Error::ForgeFailed { cycle, .. } => Some(cycle),
+                        _ => None,
+                    },
                 }),
             }
         })

@@ -46,6 +46,8 @@ pub enum Error {
         receiver: String,
         selector: String,
         why: String,
+        /// The forge's cycle, kept suspended for the Debugger (when it got that far).
+        suspended: Option<String>,
     },
     #[error("'{receiver}' has a method '{selector}' but no invoker is installed to run it")]
     NoInvoker { receiver: String, selector: String },
