@@ -1,7 +1,7 @@
 //! A FAKE Hugging Face hub on 127.0.0.1, for tests only: it serves one file as the hub does —
 //! `HEAD` answers with the commit, the LFS SHA-256 and the size (`X-Repo-Commit`,
-//! `X-Linked-Etag`, `X-Linked-Size`); `GET` honours ranges, and can break off partway (once)
-//! or serve the file with a byte changed.
+//! `X-Linked-Etag`, `X-Linked-Size`); `GET` honours ranges, and can break off partway (once),
+//! stop sending partway without closing (once), or serve the file with a byte changed.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ pub struct HubStub {
     /// Range requests served.
     pub ranges: AtomicUsize,
     break_once: AtomicBool,
+    stall_once: AtomicBool,
     altered: bool,
 }
 
@@ -46,6 +47,7 @@ impl HubStub {
             sha256,
             ranges: AtomicUsize::new(0),
             break_once: AtomicBool::new(break_once),
+            stall_once: AtomicBool::new(false),
             altered,
         });
         let state = Arc::clone(&stub);
@@ -63,6 +65,11 @@ impl HubStub {
             });
         });
         stub
+    }
+
+    /// The next download sends 20 MiB, then nothing, the connection left open.
+    pub fn stall_next(&self) {
+        self.stall_once.store(true, Ordering::SeqCst);
     }
 }
 
@@ -111,6 +118,8 @@ async fn resolve(
         Body::from_stream(stream.take(20).chain(futures::stream::once(async {
             Err(std::io::Error::other("the connection broke"))
         })))
+    } else if hub.stall_once.swap(false, Ordering::SeqCst) {
+        Body::from_stream(stream.take(20).chain(futures::stream::pending()))
     } else {
         Body::from_stream(stream)
     };

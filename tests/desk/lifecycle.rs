@@ -114,3 +114,110 @@ async fn drop_and_reopen(telos: Telos, config: Config) {
     assert_eq!((health.orphans, health.missing), (0, 0));
     telos.shutdown().await.unwrap();
 }
+
+/// The inbox's next finished ingest for `persona`, within a minute.
+async fn inbox_finished(
+    events: &mut tokio::sync::mpsc::Receiver<telos_core::InboxEvent>,
+) -> telos_core::IngestSummary {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let e = events.recv().await.expect("the inbox keeps reporting");
+            if let telos_core::IngestEvent::Finished(s) = e.event {
+                return s;
+            }
+        }
+    })
+    .await
+    .expect("the inbox finishes within a minute")
+}
+
+/// A one-page PDF whose content stream inflates to 1.5 GiB: its reader runs out of memory.
+fn flate_bomb() -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![b' '; 1 << 20];
+    for _ in 0..1536 {
+        z.write_all(&block).unwrap();
+    }
+    let content = z.finish().unwrap();
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut stream = format!(
+        "<< /Length {} /Filter /FlateDecode >>\nstream\n",
+        content.len()
+    )
+    .into_bytes();
+    stream.extend(&content);
+    stream.extend(b"\nendstream");
+    let objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".to_vec(),
+        stream,
+    ];
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend(body);
+        out.extend(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend(b"xref\n0 5\n0000000000 65535 f \n");
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_kills_its_reader_is_that_files_error_and_waits_in_quarantine_across_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let telos = open_on_disk(&data).await;
+    let mut events = telos.watch_inbox().unwrap();
+    let inbox = telos.inbox_dir().join("BRICK");
+    // A PDF that inflates past the reader's memory: the reader dies; the app does not notice.
+    let bomb = inbox.join("bomb.pdf");
+    std::fs::write(&bomb, flate_bomb()).unwrap();
+    std::fs::write(inbox.join("tides.md"), "# Tides\n\nHigh tide is at noon.\n").unwrap();
+    let (mut remembered, mut failed) = (Vec::new(), Vec::new());
+    while remembered.len() + failed.len() < 2 {
+        let summary = inbox_finished(&mut events).await;
+        remembered.extend(summary.remembered);
+        failed.extend(summary.failed);
+    }
+    assert_eq!(
+        (remembered.len(), failed.len()),
+        (1, 1),
+        "the rest goes on: {failed:?}"
+    );
+    let failed = &failed[0];
+    assert!(failed.killed_reader, "{failed:?}");
+    assert!(
+        failed
+            .reason
+            .contains("bomb.pdf could not be read: its reader ran out of memory"),
+        "{failed:?}"
+    );
+    let listed = std::fs::read_to_string(telos.inbox_dir().join(".quarantine.json")).unwrap();
+    assert!(listed.contains("bomb.pdf"), "{listed}");
+    std::fs::remove_file(inbox.join("tides.md")).unwrap();
+    telos.shutdown().await.unwrap();
+
+    // At the next start the bomb is not read again; once changed, it is.
+    let telos = open_on_disk(&data).await;
+    let mut events = telos.watch_inbox().unwrap();
+    tokio::time::sleep(telos_core::INBOX_QUIET * 3).await;
+    assert!(events.try_recv().is_err(), "nothing was read at the start");
+    std::fs::write(&bomb, "Mended: high tide is at one.\n").unwrap();
+    let summary = inbox_finished(&mut events).await;
+    assert_eq!(
+        (summary.remembered.len(), summary.failed.len()),
+        (1, 0),
+        "{summary:?}"
+    );
+    telos.shutdown().await.unwrap();
+}

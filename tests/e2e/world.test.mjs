@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
@@ -103,6 +103,45 @@ test("a file dropped from the OS is remembered by the persona under the pointer 
     assert.match(results, /lighthouse-log\.txt #0/);
     assert.match(results, /waves reached the gallery/);
     await screenshot(session, "inspector-memory-search");
+  } finally {
+    await quit(session);
+  }
+});
+
+test("a dropped folder's progress shows while it is read: the file in the toast, its place and stage on the morph", async () => {
+  const dir = dataDir();
+  const folder = join(dir, "ship-logs");
+  mkdirSync(folder);
+  const files = 40;
+  for (let i = 1; i <= files; i++) {
+    const entry = `The wind backed to the ${["north", "east", "south", "west"][i % 4]} and the crew reefed the mainsail at ${(i % 12) + 1} bells. `;
+    writeFileSync(join(folder, `day-${String(i).padStart(2, "0")}.md`), `# Log, day ${i} at sea\n\n${entry.repeat(40)}`);
+  }
+  const session = await launch(dir);
+  try {
+    await osDrop(folder, centre(await morph(session, "ROBIN")));
+    // Early in the drop: the live toast names the file and its place, the morph its stage.
+    const reading = await session.waitFor(
+      "the drop's live toast, early in the folder",
+      () =>
+        session.execute(
+          "return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => /ROBIN is reading day-\\d+\\.md \\(([1-9]|10) of 40\\)/.test(t))",
+        ),
+      60000,
+    );
+    assert.match(reading, /ROBIN is reading day-\d+\.md \(\d+ of 40\)/);
+    const busy = (m) => m.badges.find((b) => /^\d+\/40 (reading|chunking|embedding \d+\/\d+|indexing)$/.test(b));
+    await session.waitFor("ROBIN's morph to show its place and stage", async () => busy(await morph(session, "ROBIN")));
+    await screenshot(session, "world-drop-in-progress");
+    // The picture is of a drop in progress: it was still going after the shot.
+    const remembered = () =>
+      session.execute(
+        "return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => /ROBIN remembered/.test(t))",
+      );
+    assert.ok(!(await remembered()), "the drop ended before the screenshot: give it more to read");
+    const done = await session.waitFor("the drop's answer", remembered, 120000);
+    assert.match(done, /ROBIN remembered 40 new files/);
+    await session.waitFor("the morph's activity badge to go", async () => !busy(await morph(session, "ROBIN")));
   } finally {
     await quit(session);
   }
@@ -397,7 +436,12 @@ test("a codex edit waits for approval in the world window, and approving it chan
         return null;
       }
     });
-    writeFileSync(file, codex.replace('"priority": 1', '"priority": 2'));
+    // A priority change and a change at the very end of a long prompt: both shown whole.
+    const edited = JSON.parse(codex);
+    assert.equal(edited.priority, 1);
+    edited.priority = 2;
+    edited.system_prompt += " Always name the document you used.";
+    writeFileSync(file, `${JSON.stringify(edited, null, 2)}\n`);
     await session.waitFor("the Amendments button", () =>
       session.execute(
         "const b = document.querySelector('[data-testid=open-amendments]'); return b && !b.classList.contains('hidden') ? b.textContent : null;",
@@ -406,6 +450,10 @@ test("a codex edit waits for approval in the world window, and approving it chan
     await session.click(await session.byTestId("open-amendments"));
     const shown = await session.text(await session.byTestId("amendment-BABS"));
     assert.match(shown, /priority: 1 → 2/);
+    const added = await session.execute(
+      "return [...document.querySelectorAll('[data-testid=amendment-BABS] li[data-field=system_prompt] ins')].map((e) => e.textContent).join('|')",
+    );
+    assert.equal(added, " Always name the document you used.");
     await screenshot(session, "amendments");
     await session.click(await session.byTestId("approve-BABS"));
     await session.waitFor("the approval's toast", () =>
@@ -418,6 +466,7 @@ test("a codex edit waits for approval in the world window, and approving it chan
   }
   const babs = JSON.parse(cli(dir, "obj", "show", "BABS", "--json"));
   assert.equal(babs.slots.priority, 2);
+  assert.match(babs.slots.system_prompt, /Always name the document you used\.$/);
 });
 
 /** A second FAKE Ollama whose BRICK (mistral:7b) answers with `replies` (a fixture file). */

@@ -1,6 +1,7 @@
 //! `hf:` pulls against a FAKE Hugging Face hub (`telos_tests::hub_stub`) serving the default
 //! model's file: a pull broken off resumes, is pinned and checked, and the model answers; a
-//! file whose checksum is not the hub's is never used.
+//! file whose checksum is not the hub's is never used; a file past the size cap or the free
+//! space is refused before a byte comes, and a hub that stops sending is given up on.
 
 use std::sync::atomic::Ordering;
 
@@ -99,4 +100,49 @@ async fn a_file_whose_checksum_is_not_the_hubs_is_removed_and_never_used() {
         .err()
         .expect("not a model");
     assert!(e.to_string().contains("telos models pull"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_past_the_cap_is_refused_at_once_and_a_hub_that_stops_sending_is_given_up_on() {
+    let fake = HubStub::serve(&default_gguf(), false, false);
+    let dir = tempfile::tempdir().unwrap();
+    let spec = hub::HubFile::parse(FILE).unwrap();
+    let small = hub::Limits {
+        max_bytes: 1 << 20,
+        ..hub::Limits::default()
+    };
+    let e = hub::pull_limited(&fake.url, dir.path(), FILE, small, |_| {
+        panic!("nothing is fetched")
+    })
+    .await
+    .expect_err("too big");
+    assert!(
+        e.to_string().contains("more than the 1.0 MiB a pull takes"),
+        "{e}"
+    );
+    let parts = std::fs::read_dir(spec.path_in(dir.path()).parent().unwrap())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(parts, 0, "not a byte was written");
+
+    // A hub that goes quiet: given up on after the read timeout, what came kept.
+    fake.stall_next();
+    let quick = hub::Limits {
+        read_timeout: std::time::Duration::from_secs(2),
+        ..hub::Limits::default()
+    };
+    let started = std::time::Instant::now();
+    let e = hub::pull_limited(&fake.url, dir.path(), FILE, quick, |_| {})
+        .await
+        .expect_err("the hub went quiet");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{e}"
+    );
+    assert!(e.to_string().contains("pull again to resume"), "{e}");
+    let (path, pin) = hub::pull_limited(&fake.url, dir.path(), FILE, quick, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(fake.ranges.load(Ordering::SeqCst), 1, "it resumed");
+    assert_eq!(hub::sha256_file(&path).unwrap(), pin.sha256);
 }

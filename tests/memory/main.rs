@@ -250,6 +250,35 @@ async fn the_same_file_twice_adds_nothing_and_a_changed_file_replaces_its_chunks
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn two_names_differing_only_in_bytes_that_are_not_utf8_are_two_documents() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (memory, brick, _) = memory(dir.path()).await;
+    // Latin-1 names: "café.txt" and "cafè.txt", both shown as "caf\u{FFFD}.txt".
+    let e_acute = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+    let e_grave = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe8.txt"));
+    std::fs::write(&e_acute, "The café opens at seven for the fishermen.\n").unwrap();
+    std::fs::write(&e_grave, "The bakery sells rye bread on Saturdays.\n").unwrap();
+    let a = memory.ingest_file(&brick, &e_acute, &quiet).await.unwrap();
+    let b = memory.ingest_file(&brick, &e_grave, &quiet).await.unwrap();
+    assert_eq!((a.outcome, b.outcome), (Outcome::Added, Outcome::Added));
+    assert_eq!(a.path, b.path, "both show alike");
+    assert_ne!(a.document, b.document);
+    assert_eq!(memory.document_count(&brick), 2);
+
+    // A change to one replaces that one only.
+    std::fs::write(&e_acute, "The café now opens at six.\n").unwrap();
+    let changed = memory.ingest_file(&brick, &e_acute, &quiet).await.unwrap();
+    assert_eq!(
+        (changed.outcome, &changed.document),
+        (Outcome::Replaced, &a.document)
+    );
+    assert_eq!(memory.document_count(&brick), 2);
+    let hits = memory.recall(Some(&brick), "rye bread", 5).await.unwrap();
+    assert!(hits[0].text.contains("rye bread"), "{hits:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn recall_ranks_the_right_chunk_first_and_keeps_to_its_persona() {
     let dir = tempfile::tempdir().unwrap();
     let (memory, brick, robin) = memory(dir.path()).await;

@@ -204,3 +204,46 @@ async fn a_clone_of_a_persona_chats_at_once_and_a_deleted_one_is_forgotten() {
     );
     telos.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approving_checks_the_proposal_again_and_refuses_one_edited_into_an_invalid_codex() {
+    let stub = OllamaStub::start(Script::design_table());
+    let dir = tempfile::tempdir().unwrap();
+    let telos = open(dir.path(), &stub).await;
+    telos.scan_codex().unwrap();
+    let path = telos.codex_dir().join("BABS.json");
+    let mut babs = codex_file(&telos, "BABS");
+    babs["priority"] = json!(2);
+    std::fs::write(&path, serde_json::to_string_pretty(&babs).unwrap()).unwrap();
+    let amendment = telos.scan_codex().unwrap().pending.remove(0);
+
+    // The stored proposal is edited behind the app's back: a priority no codex may have.
+    let stored = dir
+        .path()
+        .join(telos_core::persona::AMENDMENTS)
+        .join(format!("{}.json", amendment.id));
+    let mut proposal: Value =
+        serde_json::from_str(&std::fs::read_to_string(&stored).unwrap()).unwrap();
+    proposal["proposed"]["priority"] = json!(5000);
+    std::fs::write(&stored, serde_json::to_string_pretty(&proposal).unwrap()).unwrap();
+
+    let err = telos
+        .approve_amendment(&amendment.id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("priority 5000 is outside -100..=100"), "{err}");
+    assert!(err.contains(&amendment.id) && err.contains("BABS"), "{err}");
+    let obj = telos.image().resolve("BABS").unwrap();
+    assert_ne!(
+        obj.slots.get("priority"),
+        Some(&json!(5000)),
+        "nothing was changed"
+    );
+    assert_eq!(
+        telos.amendments().len(),
+        1,
+        "it waits, to be rejected or proposed anew"
+    );
+    telos.shutdown().await.unwrap();
+}

@@ -903,6 +903,11 @@ export type Recalled = {
 export type Refused = {
 	path: string,
 	reason: string,
+	/**
+	 *  The file killed its reader (a bomb, nesting too deep, a reader that overran its time):
+	 *  the inbox quarantines it rather than read it at every start.
+	 */
+	killed_reader?: boolean,
 };
 
 /**  The paired evaluation. */

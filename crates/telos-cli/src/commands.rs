@@ -77,7 +77,11 @@ pub(crate) enum Work {
     Amendments,
     Approve(String),
     Reject(String),
-    Ingest(String, Vec<std::path::PathBuf>),
+    /// The paths cross the app's socket as their bytes: a name that is not UTF-8 is a file too.
+    Ingest(
+        String,
+        #[serde(with = "path_bytes")] Vec<std::path::PathBuf>,
+    ),
     Recall(Option<String>, String, usize),
     Doctor,
     Mind(crate::mind::Mind),
@@ -545,4 +549,29 @@ fn read_input(file: &Path) -> Result<String> {
             e.utf8_error().valid_up_to()
         )
     })
+}
+
+/// Paths as their bytes (JSON arrays of numbers), so that any name the OS allows crosses the
+/// app's socket unchanged; JSON strings hold only UTF-8.
+mod path_bytes {
+    use std::os::unix::ffi::OsStringExt;
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<&[u8]> = paths
+            .iter()
+            .map(|p| p.as_os_str().as_encoded_bytes())
+            .collect();
+        bytes.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+        let bytes = Vec::<Vec<u8>>::deserialize(d)?;
+        Ok(bytes
+            .into_iter()
+            .map(|b| PathBuf::from(std::ffi::OsString::from_vec(b)))
+            .collect())
+    }
 }

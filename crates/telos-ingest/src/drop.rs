@@ -9,16 +9,21 @@ use telos_memory::{FileReport, Outcome, Progress, Stage};
 use tokio::sync::mpsc;
 
 use crate::walk::expand;
-use crate::{Ingest, IngestEvent, IngestSummary, Refused, SUMMARIES, UNREAD, UNREAD_KEEP};
+use crate::{
+    Ingest, IngestEvent, IngestSummary, Refused, SUMMARIES, UNREAD, UNREAD_KEEP, quarantine,
+};
 
 impl Ingest {
     /// Starts the job that remembers `paths` for `persona`, reporting on `tx`; the persona
-    /// shows busy until the last file is done. False when Telos is closing.
+    /// shows busy until the last file is done. With `quarantine_dir` (an inbox folder), files
+    /// its quarantine holds are passed over, and a file that kills its reader joins it. False
+    /// when Telos is closing.
     pub(crate) fn start(
         &self,
         persona: ObjRef,
         paths: Vec<PathBuf>,
         tx: mpsc::Sender<IngestEvent>,
+        quarantine_dir: Option<PathBuf>,
     ) -> bool {
         let Some(id) = ObjectId::parse(&persona.id) else {
             tracing::error!("{}: {:?} is not an object id", persona.name, persona.id);
@@ -29,7 +34,7 @@ impl Ingest {
         let name = format!("reading files for {}", persona.name);
         self.supervisor.job(name, async move {
             let _busy = busy;
-            me.remember(persona, id, paths, tx).await;
+            me.remember(persona, id, paths, tx, quarantine_dir).await;
         })
     }
 
@@ -39,10 +44,29 @@ impl Ingest {
         id: ObjectId,
         paths: Vec<PathBuf>,
         tx: mpsc::Sender<IngestEvent>,
+        quarantine_dir: Option<PathBuf>,
     ) {
         let memory = self.voice.memory().clone();
         let shutdown = self.supervisor.shutdown();
-        let (files, mut failed) = expand(&paths).await;
+        let (mut files, mut failed) = expand(&paths).await;
+        if let Some(dir) = &quarantine_dir {
+            let held = quarantine::load(dir);
+            let before = files.len();
+            files.retain(|f| match quarantine::holding(&held, f) {
+                Some(q) => {
+                    tracing::warn!(
+                        "{} is not read: it killed its reader before ({}); touch it to try again",
+                        f.display(),
+                        q.reason
+                    );
+                    false
+                }
+                None => true,
+            });
+            if files.is_empty() && failed.is_empty() && before > 0 {
+                return; // all quarantined: nothing to tell
+            }
+        }
         let shown = files.iter().map(|f| f.display().to_string()).collect();
         // A receiver that went away (a closed window) stops nothing: the files are still
         // remembered, so sends below may fail without consequence.
@@ -57,10 +81,7 @@ impl Ingest {
         for file in files {
             let path = file.display().to_string();
             if shutdown.is_set() {
-                failed.push(Refused {
-                    path,
-                    reason: "Telos closed before this file was read".into(),
-                });
+                failed.push(Refused::new(path, "Telos closed before this file was read"));
                 continue;
             }
             let progress_tx = tx.clone();
@@ -69,13 +90,16 @@ impl Ingest {
                 let _ = progress_tx.try_send(IngestEvent::File(p));
             };
             let outcome = tokio::select! {
-                outcome = memory.ingest_file(&id, &file, &progress) => outcome.map_err(|e| e.to_string()),
+                outcome = memory.ingest_file(&id, &file, &progress) => outcome.map_err(|e| {
+                    let killed = matches!(e, telos_memory::Error::ReaderDied { .. });
+                    (e.to_string(), killed)
+                }),
                 // Cut short: rows written for it and not committed are tidied at the next open.
-                () = shutdown.wait() => Err("Telos closed while this file was read".into()),
+                () = shutdown.wait() => Err(("Telos closed while this file was read".into(), false)),
             };
             match outcome {
                 Ok(report) => remembered.push(report),
-                Err(error) => {
+                Err((error, killed)) => {
                     tracing::warn!("{} could not remember {path}: {error}", persona.name);
                     let _ = tx
                         .send(IngestEvent::File(Progress {
@@ -88,9 +112,14 @@ impl Ingest {
                     if !shutdown.is_set() {
                         unread.push(json!({"path": path, "reason": error, "at": now_ms()}));
                     }
+                    if let (true, Some(dir)) = (killed, &quarantine_dir)
+                        && let Err(e) = quarantine::add(dir, &file, &error)
+                    {
+                        tracing::error!("{path} could not be quarantined: {e}");
+                    }
                     failed.push(Refused {
-                        path,
-                        reason: error,
+                        killed_reader: killed,
+                        ..Refused::new(path, error)
                     });
                 }
             }

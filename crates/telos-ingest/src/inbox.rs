@@ -2,8 +2,9 @@
 //! remembered by that persona like a drop, once it has been still for a moment (no writes,
 //! the same size and modification time on two looks), so a file being copied in is never
 //! read half-written. Files already there when the watch starts are remembered too; what was
-//! remembered before is recognised by its bytes and skipped. Removing a file from the inbox
-//! forgets nothing.
+//! remembered before is recognised by its bytes and skipped; a file that killed its reader is
+//! quarantined (`quarantine.rs`) and not read again until it changes. Removing a file from the
+//! inbox forgets nothing.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -176,7 +177,11 @@ impl Inbox {
         };
         let persona = ObjRef::named(&object);
         let (tx, mut progress) = mpsc::channel(256);
-        if !self.ingest.start(persona.clone(), files, tx) {
+        // A file that killed its reader waits in the inbox's quarantine until it changes.
+        if !self
+            .ingest
+            .start(persona.clone(), files, tx, Some(self.dir.clone()))
+        {
             return; // Telos is closing: the files wait for the next start
         }
         let events = self.events.clone();

@@ -19,6 +19,7 @@
 mod drop;
 mod error;
 mod inbox;
+pub mod quarantine;
 mod summary;
 mod walk;
 
@@ -82,6 +83,20 @@ pub struct IngestSummary {
 pub struct Refused {
     pub path: String,
     pub reason: String,
+    /// The file killed its reader (a bomb, nesting too deep, a reader that overran its time):
+    /// the inbox quarantines it rather than read it at every start.
+    #[serde(default)]
+    pub killed_reader: bool,
+}
+
+impl Refused {
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+            killed_reader: false,
+        }
+    }
 }
 
 impl IngestSummary {
@@ -165,7 +180,7 @@ impl Ingest {
             return Err(Error::NoFiles(object.name.clone()));
         }
         let (tx, rx) = mpsc::channel(256);
-        if !self.start(ObjRef::named(&object), paths.to_vec(), tx) {
+        if !self.start(ObjRef::named(&object), paths.to_vec(), tx, None) {
             return Err(Error::Closing(format!("reading files for {}", object.name)));
         }
         Ok(rx)
@@ -213,10 +228,7 @@ mod tests {
         ];
         for (remembered, failed, want) in cases {
             let failed = (0..failed)
-                .map(|i| Refused {
-                    path: format!("/bad{i}"),
-                    reason: "no".into(),
-                })
+                .map(|i| Refused::new(format!("/bad{i}"), "no"))
                 .collect();
             let summary = IngestSummary::new(persona.clone(), remembered, failed, 0);
             assert_eq!(summary.message, want);

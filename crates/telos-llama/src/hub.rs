@@ -22,6 +22,25 @@ use crate::catalog::HF;
 /// The hub, unless `HF_ENDPOINT` names another.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
+/// What a pull takes: a file the hub says is bigger than `max_bytes`, or bigger than the
+/// models folder's free space, is refused before a byte is fetched (and one that sends more
+/// than it said is cut off); a hub that sends nothing for `read_timeout` is given up on,
+/// the bytes so far kept for the next pull to resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_bytes: u64,
+    pub read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 256 << 30,
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
 /// One file on the hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubFile {
@@ -164,6 +183,17 @@ pub async fn pull_from(
     base: &str,
     dir: &Path,
     model: &str,
+    progress: impl FnMut(Progress) + Send,
+) -> Result<(PathBuf, Pin)> {
+    pull_limited(base, dir, model, Limits::default(), progress).await
+}
+
+/// [`pull_from`] within `limits`.
+pub async fn pull_limited(
+    base: &str,
+    dir: &Path,
+    model: &str,
+    limits: Limits,
     mut progress: impl FnMut(Progress) + Send,
 ) -> Result<(PathBuf, Pin)> {
     let spec = HubFile::parse(model).map_err(|reason| Error::Embedded {
@@ -227,8 +257,27 @@ pub async fn pull_from(
     std::fs::create_dir_all(target.parent().unwrap_or(dir)).map_err(|e| fail(e.to_string()))?;
     let part = with_suffix(&target, &format!(".{commit}.part"));
     let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+    if let Some(total) = total {
+        if total > limits.max_bytes {
+            return Err(fail(format!(
+                "the file is {}, more than the {} a pull takes",
+                gb(total),
+                gb(limits.max_bytes)
+            )));
+        }
+        let free = free_bytes(target.parent().unwrap_or(dir));
+        if let Some(free) = free.filter(|f| *f < total.saturating_sub(have)) {
+            return Err(fail(format!(
+                "the file needs {} more and {} has {} free",
+                gb(total.saturating_sub(have)),
+                target.parent().unwrap_or(dir).display(),
+                gb(free)
+            )));
+        }
+    }
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
+        .read_timeout(limits.read_timeout)
         .build()
         .map_err(|e| fail(e.to_string()))?;
     let mut request = authed(client.get(url(&commit)));
@@ -258,9 +307,18 @@ pub async fn pull_from(
             part.display()
         ))
     })? {
+        done += bytes.len() as u64;
+        let most = total.unwrap_or(limits.max_bytes).min(limits.max_bytes);
+        if done > most {
+            drop(file);
+            let _ = std::fs::remove_file(&part);
+            return Err(fail(format!(
+                "the hub sent more than the {most} bytes the file may have: stopped, and \
+                 what came removed"
+            )));
+        }
         file.write_all(&bytes)
             .map_err(|e| fail(format!("{}: {e}", part.display())))?;
-        done += bytes.len() as u64;
         progress(Progress { done, total });
     }
     file.sync_all()
@@ -282,6 +340,25 @@ pub async fn pull_from(
     let json = serde_json::to_string_pretty(&pin).map_err(|e| fail(e.to_string()))?;
     std::fs::write(spec.pin_path(dir), json).map_err(|e| fail(e.to_string()))?;
     Ok((target, pin))
+}
+
+/// `n` bytes in GiB, or MiB below one GiB, with one decimal.
+fn gb(n: u64) -> String {
+    if n >= 1 << 30 {
+        format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64)
+    } else {
+        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
+    }
+}
+
+/// The bytes free for an unprivileged user on the filesystem holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: statvfs fills the struct it is given from a NUL-terminated path.
+    (unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0)
+        .then(|| st.f_bavail as u64 * st.f_frsize as u64)
 }
 
 /// The SHA-256 of a file, as lowercase hex.

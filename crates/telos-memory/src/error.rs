@@ -29,6 +29,11 @@ pub enum Error {
     BadPdf { path: PathBuf, reason: String },
     #[error("{} has no text to remember (a PDF without a text layer?)", .path.display())]
     NoText { path: PathBuf },
+    /// The reader process died, overran its time or answered nonsense: this file killed it.
+    #[error("{} could not be read: its reader {reason}", .path.display())]
+    ReaderDied { path: PathBuf, reason: String },
+    #[error("{0}")]
+    NoReader(String),
     #[error("embedding weights at {}: {reason}", .path.display())]
     Weights { path: PathBuf, reason: String },
     #[error("embedding failed: {0}")]

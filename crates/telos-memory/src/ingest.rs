@@ -135,8 +135,7 @@ impl Memory {
         };
         report(Stage::Reading);
         let limit = self.inner.max_document_bytes;
-        let owned = path.to_owned();
-        let doc = blocking(move || crate::read::read(&owned, limit)).await?;
+        let doc = crate::reader::read(path, limit).await?;
         let persona_obj = self.inner.image.get(persona)?;
         match self.same_or_previous(&persona_obj, &doc) {
             (Some(same), None) => return Ok(unchanged(shown, &same)),
@@ -220,6 +219,7 @@ impl Memory {
         doc: &Document,
     ) -> (Option<Object>, Option<Object>) {
         let source = doc.path.display().to_string();
+        let bytes = source_bytes(&doc.path);
         let mut same = None;
         let mut previous = None;
         for id in persona.links.get(MEMORY).into_iter().flatten() {
@@ -228,7 +228,12 @@ impl Memory {
             };
             if d.slots.get("hash").and_then(|h| h.as_str()) == Some(doc.hash.as_str()) {
                 same = Some((*d).clone());
-            } else if d.slots.get("source").and_then(|s| s.as_str()) == Some(source.as_str()) {
+            } else if d.slots.get("source").and_then(|s| s.as_str()) == Some(source.as_str())
+                // A document from before names were kept whole has no bytes: its source decides.
+                && d.slots
+                    .get(SOURCE_BYTES)
+                    .is_none_or(|b| b.as_str() == bytes.as_deref())
+            {
                 previous = Some((*d).clone());
             }
         }
@@ -318,6 +323,9 @@ impl Memory {
         ] {
             c.set_slot(&doc_id, slot, value)?;
         }
+        if let Some(bytes) = source_bytes(&doc.path) {
+            c.set_slot(&doc_id, SOURCE_BYTES, json!(bytes))?;
+        }
         let mut rows = Vec::with_capacity(chunks.len());
         let mut ids = Vec::with_capacity(chunks.len());
         for (chunk, vector) in chunks.iter().zip(vectors) {
@@ -372,6 +380,18 @@ impl Memory {
         }
         Ok((doc_id, cycle))
     }
+}
+
+/// A document's slot holding its path's bytes (hex) when the path is not UTF-8: its `source`
+/// shows such a name with U+FFFD, which two names differing only in those bytes share, so the
+/// bytes tell them apart.
+pub const SOURCE_BYTES: &str = "source_bytes";
+
+/// The hex of `path`'s bytes when it is not UTF-8; None when `source` says it all.
+fn source_bytes(path: &Path) -> Option<String> {
+    path.to_str()
+        .is_none()
+        .then(|| crate::read::hex(path.as_os_str().as_encoded_bytes()))
 }
 
 /// The report for a file whose bytes `same` already holds.

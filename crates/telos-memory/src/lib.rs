@@ -27,6 +27,7 @@ pub mod ingest;
 mod kernels;
 pub mod ollama;
 pub mod read;
+pub mod reader;
 mod recall;
 pub mod store;
 
@@ -40,7 +41,7 @@ pub use chunk::{Chunk, Chunker};
 pub use embed::{DIM, Embedder, MiniLm};
 pub use error::{Error, Result};
 pub use index::{IndexKind, IndexState};
-pub use ingest::{CHUNKS, FileReport, MEMORY, Outcome, Progress, Stage};
+pub use ingest::{CHUNKS, FileReport, MEMORY, Outcome, Progress, SOURCE_BYTES, Stage};
 pub use recall::{Health, Recalled};
 
 /// Makes the embedder when memory first needs it (loading MiniLM takes a moment).

@@ -61,9 +61,24 @@ impl Document {
     }
 }
 
-/// Reads and recognises one file, refusing what cannot be remembered with an error naming it.
+/// Reads and recognises one file in this process, refusing what cannot be remembered with an
+/// error naming it. For trusted input and tests: the app parses documents in a reader
+/// process ([`crate::reader::read`]).
 pub fn read(path: &Path, limit: u64) -> Result<Document> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::read(path, e))?;
+    parse(path, read_bytes(path, limit)?)
+}
+
+/// A file's bytes, at most `limit` of them. The file is opened first and what was opened is
+/// checked (a file swapped for a pipe or a device after the walk saw it is refused, not waited
+/// on: the open does not block).
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| Error::read(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::read(path, e))?;
     if meta.is_dir() {
         return Err(unsupported(path, "a directory"));
     }
@@ -79,8 +94,8 @@ pub fn read(path: &Path, limit: u64) -> Result<Document> {
     }
     // Bounded even if the file grows while it is read.
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| Error::read(path, e))?;
     if bytes.len() as u64 > limit {
         return Err(Error::TooLarge {
@@ -89,7 +104,7 @@ pub fn read(path: &Path, limit: u64) -> Result<Document> {
             limit,
         });
     }
-    parse(path, bytes)
+    Ok(bytes)
 }
 
 /// Recognises and extracts a document from its bytes; `path` names it and hints its type.
@@ -361,6 +376,25 @@ mod tests {
             parse_as("empty.txt", b" \n\t").unwrap_err().to_string(),
             "empty.txt is empty"
         );
+    }
+
+    #[test]
+    fn a_pipe_or_a_folder_is_refused_at_once_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("notes.txt");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Nobody writes to the pipe: a blocking open would wait forever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let at = fifo.clone();
+        std::thread::spawn(move || tx.send(read_bytes(&at, 1024).unwrap_err().to_string()));
+        let err = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("reading a pipe returned");
+        assert!(err.contains("a special file"), "{err}");
+        assert!(err.contains("notes.txt"), "{err}");
+        let err = read_bytes(dir.path(), 1024).unwrap_err().to_string();
+        assert!(err.contains("a directory"), "{err}");
     }
 
     #[test]

@@ -197,8 +197,18 @@ impl CodexFiles {
     /// brings its own first footprint (the table's figure, else none until Ollama measures it).
     pub async fn approve(&self, id: &str) -> Result<CycleRecord> {
         let amendment = self.find(id)?;
+        // Checked again as its file was: the stored proposal may have been edited since, and
+        // it must still name this persona.
+        let proposed = &Codex::parse(
+            &self.path(&amendment.persona),
+            &amendment.proposed.to_file_text(),
+        )
+        .map_err(|p| Error::InvalidAmendment {
+            id: amendment.id.clone(),
+            persona: amendment.persona.clone(),
+            problem: p.message,
+        })?;
         let persona = self.image.resolve(&amendment.persona)?;
-        let proposed = &amendment.proposed;
         let changes = Codex::of(&self.image, &persona).changes(proposed);
         let object = persona.id.to_string();
         let mut list: Vec<Op> = changes

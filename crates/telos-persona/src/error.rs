@@ -18,6 +18,15 @@ pub enum Error {
     EmptyQuery,
     #[error("no pending amendment {id:?} (pending: {pending})")]
     NoAmendment { id: String, pending: String },
+    #[error(
+        "amendment {id} to {persona} is not a valid codex: {problem} (nothing was changed; \
+         edit the codex file again to propose it anew)"
+    )]
+    InvalidAmendment {
+        id: String,
+        persona: String,
+        problem: String,
+    },
     #[error("{} cannot be read or written: {source}", .path.display())]
     Io {
         path: PathBuf,

@@ -1,15 +1,95 @@
 // Codex amendments waiting for a human: a toolbar button with their count, and a dialog
-// that shows each one's changes with Approve and Reject.
+// that shows each one's changes, whole, with Approve and Reject.
 
 import type { Amendment, CodexReport } from "../bindings";
 
-/** One line per changed field: `model: "mistral:7b" → "mistral:7b-instruct"`. */
-export function describeChanges(a: Amendment): string[] {
-  return a.changes.map((c) => `${c.field}: ${shorten(c.from)} → ${shorten(c.to)}`);
+/** A field's value as a person reads it: a JSON string's text, anything else as JSON. */
+function readable(json: string): string {
+  try {
+    const v: unknown = JSON.parse(json);
+    return typeof v === "string" ? v : json;
+  } catch {
+    return json;
+  }
 }
 
-function shorten(json: string): string {
-  return json.length > 80 ? `${json.slice(0, 77)}…` : json;
+/**
+ * Where two texts differ: what they share before and after, and the part of each in between
+ * (a one-letter edit deep in a long prompt is the `was`/`now` pair, however far in it is).
+ */
+export interface Span {
+  before: string;
+  was: string;
+  now: string;
+  after: string;
+}
+
+export function changedSpan(from: string, to: string): Span {
+  const a = [...from];
+  const b = [...to];
+  let p = 0;
+  while (p < a.length && p < b.length && a[p] === b[p]) p++;
+  let s = 0;
+  while (s < a.length - p && s < b.length - p && a[a.length - 1 - s] === b[b.length - 1 - s]) s++;
+  return {
+    before: a.slice(0, p).join(""),
+    was: a.slice(p, a.length - s).join(""),
+    now: b.slice(p, b.length - s).join(""),
+    after: a.slice(a.length - s).join(""),
+  };
+}
+
+/** One changed field, whole: short values on one line, long ones in full with the change marked. */
+export interface Shown {
+  field: string;
+  /** `priority: 1 → 2`, when both values are short and one line each; else null. */
+  line: string | null;
+  span: Span;
+}
+
+const INLINE = 60;
+
+/** Every changed field of `a`, nothing cut: the whole value before and after. */
+export function describeChanges(a: Amendment): Shown[] {
+  return a.changes.map((c) => {
+    const from = readable(c.from);
+    const to = readable(c.to);
+    const short = (t: string) => t.length <= INLINE && !t.includes("\n");
+    return {
+      field: c.field,
+      line: short(from) && short(to) ? `${c.field}: ${c.from} → ${c.to}` : null,
+      span: changedSpan(from, to),
+    };
+  });
+}
+
+/** A value in full, the part that changed wrapped in `mark` (del or ins). */
+function fullValue(label: string, before: string, changed: string, after: string, mark: "del" | "ins"): HTMLElement {
+  const box = document.createElement("div");
+  box.className = "value";
+  const head = document.createElement("span");
+  head.className = "label";
+  head.textContent = label;
+  const text = document.createElement("pre");
+  const m = document.createElement(mark);
+  m.textContent = changed;
+  text.append(before, m, after);
+  box.append(head, text);
+  return box;
+}
+
+function changeItem(c: Shown): HTMLLIElement {
+  const li = document.createElement("li");
+  li.dataset.field = c.field;
+  if (c.line) {
+    li.textContent = c.line;
+    return li;
+  }
+  const name = document.createElement("span");
+  name.textContent = `${c.field}:`;
+  const { before, was, now, after } = c.span;
+  li.append(name, fullValue("was", before, was, after, "del"), fullValue("now", before, now, after, "ins"));
+  return li;
 }
 
 /** The problems of a report not yet told, as `file:line: message`; remembers them in `told`. */
@@ -47,11 +127,7 @@ export function showAmendments(
     const head = document.createElement("strong");
     head.textContent = a.persona;
     const list = document.createElement("ul");
-    for (const line of describeChanges(a)) {
-      const li = document.createElement("li");
-      li.textContent = line;
-      list.append(li);
-    }
+    for (const c of describeChanges(a)) list.append(changeItem(c));
     const row = document.createElement("div");
     row.className = "choices";
     const act = (approve: boolean) => async () => {
