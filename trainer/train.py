@@ -147,7 +147,15 @@ def train(model, tokenizer, rows, args, device):
 
     random.seed(args.seed)
     torch.manual_seed(args.seed)
-    encoded = [encode(tokenizer, r, args.max_tokens) for r in rows]
+    # A row with nothing to learn (no reply token left after the shift) has no loss: its NaN
+    # would end up in the optimizer and on the progress line, which JSON cannot carry.
+    encoded = [
+        e
+        for e in (encode(tokenizer, r, args.max_tokens) for r in rows)
+        if any(label != -100 for label in e[1][1:])
+    ]
+    if not encoded:
+        raise ValueError("no row has a reply to learn from")
     order = list(range(len(encoded)))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr)
     model.train()
