@@ -4,6 +4,7 @@
 //! be left on the machine. Needs root (CI runs as root), the helper and the rootfs (both
 //! made by scripts/setup).
 
+mod contain;
 mod oci;
 mod rootless;
 

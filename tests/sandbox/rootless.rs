@@ -8,7 +8,7 @@ const USER: u32 = 4242;
 
 /// A helper, a rootfs and a state folder a user without root can reach (the shared ones are
 /// under root's 0700 home), and the runs made through them as [`USER`].
-struct Rootless {
+pub(crate) struct Rootless {
     dir: tempfile::TempDir,
     helper: std::path::PathBuf,
     rootfs: std::path::PathBuf,
@@ -16,11 +16,35 @@ struct Rootless {
     runs: usize,
     /// A cgroup v2 folder delegated to [`USER`] (owned by it) that the helper starts in, as
     /// under a systemd desktop session; `None` starts it in the test's own cgroup.
-    delegated: Option<std::path::PathBuf>,
+    pub(crate) delegated: Option<std::path::PathBuf>,
+}
+
+/// A new cgroup v2 folder delegated to [`USER`] (it owns the folder and the files a
+/// delegation hands over), as systemd makes one for a session or a `Delegate=yes` scope.
+pub(crate) fn delegated_cgroup() -> std::path::PathBuf {
+    let cgroup2 = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"cgroup2")).then(|| std::path::PathBuf::from(f[1]))
+        })
+        .expect("a cgroup v2 mount (the unified hierarchy)");
+    let delegated = cgroup2.join(format!("telos-test-delegated-{}", std::process::id()));
+    std::fs::create_dir(&delegated).unwrap();
+    for file in [
+        "",
+        "cgroup.procs",
+        "cgroup.threads",
+        "cgroup.subtree_control",
+    ] {
+        std::os::unix::fs::chown(delegated.join(file), Some(USER), Some(USER)).unwrap();
+    }
+    delegated
 }
 
 impl Rootless {
-    fn new(sb: &Sandbox) -> Self {
+    pub(crate) fn new(sb: &Sandbox) -> Self {
         use std::os::unix::fs::chown;
         let dir = tempfile::tempdir().unwrap();
         set_mode(dir.path(), 0o755);
@@ -49,7 +73,7 @@ impl Rootless {
     }
 
     /// Runs `tool` through the helper as [`USER`].
-    fn run(&mut self, tool: &Tool) -> Outcome {
+    pub(crate) fn run(&mut self, tool: &Tool) -> Outcome {
         self.runs += 1;
         let tool_dir = self.dir.path().join(format!("tool-{}", self.runs));
         std::fs::create_dir(&tool_dir).unwrap();
@@ -129,7 +153,7 @@ async fn a_rootless_run_is_contained_by_its_user_namespace_and_rlimits() {
         "rootless plain run",
         o.cause == Cause::Exited
             && o.exit_code == Some(0)
-            && o.mode == "rootless"
+            && o.mode == "rootless-rlimits"
             && o.stdout.trim() == r#"{"sum": 6, "uid": 0}"#,
         &o,
     );
@@ -263,24 +287,7 @@ say('kill', libc.kill(-1, 9))
     // A cgroup v2 subtree delegated to the user (what systemd gives a desktop session):
     // the container gets a cgroup of its own under the helper's, gone after the run. The
     // limits stay rlimits (see the README).
-    let cgroup2 = std::fs::read_to_string("/proc/self/mounts")
-        .unwrap()
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.get(2) == Some(&"cgroup2")).then(|| std::path::PathBuf::from(f[1]))
-        })
-        .expect("a cgroup v2 mount (the unified hierarchy)");
-    let delegated = cgroup2.join(format!("telos-test-delegated-{}", std::process::id()));
-    std::fs::create_dir(&delegated).unwrap();
-    for file in [
-        "",
-        "cgroup.procs",
-        "cgroup.threads",
-        "cgroup.subtree_control",
-    ] {
-        std::os::unix::fs::chown(delegated.join(file), Some(USER), Some(USER)).unwrap();
-    }
+    let delegated = delegated_cgroup();
     rl.delegated = Some(delegated.clone());
     let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let watcher = {

@@ -9,12 +9,18 @@
 //! A run: write an OCI bundle (config.json over the shared read-only rootfs), build and
 //! start the container with our pipes as its stdio, then wait on the init process (pidfd)
 //! while reading both pipes under their caps, until it exits or the clock runs out. A kill
-//! is SIGKILL to the container's init: it is pid 1 of its own pid namespace, so the kernel
-//! takes every process of the container with it. The cgroup's OOM counter is read before
-//! the container, its cgroup and the bundle are deleted.
+//! is SIGKILL to the container's init through its pidfd: it is pid 1 of its own pid
+//! namespace, so the kernel takes every process of the container with it. The cgroup's OOM
+//! counter is read before the container, its cgroup and the bundle are deleted.
+//!
+//! How the run is contained (the outcome's `mode`) is a [`Containment`]: root, rootless in a
+//! delegated cgroup (cgroup.rs), or rootless under rlimits (spec.rs's `Bounds`).
 
-mod net;
+mod cgroup;
+mod ns;
+mod pidfd;
 mod rootless;
+mod seccomp;
 mod signals;
 mod spec;
 mod watch;
@@ -29,12 +35,12 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
 use libcontainer::workload::default::DefaultExecutor;
 use nix::fcntl::OFlag;
-use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
+use nix::sys::wait::waitpid;
 use telos_sandbox::proto::{Cause, Outcome, Request};
 
-use crate::net::loopback_up;
+use crate::ns::{dev_read_only, loopback_up};
+use crate::pidfd::Pidfd;
+use crate::spec::Containment;
 use crate::watch::Watch;
 
 fn main() {
@@ -50,8 +56,12 @@ fn main() {
                 eprintln!("telos-sandbox-helper --spec: a request on stdin: {e}");
                 std::process::exit(2)
             });
-        let rootless = !nix::unistd::geteuid().is_root();
-        let config = spec::config(&request, "/telos-spec", rootless);
+        let containment = if nix::unistd::geteuid().is_root() {
+            Containment::Root
+        } else {
+            Containment::Rlimits
+        };
+        let config = spec::config(&request, "/telos-spec", containment);
         println!("{}", serde_json::to_string_pretty(&config).expect("json"));
         return;
     }
@@ -74,19 +84,23 @@ fn main() {
 
 /// Runs `request` to the end, whatever happens; the container is gone when this returns.
 fn run(request: &Request) -> Outcome {
-    let mode = if nix::unistd::geteuid().is_root() {
-        "root"
-    } else {
-        "rootless"
-    };
     // Rootless: into a user namespace of our own first (see rootless.rs); from here on the
-    // helper is root there, and every check below sees the namespace's view.
-    let entered = if mode == "rootless" {
-        rootless::enter()
-    } else {
+    // helper is root there, and every check below sees the namespace's view. Then into a
+    // delegated cgroup where there is one, or rlimits.
+    let mut delegation = None;
+    let mut containment = Containment::Root;
+    let entered = if nix::unistd::geteuid().is_root() {
         Ok(())
+    } else {
+        containment = Containment::Rlimits;
+        rootless::enter().map(|()| {
+            if let Ok(d) = cgroup::delegate() {
+                delegation = Some(d);
+                containment = Containment::Cgroup;
+            }
+        })
     };
-    let mut outcome = match entered.and_then(|()| Run::prepare(request, mode)) {
+    let mut outcome = match entered.and_then(|()| Run::prepare(request, containment)) {
         Err(reason) => Outcome::refused(reason),
         Ok(mut run) => {
             let outcome = run.go(request);
@@ -102,7 +116,16 @@ fn run(request: &Request) -> Outcome {
             outcome
         }
     };
-    outcome.mode = mode.to_string();
+    if let Some(d) = delegation
+        && let Err(e) = d.undo()
+    {
+        let note = format!("cleanup: {e}");
+        outcome.reason = Some(match outcome.reason.take() {
+            Some(r) => format!("{r}; {note}"),
+            None => note,
+        });
+    }
+    outcome.mode = containment.mode().to_string();
     outcome
 }
 
@@ -112,12 +135,14 @@ struct Run {
     bundle: PathBuf,
     state_root: PathBuf,
     cgroup: String,
-    rootless: bool,
+    containment: Containment,
     container: Option<libcontainer::container::Container>,
+    /// The container's init, once it exists.
+    init: Option<Pidfd>,
 }
 
 impl Run {
-    fn prepare(request: &Request, mode: &str) -> Result<Self, String> {
+    fn prepare(request: &Request, containment: Containment) -> Result<Self, String> {
         check_request(request)?;
         let id = format!(
             "telos-{}-{}",
@@ -137,7 +162,7 @@ impl Run {
         private_dir(&bundle)?;
         // Flat, so that deleting the container leaves no parent cgroup behind.
         let cgroup = format!("/{id}");
-        let config = spec::config(request, &cgroup, mode == "rootless");
+        let config = spec::config(request, &cgroup, containment);
         let path = bundle.join("config.json");
         if let Err(e) = std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("json")) {
             let _ = std::fs::remove_dir_all(&bundle);
@@ -148,8 +173,9 @@ impl Run {
             bundle,
             state_root,
             cgroup,
-            rootless: mode == "rootless",
+            containment,
             container: None,
+            init: None,
         })
     }
 
@@ -186,32 +212,39 @@ impl Run {
                     .with_detach(true)
                     .build()
             });
-        let mut container = match built {
+        let container = match built {
             Ok(Ok(c)) => c,
             Ok(Err(e)) | Err(e) => {
                 return Outcome::refused(format!("creating the container: {e}"));
             }
         };
-        // Rootless, the container shares the helper's network namespace, whose loopback is up.
-        if let Some(pid) = container.pid()
-            && !self.rootless
-            && let Err(e) = loopback_up(pid)
-        {
-            self.container = Some(container);
-            return Outcome::refused(format!("bringing up the container's loopback: {e}"));
-        }
-        let started_ok = container.start();
         let pid = container.pid();
         self.container = Some(container);
-        if let Err(e) = started_ok {
+        let Some(pid) = pid else {
+            return Outcome::refused("the container was made without a process".to_string());
+        };
+        let init = match Pidfd::open(pid) {
+            Ok(fd) => self.init.insert(fd),
+            Err(e) => return Outcome::refused(format!("the container's init: {e}")),
+        };
+        // As root: loopback up in the container's network namespace and /dev read-only
+        // (rootless, the container shares the helper's network namespace, whose loopback is
+        // up, and /dev is a readonlyPath).
+        if self.containment == Containment::Root {
+            if let Err(e) = loopback_up(pid) {
+                return Outcome::refused(format!("bringing up the container's loopback: {e}"));
+            }
+            if let Err(e) = dev_read_only(pid) {
+                return Outcome::refused(format!("the container's /dev: {e}"));
+            }
+        }
+        let container = self.container.as_mut().expect("set above");
+        if let Err(e) = container.start() {
             return Outcome::refused(format!("starting the container: {e}"));
         }
-        let Some(pid) = pid else {
-            return Outcome::refused("the container started without a process".to_string());
-        };
         let deadline = started + Duration::from_millis(limits.timeout_ms);
         let mut watch = Watch::new(out_r, err_r, limits.output_bytes);
-        let (status, cause, note) = watch.until_exit(pid, deadline);
+        let (status, cause, note) = watch.until_exit(init, deadline);
         let mut cause = cause;
         // Output past the cap read in the last moments (with the exit, or while draining).
         if cause == Cause::Exited && (watch.out.over || watch.err.over) {
@@ -263,9 +296,10 @@ impl Run {
         });
         // A container made but never started (or not yet reaped) has a live init: kill and
         // reap it first, so that deleting it need not find its processes through a cgroup,
-        // which a rootless run may not have.
-        if let Some(pid) = container.as_ref().and_then(|c| c.pid()) {
-            reap(pid);
+        // which a rootless run may not have. Through its pidfd: once reaped, its pid may be
+        // another process's.
+        if let Some(init) = self.init.take() {
+            reap(&init);
         }
         if let Some(mut c) = container
             && let Err(e) = c.delete(true)
@@ -283,19 +317,15 @@ impl Run {
     }
 }
 
-/// Kills `pid` (the container's init, our child) if it is still there and waits up to a second
-/// for it to be gone.
-fn reap(pid: Pid) {
-    if kill(pid, None).is_err() {
-        return;
+/// Kills the container's init (our child) if it is still running, waits up to a second for
+/// it to exit, and reaps it.
+fn reap(init: &Pidfd) {
+    if init.kill() {
+        init.wait(Duration::from_secs(1));
     }
-    let _ = kill(pid, Signal::SIGKILL);
-    let until = Instant::now() + Duration::from_secs(1);
-    while Instant::now() < until {
-        match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(5)),
-            _ => return,
-        }
+    if init.exited() {
+        // Ours and not yet reaped, or already reaped (ECHILD): either way nothing is left.
+        let _ = waitpid(init.pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
     }
 }
 
@@ -338,10 +368,55 @@ fn sweep(bundles: &Path, state_root: &Path) {
             continue;
         }
         if let Ok(mut c) = libcontainer::container::Container::load(state_root.join(&id)) {
-            let _ = c.delete(true);
+            match c.pid().map(Pidfd::open) {
+                // Its init is still running: killed through a pidfd opened before checking
+                // that it is that process (libcontainer's own kill goes by pid).
+                Some(Ok(init)) if is_init_of(&init, &c) => {
+                    init.kill();
+                    init.wait(Duration::from_secs(1));
+                    let _ = c.delete(true);
+                }
+                // Its pid is another process's now: only the state goes.
+                Some(Ok(_)) => {
+                    let _ = std::fs::remove_dir_all(state_root.join(&id));
+                }
+                _ => {
+                    let _ = c.delete(true);
+                }
+            }
         }
         let _ = std::fs::remove_dir_all(entry.path());
     }
+}
+
+/// `init` started within seconds of `container`'s creation: it is the container's init, not a
+/// process that took over its pid later.
+fn is_init_of(init: &Pidfd, container: &libcontainer::container::Container) -> bool {
+    let Some(created) = container.state.created.map(|t| t.timestamp()) else {
+        return false;
+    };
+    let started = || -> Option<i64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", init.pid)).ok()?;
+        // Field 22, starttime in clock ticks since boot; the name (field 2) may hold spaces.
+        let ticks: i64 = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(19)?
+            .parse()
+            .ok()?;
+        let boot: i64 = std::fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))?
+            .trim()
+            .parse()
+            .ok()?;
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
+        Some(boot + ticks / hz)
+    };
+    started().is_some_and(|s| (s - created).abs() <= 5)
 }
 
 fn check_request(r: &Request) -> Result<(), String> {

@@ -69,7 +69,7 @@ pub fn enter() -> Result<(), String> {
         None::<&str>,
     )
     .map_err(|e| format!("mounting our cgroup v2 view on {CGROUP_ROOT}: {e}"))?;
-    crate::net::set_lo_up().map_err(|e| format!("bringing up loopback: {e}"))
+    crate::ns::set_lo_up().map_err(|e| format!("bringing up loopback: {e}"))
 }
 
 fn write_proc(file: &str, text: &str) -> Result<(), String> {

@@ -1,15 +1,14 @@
-//! Waiting for the container: its init's exit (a pidfd where the kernel has one), its two
-//! output pipes read up to their caps, and the signals that ask the helper to stop.
+//! Waiting for the container: its init's exit (its pidfd), its two output pipes read up to
+//! their caps, and the signals that ask the helper to stop.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
 use telos_sandbox::proto::Cause;
 
+use crate::pidfd::Pidfd;
 use crate::signals;
 
 /// One output stream, kept up to its cap.
@@ -62,17 +61,17 @@ impl Watch {
         }
     }
 
-    /// Reads output until `pid` exits, killing it at the deadline, past an output cap or when
-    /// the helper is told to stop. Returns the exit status (128 + signal when killed), why it
-    /// ended, and a note when something else is worth saying.
+    /// Reads output until `init` (the container's, our child) exits, killing it at the
+    /// deadline, past an output cap or when the helper is told to stop. Returns the exit
+    /// status (128 + signal when killed), why it ended, and a note when something else is
+    /// worth saying.
     pub(crate) fn until_exit(
         &mut self,
-        pid: Pid,
+        init: &Pidfd,
         deadline: Instant,
     ) -> (Option<i32>, Cause, Option<String>) {
         /// How long a killed container may take to be gone before the helper stops waiting.
         const GRACE: Duration = Duration::from_secs(5);
-        let pidfd = pidfd_open(pid);
         let mut cause = Cause::Exited;
         let mut note = None;
         let mut killed: Option<Instant> = None;
@@ -88,7 +87,7 @@ impl Watch {
                 }
                 if cause != Cause::Exited {
                     // pid 1 of the container's pid namespace: the kernel kills the rest.
-                    let _ = kill(pid, Signal::SIGKILL);
+                    init.kill();
                     killed = Some(Instant::now());
                 }
             } else if killed.is_some_and(|at| at.elapsed() > GRACE) {
@@ -110,9 +109,7 @@ impl Watch {
                 left.as_millis().clamp(1, 1000) as u16
             };
             let mut fds = self.pipes();
-            if let Some(fd) = &pidfd {
-                fds.push((PIDFD, fd.as_fd()));
-            }
+            fds.push((PIDFD, init.as_fd()));
             if let Some(fd) = signals::fd() {
                 fds.push((SIGNAL, fd));
             }
@@ -120,9 +117,9 @@ impl Watch {
             drop(fds);
             self.read(&hits);
             // A signal is read at the top of the loop.
-            let exited = hits.contains(&PIDFD);
-            if exited || pidfd.is_none() {
-                match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            // Our child, not yet reaped: its pid is still its own.
+            if hits.contains(&PIDFD) {
+                match waitpid(init.pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
                     Ok(WaitStatus::Exited(_, code)) => {
                         self.drain();
                         return (Some(code), cause, note);
@@ -201,16 +198,4 @@ fn ready(fds: &[(usize, BorrowedFd<'_>)], ms: u16) -> Vec<usize> {
         .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
         .map(|(_, (tag, _))| *tag)
         .collect()
-}
-
-/// A pidfd for `pid` (readable once it exits); `None` on kernels without `pidfd_open`, where
-/// the loop polls `waitpid` instead.
-fn pidfd_open(pid: Pid) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: the kernel just gave us this fd; nothing else owns it.
-    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }

@@ -183,7 +183,7 @@ impl Sandbox {
         };
         // Its own process group: a Ctrl-C meant for the app does not kill the helper mid-run
         // (it would leave the container); the app stops it with SIGTERM, which it handles.
-        let mut child = tokio::process::Command::new(&self.helper)
+        let mut child = helper_command(&self.helper, delegation_scope())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -231,6 +231,45 @@ impl Sandbox {
                 String::from_utf8_lossy(&stderr).trim()
             ))
         })
+    }
+}
+
+/// `systemd-run`, where a user without root can ask their systemd manager for a transient
+/// scope with `Delegate=yes` (its user bus is there) and `TELOS_SANDBOX_SCOPE` is not `0`: the
+/// helper then starts alone in a cgroup v2 folder of its own, and contains the tool with
+/// cgroup limits (`rootless-cgroup`) rather than rlimits, as podman does.
+fn delegation_scope() -> Option<PathBuf> {
+    if is_root() || std::env::var_os("TELOS_SANDBOX_SCOPE").is_some_and(|v| v == "0") {
+        return None;
+    }
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")?;
+    if !Path::new(&runtime).join("systemd/private").exists() {
+        return None;
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join("systemd-run"))
+        .find(|p| p.is_file())
+}
+
+/// The helper's command: in a delegated scope made by `systemd_run` (which execs the helper
+/// in it, keeping its pid and stdio), or plain.
+fn helper_command(helper: &Path, systemd_run: Option<PathBuf>) -> tokio::process::Command {
+    match systemd_run {
+        Some(run) => {
+            let mut c = tokio::process::Command::new(run);
+            c.args([
+                "--user",
+                "--scope",
+                "--quiet",
+                "--collect",
+                "-p",
+                "Delegate=yes",
+                "--",
+            ])
+            .arg(helper);
+            c
+        }
+        None => tokio::process::Command::new(helper),
     }
 }
 
@@ -301,4 +340,34 @@ fn find_helper() -> Result<PathBuf> {
         }
     }
     Err(Error::NoHelper { looked })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_wraps_the_helper_and_none_runs_it_plain() {
+        let helper = Path::new("/usr/bin/telos-sandbox-helper");
+        let scoped = helper_command(helper, Some(PathBuf::from("/usr/bin/systemd-run")));
+        let std = scoped.as_std();
+        assert_eq!(std.get_program(), "/usr/bin/systemd-run");
+        let args: Vec<_> = std.get_args().collect();
+        assert_eq!(
+            args,
+            [
+                "--user",
+                "--scope",
+                "--quiet",
+                "--collect",
+                "-p",
+                "Delegate=yes",
+                "--",
+                "/usr/bin/telos-sandbox-helper"
+            ]
+        );
+        let plain = helper_command(helper, None);
+        assert_eq!(plain.as_std().get_program(), helper.as_os_str());
+        assert_eq!(plain.as_std().get_args().count(), 0);
+    }
 }
