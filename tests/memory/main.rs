@@ -424,3 +424,70 @@ fn chunks_fit_the_model_overlap_and_keep_headings_with_their_text() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tidy_up_drops_old_versions_and_deleted_rows_and_recall_still_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = awake_in_memory().await;
+    let mut config = MemoryConfig::new(dir.path().join("memory"));
+    config.embedder = Arc::new(|| Ok(minilm()));
+    config.versions_keep = std::time::Duration::ZERO;
+    // No tidy-up of its own in the middle: the one below is measured.
+    config.tidy_every = usize::MAX;
+    let memory = Memory::open(image.clone(), config).await.unwrap();
+    let brick = image.resolve("BRICK").unwrap().id.clone();
+    let file = dir.path().join("log.txt");
+    // Each change replaces the document: its rows added, the old ones deleted.
+    for i in 0..12 {
+        std::fs::write(
+            &file,
+            format!(
+                "{}\nEntry {i}: the tide came in.\n",
+                (0..40).map(harbour_sentence).collect::<String>()
+            ),
+        )
+        .unwrap();
+        memory.ingest_file(&brick, &file, &quiet).await.unwrap();
+    }
+    let table = dir.path().join("memory");
+    let before = du(&table);
+    let versions_before = memory.store().table().list_versions().await.unwrap().len();
+    let tidied = memory.tidy().await.unwrap();
+    let after = du(&table);
+    let versions_after = memory.store().table().list_versions().await.unwrap().len();
+    eprintln!(
+        "tidied {tidied:?}: {before} → {after} bytes, {versions_before} → {versions_after} versions"
+    );
+    assert!(
+        tidied.versions_removed > 0 && tidied.bytes_removed > 0,
+        "{tidied:?}"
+    );
+    assert!(after < before, "{before} → {after} bytes");
+    assert!(versions_after < versions_before);
+    let health = memory.doctor().await.unwrap();
+    assert_eq!(
+        (health.documents, health.orphans, health.missing),
+        (1, 0, 0)
+    );
+    assert_eq!(health.store_rows, health.image_chunks);
+    let hits = memory
+        .recall(Some(&brick), "Entry 11 the tide", 3)
+        .await
+        .unwrap();
+    assert!(hits.iter().any(|h| h.text.contains("Entry 11")), "{hits:?}");
+}
+
+fn du(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                du(&e.path())
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}

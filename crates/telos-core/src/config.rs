@@ -46,6 +46,9 @@ pub struct Config {
     /// The reference trainer's venv (`TELOS_TRAINER_VENV`, default ~/.cache/telos-trainer,
     /// installed by `scripts/setup-trainer`).
     pub trainer_venv: PathBuf,
+    /// How long memory's old table versions are kept (`TELOS_MEMORY_KEEP_MINUTES`, default
+    /// 60); cycle records kept are `store.history_keep` (`TELOS_HISTORY_KEEP`).
+    pub memory_versions_keep: std::time::Duration,
 }
 
 impl Config {
@@ -67,6 +70,7 @@ impl Config {
             dialogue_share: false,
             trainer: None,
             trainer_venv: default_trainer_venv(),
+            memory_versions_keep: telos_memory::DEFAULT_VERSIONS_KEEP,
         }
     }
 
@@ -99,6 +103,36 @@ impl Config {
                 });
             }
             config.fallback_model = model;
+        }
+        if let Some(text) = var("TELOS_DB_MEMTABLE_MB") {
+            config.store.memtable_bytes = text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (16..=4096).contains(n))
+                .ok_or_else(|| Error::Config {
+                    name: "TELOS_DB_MEMTABLE_MB".into(),
+                    reason: format!("{text:?} is not a number of MiB from 16 to 4096"),
+                })?
+                << 20;
+        }
+        if let Some(text) = var("TELOS_HISTORY_KEEP") {
+            config.store.history_keep =
+                text.trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 100)
+                    .ok_or_else(|| Error::Config {
+                        name: "TELOS_HISTORY_KEEP".into(),
+                        reason: format!("{text:?} is not a number of cycle records, 100 or more"),
+                    })?;
+        }
+        if let Some(text) = var("TELOS_MEMORY_KEEP_MINUTES") {
+            let minutes: u64 = text.trim().parse().map_err(|_| Error::Config {
+                name: "TELOS_MEMORY_KEEP_MINUTES".into(),
+                reason: format!("{text:?} is not a number of minutes"),
+            })?;
+            config.memory_versions_keep = std::time::Duration::from_secs(minutes * 60);
         }
         if let Some(text) = var("TELOS_FORGE_ATTEMPTS") {
             config.forge_attempts = text

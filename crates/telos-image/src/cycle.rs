@@ -209,6 +209,39 @@ impl Cycle {
         Ok(())
     }
 
+    /// Appends `value` to the list in a slot (a missing slot is an empty list), keeping only
+    /// the newest `keep` entries when given. The step records the entry appended, not the
+    /// list: a chat's record holds its exchange, not the whole scrapbook.
+    pub fn append(
+        &mut self,
+        id: &ObjectId,
+        slot: &str,
+        value: Value,
+        keep: Option<usize>,
+    ) -> Result<()> {
+        check_selector(slot)?;
+        let object = self.get(id)?;
+        let mut list = match object.slots.get(slot) {
+            Some(Value::Array(list)) => list.clone(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(_) => return Err(Error::NotAList(slot.to_owned())),
+        };
+        list.push(value.clone());
+        if let Some(keep) = keep {
+            let excess = list.len().saturating_sub(keep);
+            list.drain(..excess);
+        }
+        let list = Value::Array(list);
+        encode_slot(&object.name, slot, &list)?;
+        self.stage(id)?.slots.insert(slot.to_owned(), list);
+        let mut detail = json!({ "object": id, "slot": slot, "value": value });
+        if let Some(keep) = keep {
+            detail["keep"] = json!(keep);
+        }
+        self.step("append", detail);
+        Ok(())
+    }
+
     /// Removes a slot the object itself holds; true if there was one.
     pub fn remove_slot(&mut self, id: &ObjectId, slot: &str) -> Result<bool> {
         let removed = self.stage(id)?.slots.shift_remove(slot).is_some();

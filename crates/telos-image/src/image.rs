@@ -14,6 +14,9 @@ use crate::object::{ObjRef, Object, ObjectId, check_selector};
 use crate::send::{DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUnderstood};
 use crate::store::{Endpoint, Relink, Store, StoreOptions, Write};
 
+mod history;
+pub use history::ClaimGuard;
+
 /// What kind of change a commit made to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -77,6 +80,9 @@ struct Inner {
     claimed: Mutex<HashSet<String>>,
     invoker: RwLock<Arc<dyn Invoker>>,
     not_understood: RwLock<Arc<dyn DoesNotUnderstand>>,
+    /// Cycle records kept (`StoreOptions::history_keep`), and commits since the last prune.
+    history_keep: usize,
+    since_prune: std::sync::atomic::AtomicUsize,
 }
 
 /// The living image. Cloning is shallow: every clone is the same image.
@@ -96,6 +102,14 @@ impl Image {
         for object in store.load_all().await? {
             world.insert(Arc::new(object));
         }
+        // History past the bound (a data dir from before it, or a lower bound set since).
+        let pruned = store.prune_cycles(options.history_keep).await?;
+        if pruned > 0 {
+            tracing::info!(
+                "{pruned} old cycle records deleted (keeping {})",
+                options.history_keep
+            );
+        }
         let (changes, _) = broadcast::channel(1024);
         let (cycles, _) = broadcast::channel(256);
         Ok(Self {
@@ -109,6 +123,8 @@ impl Image {
                 claimed: Mutex::default(),
                 invoker: RwLock::new(Arc::new(NoInvoker)),
                 not_understood: RwLock::new(Arc::new(RefuseNotUnderstood)),
+                history_keep: options.history_keep,
+                since_prune: Default::default(),
             }),
         })
     }
@@ -280,75 +296,10 @@ impl Image {
         self.inner.cycles.subscribe()
     }
 
-    /// The most recent cycles, newest first.
-    pub async fn cycles(&self, limit: usize) -> Result<Vec<CycleRecord>> {
-        self.inner.store.cycles(limit).await
-    }
-
-    /// The most recent cycles that touched `object`, newest first.
-    pub async fn cycles_touching(
-        &self,
-        object: &ObjectId,
-        limit: usize,
-    ) -> Result<Vec<CycleRecord>> {
-        self.inner.store.cycles_touching(object, limit).await
-    }
-
-    /// One cycle's record.
-    pub async fn cycle(&self, id: &str) -> Result<CycleRecord> {
-        self.inner
-            .store
-            .cycle(id)
-            .await?
-            .ok_or_else(|| Error::UnknownCycle(id.to_owned()))
-    }
-
     /// Flushes and closes the store. Other clones must not be used afterwards.
     pub async fn shutdown(&self) -> Result<()> {
         let _guard = self.inner.commit.lock().await;
         self.inner.store.shutdown().await
-    }
-
-    /// Writes the record of a cycle that changed nothing (aborted) and, when it was the
-    /// resumption of a suspended cycle, that cycle's resolution (superseded by this one) in the
-    /// same transaction.
-    pub(crate) async fn record_aborted(
-        &self,
-        record: &CycleRecord,
-        resumes: Option<CycleRecord>,
-    ) -> Result<()> {
-        let mut records = vec![record.clone()];
-        if let Some(mut original) = resumes {
-            original.resolution = Some(Resolution::Superseded {
-                cycle: record.id.clone(),
-            });
-            records.push(original);
-        }
-        self.rewrite_records(&records).await
-    }
-
-    /// Writes cycle records (new, or a suspended one resolved) in one transaction, and tells
-    /// cycle subscribers.
-    pub(crate) async fn rewrite_records(&self, records: &[CycleRecord]) -> Result<()> {
-        self.inner.store.record_cycles(records).await?;
-        for r in records {
-            // No receivers is normal (nobody is watching); that is the only send error.
-            let _ = self.inner.cycles.send(r.clone());
-        }
-        Ok(())
-    }
-
-    /// Claims a suspended cycle for resumption, so two resumes of it cannot run at once; the
-    /// claim ends when the guard drops.
-    pub fn claim(&self, cycle: &str) -> Result<ClaimGuard> {
-        let mut claimed = self.inner.claimed.lock().unwrap_or_else(|e| e.into_inner());
-        if !claimed.insert(cycle.to_owned()) {
-            return Err(Error::Busy(cycle.to_owned()));
-        }
-        Ok(ClaimGuard {
-            image: self.clone(),
-            cycle: cycle.to_owned(),
-        })
     }
 
     pub(crate) async fn commit_cycle(&self, cycle: Cycle) -> Result<CycleRecord> {
@@ -406,6 +357,7 @@ impl Image {
         match result {
             Ok(()) => {
                 self.publish(&finals, &record.id);
+                self.prune_now_and_then().await;
                 for r in std::iter::once(&record).chain(&resolved) {
                     let _ = self.inner.cycles.send(r.clone());
                 }
@@ -497,23 +449,6 @@ impl Image {
 
     fn world(&self) -> std::sync::RwLockReadGuard<'_, World> {
         read(&self.inner.world)
-    }
-}
-
-/// A suspended cycle claimed for resumption; dropping it ends the claim.
-pub struct ClaimGuard {
-    image: Image,
-    cycle: String,
-}
-
-impl Drop for ClaimGuard {
-    fn drop(&mut self) {
-        self.image
-            .inner
-            .claimed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.cycle);
     }
 }
 

@@ -87,17 +87,7 @@ impl Op {
                 keep,
             } => {
                 let id = c.resolve(object)?;
-                let mut list = match c.get(&id)?.slots.get(slot) {
-                    Some(Value::Array(list)) => list.clone(),
-                    Some(Value::Null) | None => Vec::new(),
-                    Some(_) => return Err(Error::NotAList(slot.clone())),
-                };
-                list.push(value.clone());
-                if let Some(keep) = keep {
-                    let excess = list.len().saturating_sub(*keep);
-                    list.drain(..excess);
-                }
-                c.set_slot(&id, slot, Value::Array(list))
+                c.append(&id, slot, value.clone(), *keep)
             }
         }
     }

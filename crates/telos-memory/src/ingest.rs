@@ -198,6 +198,7 @@ impl Memory {
             .commit_document(&persona_obj, previous.as_ref(), &doc, &chunks, vectors)
             .await?;
         drop(turn);
+        self.wrote();
         self.inner.index.catch_up(self).await;
         report(Stage::Done {
             outcome,
@@ -285,6 +286,7 @@ impl Memory {
         if let Err(e) = self.inner.store.delete_chunks(&ids).await {
             tracing::warn!(%cycle, "rows of deleted chunks stay until reconciliation: {e}");
         }
+        self.wrote();
     }
 
     /// Writes the rows, then commits the cycle that records the document and its chunks.

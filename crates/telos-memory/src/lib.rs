@@ -30,6 +30,7 @@ pub mod read;
 pub mod reader;
 mod recall;
 pub mod store;
+mod upkeep;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub use error::{Error, Result};
 pub use index::{IndexKind, IndexState};
 pub use ingest::{CHUNKS, FileReport, MEMORY, Outcome, Progress, SOURCE_BYTES, Stage};
 pub use recall::{Health, Recalled};
+pub use upkeep::Tidied;
 
 /// Makes the embedder when memory first needs it (loading MiniLM takes a moment).
 pub type EmbedderLoader = Arc<dyn Fn() -> Result<Arc<dyn Embedder>> + Send + Sync>;
@@ -63,7 +65,16 @@ pub struct MemoryConfig {
     /// What background index builds run under (the app's supervisor, which stops them when
     /// Telos closes; a build cut short starts again at the next open).
     pub supervisor: telos_supervisor::Supervisor,
+    /// Writes to the table between two tidy-ups (see upkeep.rs).
+    pub tidy_every: usize,
+    /// How long the table's old versions are kept before a tidy-up deletes their files.
+    pub versions_keep: std::time::Duration,
 }
+
+/// Writes between two tidy-ups of the table, by default.
+pub const DEFAULT_TIDY_EVERY: usize = 64;
+/// How long old versions of the table are kept, by default.
+pub const DEFAULT_VERSIONS_KEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl MemoryConfig {
     /// Defaults: the local MiniLM from the user's cache dir, IVF_HNSW_SQ past 20,000 rows.
@@ -81,6 +92,8 @@ impl MemoryConfig {
             embedder_name: backend.describe(),
             embedder: Arc::new(move || backend.load()),
             supervisor: telos_supervisor::Supervisor::new(),
+            tidy_every: DEFAULT_TIDY_EVERY,
+            versions_keep: DEFAULT_VERSIONS_KEEP,
         }
     }
 }
@@ -104,6 +117,7 @@ struct Inner {
     /// Document commits take turns: each links into its persona. A tokio lock, because a
     /// turn spans the LanceDB write and the image commit.
     commit_turn: tokio::sync::Mutex<()>,
+    upkeep: upkeep::Upkeep,
 }
 
 impl Memory {
@@ -123,6 +137,7 @@ impl Memory {
                 index: index::IndexPolicy::new(config.index_kind, config.index_threshold),
                 supervisor: config.supervisor,
                 commit_turn: tokio::sync::Mutex::new(()),
+                upkeep: upkeep::Upkeep::new(config.tidy_every, config.versions_keep),
             }),
         })
     }

@@ -176,6 +176,36 @@ impl Store {
         Ok(())
     }
 
+    /// Merges small fragments (dropping deleted rows) and deletes the files of versions older
+    /// than `keep` (this process is the table's only writer: the data dir's lock).
+    pub async fn tidy(&self, keep: std::time::Duration) -> Result<crate::Tidied> {
+        use lancedb::table::{CompactionOptions, OptimizeAction};
+        let compacted = self
+            .table
+            .optimize(OptimizeAction::Compact {
+                options: CompactionOptions::default(),
+                remap_options: None,
+            })
+            .await
+            .map_err(|e| self.err(e))?;
+        let older_than = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        let pruned = self
+            .table
+            .optimize(OptimizeAction::Prune {
+                older_than: Some(older_than),
+                delete_unverified: Some(false),
+                error_if_tagged_old_versions: Some(false),
+            })
+            .await
+            .map_err(|e| self.err(e))?;
+        let prune = pruned.prune.unwrap_or_default();
+        Ok(crate::Tidied {
+            fragments_merged: compacted.compaction.map_or(0, |c| c.fragments_removed),
+            versions_removed: prune.old_versions,
+            bytes_removed: prune.bytes_removed,
+        })
+    }
+
     /// Deletes the rows of these chunk ids.
     pub async fn delete_chunks(&self, ids: &[String]) -> Result<()> {
         for part in ids.chunks(500) {

@@ -55,23 +55,32 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+/// Cycle records a store keeps by default (`TELOS_HISTORY_KEEP`).
+pub const DEFAULT_HISTORY_KEEP: usize = 20_000;
+
 /// Tuning of the embedded engine.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// SurrealKV's block cache (its default is about half of RAM).
     pub block_cache_bytes: u64,
-    /// SurrealKV's memtable; also the largest single transaction it accepts.
+    /// SurrealKV's memtable; also the largest single transaction (cycle) it accepts, and what
+    /// sets how much the data dir holds beyond the live data: up to about five memtables'
+    /// worth of older versions wait for compaction.
     pub memtable_bytes: u64,
     /// Credentials for a remote server, if it wants them.
     pub remote_user: Option<(String, String)>,
+    /// Cycle records kept: past this many, the oldest settled ones (committed, or aborted
+    /// and not waiting to be resumed) are deleted; a suspended cycle stays until resolved.
+    pub history_keep: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             block_cache_bytes: 64 * 1024 * 1024,
-            memtable_bytes: 256 * 1024 * 1024,
+            memtable_bytes: 128 * 1024 * 1024,
             remote_user: None,
+            history_keep: DEFAULT_HISTORY_KEEP,
         }
     }
 }

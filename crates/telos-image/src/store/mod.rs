@@ -39,6 +39,9 @@ pub(crate) struct Store {
     endpoint: Arc<str>,
 }
 
+/// Values this large or larger would go to SurrealKV's value log: larger than any object.
+const VLOG_THRESHOLD: usize = 1 << 30;
+
 impl Store {
     pub(crate) async fn open(endpoint: &Endpoint, options: &StoreOptions) -> Result<Self> {
         let name = endpoint.to_string();
@@ -58,6 +61,12 @@ impl Store {
                         "surrealkv_max_memtable_size",
                         options.memtable_bytes.to_string(),
                     )
+                    // SurrealKV 0.21 never reclaims its value log: a value written there
+                    // (anything over 4 KiB by default; an object holding a scrapbook is
+                    // rewritten whole by every chat) stays on disk for good. Kept in the LSM
+                    // tree instead, an old version goes at compaction. Values logged by
+                    // earlier versions stay readable.
+                    .with_key_value("surrealkv_vlog_threshold", VLOG_THRESHOLD.to_string())
                     .with_key_value("datastore_sync", "every");
                 // Built by hand, not with `engine::local::connect`, because only the builder
                 // takes SurrealKV's cache and memtable sizes. The steps mirror `connect`.

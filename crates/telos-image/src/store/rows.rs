@@ -108,6 +108,8 @@ pub(super) fn cycle_row(record: &CycleRecord) -> Result<Value> {
         "cid": record.id,
         "started": record.started,
         "objects": record.objects,
+        // Retention may delete it (see `Store::prune_cycles`).
+        "settled": !record.is_suspended(),
         "detail": to_text(record, "cycle record")?,
     }))
 }

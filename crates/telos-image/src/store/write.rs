@@ -172,6 +172,21 @@ impl Store {
         self.run(&sql, Value::Object(vars)).await.map(|_| ())
     }
 
+    /// Deletes the settled cycle records older than the newest `keep` records; returns how
+    /// many went. A suspended cycle is kept until it is resolved.
+    pub(crate) async fn prune_cycles(&self, keep: usize) -> Result<usize> {
+        let mut res = self
+            .run(
+                "LET $cut = (SELECT VALUE started FROM cycle ORDER BY started DESC LIMIT 1 START $keep)[0];
+                 IF $cut = NONE { RETURN []; };
+                 DELETE cycle WHERE settled = true AND started <= $cut RETURN BEFORE;",
+                json!({ "keep": keep }),
+            )
+            .await?;
+        let rows: Vec<Value> = decode(res.pop().unwrap_or_default(), "pruned cycles")?;
+        Ok(rows.len())
+    }
+
     /// The most recent `limit` cycles, newest first.
     pub(crate) async fn cycles(&self, limit: usize) -> Result<Vec<CycleRecord>> {
         let mut res = self

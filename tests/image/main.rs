@@ -11,6 +11,8 @@ use telos_image::{
 };
 use telos_tests::{awake_in_memory, open_on_disk, slot, snapshot};
 
+mod history;
+
 /// Builds `base ← o1 ← … ← o{depth}` and returns every id, base first.
 async fn chain(image: &Image, depth: usize) -> Vec<ObjectId> {
     let mut c = image.begin("test chain");
