@@ -16,6 +16,7 @@ pub const ALL: &[&str] = &[
     "reject_work",
     "set_autonomy",
     "scheduler_status",
+    "read_only",
     "models",
     "pull_model",
     "amendments",

@@ -148,6 +148,14 @@ pub async fn set_autonomy(telos: State<'_, Telos>, autonomy: Autonomy) -> IpcRes
     Ok(telos.set_autonomy(autonomy).await?)
 }
 
+/// Why the image is read-only now (a full disk, a commit whose outcome is unknown), or null
+/// when it writes.
+#[tauri::command]
+#[specta::specta]
+pub fn read_only(telos: State<'_, Telos>) -> Option<String> {
+    telos.image().read_only().map(|r| r.reason)
+}
+
 /// The model scheduler's status now: VRAM, models, queues, personas' model states.
 #[tauri::command]
 #[specta::specta]

@@ -68,10 +68,37 @@ pub struct AddressPlayground {
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct AgendaChanged(pub AgendaEvent);
 
+/// The image became read-only (with why: the disk is full, or a commit's outcome is unknown),
+/// or writes again (`reason` null): the world window shows a banner while it is read-only.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct ReadOnlyChanged {
+    pub reason: Option<String>,
+}
+
 /// Forwards to every window, as supervised services that end when Telos closes: the image's
 /// committed changes and cycle records, persona status, the scheduler's status, background
 /// incidents — and, once started, what the inbox and codex watches find.
 pub fn forward(app: &AppHandle, telos: &Telos) {
+    let mut read_only = telos.image().watch_read_only();
+    let to = app.clone();
+    let shutdown = telos.supervisor().shutdown();
+    telos
+        .supervisor()
+        .job("forward the read-only state", async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.wait() => return,
+                    changed = read_only.changed() => if changed.is_err() { return },
+                }
+                let reason = read_only
+                    .borrow_and_update()
+                    .as_ref()
+                    .map(|r| r.reason.clone());
+                if let Err(e) = (ReadOnlyChanged { reason }).emit(&to) {
+                    tracing::warn!("could not tell the windows the image is read-only: {e}");
+                }
+            }
+        });
     let mut scheduler = telos.watch_scheduler();
     let to = app.clone();
     telos

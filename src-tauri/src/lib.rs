@@ -50,6 +50,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::reject_work,
             commands::set_autonomy,
             commands::scheduler_status,
+            commands::read_only,
             commands::models,
             commands::pull_model,
             commands::amendments,
@@ -90,7 +91,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::ShowCycle,
             events::AgendaChanged,
             events::ForgeProgressed,
-            events::AddressPlayground
+            events::AddressPlayground,
+            events::ReadOnlyChanged
         ])
 }
 

@@ -110,3 +110,46 @@ pub fn crash_document(n: u64) -> String {
     }
     text
 }
+
+/// A tmpfs of `mb` MiB, unmounted when dropped.
+pub struct SmallDisk {
+    _dir: tempfile::TempDir,
+    pub path: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    pub fn new(mb: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk");
+        std::fs::create_dir(&path).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mb}m"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(mounted.success(), "mounting a tmpfs (the test needs root)");
+        Self { _dir: dir, path }
+    }
+
+    /// Fills what is left with a file; returns its path.
+    pub fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.path.join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 1 << 20];
+        while f.write_all(&block).is_ok() {}
+        // The last partial block too.
+        while f.write_all(&block[..4096]).is_ok() {}
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazily: the store's background threads may still hold a file for a moment.
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+    }
+}

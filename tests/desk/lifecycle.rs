@@ -221,3 +221,74 @@ async fn a_file_that_kills_its_reader_is_that_files_error_and_waits_in_quarantin
     );
     telos.shutdown().await.unwrap();
 }
+
+/// Chats until `persona` answers; returns the last event (`Done`, or `Failed` with why).
+async fn chat_through(telos: &Telos, persona: &str, text: &str) -> ChatEvent {
+    let mut chat = telos.chat(persona, text).unwrap();
+    let mut last = None;
+    while let Some(event) = chat.recv().await {
+        last = Some(event);
+    }
+    last.expect("the chat says how it ended")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_full_disk_a_chat_says_it_was_not_recorded_and_telos_writes_again_once_space_returns()
+{
+    let stub = OllamaStub::start(Script::design_table());
+    let disk = telos_tests::SmallDisk::new(160);
+    let data = disk.path.join("data");
+    let mut config = Config::from_data_dir(&data);
+    config.ollama_host = stub.url();
+    let telos = Telos::open(config.clone()).await.unwrap();
+    let scrapbook = |t: &Telos| {
+        t.image()
+            .resolve("BRICK")
+            .unwrap()
+            .slots
+            .get("scrapbook")
+            .and_then(|v| v.as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    assert!(matches!(
+        chat_through(&telos, "BRICK", "Hello.").await,
+        ChatEvent::Done { .. }
+    ));
+    assert_eq!(scrapbook(&telos), 1);
+
+    let filler = disk.fill();
+    match chat_through(&telos, "BRICK", "Are you there?").await {
+        ChatEvent::Failed { message, partial } => {
+            assert!(
+                message.contains("could not be recorded") && message.contains("No space left"),
+                "{message}"
+            );
+            assert!(!partial.is_empty(), "the reply is still shown");
+        }
+        other => panic!("a chat on a full disk: {other:?}"),
+    }
+    let why = telos.image().read_only().expect("read-only");
+    assert!(why.reason.contains("free some space"), "{}", why.reason);
+    assert_eq!(scrapbook(&telos), 1, "nothing half-recorded");
+    // Reading goes on.
+    assert!(!telos.world().is_empty());
+
+    // Space returns: the watch sees it within a few seconds, with no commit needed.
+    std::fs::remove_file(&filler).unwrap();
+    let mut state = telos.image().watch_read_only();
+    tokio::time::timeout(Duration::from_secs(10), state.wait_for(Option::is_none))
+        .await
+        .expect("writing again within 10 s of space returning")
+        .unwrap();
+    assert!(matches!(
+        chat_through(&telos, "BRICK", "And now?").await,
+        ChatEvent::Done { .. }
+    ));
+    assert_eq!(scrapbook(&telos), 2);
+    drop(state);
+    telos.close().await.unwrap();
+    drop(telos);
+    let telos = Telos::open(config).await.unwrap();
+    assert_eq!(scrapbook(&telos), 2, "the store agrees");
+    telos.shutdown().await.unwrap();
+}

@@ -37,3 +37,41 @@ test("with the app open, telos ingest from a terminal goes to the app and the mo
     await quit(session);
   }
 });
+
+test("on a full disk the world window says it is read-only, and the banner goes once space returns", async () => {
+  // A small disk of its own (CI runs as root): the data dir on a 192 MiB tmpfs.
+  const mount = dataDir();
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=192m", "tmpfs", mount]);
+  const dir = join(mount, "data");
+  const banner = () => session.execute(`return document.querySelector("[data-testid=read-only]")?.textContent ?? null;`);
+  let session;
+  try {
+    session = await launch(dir);
+    await session.waitFor("the app's CLI socket", () => existsSync(join(dir, "telos.sock")));
+    assert.equal(await banner(), null);
+    const filler = join(mount, "filler");
+    // Fills the disk (dd stops at "No space left on device").
+    try {
+      execFileSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=1M"], { stdio: "ignore" });
+    } catch {
+      // the disk is full
+    }
+    // A cycle writing 4 MB: more than the store's log has room for.
+    const ops = join(dataDir(), "big.json");
+    writeFileSync(ops, JSON.stringify([{ op: "new", name: "Harbour", parents: [] }, { op: "set", object: "Harbour", slot: "log", value: "x".repeat(4 << 20) }]));
+    assert.throws(
+      () => execFileSync(CLI, ["--data-dir", dir, "apply", ops], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+      /No space left on device/,
+    );
+    await session.waitFor("the read-only banner", async () => (await banner())?.includes("free some space"));
+    await screenshot(session, "read-only");
+    execFileSync("rm", [filler]);
+    await session.waitFor("the banner to go once space returns", async () => (await banner()) === null, 15000);
+    execFileSync(CLI, ["--data-dir", dir, "apply", ops], { stdio: "ignore" });
+    const harbour = await session.invoke("object", { object: "Harbour" });
+    assert.ok(harbour.ok, JSON.stringify(harbour));
+  } finally {
+    if (session) await quit(session);
+    execFileSync("umount", ["-l", mount]);
+  }
+});

@@ -11,6 +11,7 @@ use telos_image::{
 };
 use telos_tests::{awake_in_memory, open_on_disk, slot, snapshot};
 
+mod diskfull;
 mod history;
 
 /// Builds `base ← o1 ← … ← o{depth}` and returns every id, base first.

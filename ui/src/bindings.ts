@@ -34,6 +34,11 @@ export const commands = {
 	setAutonomy: (autonomy: Autonomy) => typedError<Autonomy, IpcError>(__TAURI_INVOKE("set_autonomy", { autonomy })),
 	/**  The model scheduler's status now: VRAM, models, queues, personas' model states. */
 	schedulerStatus: () => __TAURI_INVOKE<SchedulerView>("scheduler_status"),
+	/**
+	 *  Why the image is read-only now (a full disk, a commit whose outcome is unknown), or null
+	 *  when it writes.
+	 */
+	readOnly: () => __TAURI_INVOKE<string | null>("read_only"),
 	/**  Every model of both runtimes: size, loaded or not, the personas it answers. */
 	models: () => typedError<ModelView[], IpcError>(__TAURI_INVOKE("models")),
 	/**
@@ -120,6 +125,7 @@ export const events = {
 	imageResync: makeEvent<ImageResync, ImageResync>("image-resync"),
 	inboxProgress: makeEvent<InboxProgress, InboxProgress>("inbox-progress"),
 	personaStatus: makeEvent<PersonaStatus, PersonaStatus>("persona-status"),
+	readOnlyChanged: makeEvent<ReadOnlyChanged, ReadOnlyChanged>("read-only-changed"),
 	schedulerStatus: makeEvent<SchedulerStatus, SchedulerStatus>("scheduler-status"),
 	showCycle: makeEvent<ShowCycle, ShowCycle>("show-cycle"),
 	taskIncident: makeEvent<TaskIncident, TaskIncident>("task-incident"),
@@ -883,6 +889,14 @@ export type Pulled = {
 	path: string | null,
 	commit: string | null,
 	sha256: string | null,
+};
+
+/**
+ *  The image became read-only (with why: the disk is full, or a commit's outcome is unknown),
+ *  or writes again (`reason` null): the world window shows a banner while it is read-only.
+ */
+export type ReadOnlyChanged = {
+	reason: string | null,
 };
 
 /**  One remembered chunk, ranked. */

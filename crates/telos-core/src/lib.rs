@@ -215,6 +215,7 @@ impl Telos {
             _lock: lock,
         };
         telos.follow_personas();
+        telos.watch_space();
         Ok(telos)
     }
 
@@ -282,6 +283,39 @@ impl Telos {
         self.supervisor.service("persona roster", move |shutdown| {
             roster.clone().run(files.clone(), shutdown)
         });
+    }
+
+    /// While a full disk keeps the image read-only, its free space is looked at every 2 s,
+    /// so that the read-only state ends (and the windows' banner goes) once space returns.
+    fn watch_space(&self) {
+        let image = self.image.clone();
+        self.supervisor
+            .service("disk space watch", move |shutdown| {
+                let image = image.clone();
+                async move {
+                    let mut state = image.watch_read_only();
+                    loop {
+                        let full = state
+                            .borrow_and_update()
+                            .as_ref()
+                            .is_some_and(|r| !r.until_reopened);
+                        let wait = async {
+                            if full {
+                                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                            } else {
+                                let _ = state.changed().await;
+                            }
+                        };
+                        tokio::select! {
+                            () = shutdown.wait() => return Ok(()),
+                            () = wait => {}
+                        }
+                        if full {
+                            image.check_space();
+                        }
+                    }
+                }
+            });
     }
 
     /// The image's seams hold the forge, which holds the image: unplugged, so neither keeps

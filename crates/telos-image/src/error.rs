@@ -98,6 +98,32 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    #[error("image store ({endpoint}) did not confirm the commit of cycle {cycle}")]
+    Unconfirmed { endpoint: String, cycle: String },
+    #[error(
+        "the outcome of cycle {cycle} is unknown: its commit failed ({write}) and the store could not be read back ({read}); Telos is read-only until it is opened again"
+    )]
+    OutcomeUnknown {
+        cycle: String,
+        write: String,
+        read: String,
+    },
+    #[error("the image is read-only: {0}")]
+    ReadOnly(String),
+}
+
+impl Error {
+    /// The store could not write for want of room: the disk (or the user's quota) is full, or
+    /// its filesystem went read-only. Such a commit did not happen.
+    pub fn is_out_of_space(&self) -> bool {
+        let Self::Store { .. } = self else {
+            return false;
+        };
+        let text = self.to_string();
+        ["os error 28", "os error 122", "os error 30"]
+            .iter()
+            .any(|code| text.contains(code))
+    }
 }
 
 /// Result alias for the image.

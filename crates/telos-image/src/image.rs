@@ -15,7 +15,9 @@ use crate::send::{DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUn
 use crate::store::{Endpoint, Relink, Store, StoreOptions, Write};
 
 mod history;
+mod writable;
 pub use history::ClaimGuard;
+pub use writable::{FREE_TO_RESUME, ReadOnly};
 
 /// What kind of change a commit made to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +85,10 @@ struct Inner {
     /// Cycle records kept (`StoreOptions::history_keep`), and commits since the last prune.
     history_keep: usize,
     since_prune: std::sync::atomic::AtomicUsize,
+    writable: writable::Writable,
+    /// A test seam: the next commit that reaches the store is written, then reported as
+    /// unconfirmed (as a remote server's dropped connection would).
+    unconfirm_next: std::sync::atomic::AtomicBool,
 }
 
 /// The living image. Cloning is shallow: every clone is the same image.
@@ -125,6 +131,11 @@ impl Image {
                 not_understood: RwLock::new(Arc::new(RefuseNotUnderstood)),
                 history_keep: options.history_keep,
                 since_prune: Default::default(),
+                writable: writable::Writable::new(match endpoint {
+                    Endpoint::SurrealKv { path } => Some(path.clone()),
+                    _ => None,
+                }),
+                unconfirm_next: Default::default(),
             }),
         })
     }
@@ -344,18 +355,41 @@ impl Image {
             });
             original
         });
-        let result = match self.check_against_committed(&finals) {
+        let checked = self
+            .may_commit()
+            .and_then(|()| self.check_against_committed(&finals));
+        let result = match checked {
             Ok(()) => {
                 let writes: Vec<Write<'_>> = finals.iter().map(Final::write).collect();
-                self.inner
+                let written = self
+                    .inner
                     .store
                     .commit(&writes, &record, resolved.as_ref())
-                    .await
+                    .await;
+                let written = match written {
+                    Ok(())
+                        if self
+                            .inner
+                            .unconfirm_next
+                            .swap(false, std::sync::atomic::Ordering::SeqCst) =>
+                    {
+                        Err(Error::Unconfirmed {
+                            endpoint: self.endpoint().to_owned(),
+                            cycle: record.id.clone(),
+                        })
+                    }
+                    w => w,
+                };
+                match written {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.read_back(&record.id, e).await,
+                }
             }
             Err(e) => Err(e),
         };
         match result {
             Ok(()) => {
+                self.committed();
                 self.publish(&finals, &record.id);
                 self.prune_now_and_then().await;
                 for r in std::iter::once(&record).chain(&resolved) {
@@ -364,6 +398,11 @@ impl Image {
                 Ok(record)
             }
             Err(error) => {
+                self.commit_failed(&error);
+                if matches!(error, Error::OutcomeUnknown { .. }) {
+                    // Not recorded as aborted: it may have persisted.
+                    return Err(error);
+                }
                 record.status = CycleStatus::Aborted;
                 record.error = Some(error.to_string());
                 record.failed_at = record.program.as_ref().map(Vec::len);

@@ -249,12 +249,14 @@ async fn converse(
         let trigger = format!("chat {}", object.name);
         if let Err(e) = ops::apply(voice.image(), &trigger, &[op]).await {
             tracing::error!("recording {}'s exchange: {e}", object.name);
+            // How the chat ended: the reply (shown whole) was not kept.
             let _ = tx
                 .send(ChatEvent::Failed {
                     message: format!("the exchange could not be recorded: {e}"),
                     partial: reply.clone(),
                 })
                 .await;
+            return;
         }
     }
     let _ = tx.send(event).await; // the reader may have gone; nothing left to tell

@@ -15,6 +15,7 @@ import { domSpriteCache } from "../morphic/dom";
 import { badgesFor, withStatus } from "./badges";
 import { DissonancePills } from "./dissonance";
 import { incidentText } from "./incident";
+import { showReadOnly } from "./readonly";
 import { activityLabel, failureText, fileName, readingText } from "./ingest";
 import { Bubble, Halo, choosePersona, liveToast, toast, type LiveToast } from "./overlay";
 import { renderRam, renderVram, withModelState } from "./vram";
@@ -697,6 +698,8 @@ async function start(): Promise<void> {
   await events.codexChanged.listen((e) => applyCodex(e.payload));
   setPending(await commands.amendments());
   await events.taskIncident.listen(({ payload }) => toast(incidentText(payload), "error"));
+  await events.readOnlyChanged.listen(({ payload }) => showReadOnly(payload.reason));
+  showReadOnly(await commands.readOnly());
   await events.inboxProgress.listen(({ payload }) =>
     showIngest(payload.persona.id, payload.persona.name, payload.event),
   );
