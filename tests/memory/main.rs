@@ -358,6 +358,95 @@ async fn reconcile_deletes_rows_the_image_does_not_name_and_restores_missing_one
     now.sort();
     was.sort();
     assert_eq!(now, was);
+
+    // A row whose text is not its chunk's (same id): found by content, and embedded again
+    // from the image's text.
+    let target = &ids[0];
+    memory
+        .store()
+        .table()
+        .update()
+        .only_if(format!("chunk_id = '{target}'"))
+        .column("text", "'a tampered memory of oranges'")
+        .execute()
+        .await
+        .unwrap();
+    let hurt = memory.doctor().await.unwrap();
+    assert_eq!((hurt.orphans, hurt.missing, hurt.differing), (0, 0, 1));
+    let healed = memory.reconcile().await.unwrap();
+    assert_eq!(
+        (healed.orphans, healed.missing, healed.differing),
+        (0, 0, 0)
+    );
+    let rows = memory.store().row_keys().await.unwrap();
+    assert!(rows.iter().all(|r| !r.text.contains("tampered")));
+    assert_eq!(rows.len(), before.store_rows);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_or_deleted_memory_is_rebuilt_from_the_image_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = awake_in_memory().await;
+    let open = |image: telos_image::Image| {
+        let mut config = MemoryConfig::new(dir.path().join("memory"));
+        config.embedder = Arc::new(|| Ok(minilm()));
+        Memory::open(image, config)
+    };
+    let memory = open(image.clone()).await.unwrap();
+    let brick = image.resolve("BRICK").unwrap().id.clone();
+    memory
+        .ingest_file(&brick, &fixture("docs/notes.md"), &quiet)
+        .await
+        .unwrap();
+    let chunks = memory.doctor().await.unwrap().image_chunks;
+    assert!(chunks >= 1);
+    drop(memory);
+
+    // Its data files lost (a disk error, a careless clean-up): the table opens but cannot be
+    // read. It is moved aside, not deleted, and rebuilt from the image.
+    let data = dir.path().join("memory/chunks.lance/data");
+    for f in std::fs::read_dir(&data).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+    let memory = open(image.clone())
+        .await
+        .expect("a damaged memory does not stop the open");
+    let progress = std::sync::Mutex::new(Vec::new());
+    let health = memory
+        .reconcile_with(&|done, total| progress.lock().unwrap().push((done, total)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (health.store_rows, health.missing, health.differing),
+        (chunks, 0, 0)
+    );
+    let rebuilt = health.rebuilt.expect("the doctor says it was rebuilt");
+    assert!(rebuilt.contains("memory.damaged-"), "{rebuilt}");
+    let progress = progress.into_inner().unwrap();
+    assert_eq!(progress.first(), Some(&(0, chunks)));
+    assert_eq!(progress.last(), Some(&(chunks, chunks)));
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("memory.damaged-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged memory is kept beside");
+    let hits = memory.recall(Some(&brick), "notes", 3).await.unwrap();
+    assert!(!hits.is_empty());
+    drop(memory);
+
+    // Deleted outright: an empty one is made and filled from the image.
+    std::fs::remove_dir_all(dir.path().join("memory")).unwrap();
+    let memory = open(image.clone()).await.unwrap();
+    let health = memory.reconcile().await.unwrap();
+    assert_eq!(
+        (health.store_rows, health.missing, health.rebuilt),
+        (chunks, 0, None)
+    );
 }
 
 /// The `n`th sentence of a made-up harbour log: distinct, about 18 word pieces.

@@ -118,13 +118,39 @@ struct Inner {
     /// turn spans the LanceDB write and the image commit.
     commit_turn: tokio::sync::Mutex<()>,
     upkeep: upkeep::Upkeep,
+    /// The memory found damaged at open and rebuilt: what was wrong, where it went.
+    rebuilt: Option<String>,
 }
 
 impl Memory {
     /// Opens the LanceDB table. Reconciling with the image is a separate step
     /// ([`Memory::reconcile`]) so the caller decides whether to wait for it.
+    ///
+    /// A table that cannot be opened or read (a file of it lost or damaged) is moved aside
+    /// (`memory.damaged-TIME` beside it, nothing deleted) and an empty one takes its place:
+    /// reconciling then rebuilds it from the chunks the image holds.
     pub async fn open(image: Image, config: MemoryConfig) -> Result<Self> {
-        let store = store::Store::open(&config.dir).await?;
+        let (store, rebuilt) = match open_readable(&config.dir).await {
+            Ok(store) => (store, None),
+            Err(damage) => {
+                let aside = config.dir.with_file_name(format!(
+                    "{}.damaged-{}",
+                    config
+                        .dir
+                        .file_name()
+                        .map_or("memory".into(), |n| n.to_string_lossy()),
+                    telos_image::now_ms()
+                ));
+                std::fs::rename(&config.dir, &aside).map_err(|e| Error::read(&config.dir, e))?;
+                let why = format!(
+                    "memory at {} could not be read ({damage}); it was moved to {} and is rebuilt from the image",
+                    config.dir.display(),
+                    aside.display()
+                );
+                tracing::warn!("{why}");
+                (store::Store::open(&config.dir).await?, Some(why))
+            }
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 image,
@@ -138,6 +164,7 @@ impl Memory {
                 supervisor: config.supervisor,
                 commit_turn: tokio::sync::Mutex::new(()),
                 upkeep: upkeep::Upkeep::new(config.tidy_every, config.versions_keep),
+                rebuilt,
             }),
         })
     }
@@ -192,4 +219,11 @@ impl Memory {
             .get(persona)
             .map_or(0, |p| p.links.get(MEMORY).map_or(0, Vec::len))
     }
+}
+
+/// Opens the table and reads every row's id (which touches each of its data files).
+async fn open_readable(dir: &std::path::Path) -> Result<store::Store> {
+    let store = store::Store::open(dir).await?;
+    store.chunk_ids().await?;
+    Ok(store)
 }

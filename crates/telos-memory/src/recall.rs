@@ -1,6 +1,7 @@
 //! Recall (ranked chunks for a query), and keeping LanceDB in line with the image: `doctor`
-//! compares the two, `reconcile` deletes rows the image does not name and re-embeds chunks
-//! the table lacks.
+//! compares the two, `reconcile` deletes rows the image does not name, and re-embeds chunks
+//! the table lacks or whose row says something else than the image (its text, persona,
+//! document or the document's hash).
 
 use std::collections::{HashMap, HashSet};
 
@@ -42,6 +43,11 @@ pub struct Health {
     pub orphans: usize,
     /// Chunks in the image LanceDB lacks.
     pub missing: usize,
+    /// Rows whose content differs from the chunk the image holds.
+    pub differing: usize,
+    /// The memory found damaged at open, moved aside and rebuilt from the image (what was
+    /// wrong, and where it went).
+    pub rebuilt: Option<String>,
     pub index: IndexState,
     /// The last background index build's error, if it failed.
     pub index_error: Option<String>,
@@ -125,47 +131,73 @@ impl Memory {
     /// Compares the image with LanceDB; changes nothing.
     pub async fn doctor(&self) -> Result<Health> {
         let known = self.known();
-        let rows: HashSet<String> = self.inner.store.chunk_ids().await?.into_iter().collect();
+        let keys = self.inner.store.row_keys().await?;
+        let rows: HashSet<&str> = keys.iter().map(|k| k.chunk_id.as_str()).collect();
         let documents: HashSet<&str> = known.values().map(|k| k.document.id.as_str()).collect();
         Ok(Health {
             documents: documents.len(),
             image_chunks: known.len(),
-            store_rows: rows.len(),
-            orphans: rows.iter().filter(|id| !known.contains_key(*id)).count(),
-            missing: known.keys().filter(|id| !rows.contains(*id)).count(),
+            store_rows: keys.len(),
+            orphans: rows.iter().filter(|id| !known.contains_key(**id)).count(),
+            missing: known
+                .keys()
+                .filter(|id| !rows.contains(id.as_str()))
+                .count(),
+            differing: keys.iter().filter(|r| differs(r, &known)).count(),
+            rebuilt: self.inner.rebuilt.clone(),
             index: self.inner.index.state(&self.inner.store).await?,
             index_error: self.inner.index.last_error(),
             embedder: self.inner.embedder_name.clone(),
         })
     }
 
-    /// Makes LanceDB hold exactly the chunks the image names: deletes the rest and
-    /// re-embeds what is missing from the chunks' own text, then starts the index build if
-    /// one is due. Returns the health after.
+    /// Makes LanceDB hold exactly the chunks the image names, as the image has them: deletes
+    /// the rest and re-embeds, from the chunks' own text, what is missing or differs, then
+    /// starts the index build if one is due. Returns the health after.
     pub async fn reconcile(&self) -> Result<Health> {
+        self.reconcile_with(&|done, total| {
+            if done == total || done % 1024 < 64 {
+                tracing::info!("memory: re-embedding chunks from the image, {done} of {total}");
+            }
+        })
+        .await
+    }
+
+    /// [`Memory::reconcile`], telling `progress` (chunks re-embedded, of how many) as it goes.
+    pub async fn reconcile_with(&self, progress: &dyn Fn(usize, usize)) -> Result<Health> {
         let _turn = self.inner.commit_turn.lock().await;
         let known = self.known();
-        let rows = self.inner.store.chunk_ids().await?;
-        let present: HashSet<&String> = rows.iter().collect();
-        let orphans: Vec<String> = rows
+        let rows = self.inner.store.row_keys().await?;
+        let present: HashSet<&str> = rows.iter().map(|r| r.chunk_id.as_str()).collect();
+        // Rows the image does not name, and rows that say something else than the image: both
+        // go, and the second kind is embedded again below.
+        let stale: Vec<String> = rows
             .iter()
-            .filter(|id| !known.contains_key(*id))
-            .cloned()
+            .filter(|r| !known.contains_key(&r.chunk_id) || differs(r, &known))
+            .map(|r| r.chunk_id.clone())
             .collect();
-        if !orphans.is_empty() {
+        let differing: HashSet<&str> = rows
+            .iter()
+            .filter(|r| differs(r, &known))
+            .map(|r| r.chunk_id.as_str())
+            .collect();
+        if !stale.is_empty() {
             tracing::info!(
-                count = orphans.len(),
-                "deleting memory rows the image does not name"
+                count = stale.len(),
+                differing = differing.len(),
+                "deleting memory rows the image does not name, or names otherwise"
             );
-            self.inner.store.delete_chunks(&orphans).await?;
+            self.inner.store.delete_chunks(&stale).await?;
         }
         let missing: Vec<(&String, &Known)> = known
             .iter()
-            .filter(|(id, _)| !present.contains(id))
+            .filter(|(id, _)| !present.contains(id.as_str()) || differing.contains(id.as_str()))
             .collect();
         if !missing.is_empty() {
             tracing::info!(count = missing.len(), "re-embedding chunks memory lacks");
             let embedder = self.embedder().await?;
+            let mut done = 0;
+            progress(done, missing.len());
             for part in missing.chunks(64) {
                 let texts: Vec<String> = part.iter().map(|(_, k)| text_of(&k.chunk)).collect();
                 let e = embedder.clone();
@@ -180,12 +212,31 @@ impl Memory {
                     .map(|((id, k), vector)| row_of(id, k, vector))
                     .collect();
                 self.inner.store.add(&rows).await?;
+                done += part.len();
+                progress(done, missing.len());
             }
         }
         drop(_turn);
         self.inner.index.catch_up(self).await;
         self.doctor().await
     }
+}
+
+/// The row says something else of its chunk than the image does.
+fn differs(row: &crate::store::RowKey, known: &HashMap<String, Known>) -> bool {
+    let Some(k) = known.get(&row.chunk_id) else {
+        return false;
+    };
+    let hash = k
+        .document
+        .slots
+        .get("hash")
+        .and_then(|h| h.as_str())
+        .unwrap_or_default();
+    row.persona != k.persona.as_str()
+        || row.document != k.document.id.as_str()
+        || row.content_hash != hash
+        || row.text != text_of(&k.chunk)
 }
 
 fn text_of(chunk: &Object) -> String {

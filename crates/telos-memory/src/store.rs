@@ -96,6 +96,16 @@ impl Tuning {
     };
 }
 
+/// What a row says of its chunk, as reconciliation compares it with the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowKey {
+    pub chunk_id: String,
+    pub persona: String,
+    pub document: String,
+    pub content_hash: String,
+    pub text: String,
+}
+
 /// The open table. Cloning is shallow.
 #[derive(Clone)]
 pub struct Store {
@@ -244,6 +254,38 @@ impl Store {
             .try_collect()
             .await
             .map_err(|e| self.err(e))
+    }
+
+    /// What reconciliation compares of every row: the chunk it is, and what it says of it.
+    pub async fn row_keys(&self) -> Result<Vec<RowKey>> {
+        let batches = self
+            .collect(self.table.query().select(Select::columns(&[
+                "chunk_id",
+                "persona",
+                "document",
+                "content_hash",
+                "text",
+            ])))
+            .await?;
+        let mut keys = Vec::new();
+        for b in &batches {
+            let col = |name| strings(b, name).map_err(|e| self.err(e));
+            let (id, persona, document, hash, text) = (
+                col("chunk_id")?,
+                col("persona")?,
+                col("document")?,
+                col("content_hash")?,
+                col("text")?,
+            );
+            keys.extend((0..id.len()).map(|i| RowKey {
+                chunk_id: id.value(i).to_owned(),
+                persona: persona.value(i).to_owned(),
+                document: document.value(i).to_owned(),
+                content_hash: hash.value(i).to_owned(),
+                text: text.value(i).to_owned(),
+            }));
+        }
+        Ok(keys)
     }
 
     /// Every chunk id in the table.
