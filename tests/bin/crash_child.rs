@@ -1,10 +1,13 @@
 //! The crash test's child: commits cycles in a loop on a data dir and prints `ACK n` after each
 //! commit is acknowledged, until it is killed. With `--ingest`, it instead writes documents
 //! n, n + 1, … into DATA_DIR/../docs and drops them on BRICK in batches of 16, as the desktop
-//! and `telos ingest` do, printing `ACK n` as each file's ingest reports it done.
+//! and `telos ingest` do, printing `ACK n` as each file's ingest reports it done. With
+//! `--replace`, it rewrites one file (`version n`) and drops it on BRICK again and again, so
+//! each ingest replaces the document's chunks. With `--bulk`, the cycles also carry a 64 KiB
+//! payload on a 16 MiB memtable, so the store flushes it to disk every few hundred cycles.
 //! Test tooling, not part of the product.
 //!
-//! Usage: crash-child DATA_DIR START [--ingest]
+//! Usage: crash-child DATA_DIR START [--ingest | --replace | --bulk]
 
 use std::io::Write;
 
@@ -14,6 +17,8 @@ use telos_core::memory::{Progress, Stage};
 
 /// Files per drop.
 const BATCH: usize = 16;
+/// Memory's index threshold here (the crash test's restarts pass the same to `telos`).
+const INDEX_THRESHOLD: usize = 48;
 
 #[tokio::main]
 async fn main() {
@@ -23,10 +28,52 @@ async fn main() {
         .next()
         .and_then(|s| s.parse().ok())
         .expect("START must be a number");
-    let ingest = args.next().as_deref() == Some("--ingest");
-    let telos = telos_tests::open_on_disk(std::path::Path::new(&dir)).await;
+    let mode = args.next().unwrap_or_default();
+    let ingest = mode == "--ingest";
+    let bulk = mode == "--bulk";
+    let mut config = telos_core::Config::from_data_dir(&dir);
+    config.llm = telos_core::scheduler::Mode::Ollama;
+    if bulk {
+        config.store.memtable_bytes = 16 << 20;
+    }
+    // Batches of documents pass it soon, so the IVF index is built (and rebuilt as memory
+    // grows by half) in the background while the kills land.
+    config.index_threshold = INDEX_THRESHOLD;
+    let telos = telos_core::Telos::open(config).await.expect("open");
     let image = telos.image();
     let mut out = std::io::stdout();
+    if mode == "--replace" {
+        let file = std::path::Path::new(&dir).join("../churn.md");
+        for n in start.. {
+            let text = format!("version {n}\n\n{}", telos_tests::crash_document(n));
+            std::fs::write(&file, text).expect("write the document");
+            let mut events = telos
+                .ingest("BRICK", std::slice::from_ref(&file))
+                .expect("ingest");
+            while let Some(event) = events.recv().await {
+                match event {
+                    IngestEvent::File(Progress {
+                        stage: Stage::Done { .. },
+                        ..
+                    }) => {
+                        writeln!(out, "ACK {n}").expect("stdout");
+                        out.flush().expect("stdout");
+                    }
+                    IngestEvent::File(Progress {
+                        path,
+                        stage: Stage::Failed { error },
+                    }) => panic!("{path}: {error}"),
+                    IngestEvent::Finished(_) => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let payload = if bulk {
+        "p".repeat(64 << 10)
+    } else {
+        String::new()
+    };
     if ingest {
         let docs = std::path::Path::new(&dir).join("../docs");
         std::fs::create_dir_all(&docs).expect("docs dir");
@@ -71,6 +118,9 @@ async fn main() {
         let id = c.create(&format!("crash-{n}"), &[]).expect("create");
         c.set_slot(&id, "n", json!(n)).expect("slot n");
         c.set_slot(&id, "twin", json!(n)).expect("slot twin");
+        if bulk {
+            c.set_slot(&id, "payload", json!(payload)).expect("payload");
+        }
         let counter = c.resolve("counter").expect("counter exists");
         c.set_slot(&counter, "last", json!(n)).expect("counter");
         c.commit().await.expect("commit");

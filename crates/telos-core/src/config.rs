@@ -46,6 +46,8 @@ pub struct Config {
     /// The reference trainer's venv (`TELOS_TRAINER_VENV`, default ~/.cache/telos-trainer,
     /// installed by `scripts/setup-trainer`).
     pub trainer_venv: PathBuf,
+    /// Rows past which memory builds its IVF index (`TELOS_INDEX_THRESHOLD`, default 20,000).
+    pub index_threshold: usize,
     /// How long memory's old table versions are kept (`TELOS_MEMORY_KEEP_MINUTES`, default
     /// 60); cycle records kept are `store.history_keep` (`TELOS_HISTORY_KEEP`).
     pub memory_versions_keep: std::time::Duration,
@@ -71,6 +73,7 @@ impl Config {
             trainer: None,
             trainer_venv: default_trainer_venv(),
             memory_versions_keep: telos_memory::DEFAULT_VERSIONS_KEEP,
+            index_threshold: telos_memory::index::DEFAULT_THRESHOLD,
         }
     }
 
@@ -125,6 +128,17 @@ impl Config {
                     .ok_or_else(|| Error::Config {
                         name: "TELOS_HISTORY_KEEP".into(),
                         reason: format!("{text:?} is not a number of cycle records, 100 or more"),
+                    })?;
+        }
+        if let Some(text) = var("TELOS_INDEX_THRESHOLD") {
+            config.index_threshold =
+                text.trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 32)
+                    .ok_or_else(|| Error::Config {
+                        name: "TELOS_INDEX_THRESHOLD".into(),
+                        reason: format!("{text:?} is not a number of rows, 32 or more"),
                     })?;
         }
         if let Some(text) = var("TELOS_MEMORY_KEEP_MINUTES") {

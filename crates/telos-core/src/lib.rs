@@ -131,6 +131,7 @@ impl Telos {
             MemoryConfig::with_backend(config.data_dir.join("memory"), config.embedder.clone());
         memory_config.supervisor = supervisor.clone();
         memory_config.versions_keep = config.memory_versions_keep;
+        memory_config.index_threshold = config.index_threshold;
         let memory = Memory::open(image.clone(), memory_config).await?;
         // DESIGN invariant 1: LanceDB is brought back to what the image says before anything
         // reads it. If that cannot run (no embedding weights to re-embed with), Telos still
