@@ -26,20 +26,13 @@ async fn acknowledged_cycles_survive_sigkill_and_none_is_half_applied() {
 
     let mut acked: Vec<u64> = Vec::new();
     let mut next = 0u64;
-    let mut rng = rand::rng();
     for round in 0..ROUNDS {
-        let (mut child, rx, reader) =
-            spawn_child(&[dir.path().as_os_str(), next.to_string().as_ref()]);
-        // Wait for the first acknowledgement (the child is up), then kill at a random moment.
-        let first = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("round {round}: the child acknowledged nothing"));
-        acked.push(first);
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..300)));
-        child.kill().expect("SIGKILL the child");
-        child.wait().unwrap();
-        reader.join().unwrap();
-        acked.extend(rx.try_iter());
+        // After the first acknowledgement (the child is up), a kill at a random moment.
+        acked.extend(run_then_kill(
+            &[dir.path().as_os_str(), next.to_string().as_ref()],
+            0..300,
+            &format!("round {round}: the child acknowledged nothing"),
+        ));
         next = acked.iter().max().unwrap() + 1;
 
         let telos = open_on_disk(dir.path()).await;
@@ -75,6 +68,21 @@ async fn acknowledged_cycles_survive_sigkill_and_none_is_half_applied() {
         telos.shutdown().await.unwrap();
     }
     assert!(acked.len() >= ROUNDS, "{} acknowledgements", acked.len());
+}
+
+/// Runs crash-child with `args` until its first acknowledgement (within two minutes), lets it
+/// go on for a random number of milliseconds from `run`, SIGKILLs it, and returns every
+/// acknowledgement it made; panics with `nothing` if none came.
+fn run_then_kill(args: &[&std::ffi::OsStr], run: std::ops::Range<u64>, nothing: &str) -> Vec<u64> {
+    let (mut child, rx, reader) = spawn_child(args);
+    let first = rx
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| panic!("{nothing}"));
+    std::thread::sleep(Duration::from_millis(rand::rng().random_range(run)));
+    child.kill().expect("SIGKILL the child");
+    child.wait().unwrap();
+    reader.join().unwrap();
+    std::iter::once(first).chain(rx.try_iter()).collect()
 }
 
 /// Starts crash-child with `args`; its acknowledgements (`ACK n` lines) arrive on the channel
@@ -153,24 +161,18 @@ async fn memory_stays_consistent_with_the_image_through_sigkill_during_ingest() 
     let dir = root.path().join("data");
     let mut acked: Vec<u64> = Vec::new();
     let mut next = 0u64;
-    let mut rng = rand::rng();
     for round in 0..INGEST_ROUNDS {
-        let (mut child, rx, reader) = spawn_child(&[
-            dir.as_os_str(),
-            next.to_string().as_ref(),
-            "--ingest".as_ref(),
-        ]);
-        let first = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("round {round}: the child remembered nothing"));
-        let mut this_round = vec![first];
         // One document takes a few hundred ms: the kill lands anywhere in read → embed → write
         // rows → commit.
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..900)));
-        child.kill().expect("SIGKILL the child");
-        child.wait().unwrap();
-        reader.join().unwrap();
-        this_round.extend(rx.try_iter());
+        let this_round = run_then_kill(
+            &[
+                dir.as_os_str(),
+                next.to_string().as_ref(),
+                "--ingest".as_ref(),
+            ],
+            0..900,
+            &format!("round {round}: the child remembered nothing"),
+        );
         acked.extend(&this_round);
 
         // The restart: `telos doctor --json` opens the data dir (reconciling) and reports.
@@ -275,22 +277,16 @@ async fn acknowledged_cycles_survive_sigkill_across_memtable_flushes() {
     }
     let mut acked: Vec<u64> = Vec::new();
     let mut next = 0u64;
-    let mut rng = rand::rng();
     for round in 0..BULK_ROUNDS {
-        let (mut child, rx, reader) = spawn_child(&[
-            dir.path().as_os_str(),
-            next.to_string().as_ref(),
-            "--bulk".as_ref(),
-        ]);
-        let first = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("round {round}: the child acknowledged nothing"));
-        acked.push(first);
-        std::thread::sleep(Duration::from_millis(rng.random_range(500..4000)));
-        child.kill().expect("SIGKILL the child");
-        child.wait().unwrap();
-        reader.join().unwrap();
-        acked.extend(rx.try_iter());
+        acked.extend(run_then_kill(
+            &[
+                dir.path().as_os_str(),
+                next.to_string().as_ref(),
+                "--bulk".as_ref(),
+            ],
+            500..4000,
+            &format!("round {round}: the child acknowledged nothing"),
+        ));
         let telos = open_on_disk(dir.path()).await;
         let image = telos.image();
         for n in &acked {
@@ -333,20 +329,15 @@ async fn a_document_replaced_under_sigkill_and_a_killed_restart_leave_memory_con
     let mut next = 0u64;
     let mut rng = rand::rng();
     for round in 0..REPLACE_ROUNDS {
-        let (mut child, rx, reader) = spawn_child(&[
-            dir.as_os_str(),
-            next.to_string().as_ref(),
-            "--replace".as_ref(),
-        ]);
-        let first = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("round {round}: the child replaced nothing"));
-        acked.push(first);
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..1500)));
-        child.kill().expect("SIGKILL the child");
-        child.wait().unwrap();
-        reader.join().unwrap();
-        acked.extend(rx.try_iter());
+        acked.extend(run_then_kill(
+            &[
+                dir.as_os_str(),
+                next.to_string().as_ref(),
+                "--replace".as_ref(),
+            ],
+            0..1500,
+            &format!("round {round}: the child replaced nothing"),
+        ));
         if round % 2 == 1 {
             // A restart killed while it opens and reconciles.
             let mut doctor = Command::new(telos_exe())

@@ -47,26 +47,7 @@ async fn main() {
         for n in start.. {
             let text = format!("version {n}\n\n{}", telos_tests::crash_document(n));
             std::fs::write(&file, text).expect("write the document");
-            let mut events = telos
-                .ingest("BRICK", std::slice::from_ref(&file))
-                .expect("ingest");
-            while let Some(event) = events.recv().await {
-                match event {
-                    IngestEvent::File(Progress {
-                        stage: Stage::Done { .. },
-                        ..
-                    }) => {
-                        writeln!(out, "ACK {n}").expect("stdout");
-                        out.flush().expect("stdout");
-                    }
-                    IngestEvent::File(Progress {
-                        path,
-                        stage: Stage::Failed { error },
-                    }) => panic!("{path}: {error}"),
-                    IngestEvent::Finished(_) => break,
-                    _ => {}
-                }
-            }
+            drop_acked(&telos, std::slice::from_ref(&file), |_| n.to_string()).await;
         }
     }
     let payload = if bulk {
@@ -85,30 +66,13 @@ async fn main() {
                     file
                 })
                 .collect();
-            let mut events = telos.ingest("BRICK", &files).expect("ingest");
-            while let Some(event) = events.recv().await {
-                match event {
-                    IngestEvent::File(Progress {
-                        path,
-                        stage: Stage::Done { .. },
-                    }) => {
-                        let n = path
-                            .rsplit_once("doc-")
-                            .and_then(|(_, n)| n.strip_suffix(".md"))
-                            .expect("a document of this batch");
-                        writeln!(out, "ACK {n}").expect("stdout");
-                        out.flush().expect("stdout");
-                    }
-                    IngestEvent::File(Progress {
-                        path,
-                        stage: Stage::Failed { error },
-                    }) => panic!("{path}: {error}"),
-                    // A batch ends once its files are done (the summaries that follow need
-                    // Ollama, which is not here).
-                    IngestEvent::Finished(_) => break,
-                    _ => {}
-                }
-            }
+            drop_acked(&telos, &files, |path| {
+                path.rsplit_once("doc-")
+                    .and_then(|(_, n)| n.strip_suffix(".md"))
+                    .expect("a document of this batch")
+                    .to_string()
+            })
+            .await;
         }
     }
     for n in start.. {
@@ -126,5 +90,35 @@ async fn main() {
         c.commit().await.expect("commit");
         writeln!(out, "ACK {n}").expect("stdout");
         out.flush().expect("stdout");
+    }
+}
+
+/// Drops `files` on BRICK and prints `ACK n` as each one is done, `n` being what `number`
+/// makes of its path; a file that fails ends the child.
+async fn drop_acked(
+    telos: &telos_core::Telos,
+    files: &[std::path::PathBuf],
+    number: impl Fn(&str) -> String,
+) {
+    let mut out = std::io::stdout();
+    let mut events = telos.ingest("BRICK", files).expect("ingest");
+    while let Some(event) = events.recv().await {
+        match event {
+            IngestEvent::File(Progress {
+                path,
+                stage: Stage::Done { .. },
+            }) => {
+                writeln!(out, "ACK {}", number(&path)).expect("stdout");
+                out.flush().expect("stdout");
+            }
+            IngestEvent::File(Progress {
+                path,
+                stage: Stage::Failed { error },
+            }) => panic!("{path}: {error}"),
+            // A drop ends once its files are done (the summaries that follow need Ollama,
+            // which is not here).
+            IngestEvent::Finished(_) => break,
+            _ => {}
+        }
     }
 }

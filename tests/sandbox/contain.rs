@@ -87,29 +87,22 @@ except OSError as e:
     why = errno.errorcode[e.errno] + ' after ' + why
 print('held', held >> 20, 'MB', why)"#,
     ),
-    ("tmp", FILL_TMP),
-    ("shm", FILL_SHM),
 ];
 
-const FILL_TMP: &str = r#"import errno
+/// Python that writes `path` a MiB at a time until refused.
+fn fill(path: &str) -> String {
+    format!(
+        r#"import errno
 n = 0
 try:
-    with open('/tmp/fill', 'wb') as f:
+    with open('{path}', 'wb') as f:
         while n < 1024:
             f.write(b'x' * (1 << 20)); f.flush(); n += 1
     print('held', n, 'MB none')
 except OSError as e:
-    print('held', n, 'MB', errno.errorcode[e.errno])"#;
-
-const FILL_SHM: &str = r#"import errno
-n = 0
-try:
-    with open('/dev/shm/fill', 'wb') as f:
-        while n < 1024:
-            f.write(b'x' * (1 << 20)); f.flush(); n += 1
-    print('held', n, 'MB none')
-except OSError as e:
-    print('held', n, 'MB', errno.errorcode[e.errno])"#;
+    print('held', n, 'MB', errno.errorcode[e.errno])"#
+    )
+}
 
 /// What a balloon says it held, in MB, and why it stopped.
 fn held(o: &Outcome) -> Option<(u64, String)> {
@@ -122,12 +115,17 @@ fn held(o: &Outcome) -> Option<(u64, String)> {
 /// it, or refused inside the limit.
 fn balloons(cases: &mut Cases, mode: &str, mut run: impl FnMut(&Tool) -> Outcome) {
     let limit = limits().memory_mb;
-    for (name, code) in BALLOONS {
-        let o = run(&py(code).with_limits(limits()));
+    let fills = [("tmp", fill("/tmp/fill")), ("shm", fill("/dev/shm/fill"))];
+    let all = BALLOONS
+        .iter()
+        .map(|(name, code)| (*name, code.to_string()))
+        .chain(fills);
+    for (name, code) in all {
+        let o = run(&py(&code).with_limits(limits()));
         let refused_inside = held(&o)
             .is_some_and(|(mb, why)| o.cause == Cause::Exited && mb <= limit && why != "none");
         let ok = o.mode == mode
-            && match (mode, *name) {
+            && match (mode, name) {
                 // What no rlimit counts is denied or sized inside the limit.
                 ("rootless-rlimits", "memfd") => o.stdout.trim() == "held 0 MB EPERM",
                 ("rootless-rlimits", "pipes") => {
