@@ -15,14 +15,7 @@ const ROUNDS: usize = 24;
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledged_cycles_survive_sigkill_and_none_is_half_applied() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let telos = open_on_disk(dir.path()).await;
-        let mut c = telos.image().begin("crash test setup");
-        let counter = c.create("counter", &[]).unwrap();
-        c.set_slot(&counter, "last", json!(-1)).unwrap();
-        c.commit().await.unwrap();
-        telos.shutdown().await.unwrap();
-    }
+    with_counter(dir.path()).await;
 
     let mut acked: Vec<u64> = Vec::new();
     let mut next = 0u64;
@@ -68,6 +61,16 @@ async fn acknowledged_cycles_survive_sigkill_and_none_is_half_applied() {
         telos.shutdown().await.unwrap();
     }
     assert!(acked.len() >= ROUNDS, "{} acknowledgements", acked.len());
+}
+
+/// A data dir holding the object `counter` (`last` = -1) the crash child's cycles bump.
+async fn with_counter(dir: &std::path::Path) {
+    let telos = open_on_disk(dir).await;
+    let mut c = telos.image().begin("crash test setup");
+    let counter = c.create("counter", &[]).unwrap();
+    c.set_slot(&counter, "last", json!(-1)).unwrap();
+    c.commit().await.unwrap();
+    telos.shutdown().await.unwrap();
 }
 
 /// Runs crash-child with `args` until its first acknowledgement (within two minutes), lets it
@@ -267,14 +270,7 @@ async fn memory_stays_consistent_with_the_image_through_sigkill_during_ingest() 
 async fn acknowledged_cycles_survive_sigkill_across_memtable_flushes() {
     const BULK_ROUNDS: usize = 6;
     let dir = tempfile::tempdir().unwrap();
-    {
-        let telos = open_on_disk(dir.path()).await;
-        let mut c = telos.image().begin("crash test setup");
-        let counter = c.create("counter", &[]).unwrap();
-        c.set_slot(&counter, "last", json!(-1)).unwrap();
-        c.commit().await.unwrap();
-        telos.shutdown().await.unwrap();
-    }
+    with_counter(dir.path()).await;
     let mut acked: Vec<u64> = Vec::new();
     let mut next = 0u64;
     for round in 0..BULK_ROUNDS {

@@ -38,16 +38,7 @@ async fn a_full_disk_fails_the_commit_cleanly_and_writing_resumes_when_space_ret
         ..StoreOptions::default()
     };
     let image = Image::open(&endpoint, &options).await.unwrap();
-    ops::apply(
-        &image,
-        "setup",
-        &[Op::New {
-            name: "BABS".into(),
-            parents: vec![],
-        }],
-    )
-    .await
-    .unwrap();
+    super::new_babs(&image).await;
     ops::apply(&image, "chat", &[append("before")])
         .await
         .unwrap();
@@ -100,16 +91,7 @@ async fn a_full_disk_fails_the_commit_cleanly_and_writing_resumes_when_space_ret
 #[tokio::test]
 async fn a_commit_the_store_did_not_confirm_is_read_back_and_stands() {
     let image = Image::in_memory().await.unwrap();
-    ops::apply(
-        &image,
-        "setup",
-        &[Op::New {
-            name: "BABS".into(),
-            parents: vec![],
-        }],
-    )
-    .await
-    .unwrap();
+    super::new_babs(&image).await;
     image.unconfirm_next_commit();
     let record = ops::apply(&image, "chat", &[append("landed")])
         .await

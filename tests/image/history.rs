@@ -60,16 +60,7 @@ async fn ten_thousand_chats_keep_the_history_and_the_data_dir_bounded() {
         ..StoreOptions::default()
     };
     let image = Image::open(&endpoint, &options).await.unwrap();
-    ops::apply(
-        &image,
-        "setup",
-        &[Op::New {
-            name: "BABS".into(),
-            parents: vec![],
-        }],
-    )
-    .await
-    .unwrap();
+    super::new_babs(&image).await;
     // A suspended cycle from the start: retention keeps it however old it gets.
     let suspended = ops::apply(
         &image,

@@ -14,6 +14,20 @@ use telos_tests::{awake_in_memory, open_on_disk, slot, snapshot};
 mod diskfull;
 mod history;
 
+/// Makes the object `BABS` (no parents) in a cycle of its own: the history tests' persona.
+async fn new_babs(image: &Image) {
+    telos_image::ops::apply(
+        image,
+        "setup",
+        &[telos_image::ops::Op::New {
+            name: "BABS".into(),
+            parents: vec![],
+        }],
+    )
+    .await
+    .unwrap();
+}
+
 /// Builds `base ← o1 ← … ← o{depth}` and returns every id, base first.
 async fn chain(image: &Image, depth: usize) -> Vec<ObjectId> {
     let mut c = image.begin("test chain");

@@ -108,56 +108,46 @@ impl Config {
             config.fallback_model = model;
         }
         if let Some(text) = var("TELOS_DB_MEMTABLE_MB") {
-            config.store.memtable_bytes = text
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (16..=4096).contains(n))
-                .ok_or_else(|| Error::Config {
-                    name: "TELOS_DB_MEMTABLE_MB".into(),
-                    reason: format!("{text:?} is not a number of MiB from 16 to 4096"),
-                })?
-                << 20;
+            let mb: u64 = number(
+                "TELOS_DB_MEMTABLE_MB",
+                &text,
+                16..=4096,
+                "a number of MiB from 16 to 4096",
+            )?;
+            config.store.memtable_bytes = mb << 20;
         }
         if let Some(text) = var("TELOS_HISTORY_KEEP") {
-            config.store.history_keep =
-                text.trim()
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 100)
-                    .ok_or_else(|| Error::Config {
-                        name: "TELOS_HISTORY_KEEP".into(),
-                        reason: format!("{text:?} is not a number of cycle records, 100 or more"),
-                    })?;
+            config.store.history_keep = number(
+                "TELOS_HISTORY_KEEP",
+                &text,
+                100..,
+                "a number of cycle records, 100 or more",
+            )?;
         }
         if let Some(text) = var("TELOS_INDEX_THRESHOLD") {
-            config.index_threshold =
-                text.trim()
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 32)
-                    .ok_or_else(|| Error::Config {
-                        name: "TELOS_INDEX_THRESHOLD".into(),
-                        reason: format!("{text:?} is not a number of rows, 32 or more"),
-                    })?;
+            config.index_threshold = number(
+                "TELOS_INDEX_THRESHOLD",
+                &text,
+                32..,
+                "a number of rows, 32 or more",
+            )?;
         }
         if let Some(text) = var("TELOS_MEMORY_KEEP_MINUTES") {
-            let minutes: u64 = text.trim().parse().map_err(|_| Error::Config {
-                name: "TELOS_MEMORY_KEEP_MINUTES".into(),
-                reason: format!("{text:?} is not a number of minutes"),
-            })?;
+            let minutes: u64 = number(
+                "TELOS_MEMORY_KEEP_MINUTES",
+                &text,
+                ..,
+                "a number of minutes",
+            )?;
             config.memory_versions_keep = std::time::Duration::from_secs(minutes * 60);
         }
         if let Some(text) = var("TELOS_FORGE_ATTEMPTS") {
-            config.forge_attempts = text
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| (1..=20).contains(n))
-                .ok_or_else(|| Error::Config {
-                    name: "TELOS_FORGE_ATTEMPTS".into(),
-                    reason: format!("{text:?} is not a number of attempts from 1 to 20"),
-                })?;
+            config.forge_attempts = number(
+                "TELOS_FORGE_ATTEMPTS",
+                &text,
+                1..=20,
+                "a number of attempts from 1 to 20",
+            )?;
         }
         config.trainer = var("TELOS_TRAINER");
         if let Some(venv) = var("TELOS_TRAINER_VENV") {
@@ -286,4 +276,22 @@ fn nvidia_smi() -> Option<Bytes> {
         .parse()
         .ok()?;
     Some(Bytes(mib << 20))
+}
+
+/// `text`, the value of `name`, read as a number within `range`; the error says it is not
+/// `what`.
+fn number<T: std::str::FromStr + PartialOrd>(
+    name: &str,
+    text: &str,
+    range: impl std::ops::RangeBounds<T>,
+    what: &str,
+) -> Result<T> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| Error::Config {
+            name: name.into(),
+            reason: format!("{text:?} is not {what}"),
+        })
 }
