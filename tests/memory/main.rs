@@ -2,6 +2,7 @@
 //! disk, the image. Needs the weights (`scripts/fetch-embedder`, run by `scripts/setup`).
 
 mod backends;
+mod hyper;
 mod index;
 
 use std::path::{Path, PathBuf};

@@ -22,6 +22,7 @@ pub mod chunk;
 pub mod embed;
 mod error;
 pub mod hub;
+pub mod hyper;
 pub mod index;
 pub mod ingest;
 mod kernels;

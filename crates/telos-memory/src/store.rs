@@ -355,7 +355,7 @@ impl Store {
     }
 }
 
-fn store_error(path: &Path, e: lancedb::Error) -> Error {
+pub(crate) fn store_error(path: &Path, e: lancedb::Error) -> Error {
     Error::Store {
         path: path.to_owned(),
         source: Box::new(e),
@@ -363,7 +363,7 @@ fn store_error(path: &Path, e: lancedb::Error) -> Error {
 }
 
 /// A SQL string literal. Ids are ULIDs, but quoting is still done properly.
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
@@ -395,7 +395,7 @@ fn to_batch(rows: &[Row]) -> std::result::Result<RecordBatch, arrow_schema::Arro
     )
 }
 
-fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> lancedb::Result<&'a T> {
+pub(crate) fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> lancedb::Result<&'a T> {
     b.column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
         .ok_or_else(|| lancedb::Error::Runtime {
@@ -403,7 +403,7 @@ fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> lancedb::Result<&'a
         })
 }
 
-fn strings<'a>(b: &'a RecordBatch, name: &str) -> lancedb::Result<&'a StringArray> {
+pub(crate) fn strings<'a>(b: &'a RecordBatch, name: &str) -> lancedb::Result<&'a StringArray> {
     column::<StringArray>(b, name)
 }
 

@@ -1,0 +1,443 @@
+//! The cleanup memory: the LanceDB `hypervectors` table beside `chunks`, one row per symbol
+//! object of the image (an atom or a composite, in one persona's codebook), its FHRR vector
+//! stored as `2 × dim` floats scaled to unit length, so the dot product is the cosine. Like
+//! `chunks` it is an index over the image, never the record: every vector can be made again
+//! from the symbol object (an atom's from its seed, a composite's from its expression).
+//!
+//! The index does not search the full vectors (20,000 floats at dimension 10,000: LanceDB's
+//! flat scan of 10,000 of them takes about 2 s, a one-bit RaBitQ index over them 6–12 ms).
+//! It searches a *sketch*: the first [`SKETCH`] components, itself a random phasor vector
+//! whose similarity estimates the whole's with noise 1/√(2·SKETCH). The best `k × REFINE`
+//! sketches come back with their full vectors and are ranked here by exact cosine, so the
+//! similarities returned are exact. Past a threshold the sketch gets a RaBitQ index (`IVF_RQ`,
+//! one bit per float) with one IVF partition: random symbols have no clusters for partitions
+//! to follow, so probing a few would miss the answer as often as not. Measured on 10,000
+//! symbols (`vsa_bench`): sketches of 1,024 or 2,048 components lose the answer of a
+//! 150-pair record half the time; 4,096 keep it 94–98% of the time at one bit, 100% at four
+//! bits (at twice the latency).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::types::Float32Type;
+use arrow_array::{Array, FixedSizeListArray, Float32Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use futures::TryStreamExt;
+use lancedb::index::Index;
+use lancedb::index::vector::IvfRqIndexBuilder;
+use lancedb::query::{ExecutableQuery, QueryBase, Select};
+use lancedb::{Connection, DistanceType, Table};
+use telos_vsa::Hv;
+
+use crate::error::{Error, Result};
+
+/// The table's name inside the memory dir.
+pub const TABLE: &str = "hypervectors";
+const INDEX_NAME: &str = "hypervector_idx";
+const CODEBOOK_INDEX: &str = "codebook_idx";
+const METRIC: DistanceType = DistanceType::Dot;
+/// Candidates re-ranked by their full vectors, per result asked for.
+pub const REFINE: u32 = 10;
+/// Components in the sketch the index searches.
+pub const SKETCH: usize = 4096;
+
+/// How a cleanup searches (the benchmark tries settings; the product uses `default`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Search {
+    /// Skip any index: a flat scan of the full vectors.
+    pub exact: bool,
+    /// Re-rank `k × refine` candidates by their full vectors.
+    pub refine: Option<u32>,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Self {
+            exact: false,
+            refine: Some(REFINE),
+        }
+    }
+}
+
+impl Search {
+    pub const EXACT: Search = Search {
+        exact: true,
+        refine: None,
+    };
+}
+
+/// One symbol as the cleanup memory keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymbolRow {
+    /// The symbol object's id in the image.
+    pub id: String,
+    /// The codebook: the persona whose symbol it is.
+    pub codebook: String,
+    pub name: String,
+    /// `atom` or `composite`.
+    pub kind: String,
+    pub vector: Hv,
+    /// The cycle that wrote it (`reconcile` for a row made again).
+    pub cycle: String,
+}
+
+/// What reconciliation compares of a row with its symbol object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolKey {
+    pub id: String,
+    pub codebook: String,
+    pub name: String,
+    pub kind: String,
+}
+
+/// A symbol found by cleanup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cleaned {
+    pub id: String,
+    pub codebook: String,
+    pub name: String,
+    pub kind: String,
+    /// Cosine similarity to the query.
+    pub similarity: f32,
+}
+
+/// The open table. Cloning is shallow.
+#[derive(Clone)]
+pub struct HyperStore {
+    table: Table,
+    dim: usize,
+    path: Arc<PathBuf>,
+}
+
+fn floats(n: usize) -> DataType {
+    DataType::FixedSizeList(
+        Arc::new(Field::new("item", DataType::Float32, true)),
+        n as i32,
+    )
+}
+
+fn sketch_dim(dim: usize) -> usize {
+    dim.min(SKETCH)
+}
+
+/// The first `SKETCH` components of `hv`, scaled to unit length.
+fn sketch(hv: &Hv) -> Hv {
+    let m = sketch_dim(hv.dim());
+    let mut v = hv.re()[..m].to_vec();
+    v.extend_from_slice(&hv.im()[..m]);
+    unit(&Hv::from_vec(v).expect("2 × m floats"))
+}
+
+fn schema(dim: usize) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("codebook", DataType::Utf8, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("sketch", floats(2 * sketch_dim(dim)), false),
+        Field::new("vector", floats(2 * dim), false),
+        Field::new("cycle", DataType::Utf8, false),
+    ]))
+}
+
+impl HyperStore {
+    /// Opens (creating if needed) the table under `dir` for hypervectors of `dim`. A table
+    /// of another dimension (`TELOS_VSA_DIM` changed) is dropped and made again empty:
+    /// reconciling refills it from the image.
+    pub async fn open(dir: &Path, dim: usize) -> Result<Self> {
+        let path = Arc::new(dir.to_owned());
+        let err = |e| crate::store::store_error(&path, e);
+        std::fs::create_dir_all(dir).map_err(|e| Error::read(dir, e))?;
+        let uri = dir.to_str().ok_or_else(|| Error::Unsupported {
+            path: dir.to_owned(),
+            detected: "a memory dir whose path is not UTF-8".into(),
+        })?;
+        let db: Connection = lancedb::connect(uri).execute().await.map_err(err)?;
+        let names = db.table_names().execute().await.map_err(err)?;
+        if names.iter().any(|n| n == TABLE) {
+            let table = db.open_table(TABLE).execute().await.map_err(err)?;
+            let found = vector_width(&*table.schema().await.map_err(err)?);
+            if found == Some(2 * dim) {
+                return Ok(Self { table, dim, path });
+            }
+            tracing::warn!(
+                "the hypervector table holds vectors of {found:?} floats, not 2 × {dim}: it is made again"
+            );
+            db.drop_table(TABLE, &[]).await.map_err(err)?;
+        }
+        let table = db
+            .create_empty_table(TABLE, schema(dim))
+            .execute()
+            .await
+            .map_err(err)?;
+        Ok(Self { table, dim, path })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    fn err(&self, e: lancedb::Error) -> Error {
+        crate::store::store_error(&self.path, e)
+    }
+
+    /// Appends rows (one LanceDB commit).
+    pub async fn add(&self, rows: &[SymbolRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if let Some(bad) = rows.iter().find(|r| r.vector.dim() != self.dim) {
+            return Err(Error::Unsupported {
+                path: self.path.to_path_buf(),
+                detected: format!(
+                    "symbol {:?} of dimension {}, in a table of dimension {}",
+                    bad.name,
+                    bad.vector.dim(),
+                    self.dim
+                ),
+            });
+        }
+        let batch = self.to_batch(rows).map_err(|e| self.err(e.into()))?;
+        self.table
+            .add(batch)
+            .execute()
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Deletes the rows of these symbol ids.
+    pub async fn delete(&self, ids: &[String]) -> Result<()> {
+        for part in ids.chunks(500) {
+            let list = part
+                .iter()
+                .map(|id| crate::store::quote(id))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.table
+                .delete(format!("id IN ({list})").as_str())
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    pub async fn count(&self) -> Result<usize> {
+        self.table.count_rows(None).await.map_err(|e| self.err(e))
+    }
+
+    async fn collect(&self, query: impl ExecutableQuery) -> Result<Vec<RecordBatch>> {
+        query
+            .execute()
+            .await
+            .map_err(|e| self.err(e))?
+            .try_collect()
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// What reconciliation compares of every row.
+    pub async fn keys(&self) -> Result<Vec<SymbolKey>> {
+        let batches = self
+            .collect(
+                self.table
+                    .query()
+                    .select(Select::columns(&["id", "codebook", "name", "kind"])),
+            )
+            .await?;
+        let mut keys = Vec::new();
+        for b in &batches {
+            let col = |name| crate::store::strings(b, name).map_err(|e| self.err(e));
+            let (id, codebook, name, kind) =
+                (col("id")?, col("codebook")?, col("name")?, col("kind")?);
+            keys.extend((0..id.len()).map(|i| SymbolKey {
+                id: id.value(i).to_owned(),
+                codebook: codebook.value(i).to_owned(),
+                name: name.value(i).to_owned(),
+                kind: kind.value(i).to_owned(),
+            }));
+        }
+        Ok(keys)
+    }
+
+    /// The `k` symbols nearest to `query` (of one codebook, or all), best first. `exact`
+    /// skips the index: a flat scan of the full vectors.
+    pub async fn cleanup(
+        &self,
+        query: &Hv,
+        codebook: Option<&str>,
+        k: usize,
+        search: Search,
+    ) -> Result<Vec<Cleaned>> {
+        if query.dim() != self.dim {
+            return Err(Error::Unsupported {
+                path: self.path.to_path_buf(),
+                detected: format!(
+                    "a query of dimension {}, in a table of dimension {}",
+                    query.dim(),
+                    self.dim
+                ),
+            });
+        }
+        let (column, probe, limit) = if search.exact {
+            ("vector", unit(query), k)
+        } else {
+            let r = search.refine.unwrap_or(1).max(1) as usize;
+            ("sketch", sketch(query), k * r)
+        };
+        let mut q = self
+            .table
+            .query()
+            .nearest_to(probe.as_slice())
+            .map_err(|e| self.err(e))?
+            .column(column)
+            .distance_type(METRIC)
+            .limit(limit)
+            .select(Select::columns(&[
+                "id",
+                "codebook",
+                "name",
+                "kind",
+                "vector",
+                "_distance",
+            ]));
+        if let Some(c) = codebook {
+            q = q.only_if(format!("codebook = {}", crate::store::quote(c)));
+        }
+        if search.exact {
+            q = q.bypass_vector_index();
+        }
+        let query = unit(query);
+        let mut found = Vec::new();
+        for b in &self.collect(q).await? {
+            found.extend(cleaned_of(b, &query).map_err(|e| self.err(e))?);
+        }
+        found.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+        found.truncate(k);
+        Ok(found)
+    }
+
+    /// Builds (or replaces) the RaBitQ index and waits for it.
+    pub async fn build_index(&self) -> Result<()> {
+        self.table
+            .create_index(
+                &["sketch"],
+                Index::IvfRq(
+                    IvfRqIndexBuilder::default()
+                        .distance_type(METRIC)
+                        .num_partitions(1)
+                        .num_bits(1),
+                ),
+            )
+            .name(INDEX_NAME.to_owned())
+            .replace(true)
+            .execute()
+            .await
+            .map_err(|e| self.err(e))?;
+        // Searches keep to one codebook: a bitmap of the codebooks makes that filter a lookup
+        // instead of a scan of the column.
+        self.table
+            .create_index(&["codebook"], Index::Bitmap(Default::default()))
+            .name(CODEBOOK_INDEX.to_owned())
+            .replace(true)
+            .execute()
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// Whether an index exists (rows added since it was built are scanned flat).
+    pub async fn indexed(&self) -> bool {
+        matches!(self.table.index_stats(INDEX_NAME).await, Ok(Some(_)))
+    }
+
+    fn to_batch(
+        &self,
+        rows: &[SymbolRow],
+    ) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+        let text =
+            |f: fn(&SymbolRow) -> &str| Arc::new(StringArray::from_iter_values(rows.iter().map(f)));
+        let list = |width: usize, f: fn(&Hv) -> Hv| {
+            Arc::new(
+                FixedSizeListArray::from_iter_primitive::<Float32Type, _, _>(
+                    rows.iter().map(|r| {
+                        Some(
+                            f(&r.vector)
+                                .into_vec()
+                                .into_iter()
+                                .map(Some)
+                                .collect::<Vec<_>>(),
+                        )
+                    }),
+                    width as i32,
+                ),
+            )
+        };
+        RecordBatch::try_new(
+            schema(self.dim),
+            vec![
+                text(|r| &r.id),
+                text(|r| &r.codebook),
+                text(|r| &r.name),
+                text(|r| &r.kind),
+                list(2 * sketch_dim(self.dim), sketch),
+                list(2 * self.dim, unit),
+                text(|r| &r.cycle),
+            ],
+        )
+    }
+}
+
+/// `hv` scaled to unit length (as a real vector of 2 × dim floats).
+fn unit(hv: &Hv) -> Hv {
+    let n = hv.norm2().sqrt();
+    let s = if n > 0.0 { 1.0 / n } else { 0.0 };
+    Hv::from_vec(hv.as_slice().iter().map(|x| x * s).collect()).expect("same layout")
+}
+
+fn vector_width(schema: &Schema) -> Option<usize> {
+    match schema.field_with_name("vector").ok()?.data_type() {
+        DataType::FixedSizeList(_, n) => Some(*n as usize),
+        _ => None,
+    }
+}
+
+/// The rows of a batch, each scored by its full vector against `query` (a unit vector).
+fn cleaned_of(b: &RecordBatch, query: &Hv) -> lancedb::Result<Vec<Cleaned>> {
+    let s = |name| crate::store::strings(b, name);
+    let (id, codebook, name, kind) = (s("id")?, s("codebook")?, s("name")?, s("kind")?);
+    let vectors = crate::store::column::<FixedSizeListArray>(b, "vector")?;
+    let values = vectors
+        .values()
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .ok_or_else(|| lancedb::Error::Runtime {
+            message: "hypervector table's vectors are not floats".into(),
+        })?;
+    let width = query.as_slice().len();
+    if vectors.value_length() as usize != width {
+        return Err(lancedb::Error::Runtime {
+            message: format!(
+                "hypervector rows of {} floats against a query of {width}",
+                vectors.value_length()
+            ),
+        });
+    }
+    Ok((0..b.num_rows())
+        .map(|i| {
+            let at = vectors.value_offset(i) as usize;
+            let row = &values.values()[at..at + width];
+            Cleaned {
+                id: id.value(i).to_owned(),
+                codebook: codebook.value(i).to_owned(),
+                name: name.value(i).to_owned(),
+                kind: kind.value(i).to_owned(),
+                // both are unit vectors: the dot product is the cosine
+                similarity: telos_vsa::dot(query.as_slice(), row),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,217 @@
+//! `Hv`, one FHRR hypervector: `dim` complex components kept as two halves, every real part
+//! then every imaginary part, so the whole is also a real vector of `2 × dim` floats whose
+//! dot product is the complex inner product's real part — the vector the cleanup memory
+//! indexes, unchanged.
+
+use std::mem::MaybeUninit;
+
+use crate::kernel;
+
+/// One hypervector. Atoms and stored symbols are unit phasors (every component of magnitude
+/// one); a bundle summed with [`crate::BundleRule::Sum`] is not.
+#[derive(Clone, PartialEq)]
+pub struct Hv {
+    v: Vec<f32>,
+}
+
+impl std::fmt::Debug for Hv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Hv(dim {}, ", self.dim())?;
+        f.debug_list().entries(self.v.iter().take(4)).finish()?;
+        write!(f, "…)")
+    }
+}
+
+/// A slice of floats that is not a hypervector's layout.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a hypervector is 2 × its dimension floats (real parts, then imaginary parts); got {len}")]
+pub struct BadLength {
+    pub len: usize,
+}
+
+impl Hv {
+    /// The zero vector (the empty bundle), dimension `dim`.
+    pub fn zeros(dim: usize) -> Self {
+        Self {
+            v: vec![0.0; 2 * dim],
+        }
+    }
+
+    /// The unit phasor vector with these phases (radians).
+    pub fn from_phases(phases: &[f32]) -> Self {
+        let (re, im): (Vec<f32>, Vec<f32>) = phases.iter().map(|p| (p.cos(), p.sin())).unzip();
+        let mut v = re;
+        v.extend(im);
+        Self { v }
+    }
+
+    /// Takes a vector in this layout (real parts, then imaginary parts), as the cleanup
+    /// memory stores it.
+    pub fn from_vec(v: Vec<f32>) -> Result<Self, BadLength> {
+        if !v.len().is_multiple_of(2) || v.is_empty() {
+            return Err(BadLength { len: v.len() });
+        }
+        Ok(Self { v })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.v.len() / 2
+    }
+
+    /// The `2 × dim` floats: real parts, then imaginary parts.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.v
+    }
+
+    pub fn into_vec(self) -> Vec<f32> {
+        self.v
+    }
+
+    pub fn re(&self) -> &[f32] {
+        &self.v[..self.dim()]
+    }
+
+    pub fn im(&self) -> &[f32] {
+        &self.v[self.dim()..]
+    }
+
+    /// A vector of `dim` whose halves `write` fills; `write` must write every element of
+    /// both (the kernels passed here write each index once).
+    fn written(
+        dim: usize,
+        write: impl FnOnce(&mut [MaybeUninit<f32>], &mut [MaybeUninit<f32>]),
+    ) -> Hv {
+        let mut v = Vec::with_capacity(2 * dim);
+        let (re, im) = v.spare_capacity_mut()[..2 * dim].split_at_mut(dim);
+        write(re, im);
+        // SAFETY: `write` initialised all 2 × dim elements (the contract above).
+        unsafe { v.set_len(2 * dim) };
+        Hv { v }
+    }
+
+    fn halves_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+        let d = self.dim();
+        self.v.split_at_mut(d)
+    }
+
+    /// The phase of each component, in (−π, π].
+    pub fn phases(&self) -> Vec<f32> {
+        self.re()
+            .iter()
+            .zip(self.im())
+            .map(|(r, i)| i.atan2(*r))
+            .collect()
+    }
+
+    fn same_dim(&self, other: &Hv, op: &str) {
+        assert_eq!(
+            self.dim(),
+            other.dim(),
+            "{op} of hypervectors of dimensions {} and {}",
+            self.dim(),
+            other.dim()
+        );
+    }
+
+    /// Binding (`*`): component-wise complex product, so phases add. The result is
+    /// quasi-orthogonal to both factors, and `a.bind(b).unbind(b) == a` for unit phasors.
+    ///
+    /// # Panics
+    /// If the dimensions differ (the query evaluator checks them first).
+    pub fn bind(&self, other: &Hv) -> Hv {
+        self.same_dim(other, "bind");
+        Hv::written(self.dim(), |o_re, o_im| {
+            kernel::bind(self.re(), self.im(), other.re(), other.im(), o_re, o_im)
+        })
+    }
+
+    /// Unbinding (`/`): the product with `other`'s conjugate, so phases subtract — the exact
+    /// inverse of [`Hv::bind`] when `other` is a unit phasor vector, and an approximate one
+    /// otherwise.
+    ///
+    /// # Panics
+    /// If the dimensions differ.
+    pub fn unbind(&self, other: &Hv) -> Hv {
+        self.same_dim(other, "unbind");
+        Hv::written(self.dim(), |o_re, o_im| {
+            kernel::unbind(self.re(), self.im(), other.re(), other.im(), o_re, o_im)
+        })
+    }
+
+    /// [`Hv::bind`] into `out`, whose allocation is reused (loops that bind many pairs).
+    ///
+    /// # Panics
+    /// If the three dimensions are not the same.
+    pub fn bind_into(&self, other: &Hv, out: &mut Hv) {
+        self.same_dim(other, "bind");
+        self.same_dim(out, "bind");
+        let (o_re, o_im) = out.halves_uninit();
+        kernel::bind(self.re(), self.im(), other.re(), other.im(), o_re, o_im);
+    }
+
+    /// [`Hv::unbind`] into `out`, whose allocation is reused.
+    ///
+    /// # Panics
+    /// If the three dimensions are not the same.
+    pub fn unbind_into(&self, other: &Hv, out: &mut Hv) {
+        self.same_dim(other, "unbind");
+        self.same_dim(out, "unbind");
+        let (o_re, o_im) = out.halves_uninit();
+        kernel::unbind(self.re(), self.im(), other.re(), other.im(), o_re, o_im);
+    }
+
+    /// Both halves, for a kernel that overwrites every element.
+    fn halves_uninit(&mut self) -> (&mut [MaybeUninit<f32>], &mut [MaybeUninit<f32>]) {
+        let d = self.dim();
+        let v: &mut [f32] = &mut self.v;
+        // SAFETY: MaybeUninit<f32> has f32's layout, and the kernels given these halves only
+        // write initialised floats into them, so the vector stays initialised.
+        let v = unsafe { &mut *(v as *mut [f32] as *mut [MaybeUninit<f32>]) };
+        v.split_at_mut(d)
+    }
+
+    /// Permutation: the components rotated `by` places (negative rotates back), a
+    /// quasi-orthogonal copy used to mark order (`permute(x, 1)` is "x in first place").
+    pub fn permute(&self, by: isize) -> Hv {
+        let d = self.dim();
+        let k = by.rem_euclid(d as isize) as usize;
+        let mut v = Vec::with_capacity(2 * d);
+        for half in [self.re(), self.im()] {
+            v.extend_from_slice(&half[d - k..]);
+            v.extend_from_slice(&half[..d - k]);
+        }
+        Hv { v }
+    }
+
+    /// Cosine similarity: the real part of the complex inner product over both norms; 1 for
+    /// the same vector, about 0 (±1/√(2·dim)) for unrelated ones, 0 when either is zero.
+    ///
+    /// # Panics
+    /// If the dimensions differ.
+    pub fn similarity(&self, other: &Hv) -> f32 {
+        self.same_dim(other, "similarity");
+        let n = (self.norm2() * other.norm2()).sqrt();
+        if n == 0.0 {
+            return 0.0;
+        }
+        kernel::dot(&self.v, &other.v) / n
+    }
+
+    /// Σ |component|², `dim` for a unit phasor vector.
+    pub fn norm2(&self) -> f32 {
+        kernel::dot(&self.v, &self.v)
+    }
+
+    /// Every component scaled to magnitude one (phases kept): what a stored symbol is.
+    pub fn to_phasors(mut self) -> Hv {
+        let (re, im) = self.halves_mut();
+        kernel::to_phasors(re, im);
+        self
+    }
+
+    /// Adds `w · other` in place (the bundle's accumulation).
+    pub(crate) fn add_scaled(&mut self, other: &Hv, w: f32) {
+        self.same_dim(other, "bundle");
+        kernel::add_scaled(&mut self.v, &other.v, w);
+    }
+}
