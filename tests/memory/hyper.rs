@@ -114,3 +114,111 @@ async fn a_wrong_dimension_is_refused_by_name_and_a_new_dimension_starts_the_tab
     assert_eq!(again.count().await.unwrap(), 0);
     again.add(&[row("BABS", "topic", 512)]).await.unwrap();
 }
+
+async fn open_memory(image: &telos_image::Image, dir: &std::path::Path) -> telos_memory::Memory {
+    let mut config = telos_memory::MemoryConfig::new(dir.join("memory"));
+    config.vsa_dim = 2048;
+    config.embedder = std::sync::Arc::new(|| Ok(super::minilm()));
+    telos_memory::Memory::open(image.clone(), config)
+        .await
+        .unwrap()
+}
+
+async fn with_symbols(dir: &std::path::Path) -> (telos_memory::Memory, telos_image::ObjectId) {
+    let image = telos_tests::awake_in_memory().await;
+    let babs = image.resolve("BABS").unwrap().id.clone();
+    (open_memory(&image, dir).await, babs)
+}
+
+#[tokio::test]
+async fn symbols_live_in_the_image_and_a_record_answers_what_fills_a_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let (memory, babs) = with_symbols(dir.path()).await;
+    for n in ["topic", "source", "persona", "rust", "doc7", "BABS"] {
+        let s = memory.atom(&babs, n).await.unwrap();
+        assert!(s.created && s.kind == "atom" && s.dim == 2048, "{s:?}");
+    }
+    // asking again finds it; the image holds one object per symbol, linked from BABS
+    assert!(!memory.atom(&babs, "topic").await.unwrap().created);
+    assert_eq!(memory.codebook(&babs).len(), 6);
+    let record = memory
+        .compose(&babs, "record 1", "topic*rust + source*doc7 + persona*BABS")
+        .await
+        .unwrap();
+    assert_eq!(
+        record.expression.as_deref(),
+        Some("topic * rust + source * doc7 + persona * BABS")
+    );
+    // "what is the record's source" and "what is it about" are an unbind and a cleanup
+    for (q, want) in [
+        ("\"record 1\" / source", "doc7"),
+        ("\"record 1\" / topic", "rust"),
+    ] {
+        let answer = memory.vsa_query(&babs, q, 3).await.unwrap();
+        assert_eq!(answer.hits[0].name, want, "{answer:?}");
+        assert!(answer.hits[0].similarity > 0.4, "{answer:?}");
+        assert!(answer.hits[1].similarity < 0.2, "{answer:?}");
+    }
+    // errors name what is wrong, and change nothing
+    let err = memory
+        .vsa_query(&babs, "cats * topic", 3)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("BABS has no symbol \"cats\""),
+        "{err}"
+    );
+    let err = memory
+        .compose(&babs, "r2", "topic * cats")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("has no symbol \"cats\""), "{err}");
+    let err = memory
+        .compose(&babs, "topic", "rust + doc7")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("never redefined"), "{err}");
+    let err = memory
+        .vsa_query(&babs, "topic * (rust", 3)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("column 14: expected `)`"), "{err}");
+    let health = memory.doctor().await.unwrap();
+    assert_eq!((health.symbols, health.symbol_rows), (7, 7));
+}
+
+#[tokio::test]
+async fn reconcile_makes_lost_and_stray_symbol_rows_match_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let (memory, babs) = with_symbols(dir.path()).await;
+    for n in ["a", "b", "c"] {
+        memory.atom(&babs, n).await.unwrap();
+    }
+    memory.compose(&babs, "ab", "a * b").await.unwrap();
+    let lost = memory.codebook(&babs)["ab"].id.to_string();
+    let image = memory.image().clone();
+    drop(memory);
+    // while Telos is closed: a row lost (a file of the table deleted, say) and a row no
+    // symbol names (a symbol's cycle that never committed)
+    let hyper = HyperStore::open(&dir.path().join("memory"), 2048)
+        .await
+        .unwrap();
+    hyper.delete(std::slice::from_ref(&lost)).await.unwrap();
+    hyper.add(&[row("BABS", "stray", 2048)]).await.unwrap();
+    let memory = open_memory(&image, dir.path()).await;
+    let before = memory.doctor().await.unwrap();
+    assert_eq!((before.symbols, before.symbol_rows), (4, 4));
+    let after = memory.reconcile().await.unwrap();
+    assert_eq!((after.symbols, after.symbol_rows), (4, 4));
+    // a handle opened now sees the table as reconcile left it
+    let hyper = HyperStore::open(&dir.path().join("memory"), 2048)
+        .await
+        .unwrap();
+    let keys = hyper.keys().await.unwrap();
+    assert!(keys.iter().any(|k| k.id == lost && k.kind == "composite"));
+    assert!(!keys.iter().any(|k| k.name == "stray"));
+    // the composite made again is the same vector: a / b cleans up to a
+    let answer = memory.vsa_query(&babs, "ab / b", 1).await.unwrap();
+    assert_eq!(answer.hits[0].name, "a");
+    assert!(answer.hits[0].similarity > 0.99, "{answer:?}");
+}

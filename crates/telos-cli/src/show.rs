@@ -281,8 +281,16 @@ pub fn recall(hits: &[Recalled]) -> String {
 pub fn doctor(h: &Health) -> String {
     let index = serde_json::to_string(&h.index).unwrap_or_default();
     let mut out = format!(
-        "documents {}\nchunks in the image {}\nrows in LanceDB {}\norphans {}\nmissing {}\ndiffering {}\nindex {index}\nembedder {}",
-        h.documents, h.image_chunks, h.store_rows, h.orphans, h.missing, h.differing, h.embedder
+        "documents {}\nchunks in the image {}\nrows in LanceDB {}\norphans {}\nmissing {}\ndiffering {}\nindex {index}\nembedder {}\nsymbols {} (rows in the cleanup memory {})",
+        h.documents,
+        h.image_chunks,
+        h.store_rows,
+        h.orphans,
+        h.missing,
+        h.differing,
+        h.embedder,
+        h.symbols,
+        h.symbol_rows
     );
     if let Some(e) = &h.index_error {
         let _ = write!(out, "\nlast index build failed: {e}");

@@ -48,6 +48,9 @@ pub struct Config {
     pub trainer_venv: PathBuf,
     /// Rows past which memory builds its IVF index (`TELOS_INDEX_THRESHOLD`, default 20,000).
     pub index_threshold: usize,
+    /// The dimension of symbols' hypervectors (`TELOS_VSA_DIM`, default 10,000; changing it
+    /// makes the cleanup memory again from the image at the next start).
+    pub vsa_dim: usize,
     /// How long memory's old table versions are kept (`TELOS_MEMORY_KEEP_MINUTES`, default
     /// 60); cycle records kept are `store.history_keep` (`TELOS_HISTORY_KEEP`).
     pub memory_versions_keep: std::time::Duration,
@@ -74,6 +77,7 @@ impl Config {
             trainer_venv: default_trainer_venv(),
             memory_versions_keep: telos_memory::DEFAULT_VERSIONS_KEEP,
             index_threshold: telos_memory::index::DEFAULT_THRESHOLD,
+            vsa_dim: telos_vsa::DEFAULT_DIM,
         }
     }
 
@@ -130,6 +134,14 @@ impl Config {
                 &text,
                 32..,
                 "a number of rows, 32 or more",
+            )?;
+        }
+        if let Some(text) = var("TELOS_VSA_DIM") {
+            config.vsa_dim = number(
+                "TELOS_VSA_DIM",
+                &text,
+                64..=65_536,
+                "a dimension from 64 to 65,536",
             )?;
         }
         if let Some(text) = var("TELOS_MEMORY_KEEP_MINUTES") {

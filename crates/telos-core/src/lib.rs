@@ -132,6 +132,7 @@ impl Telos {
         memory_config.supervisor = supervisor.clone();
         memory_config.versions_keep = config.memory_versions_keep;
         memory_config.index_threshold = config.index_threshold;
+        memory_config.vsa_dim = config.vsa_dim;
         let memory = Memory::open(image.clone(), memory_config).await?;
         // DESIGN invariant 1: LanceDB is brought back to what the image says before anything
         // reads it. If that cannot run (no embedding weights to re-embed with), Telos still

@@ -38,6 +38,9 @@ pub enum Error {
     Weights { path: PathBuf, reason: String },
     #[error("embedding failed: {0}")]
     Embed(String),
+    /// A symbol or a query over symbols that cannot be (named in the message).
+    #[error("{0}")]
+    Symbol(String),
     #[error("memory store at {}: {source}", .path.display())]
     Store {
         path: PathBuf,

@@ -226,6 +226,31 @@ impl HyperStore {
         Ok(())
     }
 
+    /// Deletes every row a cycle wrote (its commit failed after the rows were added).
+    pub async fn delete_cycle(&self, cycle: &str) -> Result<()> {
+        self.table
+            .delete(format!("cycle = {}", crate::store::quote(cycle)).as_str())
+            .await
+            .map_err(|e| self.err(e))
+            .map(drop)
+    }
+
+    /// Builds the index when it is due: the table has `threshold` rows and no index, or
+    /// half as many rows again as the index covers. Small tables build in well under a
+    /// second (10,000 symbols of dimension 10,000: about 1 s). Returns whether it built.
+    pub async fn catch_up_index(&self, threshold: usize) -> Result<bool> {
+        let rows = self.count().await?;
+        let due = match self.table.index_stats(INDEX_NAME).await {
+            Ok(Some(stats)) => stats.num_unindexed_rows * 2 > stats.num_indexed_rows,
+            Ok(None) => rows >= threshold,
+            Err(e) => return Err(self.err(e)),
+        };
+        if due {
+            self.build_index().await?;
+        }
+        Ok(due)
+    }
+
     pub async fn count(&self) -> Result<usize> {
         self.table.count_rows(None).await.map_err(|e| self.err(e))
     }

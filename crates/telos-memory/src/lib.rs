@@ -31,6 +31,7 @@ pub mod read;
 pub mod reader;
 mod recall;
 pub mod store;
+pub mod symbols;
 mod upkeep;
 
 use std::path::PathBuf;
@@ -45,6 +46,7 @@ pub use error::{Error, Result};
 pub use index::{IndexKind, IndexState};
 pub use ingest::{CHUNKS, FileReport, MEMORY, Outcome, Progress, SOURCE_BYTES, Stage};
 pub use recall::{Health, Recalled};
+pub use symbols::{Answer, Symbol, SymbolHit};
 pub use upkeep::Tidied;
 
 /// Makes the embedder when memory first needs it (loading MiniLM takes a moment).
@@ -70,6 +72,8 @@ pub struct MemoryConfig {
     pub tidy_every: usize,
     /// How long the table's old versions are kept before a tidy-up deletes their files.
     pub versions_keep: std::time::Duration,
+    /// The dimension of symbols' hypervectors (`telos_vsa::DEFAULT_DIM`).
+    pub vsa_dim: usize,
 }
 
 /// Writes between two tidy-ups of the table, by default.
@@ -95,6 +99,7 @@ impl MemoryConfig {
             supervisor: telos_supervisor::Supervisor::new(),
             tidy_every: DEFAULT_TIDY_EVERY,
             versions_keep: DEFAULT_VERSIONS_KEEP,
+            vsa_dim: telos_vsa::DEFAULT_DIM,
         }
     }
 }
@@ -108,6 +113,9 @@ pub struct Memory {
 struct Inner {
     image: Image,
     store: store::Store,
+    /// The cleanup memory: symbols' hypervectors.
+    hyper: hyper::HyperStore,
+    vsa_dim: usize,
     loader: EmbedderLoader,
     embedder: OnceCell<Arc<dyn Embedder>>,
     embedder_name: String,
@@ -152,10 +160,13 @@ impl Memory {
                 (store::Store::open(&config.dir).await?, Some(why))
             }
         };
+        let hyper = hyper::HyperStore::open(&config.dir, config.vsa_dim).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 image,
                 store,
+                hyper,
+                vsa_dim: config.vsa_dim,
                 loader: config.embedder,
                 embedder_name: config.embedder_name,
                 embedder: OnceCell::new(),

@@ -45,6 +45,9 @@ pub struct Health {
     pub missing: usize,
     /// Rows whose content differs from the chunk the image holds.
     pub differing: usize,
+    /// Symbols in the image's codebooks, and rows in the cleanup memory.
+    pub symbols: usize,
+    pub symbol_rows: usize,
     /// The memory found damaged at open, moved aside and rebuilt from the image (what was
     /// wrong, and where it went).
     pub rebuilt: Option<String>,
@@ -134,7 +137,10 @@ impl Memory {
         let keys = self.inner.store.row_keys().await?;
         let rows: HashSet<&str> = keys.iter().map(|k| k.chunk_id.as_str()).collect();
         let documents: HashSet<&str> = known.values().map(|k| k.document.id.as_str()).collect();
+        let (symbols, symbol_rows) = self.symbol_counts().await?;
         Ok(Health {
+            symbols,
+            symbol_rows,
             documents: documents.len(),
             image_chunks: known.len(),
             store_rows: keys.len(),
@@ -215,6 +221,14 @@ impl Memory {
                 done += part.len();
                 progress(done, missing.len());
             }
+        }
+        let (deleted, made) = self.reconcile_symbols().await?;
+        if deleted + made > 0 {
+            tracing::info!(
+                deleted,
+                made,
+                "cleanup memory brought in line with the image's symbols"
+            );
         }
         drop(_turn);
         self.inner.index.catch_up(self).await;
