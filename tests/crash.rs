@@ -189,6 +189,11 @@ async fn memory_stays_consistent_with_the_image_through_sigkill_during_ingest() 
             health["store_rows"], health["image_chunks"],
             "round {round}"
         );
+        // the concepts the documents grew (in their own cycles) have their rows, no more
+        assert_eq!(
+            health["concept_rows"], health["concepts"],
+            "round {round}: {health}"
+        );
         let telos = open_on_disk(&dir).await;
         let brick = telos.image().resolve("BRICK").unwrap();
         let sources: Vec<String> = brick.links["memory"]
@@ -359,6 +364,11 @@ async fn a_document_replaced_under_sigkill_and_a_killed_restart_leave_memory_con
             health["store_rows"], health["image_chunks"],
             "round {round}"
         );
+        // each replace moved the chunks between concepts in its own cycle
+        assert_eq!(
+            health["concept_rows"], health["concepts"],
+            "round {round}: {health}"
+        );
         let telos = open_on_disk(&dir).await;
         let brick = telos.image().resolve("BRICK").unwrap();
         let doc = telos.image().get(&brick.links["memory"][0]).unwrap();
@@ -388,6 +398,55 @@ async fn a_document_replaced_under_sigkill_and_a_killed_restart_leave_memory_con
     }
     println!(
         "{} replacements acknowledged over {REPLACE_ROUNDS} killed runs",
+        acked.len()
+    );
+}
+
+const SYMBOL_ROUNDS: usize = 8;
+
+/// DESIGN invariant 1 for the cleanup memory: a child makes BABS's symbols (an atom and a
+/// composite of it per number, each a row written then a cycle committed) and is killed at
+/// random moments. After every restart the cleanup memory holds a row per symbol the image
+/// holds, no more, and every acknowledged composite still answers what it binds.
+#[tokio::test(flavor = "multi_thread")]
+async fn symbols_stay_consistent_with_the_image_through_sigkill() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let mut acked: Vec<u64> = Vec::new();
+    let mut next = 0u64;
+    for round in 0..SYMBOL_ROUNDS {
+        let this_round = run_then_kill(
+            &[
+                dir.as_os_str(),
+                next.to_string().as_ref(),
+                "--symbols".as_ref(),
+            ],
+            0..600,
+            &format!("round {round}: the child made no symbol"),
+        );
+        acked.extend(&this_round);
+        let health = telos_doctor(&dir);
+        assert_eq!(
+            health["symbol_rows"], health["symbols"],
+            "round {round}: after restart {health}"
+        );
+        let telos = open_on_disk(&dir).await;
+        for n in &this_round {
+            let answer = telos
+                .vsa_query(None, &format!("r{n} / topic"), 1)
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: r{n}: {e}"));
+            assert_eq!(
+                answer.hits[0].name,
+                format!("a{n}"),
+                "round {round}: {answer:?}"
+            );
+        }
+        next = acked.iter().max().unwrap() + 1;
+        telos.shutdown().await.unwrap();
+    }
+    println!(
+        "{} symbol pairs acknowledged over {SYMBOL_ROUNDS} killed runs; all answer",
         acked.len()
     );
 }

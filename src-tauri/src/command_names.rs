@@ -24,6 +24,7 @@ pub const ALL: &[&str] = &[
     "reject_amendment",
     "ingest_drop",
     "recall",
+    "concepts",
     "cycles",
     "cycle",
     "cycle_step",
@@ -43,5 +44,6 @@ pub const ALL: &[&str] = &[
     "revert_ascension",
     "evaluate",
     "teach",
+    "vsa_query",
     "open_playground",
 ];

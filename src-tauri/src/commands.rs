@@ -3,7 +3,7 @@
 
 use tauri::State;
 use tauri::ipc::Channel;
-use telos_core::memory::Recalled;
+use telos_core::memory::{Concept, Recalled};
 use telos_core::view::{CycleSummary, CycleView, ObjRef, ObjectView};
 use telos_core::{
     AgendaView, Amendment, Autonomy, ChatEvent, DialogueEvent, Dissonance, Edit, ForgeOutcome,
@@ -228,6 +228,13 @@ pub async fn recall(
     k: u32,
 ) -> IpcResult<Vec<Recalled>> {
     Ok(telos.recall(persona.as_deref(), &query, k as usize).await?)
+}
+
+/// A persona's concepts (everyone's when `None`), largest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn concepts(telos: State<'_, Telos>, persona: Option<String>) -> IpcResult<Vec<Concept>> {
+    Ok(telos.concepts(persona.as_deref())?)
 }
 
 #[tauri::command]

@@ -58,6 +58,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::reject_amendment,
             commands::ingest_drop,
             commands::recall,
+            commands::concepts,
             commands::cycles,
             commands::cycle,
             commands::cycle_step,
@@ -77,6 +78,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             learn::revert_ascension,
             playground::evaluate,
             playground::teach,
+            playground::vsa_query,
             playground::open_playground,
         ])
         .events(collect_events![

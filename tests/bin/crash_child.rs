@@ -5,9 +5,11 @@
 //! `--replace`, it rewrites one file (`version n`) and drops it on BRICK again and again, so
 //! each ingest replaces the document's chunks. With `--bulk`, the cycles also carry a 64 KiB
 //! payload on a 16 MiB memtable, so the store flushes it to disk every few hundred cycles.
+//! With `--symbols`, it makes BABS's atom `an` and composite `rn` = `topic * an` for n, n + 1,
+//! …, printing `ACK n` once both are made.
 //! Test tooling, not part of the product.
 //!
-//! Usage: crash-child DATA_DIR START [--ingest | --replace | --bulk]
+//! Usage: crash-child DATA_DIR START [--ingest | --replace | --bulk | --symbols]
 
 use std::io::Write;
 
@@ -48,6 +50,22 @@ async fn main() {
             let text = format!("version {n}\n\n{}", telos_tests::crash_document(n));
             std::fs::write(&file, text).expect("write the document");
             drop_acked(&telos, std::slice::from_ref(&file), |_| n.to_string()).await;
+        }
+    }
+    if mode == "--symbols" {
+        // The kills land in symbol writes: a row written, then the cycle that names it.
+        telos.vsa_atom(None, "topic").await.expect("the atom topic");
+        for n in start.. {
+            telos
+                .vsa_atom(None, &format!("a{n}"))
+                .await
+                .expect("an atom");
+            telos
+                .vsa_compose(None, &format!("r{n}"), &format!("topic * a{n}"))
+                .await
+                .expect("a composite");
+            writeln!(out, "ACK {n}").expect("stdout");
+            out.flush().expect("stdout");
         }
     }
     let payload = if bulk {

@@ -47,6 +47,9 @@ async function evaluate(session, line, timeoutMs = 20000) {
 test("drop a folder on BABS, ask BABS about it, then forge in the Playground, fix it in the Debugger, and the method answers", async () => {
   const dir = dataDir();
   cli(dir, "obj", "new", "abacus", "--parent", "genesis");
+  // A record in BABS's codebook, for the symbol box.
+  for (const name of ["topic", "source", "tides", "harbour-notes"]) cli(dir, "vsa", "atom", name);
+  cli(dir, "vsa", "compose", "note 1", 'topic * tides + source * "harbour-notes"');
   const folder = join(dir, "harbour-notes");
   mkdirSync(folder);
   writeFileSync(join(folder, "tides.md"), "# Tides\n\nHigh tide at the harbour comes at 06:12 and 18:40.");
@@ -123,6 +126,13 @@ test("drop a folder on BABS, ask BABS about it, then forge in the Playground, fi
     });
     await switchToPage(session, "playground.html");
     assert.match(await evaluate(session, "abacus total [3, 4]"), /^7$/m);
+    // The symbol box: a role unbound from the record cleans up to its filler.
+    await session.execute("const e = document.querySelector('[data-testid=vsa-expression]'); e.value = arguments[0];", '"note 1" / source');
+    await session.click(await session.byTestId("vsa-query"));
+    const hits = await session.waitFor("the symbol box's answer", () =>
+      session.execute("const h = [...document.querySelectorAll('[data-testid=vsa-hit]')].map((e) => e.textContent); return h.length ? h : null"),
+    );
+    assert.match(hits[0], /harbour-notes/);
     await screenshot(session, "playground");
     await session.switchTo(main);
   } finally {

@@ -103,6 +103,20 @@ test("a file dropped from the OS is remembered by the persona under the pointer 
     assert.match(results, /lighthouse-log\.txt #0/);
     assert.match(results, /waves reached the gallery/);
     await screenshot(session, "inspector-memory-search");
+
+    // What BRICK remembers grew a concept (not named yet: that is BABS's agenda work); its
+    // link opens the concept, whose links are its chunks.
+    const concepts = await session.waitFor("BRICK's concepts", () =>
+      session.execute("const l = document.querySelector('[data-testid=concept-list]'); return l && l.children.length ? l.textContent : null"),
+    );
+    assert.match(concepts, /\(not named yet\)/);
+    assert.match(concepts, /1 chunk from 1 document/);
+    await screenshot(session, "inspector-concepts");
+    await session.execute("document.querySelector('[data-testid=concept] button').click()");
+    const chunks = await session.waitFor("the concept's chunks", () =>
+      session.execute("return document.querySelector('[data-testid=links-abstraction_of]')?.textContent"),
+    );
+    assert.match(chunks, /BRICK memory [0-9a-f]+ part 0/);
   } finally {
     await quit(session);
   }

@@ -10,6 +10,7 @@ fn row(codebook: &str, name: &str, dim: usize) -> SymbolRow {
         codebook: codebook.into(),
         name: name.into(),
         kind: "atom".into(),
+        expression: String::new(),
         vector: Hv::atom(codebook, name, dim),
         cycle: "test".into(),
     }

@@ -2,6 +2,7 @@
 //! disk, the image. Needs the weights (`scripts/fetch-embedder`, run by `scripts/setup`).
 
 mod backends;
+mod concepts;
 mod hyper;
 mod index;
 

@@ -336,7 +336,101 @@ async fn a_file_that_could_not_be_read_is_read_again_once_it_can_be() {
     assert!(work.result.as_deref().unwrap().contains("ROBIN remembers"));
     let robin = telos.image().resolve("ROBIN").unwrap();
     assert_eq!(robin.links["memory"].len(), 1);
-    // Read now: the detector is quiet.
-    assert!(telos.plan_agenda().await.unwrap().motives.is_empty());
+    // Read now: the re-read motive is quiet; what ROBIN remembers has grown a concept that
+    // has no name yet, BABS's work.
+    let planned = telos.plan_agenda().await.unwrap();
+    let [motive] = planned.motives.as_slice() else {
+        panic!("{:#?}", planned.motives)
+    };
+    assert_eq!(
+        (motive.signal, motive.persona.as_str()),
+        (Signal::Unabstracted, "ROBIN")
+    );
+    telos.shutdown().await.unwrap();
+}
+
+/// Concepts without a name are a motive; the work is BABS naming each (one structured-output
+/// call), and a persona whose memories grew is regrouped first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn babs_names_a_personas_new_concepts_as_agenda_work() {
+    let mut s = Script::design_table();
+    s.replies.insert(
+        "qwen2:7b".into(),
+        vec![Reply::Text(
+            json!({"label": "Kite flight", "definition": "How kites are lifted by the wind."})
+                .to_string(),
+        )],
+    );
+    let stub = OllamaStub::start(s);
+    let dir = tempfile::tempdir().unwrap();
+    let telos = telos_with(dir.path(), &stub, 12, 1.0).await;
+    let file = dir.path().join("kites.md");
+    std::fs::write(&file, "A kite flies because the wind pushes on its sail.").unwrap();
+    let mut drop = telos.ingest("BRICK", std::slice::from_ref(&file)).unwrap();
+    while let Some(e) = drop.recv().await {
+        if matches!(e, telos_core::IngestEvent::Finished(_)) {
+            break;
+        }
+    }
+    drop.close();
+    telos.set_autonomy(Autonomy::On).await.unwrap();
+    let planned = telos.plan_agenda().await.unwrap();
+    let concepts: Vec<&Work> = planned
+        .works
+        .iter()
+        .filter(|w| w.kind == WorkKind::Concepts)
+        .collect();
+    let [work] = concepts.as_slice() else {
+        panic!("{:#?}", planned.works)
+    };
+    assert_eq!(
+        (work.persona.as_str(), &work.detail),
+        ("BABS", &json!({"persona": "BRICK", "regroup": false}))
+    );
+    // BRICK may still be summarising the drop: the agenda waits for the user's work first
+    let mut step = telos.agenda_step().await.unwrap();
+    for _ in 0..100 {
+        if step
+            != (AgendaStep::Held {
+                hold: Hold::UserFirst,
+            })
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        step = telos.agenda_step().await.unwrap();
+    }
+    let AgendaStep::Acted { work } = step else {
+        panic!("no act: {step:?}")
+    };
+    assert_eq!(work.state, WorkState::Done, "{work:#?}");
+    assert!(
+        work.result
+            .as_deref()
+            .unwrap()
+            .contains("named 1 of BRICK's concepts"),
+        "{work:#?}"
+    );
+    assert_eq!(
+        stub.last_format("qwen2:7b"),
+        telos_core::persona::concepts::naming_schema()
+    );
+    let all = telos.concepts(Some("BRICK")).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].label.as_deref(), Some("Kite flight"));
+    assert_eq!(
+        all[0].definition.as_deref(),
+        Some("How kites are lifted by the wind.")
+    );
+    // named: the motive is gone
+    let planned = telos.plan_agenda().await.unwrap();
+    assert!(
+        planned
+            .motives
+            .iter()
+            .all(|m| m.signal != Signal::Unabstracted),
+        "{:#?}",
+        planned.motives
+    );
     telos.shutdown().await.unwrap();
 }

@@ -58,6 +58,8 @@ export const commands = {
 	 */
 	ingestDrop: (persona: string, onEvent: Channel<IngestEvent>) => typedError<null, IpcError>(__TAURI_INVOKE("ingest_drop", { persona, onEvent })),
 	recall: (persona: string | null, query: string, k: number) => typedError<Recalled[], IpcError>(__TAURI_INVOKE("recall", { persona, query, k })),
+	/**  A persona's concepts (everyone's when `None`), largest first. */
+	concepts: (persona: string | null) => typedError<Concept[], IpcError>(__TAURI_INVOKE("concepts", { persona })),
 	cycles: (limit: number) => typedError<CycleSummary[], IpcError>(__TAURI_INVOKE("cycles", { limit })),
 	cycle: (cycle: string) => typedError<CycleView, IpcError>(__TAURI_INVOKE("cycle", { cycle })),
 	cycleStep: (cycle: string, step: number, program: string | null) => typedError<StepState, IpcError>(__TAURI_INVOKE("cycle_step", { cycle, step, program })),
@@ -110,6 +112,11 @@ export const commands = {
 	 *  the sandbox tests it, a pass is installed as one cycle.
 	 */
 	teach: (persona: string, selector: string, task: string) => typedError<ForgeOutcome, IpcError>(__TAURI_INVOKE("teach", { persona, selector, task })),
+	/**
+	 *  Evaluates a hypervector expression over `persona`'s symbols (BABS's when `None`) and
+	 *  cleans it up to the `k` nearest.
+	 */
+	vsaQuery: (persona: string | null, expression: string, k: number) => typedError<Answer, IpcError>(__TAURI_INVOKE("vsa_query", { persona, expression, k })),
 	/**  Opens (or brings forward) the Playground, with `receiver` written at its prompt if given. */
 	openPlayground: (receiver: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("open_playground", { receiver })),
 };
@@ -169,6 +176,14 @@ export type Amendment = {
 	persona: string,
 	changes: FieldChange[],
 	proposed: Codex,
+};
+
+/**  A query's answer: the symbols nearest to what the expression denotes. */
+export type Answer = {
+	/**  The expression in canonical form. */
+	expression: string,
+	persona: string,
+	hits: SymbolHit[],
 };
 
 /**  What a send answered, recorded as the cycle `cycle`. */
@@ -304,6 +319,22 @@ export type CodexProblem = {
 export type CodexReport = {
 	pending: Amendment[],
 	problems: CodexProblem[],
+};
+
+/**  A concept as the CLI and the app show it. */
+export type Concept = {
+	id: string,
+	persona: string,
+	/**  BABS's name for it (none until named). */
+	label: string | null,
+	definition: string | null,
+	/**  Its chunks, and the documents they are from. */
+	size: number,
+	documents: number,
+	/**  Not named yet, or changed enough since to be named again. */
+	needs_name: boolean,
+	/**  Its record in the persona's codebook (`concept:LABEL`), once named. */
+	symbol: string | null,
 };
 
 /**  One criterion's mean score for each, and the change. */
@@ -1018,7 +1049,9 @@ export type Signal =
 /**  The same kind of failure, again and again. */
 "recurring" | 
 /**  Exchanges not judged yet: how well they went is not known (the Curator's motive). */
-"unjudged";
+"unjudged" | 
+/**  Memories not abstracted: concepts without a name, or a regrouping due. */
+"unabstracted";
 
 /**  A slot a cycle changes: before and after, as JSON text (`None`: absent). */
 export type SlotChange = {
@@ -1071,6 +1104,15 @@ export type StepState = {
 export type StepView = {
 	op: string,
 	detail: string,
+};
+
+/**  One symbol a query cleaned up to. */
+export type SymbolHit = {
+	name: string,
+	kind: string,
+	id: string,
+	/**  Cosine similarity to the query's vector (exact). */
+	similarity: number,
 };
 
 /**
@@ -1195,7 +1237,9 @@ export type WorkKind =
 /**  The file is read again. */
 "reread" | 
 /**  ALFRED judges a persona's exchanges not judged yet (the Curator). */
-"curate";
+"curate" | 
+/**  BABS regroups a persona's memories into concepts (when due) and names them. */
+"concepts";
 
 /**  Where a work is. */
 export type WorkState = 

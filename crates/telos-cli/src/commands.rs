@@ -86,6 +86,8 @@ pub(crate) enum Work {
     Doctor,
     Mind(crate::mind::Mind),
     Learn(crate::learn::Learn),
+    Vsa(crate::vsa::VsaCommand),
+    Concepts(crate::concepts::ConceptsCommand),
 }
 
 impl Work {
@@ -188,6 +190,8 @@ impl Work {
                 Work::Recall(persona, query, k)
             }
             Command::Doctor => Work::Doctor,
+            Command::Vsa(v) => Work::Vsa(v),
+            Command::Concepts(c) => Work::Concepts(c),
             Command::Motives(_) => Work::Mind(crate::mind::Mind::Motives),
             Command::Agenda(a) => Work::Mind(crate::mind::Mind::Agenda(a)),
             Command::Autonomy { setting } => Work::Mind(crate::mind::Mind::autonomy(setting)?),
@@ -439,6 +443,8 @@ impl Work {
             }
             Work::Mind(mind) => crate::mind::run(telos, mind, json).await,
             Work::Learn(learn) => crate::learn::run(telos, learn, json).await,
+            Work::Vsa(v) => crate::vsa::run(telos, v, json).await,
+            Work::Concepts(c) => crate::concepts::run(telos, c, json).await,
             Work::Models => {
                 let models = telos.models().await;
                 emit(json, &serde_json::to_value(&models)?, || {
@@ -492,7 +498,15 @@ impl Work {
             }
             Work::Recall(persona, query, k) => {
                 let hits = telos.recall(persona.as_deref(), &query, k).await?;
-                emit(json, &serde_json::to_value(&hits)?, || show::recall(&hits))
+                // the concepts show beside the chunks; the JSON stays the list of chunks
+                let concepts = if json {
+                    Vec::new()
+                } else {
+                    telos.recall_concepts(persona.as_deref(), &query, 3).await?
+                };
+                emit(json, &serde_json::to_value(&hits)?, || {
+                    show::recall(&hits, &concepts)
+                })
             }
             Work::Doctor => {
                 let health = telos.doctor().await?;

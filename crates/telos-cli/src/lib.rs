@@ -4,6 +4,7 @@
 #[macro_use]
 mod out;
 mod commands;
+mod concepts;
 mod learn;
 mod mind;
 mod models;
@@ -11,6 +12,7 @@ mod remote;
 mod sandbox;
 mod scheduler;
 mod show;
+mod vsa;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -176,6 +178,13 @@ pub enum Command {
     },
     /// Memory's health: documents, chunks in the image and in LanceDB, orphans, missing, index.
     Doctor,
+    /// The vector-symbolic layer: a persona's symbols (FHRR hypervectors) made and queried
+    /// by binding (`*`), unbinding (`/`) and bundling (`+`), answers cleaned up by the index.
+    #[command(subcommand)]
+    Vsa(vsa::VsaCommand),
+    /// Concepts: each persona's memories grouped as they come and named by BABS.
+    #[command(subcommand)]
+    Concepts(concepts::ConceptsCommand),
     /// The model scheduler: its status, and what-if replays of request traces.
     #[command(subcommand)]
     Scheduler(SchedulerCommand),

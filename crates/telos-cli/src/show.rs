@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 use telos_core::image::{Image, Object, ObjectId};
-use telos_core::memory::{Health, Outcome, Recalled, Stage};
+use telos_core::memory::{Health, Outcome, Recalled, RecalledConcept, Stage};
 use telos_core::view::{CycleState, CycleSummary, CycleView};
 use telos_core::{ChatEvent, IngestEvent, IngestSummary, MorphView, StepState};
 
@@ -256,11 +256,18 @@ pub fn ingest(summary: &IngestSummary, said: &[serde_json::Value]) -> String {
     out
 }
 
-pub fn recall(hits: &[Recalled]) -> String {
-    if hits.is_empty() {
+pub fn recall(hits: &[Recalled], concepts: &[RecalledConcept]) -> String {
+    if hits.is_empty() && concepts.is_empty() {
         return "nothing remembered matches".into();
     }
     let mut out = String::new();
+    for c in concepts {
+        let _ = writeln!(
+            out,
+            "concept {:.3} {} {:?} ({} chunks): {}",
+            c.score, c.persona, c.label, c.size, c.definition
+        );
+    }
     for (i, h) in hits.iter().enumerate() {
         let page = h.page.map(|p| format!(" p.{p}")).unwrap_or_default();
         let text: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -281,7 +288,7 @@ pub fn recall(hits: &[Recalled]) -> String {
 pub fn doctor(h: &Health) -> String {
     let index = serde_json::to_string(&h.index).unwrap_or_default();
     let mut out = format!(
-        "documents {}\nchunks in the image {}\nrows in LanceDB {}\norphans {}\nmissing {}\ndiffering {}\nindex {index}\nembedder {}\nsymbols {} (rows in the cleanup memory {})",
+        "documents {}\nchunks in the image {}\nrows in LanceDB {}\norphans {}\nmissing {}\ndiffering {}\nindex {index}\nembedder {}\nsymbols {} (rows in the cleanup memory {})\nconcepts {} (rows in the concepts table {})",
         h.documents,
         h.image_chunks,
         h.store_rows,
@@ -290,7 +297,9 @@ pub fn doctor(h: &Health) -> String {
         h.differing,
         h.embedder,
         h.symbols,
-        h.symbol_rows
+        h.symbol_rows,
+        h.concepts,
+        h.concept_rows
     );
     if let Some(e) = &h.index_error {
         let _ = write!(out, "\nlast index build failed: {e}");

@@ -22,8 +22,10 @@ mod config;
 mod data_dir;
 mod error;
 mod facade;
+mod facade_concepts;
 mod facade_learn;
 mod facade_play;
+mod facade_vsa;
 mod input;
 #[cfg(test)]
 mod layering;
@@ -46,8 +48,10 @@ pub use config::{Config, ram_budget, vram_budget};
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
 pub use error::{Error, Result};
 pub use facade::{STATUS_EVERY, pull_model};
+pub use facade_concepts::ConceptsRebuilt;
 pub use facade_learn::GOLDEN_MIN;
 pub use facade_play::{Answered, MessageSend};
+pub use facade_vsa::{MAX_VSA_RESULTS, VSA_PERSONA};
 pub use input::parse_json;
 pub use telos_ascend as ascend;
 pub use telos_ascend::{

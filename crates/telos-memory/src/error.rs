@@ -41,6 +41,9 @@ pub enum Error {
     /// A symbol or a query over symbols that cannot be (named in the message).
     #[error("{0}")]
     Symbol(String),
+    /// A concept that cannot be named or shown as asked (named in the message).
+    #[error("{0}")]
+    Concept(String),
     #[error("memory store at {}: {source}", .path.display())]
     Store {
         path: PathBuf,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::types::Float32Type;
-use arrow_array::{Array, FixedSizeListArray, Float32Array, RecordBatch, StringArray};
+use arrow_array::{Array, FixedSizeListArray, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lancedb::index::Index;
@@ -36,6 +36,8 @@ pub const TABLE: &str = "hypervectors";
 const INDEX_NAME: &str = "hypervector_idx";
 const CODEBOOK_INDEX: &str = "codebook_idx";
 const METRIC: DistanceType = DistanceType::Dot;
+/// The kind of a symbol made from its seed alone.
+pub const ATOM: &str = "atom";
 /// Candidates re-ranked by their full vectors, per result asked for.
 pub const REFINE: u32 = 10;
 /// Components in the sketch the index searches.
@@ -74,8 +76,10 @@ pub struct SymbolRow {
     /// The codebook: the persona whose symbol it is.
     pub codebook: String,
     pub name: String,
-    /// `atom` or `composite`.
+    /// `atom`, `composite` or `concept`.
     pub kind: String,
+    /// What a composite's vector is made of (empty for an atom).
+    pub expression: String,
     pub vector: Hv,
     /// The cycle that wrote it (`reconcile` for a row made again).
     pub cycle: String,
@@ -88,6 +92,7 @@ pub struct SymbolKey {
     pub codebook: String,
     pub name: String,
     pub kind: String,
+    pub expression: String,
 }
 
 /// A symbol found by cleanup.
@@ -134,6 +139,7 @@ fn schema(dim: usize) -> SchemaRef {
         Field::new("codebook", DataType::Utf8, false),
         Field::new("name", DataType::Utf8, false),
         Field::new("kind", DataType::Utf8, false),
+        Field::new("expression", DataType::Utf8, false),
         Field::new("sketch", floats(2 * sketch_dim(dim)), false),
         Field::new("vector", floats(2 * dim), false),
         Field::new("cycle", DataType::Utf8, false),
@@ -142,8 +148,8 @@ fn schema(dim: usize) -> SchemaRef {
 
 impl HyperStore {
     /// Opens (creating if needed) the table under `dir` for hypervectors of `dim`. A table
-    /// of another dimension (`TELOS_VSA_DIM` changed) is dropped and made again empty:
-    /// reconciling refills it from the image.
+    /// of another dimension (`TELOS_VSA_DIM` changed) or layout is dropped and made again
+    /// empty: reconciling refills it from the image.
     pub async fn open(dir: &Path, dim: usize) -> Result<Self> {
         let path = Arc::new(dir.to_owned());
         let err = |e| crate::store::store_error(&path, e);
@@ -156,12 +162,19 @@ impl HyperStore {
         let names = db.table_names().execute().await.map_err(err)?;
         if names.iter().any(|n| n == TABLE) {
             let table = db.open_table(TABLE).execute().await.map_err(err)?;
-            let found = vector_width(&*table.schema().await.map_err(err)?);
-            if found == Some(2 * dim) {
+            let found = table.schema().await.map_err(err)?;
+            let names = |s: &Schema| {
+                s.fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect::<Vec<_>>()
+            };
+            if vector_width(&found) == Some(2 * dim) && names(&found) == names(&schema(dim)) {
                 return Ok(Self { table, dim, path });
             }
             tracing::warn!(
-                "the hypervector table holds vectors of {found:?} floats, not 2 × {dim}: it is made again"
+                "the hypervector table holds vectors of {:?} floats, not 2 × {dim}, or another layout: it is made again",
+                vector_width(&found)
             );
             db.drop_table(TABLE, &[]).await.map_err(err)?;
         }
@@ -226,6 +239,31 @@ impl HyperStore {
         Ok(())
     }
 
+    /// Deletes the rows of `ids` that `cycle` did not write: the versions it replaced, once
+    /// it has committed.
+    pub async fn settle(&self, ids: &[String], cycle: &str) -> Result<()> {
+        for part in ids.chunks(500) {
+            let list: Vec<String> = part.iter().map(|id| crate::store::quote(id)).collect();
+            self.table
+                .delete(
+                    format!(
+                        "id IN ({}) AND cycle != {}",
+                        list.join(", "),
+                        crate::store::quote(cycle)
+                    )
+                    .as_str(),
+                )
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Merges small fragments and deletes old versions (`store::tidy_table`).
+    pub async fn tidy(&self, keep: std::time::Duration) -> Result<crate::Tidied> {
+        crate::store::tidy_table(&self.table, &self.path, keep).await
+    }
+
     /// Deletes every row a cycle wrote (its commit failed after the rows were added).
     pub async fn delete_cycle(&self, cycle: &str) -> Result<()> {
         self.table
@@ -268,22 +306,26 @@ impl HyperStore {
     /// What reconciliation compares of every row.
     pub async fn keys(&self) -> Result<Vec<SymbolKey>> {
         let batches = self
-            .collect(
-                self.table
-                    .query()
-                    .select(Select::columns(&["id", "codebook", "name", "kind"])),
-            )
+            .collect(self.table.query().select(Select::columns(&[
+                "id",
+                "codebook",
+                "name",
+                "kind",
+                "expression",
+            ])))
             .await?;
         let mut keys = Vec::new();
         for b in &batches {
             let col = |name| crate::store::strings(b, name).map_err(|e| self.err(e));
             let (id, codebook, name, kind) =
                 (col("id")?, col("codebook")?, col("name")?, col("kind")?);
+            let expression = col("expression")?;
             keys.extend((0..id.len()).map(|i| SymbolKey {
                 id: id.value(i).to_owned(),
                 codebook: codebook.value(i).to_owned(),
                 name: name.value(i).to_owned(),
                 kind: kind.value(i).to_owned(),
+                expression: expression.value(i).to_owned(),
             }));
         }
         Ok(keys)
@@ -314,6 +356,13 @@ impl HyperStore {
             let r = search.refine.unwrap_or(1).max(1) as usize;
             ("sketch", sketch(query), k * r)
         };
+        // An indexed search brings back names only: the candidates' full vectors (80 KB each
+        // at dimension 10,000) cost more to fetch than an atom's to make again from its seed.
+        let columns: &[&str] = if search.exact {
+            &["id", "codebook", "name", "kind", "vector", "_distance"]
+        } else {
+            &["id", "codebook", "name", "kind", "_distance"]
+        };
         let mut q = self
             .table
             .query()
@@ -322,28 +371,73 @@ impl HyperStore {
             .column(column)
             .distance_type(METRIC)
             .limit(limit)
-            .select(Select::columns(&[
-                "id",
-                "codebook",
-                "name",
-                "kind",
-                "vector",
-                "_distance",
-            ]));
+            .select(Select::columns(columns));
         if let Some(c) = codebook {
             q = q.only_if(format!("codebook = {}", crate::store::quote(c)));
         }
         if search.exact {
             q = q.bypass_vector_index();
         }
-        let query = unit(query);
         let mut found = Vec::new();
         for b in &self.collect(q).await? {
-            found.extend(cleaned_of(b, &query).map_err(|e| self.err(e))?);
+            found.extend(candidates_of(b).map_err(|e| self.err(e))?);
         }
-        found.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
-        found.truncate(k);
-        Ok(found)
+        self.fetch_composites(&mut found).await?;
+        let query = unit(query);
+        let scale = 1.0 / (self.dim as f32).sqrt();
+        let mut scored: Vec<Cleaned> = found
+            .into_iter()
+            .map(|c| {
+                let similarity = match &c.vector {
+                    Some(v) => telos_vsa::dot(query.as_slice(), v),
+                    // an atom is a unit phasor vector: its norm is √dim
+                    None => {
+                        let atom = Hv::atom(&c.codebook, &c.name, self.dim);
+                        telos_vsa::dot(query.as_slice(), atom.as_slice()) * scale
+                    }
+                };
+                Cleaned {
+                    id: c.id,
+                    codebook: c.codebook,
+                    name: c.name,
+                    kind: c.kind,
+                    similarity,
+                }
+            })
+            .collect();
+        scored.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+        scored.truncate(k);
+        Ok(scored)
+    }
+
+    /// Reads the stored vectors of the candidates that are not atoms (composites cannot be
+    /// made again without their codebook), in one query.
+    async fn fetch_composites(&self, found: &mut [Candidate]) -> Result<()> {
+        let ids: Vec<String> = found
+            .iter()
+            .filter(|c| c.vector.is_none() && c.kind != ATOM)
+            .map(|c| crate::store::quote(&c.id))
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let q = self
+            .table
+            .query()
+            .only_if(format!("id IN ({})", ids.join(", ")))
+            .select(Select::columns(&[
+                "id", "codebook", "name", "kind", "vector",
+            ]));
+        let mut vectors = std::collections::HashMap::new();
+        for b in &self.collect(q).await? {
+            for c in candidates_of(b).map_err(|e| self.err(e))? {
+                vectors.insert(c.id, c.vector);
+            }
+        }
+        for c in found.iter_mut().filter(|c| c.kind != ATOM) {
+            c.vector = vectors.remove(&c.id).flatten();
+        }
+        Ok(())
     }
 
     /// Builds (or replaces) the RaBitQ index and waits for it.
@@ -408,6 +502,7 @@ impl HyperStore {
                 text(|r| &r.codebook),
                 text(|r| &r.name),
                 text(|r| &r.kind),
+                text(|r| &r.expression),
                 list(2 * sketch_dim(self.dim), sketch),
                 list(2 * self.dim, unit),
                 text(|r| &r.cycle),
@@ -430,39 +525,30 @@ fn vector_width(schema: &Schema) -> Option<usize> {
     }
 }
 
-/// The rows of a batch, each scored by its full vector against `query` (a unit vector).
-fn cleaned_of(b: &RecordBatch, query: &Hv) -> lancedb::Result<Vec<Cleaned>> {
+/// A row a search found: its full vector when the query asked for it.
+struct Candidate {
+    id: String,
+    codebook: String,
+    name: String,
+    kind: String,
+    vector: Option<Vec<f32>>,
+}
+
+/// The rows of a batch.
+fn candidates_of(b: &RecordBatch) -> lancedb::Result<Vec<Candidate>> {
     let s = |name| crate::store::strings(b, name);
     let (id, codebook, name, kind) = (s("id")?, s("codebook")?, s("name")?, s("kind")?);
-    let vectors = crate::store::column::<FixedSizeListArray>(b, "vector")?;
-    let values = vectors
-        .values()
-        .as_any()
-        .downcast_ref::<Float32Array>()
-        .ok_or_else(|| lancedb::Error::Runtime {
-            message: "hypervector table's vectors are not floats".into(),
-        })?;
-    let width = query.as_slice().len();
-    if vectors.value_length() as usize != width {
-        return Err(lancedb::Error::Runtime {
-            message: format!(
-                "hypervector rows of {} floats against a query of {width}",
-                vectors.value_length()
-            ),
-        });
-    }
+    let mut vectors = match b.column_by_name("vector") {
+        None => None,
+        Some(_) => Some(crate::store::float_rows(b, "vector")?.into_iter()),
+    };
     Ok((0..b.num_rows())
-        .map(|i| {
-            let at = vectors.value_offset(i) as usize;
-            let row = &values.values()[at..at + width];
-            Cleaned {
-                id: id.value(i).to_owned(),
-                codebook: codebook.value(i).to_owned(),
-                name: name.value(i).to_owned(),
-                kind: kind.value(i).to_owned(),
-                // both are unit vectors: the dot product is the cosine
-                similarity: telos_vsa::dot(query.as_slice(), row),
-            }
+        .map(|i| Candidate {
+            id: id.value(i).to_owned(),
+            codebook: codebook.value(i).to_owned(),
+            name: name.value(i).to_owned(),
+            kind: kind.value(i).to_owned(),
+            vector: vectors.as_mut().and_then(Iterator::next),
         })
         .collect())
 }

@@ -3,7 +3,8 @@
 //! and its LanceDB rows commit together: rows are written first, tagged with the cycle, and
 //! the cycle commits after them. A crash in between leaves rows the image does not know,
 //! which reconciliation deletes; the image never names a chunk LanceDB lacks unless a crash
-//! interrupted a replace, which reconciliation re-embeds.
+//! interrupted a replace, which reconciliation re-embeds. The same cycle grows the persona's
+//! concepts (`concepts.rs`): the new chunks join them, a replaced document's old chunks leave.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -267,10 +268,21 @@ impl Memory {
             .collect();
         c.set_links(&persona.id, MEMORY, &kept)?;
         let old: Vec<ObjectId> = previous.links.get(CHUNKS).cloned().unwrap_or_default();
+        let mut growth = self.growth(persona).await?;
+        growth.leave(&old, &self.vectors_by_id(&old).await?);
+        let staged = self.stage_growth(&mut c, persona, growth)?;
         let doomed: Vec<ObjectId> = old.iter().cloned().chain([previous.id.clone()]).collect();
         c.delete_all(&doomed)?;
         let cycle = c.id().to_owned();
-        c.commit().await?;
+        if let Err(e) = self.write_staged(&staged).await {
+            self.unwrite_cycle(&cycle).await;
+            return Err(e);
+        }
+        if let Err(e) = c.commit().await {
+            self.unwrite_cycle(&cycle).await;
+            return Err(e.into());
+        }
+        self.settle_staged(&staged, &cycle).await;
         self.delete_rows_of(&old, &cycle).await;
         Ok(FileReport {
             cycle: Some(cycle),
@@ -364,6 +376,16 @@ impl Memory {
         let old: Vec<ObjectId> = previous
             .and_then(|p| p.links.get(CHUNKS).cloned())
             .unwrap_or_default();
+        // the chunks grow the persona's concepts in this same cycle (old ones leave theirs
+        // before they are deleted)
+        let mut growth = self.growth(persona).await?;
+        if !old.is_empty() {
+            growth.leave(&old, &self.vectors_by_id(&old).await?);
+        }
+        for (id, row) in ids.iter().zip(&rows) {
+            growth.join(id.clone(), &row.vector);
+        }
+        let staged = self.stage_growth(&mut c, persona, growth)?;
         if previous.is_none() {
             c.link(&persona.id, MEMORY, &doc_id)?;
         } else {
@@ -371,16 +393,41 @@ impl Memory {
         }
         let cycle = c.id().to_owned();
         self.inner.store.add(&rows).await?;
-        if let Err(e) = c.commit().await {
+        let written = self.write_staged(&staged).await;
+        let done: Result<()> = match written {
+            Ok(()) => c.commit().await.map(drop).map_err(Into::into),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = done {
             if let Err(cleanup) = self.inner.store.delete_cycle(&cycle).await {
                 tracing::warn!(%cycle, "rows of a failed ingest stay until reconciliation: {cleanup}");
             }
-            return Err(e.into());
+            self.unwrite_cycle(&cycle).await;
+            return Err(e);
         }
+        self.settle_staged(&staged, &cycle).await;
         if !old.is_empty() {
             self.delete_rows_of(&old, &cycle).await;
         }
         Ok((doc_id, cycle))
+    }
+}
+
+impl Memory {
+    /// The stored vectors of `chunks`, by id.
+    async fn vectors_by_id(
+        &self,
+        chunks: &[ObjectId],
+    ) -> Result<std::collections::HashMap<String, Vec<f32>>> {
+        let ids: Vec<String> = chunks.iter().map(ToString::to_string).collect();
+        Ok(self
+            .inner
+            .store
+            .vectors_of(&ids)
+            .await?
+            .into_iter()
+            .map(|v| (v.chunk_id, v.vector))
+            .collect())
     }
 }
 

@@ -19,6 +19,9 @@
 
 mod bert;
 pub mod chunk;
+mod concept_names;
+pub mod concept_store;
+pub mod concepts;
 pub mod embed;
 mod error;
 pub mod hub;
@@ -30,6 +33,7 @@ pub mod ollama;
 pub mod read;
 pub mod reader;
 mod recall;
+pub mod recluster;
 pub mod store;
 pub mod symbols;
 mod upkeep;
@@ -41,11 +45,14 @@ use telos_image::Image;
 use tokio::sync::OnceCell;
 
 pub use chunk::{Chunk, Chunker};
+pub use concept_names::{RecalledConcept, ToName};
+pub use concepts::{Concept, ConceptChunk, ConceptDetail};
 pub use embed::{DIM, Embedder, MiniLm};
 pub use error::{Error, Result};
 pub use index::{IndexKind, IndexState};
 pub use ingest::{CHUNKS, FileReport, MEMORY, Outcome, Progress, SOURCE_BYTES, Stage};
 pub use recall::{Health, Recalled};
+pub use recluster::Rebuilt;
 pub use symbols::{Answer, Symbol, SymbolHit};
 pub use upkeep::Tidied;
 
@@ -115,6 +122,8 @@ struct Inner {
     store: store::Store,
     /// The cleanup memory: symbols' hypervectors.
     hyper: hyper::HyperStore,
+    /// Concepts' centroids and meanings.
+    concepts: concept_store::ConceptStore,
     vsa_dim: usize,
     loader: EmbedderLoader,
     embedder: OnceCell<Arc<dyn Embedder>>,
@@ -160,12 +169,28 @@ impl Memory {
                 (store::Store::open(&config.dir).await?, Some(why))
             }
         };
-        let hyper = hyper::HyperStore::open(&config.dir, config.vsa_dim).await?;
+        // The symbols' and concepts' tables are made again from the image too: one that
+        // cannot be opened is set aside and started anew.
+        let hyper = match hyper::HyperStore::open(&config.dir, config.vsa_dim).await {
+            Ok(h) => h,
+            Err(e) => {
+                set_aside(&config.dir, hyper::TABLE, &e)?;
+                hyper::HyperStore::open(&config.dir, config.vsa_dim).await?
+            }
+        };
+        let concepts = match concept_store::ConceptStore::open(&config.dir).await {
+            Ok(c) => c,
+            Err(e) => {
+                set_aside(&config.dir, concept_store::TABLE, &e)?;
+                concept_store::ConceptStore::open(&config.dir).await?
+            }
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 image,
                 store,
                 hyper,
+                concepts,
                 vsa_dim: config.vsa_dim,
                 loader: config.embedder,
                 embedder_name: config.embedder_name,
@@ -231,6 +256,19 @@ impl Memory {
             .get(persona)
             .map_or(0, |p| p.links.get(MEMORY).map_or(0, Vec::len))
     }
+}
+
+/// Moves the LanceDB table `table` under `dir` aside (`TABLE.lance.damaged-TIME`), after
+/// `why` it could not be opened.
+fn set_aside(dir: &std::path::Path, table: &str, why: &Error) -> Result<()> {
+    let from = dir.join(format!("{table}.lance"));
+    let to = dir.join(format!("{table}.lance.damaged-{}", telos_image::now_ms()));
+    tracing::warn!(
+        "the {table} table at {} could not be opened ({why}); it is moved to {} and made again from the image",
+        from.display(),
+        to.display()
+    );
+    std::fs::rename(&from, &to).map_err(|e| Error::read(&from, e))
 }
 
 /// Opens the table and reads every row's id (which touches each of its data files).

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use telos_image::{Object, ObjectId};
 
 use crate::Memory;
+use crate::concept_store::ConceptRow;
+use crate::concepts::{ABSTRACTION_OF, CONCEPTS, members_digest, slot_str};
 use crate::error::Result;
 use crate::index::IndexState;
 use crate::ingest::{CHUNKS, MEMORY, blocking};
@@ -48,6 +50,9 @@ pub struct Health {
     /// Symbols in the image's codebooks, and rows in the cleanup memory.
     pub symbols: usize,
     pub symbol_rows: usize,
+    /// Concepts in the image, and rows in the concepts table.
+    pub concepts: usize,
+    pub concept_rows: usize,
     /// The memory found damaged at open, moved aside and rebuilt from the image (what was
     /// wrong, and where it went).
     pub rebuilt: Option<String>,
@@ -72,15 +77,54 @@ impl Memory {
         query: &str,
         k: usize,
     ) -> Result<Vec<Recalled>> {
+        let vector = self.embed_query(query).await?;
+        self.chunks_near(&vector, persona, k).await
+    }
+
+    /// [`Memory::recall`], and the `concepts` named concepts whose meaning is nearest (a
+    /// broad question is grounded in what the persona has abstracted as well as in passages),
+    /// the query embedded once.
+    pub async fn recall_with_concepts(
+        &self,
+        persona: Option<&ObjectId>,
+        query: &str,
+        k: usize,
+        concepts: usize,
+    ) -> Result<(Vec<Recalled>, Vec<crate::RecalledConcept>)> {
+        let vector = self.embed_query(query).await?;
+        let chunks = self.chunks_near(&vector, persona, k).await?;
+        let concepts = if concepts == 0 {
+            Vec::new()
+        } else {
+            // concepts are extra grounding: without them the chunks still ground the turn
+            self.concepts_near(&vector, persona, concepts)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!("recalling concepts: {e}");
+                    Vec::new()
+                })
+        };
+        Ok((chunks, concepts))
+    }
+
+    pub(crate) async fn embed_query(&self, query: &str) -> Result<Vec<f32>> {
         let embedder = self.embedder().await?;
         let q = query.to_owned();
-        let vector = blocking(move || Ok(embedder.embed(&[q.as_str()])?.remove(0))).await?;
+        blocking(move || Ok(embedder.embed(&[q.as_str()])?.remove(0))).await
+    }
+
+    async fn chunks_near(
+        &self,
+        vector: &[f32],
+        persona: Option<&ObjectId>,
+        k: usize,
+    ) -> Result<Vec<Recalled>> {
         let persona = persona.map(ToString::to_string);
         let hits = self
             .inner
             .store
             .search(
-                &vector,
+                vector,
                 persona.as_deref(),
                 k,
                 crate::store::Tuning::default(),
@@ -141,6 +185,8 @@ impl Memory {
         Ok(Health {
             symbols,
             symbol_rows,
+            concepts: self.known_concepts().len(),
+            concept_rows: self.inner.concepts.count().await?,
             documents: documents.len(),
             image_chunks: known.len(),
             store_rows: keys.len(),
@@ -222,6 +268,14 @@ impl Memory {
                 progress(done, missing.len());
             }
         }
+        let (deleted, made) = self.reconcile_concepts().await?;
+        if deleted + made > 0 {
+            tracing::info!(
+                deleted,
+                made,
+                "concepts table brought in line with the image's concepts"
+            );
+        }
         let (deleted, made) = self.reconcile_symbols().await?;
         if deleted + made > 0 {
             tracing::info!(
@@ -234,6 +288,92 @@ impl Memory {
         self.inner.index.catch_up(self).await;
         self.doctor().await
     }
+}
+
+impl Memory {
+    /// Every concept the image holds, by id, with its persona.
+    fn known_concepts(&self) -> HashMap<String, (ObjectId, std::sync::Arc<Object>)> {
+        let mut known = HashMap::new();
+        for persona in self.inner.image.objects() {
+            if persona.links.contains_key(CONCEPTS) {
+                for o in self.concept_objects(&persona) {
+                    known.insert(o.id.to_string(), (persona.id.clone(), o));
+                }
+            }
+        }
+        known
+    }
+
+    /// Makes the concepts table hold exactly the image's concepts: rows no concept names, or
+    /// whose members or definition differ, go; missing ones are made again (the centroid
+    /// from the chunks' rows, the meaning from the definition). Returns (deleted, made). The
+    /// caller holds the commit turn, and has reconciled the chunks.
+    async fn reconcile_concepts(&self) -> Result<(usize, usize)> {
+        let known = self.known_concepts();
+        let keys = self.inner.concepts.keys().await?;
+        let stale: Vec<String> = keys
+            .iter()
+            .filter(|k| match known.get(&k.id) {
+                None => true,
+                Some((persona, o)) => {
+                    k.persona != persona.as_str()
+                        || k.members != members_digest(&members(o))
+                        || k.definition != slot_str(o, "definition").unwrap_or_default()
+                }
+            })
+            .map(|k| k.id.clone())
+            .collect();
+        if !stale.is_empty() {
+            self.inner.concepts.delete(&stale).await?;
+        }
+        let kept: HashSet<&str> = keys
+            .iter()
+            .map(|k| k.id.as_str())
+            .filter(|id| !stale.iter().any(|s| s == id))
+            .collect();
+        let mut rows = Vec::new();
+        for (id, (persona, o)) in &known {
+            if kept.contains(id.as_str()) {
+                continue;
+            }
+            let members = members(o);
+            let centroid = self.centroid_of(&members).await?;
+            let (label, definition) = (
+                slot_str(o, "label").unwrap_or_default().to_owned(),
+                slot_str(o, "definition").unwrap_or_default().to_owned(),
+            );
+            let meaning = if definition.is_empty() {
+                centroid.clone()
+            } else {
+                let embedder = self.embedder().await?;
+                let text = format!("{label}: {definition}");
+                blocking(move || Ok(embedder.embed(&[text.as_str()])?.remove(0))).await?
+            };
+            rows.push(ConceptRow {
+                id: id.clone(),
+                persona: persona.to_string(),
+                members: members_digest(&members),
+                size: members.len() as u32,
+                label,
+                definition,
+                centroid,
+                meaning,
+                cycle: "reconcile".into(),
+            });
+        }
+        for part in rows.chunks(256) {
+            self.inner.concepts.put(part).await?;
+        }
+        Ok((stale.len(), rows.len()))
+    }
+}
+
+fn members(concept: &Object) -> Vec<ObjectId> {
+    concept
+        .links
+        .get(ABSTRACTION_OF)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The row says something else of its chunk than the image does.

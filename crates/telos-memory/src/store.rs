@@ -96,6 +96,14 @@ impl Tuning {
     };
 }
 
+/// A chunk's vector, and its document (what concepts are grown from).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkVector {
+    pub chunk_id: String,
+    pub document: String,
+    pub vector: Vec<f32>,
+}
+
 /// What a row says of its chunk, as reconciliation compares it with the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowKey {
@@ -189,31 +197,7 @@ impl Store {
     /// Merges small fragments (dropping deleted rows) and deletes the files of versions older
     /// than `keep` (this process is the table's only writer: the data dir's lock).
     pub async fn tidy(&self, keep: std::time::Duration) -> Result<crate::Tidied> {
-        use lancedb::table::{CompactionOptions, OptimizeAction};
-        let compacted = self
-            .table
-            .optimize(OptimizeAction::Compact {
-                options: CompactionOptions::default(),
-                remap_options: None,
-            })
-            .await
-            .map_err(|e| self.err(e))?;
-        let older_than = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-        let pruned = self
-            .table
-            .optimize(OptimizeAction::Prune {
-                older_than: Some(older_than),
-                delete_unverified: Some(false),
-                error_if_tagged_old_versions: Some(false),
-            })
-            .await
-            .map_err(|e| self.err(e))?;
-        let prune = pruned.prune.unwrap_or_default();
-        Ok(crate::Tidied {
-            fragments_merged: compacted.compaction.map_or(0, |c| c.fragments_removed),
-            versions_removed: prune.old_versions,
-            bytes_removed: prune.bytes_removed,
-        })
+        tidy_table(&self.table, &self.path, keep).await
     }
 
     /// Deletes the rows of these chunk ids.
@@ -301,6 +285,41 @@ impl Store {
         Ok(ids)
     }
 
+    /// The vectors of `persona`'s chunks.
+    pub async fn persona_vectors(&self, persona: &str) -> Result<Vec<ChunkVector>> {
+        self.vectors_where(format!("persona = {}", quote(persona)))
+            .await
+    }
+
+    /// The vectors of the chunks `ids` (those the table holds).
+    pub async fn vectors_of(&self, ids: &[String]) -> Result<Vec<ChunkVector>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for part in ids.chunks(500) {
+            let list: Vec<String> = part.iter().map(|id| quote(id)).collect();
+            out.extend(
+                self.vectors_where(format!("chunk_id IN ({})", list.join(", ")))
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn vectors_where(&self, filter: String) -> Result<Vec<ChunkVector>> {
+        let batches = self
+            .collect(
+                self.table
+                    .query()
+                    .only_if(filter)
+                    .select(Select::columns(&["chunk_id", "document", "vector"])),
+            )
+            .await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            out.extend(chunk_vectors_of(b).map_err(|e| self.err(e))?);
+        }
+        Ok(out)
+    }
+
     /// The `k` chunks nearest to `vector` by cosine distance, of one persona or all.
     pub async fn search(
         &self,
@@ -355,6 +374,38 @@ impl Store {
     }
 }
 
+/// [`Store::tidy`] for any of memory's tables.
+pub(crate) async fn tidy_table(
+    table: &Table,
+    path: &Path,
+    keep: std::time::Duration,
+) -> Result<crate::Tidied> {
+    use lancedb::table::{CompactionOptions, OptimizeAction};
+    let err = |e| store_error(path, e);
+    let compacted = table
+        .optimize(OptimizeAction::Compact {
+            options: CompactionOptions::default(),
+            remap_options: None,
+        })
+        .await
+        .map_err(err)?;
+    let older_than = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    let pruned = table
+        .optimize(OptimizeAction::Prune {
+            older_than: Some(older_than),
+            delete_unverified: Some(false),
+            error_if_tagged_old_versions: Some(false),
+        })
+        .await
+        .map_err(err)?;
+    let prune = pruned.prune.unwrap_or_default();
+    Ok(crate::Tidied {
+        fragments_merged: compacted.compaction.map_or(0, |c| c.fragments_removed),
+        versions_removed: prune.old_versions,
+        bytes_removed: prune.bytes_removed,
+    })
+}
+
 pub(crate) fn store_error(path: &Path, e: lancedb::Error) -> Error {
     Error::Store {
         path: path.to_owned(),
@@ -401,6 +452,38 @@ pub(crate) fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> lancedb:
         .ok_or_else(|| lancedb::Error::Runtime {
             message: format!("memory table has no {name} column of the expected type"),
         })
+}
+
+fn chunk_vectors_of(b: &RecordBatch) -> lancedb::Result<Vec<ChunkVector>> {
+    let (id, document) = (strings(b, "chunk_id")?, strings(b, "document")?);
+    Ok(float_rows(b, "vector")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, vector)| ChunkVector {
+            chunk_id: id.value(i).to_owned(),
+            document: document.value(i).to_owned(),
+            vector,
+        })
+        .collect())
+}
+
+/// The rows of a column of float vectors (a fixed-size list of `Float32`).
+pub(crate) fn float_rows(b: &RecordBatch, name: &str) -> lancedb::Result<Vec<Vec<f32>>> {
+    let list = column::<FixedSizeListArray>(b, name)?;
+    let values = list
+        .values()
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .ok_or_else(|| lancedb::Error::Runtime {
+            message: format!("the {name} column does not hold floats"),
+        })?;
+    let width = list.value_length() as usize;
+    Ok((0..list.len())
+        .map(|i| {
+            let at = list.value_offset(i) as usize;
+            values.values()[at..at + width].to_vec()
+        })
+        .collect())
 }
 
 pub(crate) fn strings<'a>(b: &'a RecordBatch, name: &str) -> lancedb::Result<&'a StringArray> {

@@ -8,17 +8,22 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use telos_image::{Object, ObjectId};
+use telos_image::{Cycle, Object, ObjectId};
 use telos_vsa::{Expr, Hv};
 
 use crate::Memory;
 use crate::error::{Error, Result};
+pub use crate::hyper::ATOM;
 use crate::hyper::{Search, SymbolRow};
 
 /// The prototype every symbol is cloned from.
 pub const HYPERVECTOR: &str = "hypervector";
 /// The persona → symbol links.
 pub const CODEBOOK: &str = "codebook";
+/// The kind of a symbol made of others by an expression.
+pub const COMPOSITE: &str = "composite";
+/// The kind of a concept's record (a concept object in its persona's codebook, `concepts.rs`).
+pub const CONCEPT: &str = "concept";
 /// Rows past which the cleanup memory's index is built (a flat scan of the sketches below it
 /// takes a few milliseconds).
 pub const INDEX_THRESHOLD: usize = 256;
@@ -43,16 +48,19 @@ pub struct Symbol {
 
 /// One symbol a query cleaned up to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SymbolHit {
     pub name: String,
     pub kind: String,
     pub id: String,
     /// Cosine similarity to the query's vector (exact).
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub similarity: f32,
 }
 
 /// A query's answer: the symbols nearest to what the expression denotes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Answer {
     /// The expression in canonical form.
     pub expression: String,
@@ -124,8 +132,24 @@ impl Memory {
             .collect()
     }
 
+    /// `persona`'s symbols, sorted by name.
+    pub fn symbols(&self, persona: &ObjectId) -> Vec<Symbol> {
+        let name = self
+            .inner
+            .image
+            .get(persona)
+            .map_or_else(|_| persona.to_string(), |p| p.name.clone());
+        let mut all: Vec<Symbol> = self
+            .codebook(persona)
+            .values()
+            .map(|o| self.symbol_view(o, &name, false))
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
     /// The vector of a symbol object, made again from what the image holds.
-    fn vector_of(
+    pub(crate) fn vector_of(
         &self,
         symbol: &Object,
         book: &HashMap<String, Arc<Object>>,
@@ -134,7 +158,7 @@ impl Memory {
         let codebook = slot_str(symbol, "codebook").unwrap_or_default();
         let name = slot_str(symbol, "symbol").unwrap_or_default();
         match slot_str(symbol, "kind") {
-            Some("composite") => {
+            Some(COMPOSITE | CONCEPT) => {
                 if depth >= MAX_DEPTH {
                     return Err(Error::Symbol(format!(
                         "symbol {name:?} nests composites more than {MAX_DEPTH} deep"
@@ -186,7 +210,7 @@ impl Memory {
         let image = &self.inner.image;
         let p = image.get(persona)?;
         let book = self.codebook(persona);
-        let kind = if expr.is_some() { "composite" } else { "atom" };
+        let kind = if expr.is_some() { COMPOSITE } else { ATOM };
         let expression = expr.as_ref().map(ToString::to_string);
         if let Some(o) = book.get(name) {
             if slot_str(o, "kind") != Some(kind)
@@ -209,6 +233,32 @@ impl Memory {
             )));
         }
         let mut c = image.begin(&format!("symbol {name}"));
+        let (id, row) = self.stage_symbol(&mut c, &p, &book, name, expr.as_ref())?;
+        let cycle = c.id().to_owned();
+        self.inner.hyper.add(std::slice::from_ref(&row)).await?;
+        if let Err(e) = c.commit().await {
+            if let Err(cleanup) = self.inner.hyper.delete_cycle(&cycle).await {
+                tracing::warn!(%cycle, "the row of a failed symbol stays until reconciliation: {cleanup}");
+            }
+            return Err(e.into());
+        }
+        self.wrote();
+        self.inner.hyper.catch_up_index(INDEX_THRESHOLD).await?;
+        let made = image.get(&id)?;
+        Ok(self.symbol_view(&made, &p.name, true))
+    }
+
+    /// Stages the symbol object `name` of `persona`'s codebook (`book`: its symbols before
+    /// this cycle) in `c`, the prototype first if the image lacks it; returns its id and the
+    /// row to write before `c` commits.
+    pub(crate) fn stage_symbol(
+        &self,
+        c: &mut Cycle,
+        persona: &Object,
+        book: &HashMap<String, Arc<Object>>,
+        name: &str,
+        expr: Option<&Expr>,
+    ) -> Result<(ObjectId, SymbolRow)> {
         let proto = match c.resolve(HYPERVECTOR) {
             Ok(id) => id,
             Err(_) => {
@@ -220,11 +270,13 @@ impl Memory {
                 id
             }
         };
-        let id = c.create(&object_name(&p.name, name), &[proto])?;
+        let kind = if expr.is_some() { COMPOSITE } else { ATOM };
+        let expression = expr.map(ToString::to_string);
+        let id = c.create(&object_name(&persona.name, name), &[proto])?;
         for (slot, value) in [
             ("kind", json!(kind)),
             ("symbol", json!(name)),
-            ("codebook", json!(persona)),
+            ("codebook", json!(persona.id)),
             ("dim", json!(self.inner.vsa_dim)),
         ] {
             c.set_slot(&id, slot, value)?;
@@ -232,33 +284,34 @@ impl Memory {
         if let Some(text) = &expression {
             c.set_slot(&id, "expression", json!(text))?;
         }
-        c.link(persona, CODEBOOK, &id)?;
-        let vector = match &expr {
-            None => Hv::atom(persona.as_str(), name, self.inner.vsa_dim),
-            Some(e) => e
-                .eval(&mut |n| self.vector_of(&book[n], &book, 1))
-                .map_err(eval_error)?
-                .to_phasors(),
+        c.link(&persona.id, CODEBOOK, &id)?;
+        let vector = match expr {
+            None => Hv::atom(persona.id.as_str(), name, self.inner.vsa_dim),
+            Some(e) => self.evaluate(e, book)?,
         };
-        let cycle = c.id().to_owned();
         let row = SymbolRow {
             id: id.to_string(),
-            codebook: persona.to_string(),
+            codebook: persona.id.to_string(),
             name: name.to_owned(),
             kind: kind.to_owned(),
+            expression: expression.unwrap_or_default(),
             vector,
-            cycle: cycle.clone(),
+            cycle: c.id().to_owned(),
         };
-        self.inner.hyper.add(std::slice::from_ref(&row)).await?;
-        if let Err(e) = c.commit().await {
-            if let Err(cleanup) = self.inner.hyper.delete_cycle(&cycle).await {
-                tracing::warn!(%cycle, "the row of a failed symbol stays until reconciliation: {cleanup}");
-            }
-            return Err(e.into());
-        }
-        self.inner.hyper.catch_up_index(INDEX_THRESHOLD).await?;
-        let made = image.get(&id)?;
-        Ok(self.symbol_view(&made, &p.name, true))
+        Ok((id, row))
+    }
+
+    /// What `expr` over the symbols of `book` denotes, as a phasor vector.
+    pub(crate) fn evaluate(&self, expr: &Expr, book: &HashMap<String, Arc<Object>>) -> Result<Hv> {
+        Ok(expr
+            .eval(&mut |n| match book.get(n) {
+                Some(o) => self.vector_of(o, book, 1),
+                None => Err(Error::Symbol(format!(
+                    "the expression names {n:?}, which its codebook lacks"
+                ))),
+            })
+            .map_err(eval_error)?
+            .to_phasors())
     }
 
     fn symbol_view(&self, o: &Object, persona: &str, created: bool) -> Symbol {
@@ -266,7 +319,7 @@ impl Memory {
             id: o.id.to_string(),
             persona: persona.to_owned(),
             name: slot_str(o, "symbol").unwrap_or_default().to_owned(),
-            kind: slot_str(o, "kind").unwrap_or("atom").to_owned(),
+            kind: slot_str(o, "kind").unwrap_or(ATOM).to_owned(),
             dim: o
                 .slots
                 .get("dim")
@@ -344,6 +397,7 @@ impl Memory {
                     k.codebook != persona.as_str()
                         || Some(k.name.as_str()) != slot_str(o, "symbol")
                         || Some(k.kind.as_str()) != slot_str(o, "kind")
+                        || k.expression != slot_str(o, "expression").unwrap_or_default()
                 }
             })
             .map(|k| k.id.clone())
@@ -371,7 +425,8 @@ impl Memory {
                     id: id.clone(),
                     codebook: persona.to_string(),
                     name: slot_str(o, "symbol").unwrap_or_default().to_owned(),
-                    kind: slot_str(o, "kind").unwrap_or("atom").to_owned(),
+                    kind: slot_str(o, "kind").unwrap_or(ATOM).to_owned(),
+                    expression: slot_str(o, "expression").unwrap_or_default().to_owned(),
                     vector,
                     cycle: "reconcile".into(),
                 }),
@@ -391,7 +446,7 @@ impl Memory {
     }
 }
 
-fn eval_error(e: telos_vsa::EvalError<Error>) -> Error {
+pub(crate) fn eval_error(e: telos_vsa::EvalError<Error>) -> Error {
     match e {
         telos_vsa::EvalError::Symbol(e) => e,
         other @ telos_vsa::EvalError::Dimension { .. } => Error::Symbol(other.to_string()),

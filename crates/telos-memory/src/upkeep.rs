@@ -1,4 +1,4 @@
-//! Upkeep of the LanceDB table: every write (rows added, rows deleted) is a new version whose
+//! Upkeep of the LanceDB tables (`chunks`, `hypervectors`, `concepts`): every write (rows added, rows deleted) is a new version whose
 //! files LanceDB keeps for good, and a deleted row stays in its data file. Now and then
 //! (every [`MemoryConfig::tidy_every`](crate::MemoryConfig) writes, as a supervised job) the
 //! small fragments are merged, which drops deleted rows, and the files of versions older than
@@ -63,12 +63,22 @@ impl Memory {
         }
     }
 
-    /// Merges the table's small fragments and deletes versions older than the retention, now.
+    /// Merges the tables' small fragments and deletes versions older than the retention, now.
     /// Waits for an index build to finish first, and holds the commit turn throughout, so no
-    /// document's rows are written meanwhile.
+    /// rows are written meanwhile. Returns what it did to all three.
     pub async fn tidy(&self) -> Result<Tidied> {
         self.inner.index.settled().await;
         let _turn = self.inner.commit_turn.lock().await;
-        self.inner.store.tidy(self.inner.upkeep.keep).await
+        let keep = self.inner.upkeep.keep;
+        let mut done = self.inner.store.tidy(keep).await?;
+        for t in [
+            self.inner.hyper.tidy(keep).await?,
+            self.inner.concepts.tidy(keep).await?,
+        ] {
+            done.fragments_merged += t.fragments_merged;
+            done.versions_removed += t.versions_removed;
+            done.bytes_removed += t.bytes_removed;
+        }
+        Ok(done)
     }
 }

@@ -47,6 +47,10 @@ pub(crate) async fn act(agenda: &Agenda, work: Work) -> Result<Work> {
             agenda.status.idle().await;
             crate::curator::act(&agenda.voice, &work).await
         }
+        WorkKind::Concepts => {
+            agenda.status.idle().await;
+            crate::abstraction::act(&agenda.voice, &work).await
+        }
     };
     let ms = began.elapsed().as_secs_f64() * 1e3;
     match outcome {
@@ -65,6 +69,10 @@ pub(crate) async fn act(agenda: &Agenda, work: Work) -> Result<Work> {
                 ("cycle", json!(act)),
             ] {
                 cycle.set_slot(&id, slot, value)?;
+            }
+            // a regrouping is remembered on its work: the next is due from there
+            if let Some(n) = detail.get("regrouped") {
+                cycle.set_slot(&id, crate::abstraction::REGROUPED, n.clone())?;
             }
             cycle.commit().await?;
             let now = agenda.work(&work.id)?;

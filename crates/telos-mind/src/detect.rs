@@ -53,6 +53,7 @@ pub fn detect(image: &Image, recent: &[CycleRecord]) -> Vec<Finding> {
     out.extend(not_understood(image, recent));
     out.extend(recurring(image, recent));
     out.extend(crate::curator::unjudged(image));
+    out.extend(crate::abstraction::unabstracted(image));
     for p in personas {
         out.extend(ungrounded(p));
         out.extend(never_recalled(image, p));

@@ -12,6 +12,7 @@
 //!
 //! [`Voice`]: telos_persona::Voice
 
+pub mod abstraction;
 mod act;
 pub mod agenda;
 pub mod curator;

@@ -48,6 +48,8 @@ pub enum Signal {
     Recurring,
     /// Exchanges not judged yet: how well they went is not known (the Curator's motive).
     Unjudged,
+    /// Memories not abstracted: concepts without a name, or a regrouping due.
+    Unabstracted,
 }
 
 impl Signal {

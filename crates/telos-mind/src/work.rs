@@ -1,6 +1,6 @@
 //! Work on the agenda: what a motive moves a persona to do — a dialogue on a question, a
 //! research pass by BABS, a forge for a missing selector, a re-read of a failed document, the
-//! Curator's judging of new exchanges —
+//! Curator's judging of new exchanges, BABS's grouping and naming of concepts —
 //! kept as `work` objects that go proposed → approved → running → done or failed (or
 //! rejected).
 
@@ -26,6 +26,8 @@ pub enum WorkKind {
     Reread,
     /// ALFRED judges a persona's exchanges not judged yet (the Curator).
     Curate,
+    /// BABS regroups a persona's memories into concepts (when due) and names them.
+    Concepts,
 }
 
 /// Where a work is.

@@ -26,6 +26,7 @@ mod chat;
 pub mod codex;
 pub mod codex_files;
 mod codex_watch;
+pub mod concepts;
 mod dissonance;
 mod error;
 mod find;
@@ -39,6 +40,7 @@ pub use chat::{ChatEvent, GROUNDING, HISTORY, MAX_MESSAGE_BYTES, SCRAPBOOK_KEEP,
 pub use codex::{Codex, CodexProblem, FieldChange, MAX_PROMPT};
 pub use codex_files::{AMENDMENTS, Amendment, CODEX, CodexFiles, CodexReport, WRITTEN};
 pub use codex_watch::watch as watch_codex;
+pub use concepts::{NAMER, Named, name_concepts};
 pub use dissonance::{Dissonance, dissonance, owners};
 pub use error::{Error, Result};
 pub use find::{is_persona, personas, resolve_persona, slot_text, slot_value};

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde_json::Value;
 use telos_image::{Image, Object};
-use telos_memory::{Memory, Recalled};
+use telos_memory::{Memory, Recalled, RecalledConcept};
 use telos_scheduler::{Message, Reply, Route, Runtimes};
 
 use crate::codex::Codex;
@@ -54,6 +54,8 @@ pub struct Grounded {
     pub persona: Arc<Object>,
     pub codex: Codex,
     pub recalled: Vec<Recalled>,
+    /// The persona's named concepts nearest the message.
+    pub concepts: Vec<RecalledConcept>,
     /// Why memory could not be searched (the turn goes on ungrounded).
     pub recall_error: Option<String>,
     pub messages: Vec<Message>,
@@ -98,22 +100,23 @@ impl Voice {
     /// result and the turn goes on without it.
     pub async fn ground(&self, persona: &Arc<Object>, turn: Turn) -> Grounded {
         let codex = Codex::of(&self.image, persona);
-        let (recalled, recall_error) = if turn.recall == 0 {
-            (Vec::new(), None)
+        let (recalled, concepts, recall_error) = if turn.recall == 0 {
+            (Vec::new(), Vec::new(), None)
         } else {
             match self
                 .memory
-                .recall(
+                .recall_with_concepts(
                     Some(&persona.id),
                     turn.query.as_deref().unwrap_or(&turn.message),
                     turn.recall,
+                    CONCEPTS_RECALLED,
                 )
                 .await
             {
-                Ok(hits) => (hits, None),
+                Ok((hits, concepts)) => (hits, concepts, None),
                 Err(e) => {
                     tracing::warn!("recall for {}: {e}", persona.name);
-                    (Vec::new(), Some(e.to_string()))
+                    (Vec::new(), Vec::new(), Some(e.to_string()))
                 }
             }
         };
@@ -121,11 +124,19 @@ impl Voice {
             Some(Value::Array(list)) => list,
             _ => Vec::new(),
         };
-        let messages = messages(&codex, &recalled, &history, turn.history, &turn.message);
+        let messages = messages(
+            &codex,
+            &recalled,
+            &concepts,
+            &history,
+            turn.history,
+            &turn.message,
+        );
         Grounded {
             persona: Arc::clone(persona),
             codex,
             recalled,
+            concepts,
             recall_error,
             messages,
             format: turn.format,
@@ -185,16 +196,37 @@ impl Voice {
     }
 }
 
-/// The messages for the model: the codex's system prompt with the recalled memories, the
-/// last `keep` exchanges of the scrapbook, the new message.
+/// Named concepts a grounded turn recalls beside its chunks.
+pub const CONCEPTS_RECALLED: usize = 2;
+/// A concept this far from the message (cosine) grounds nothing.
+pub const CONCEPT_FLOOR: f32 = 0.3;
+
+/// The messages for the model: the codex's system prompt with the concepts and memories
+/// recalled, the last `keep` exchanges of the scrapbook, the new message.
 fn messages(
     codex: &Codex,
     recalled: &[Recalled],
+    concepts: &[RecalledConcept],
     scrapbook: &[Value],
     keep: usize,
     message: &str,
 ) -> Vec<Message> {
     let mut system = codex.system_prompt.clone();
+    let concepts: Vec<&RecalledConcept> = concepts
+        .iter()
+        .filter(|c| c.score >= CONCEPT_FLOOR)
+        .collect();
+    if !concepts.is_empty() {
+        system.push_str("\n\nWhat you have come to understand from many memories:");
+        for c in concepts {
+            system.push_str(&format!(
+                "\n[concept: {}, from {} passages] {}",
+                c.label,
+                c.size,
+                c.definition.trim()
+            ));
+        }
+    }
     if !recalled.is_empty() {
         system.push_str(
             "\n\nWhat you remember that may bear on this (cite the source when you use it):",
@@ -247,13 +279,31 @@ mod tests {
             json!({"user": "hi", "reply": "hel", "cut": true}),
             json!({"note": "not an exchange"}),
         ];
-        let got = messages(&codex, &recalled, &book, 2, "And now?");
+        let concepts = vec![
+            RecalledConcept {
+                id: "c".into(),
+                persona: "BABS".into(),
+                label: "Kite flight".into(),
+                definition: " How kites stay up. ".into(),
+                size: 7,
+                score: 0.6,
+            },
+            RecalledConcept {
+                id: "far".into(),
+                persona: "BABS".into(),
+                label: "Taxes".into(),
+                definition: "Unrelated.".into(),
+                size: 3,
+                score: 0.1,
+            },
+        ];
+        let got = messages(&codex, &recalled, &concepts, &book, 2, "And now?");
         let shown: Vec<(&str, &str)> = got
             .iter()
             .map(|m| (m.role.as_str(), m.content.as_str()))
             .collect();
         let system = format!(
-            "{}\n\nWhat you remember that may bear on this (cite the source when you use it):\n[/kites.md #0] A kite needs wind.",
+            "{}\n\nWhat you have come to understand from many memories:\n[concept: Kite flight, from 7 passages] How kites stay up.\n\nWhat you remember that may bear on this (cite the source when you use it):\n[/kites.md #0] A kite needs wind.",
             codex.system_prompt
         );
         assert_eq!(
@@ -265,7 +315,7 @@ mod tests {
                 ("user", "And now?"),
             ]
         );
-        let bare = messages(&codex, &[], &book, 0, "x");
+        let bare = messages(&codex, &[], &[], &book, 0, "x");
         assert_eq!(bare.len(), 2);
         assert_eq!(bare[0].content, codex.system_prompt);
     }

@@ -140,7 +140,7 @@ fn label(m: &Motive) -> String {
         Signal::NeverRecalled => file(field(e, "source")),
         Signal::Unread => file(field(e, "path")),
         Signal::Suspended => field(e, "trigger").to_string(),
-        Signal::Unjudged => field(e, "persona").to_string(),
+        Signal::Unjudged | Signal::Unabstracted => field(e, "persona").to_string(),
     };
     format!("{:?}: {about}", m.signal)
 }
@@ -250,6 +250,8 @@ pub(crate) async fn precision() {
         "Unjudged: BABS",
         "Unjudged: BRICK",
         "Unjudged: ROBIN",
+        // What BABS read grew concepts that have no name yet: hers to name.
+        "Unabstracted: BABS",
     ]
     .into_iter()
     .map(str::to_string)

@@ -29,6 +29,7 @@ async fn measure(scale: f64, book: &Codebook) {
                 codebook: "bench".into(),
                 name: format!("s{k}"),
                 kind: "atom".into(),
+                expression: String::new(),
                 vector: book.get(k),
                 cycle: "bench".into(),
             })

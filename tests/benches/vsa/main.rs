@@ -4,13 +4,16 @@
 //!   ≥ 99% right at 150 pairs);
 //! - cleanup through the index (the cleanup memory's LanceDB table) against exact search:
 //!   top-1 agreement (goal ≥ 99.9%), p99 latency (goal ≤ 5 ms) and the ratio to a flat scan;
-//! - throughput: binding and bundling against NumPy doing the same (goal ≥ 1.0×).
+//! - throughput: binding and bundling against NumPy doing the same (goal ≥ 1.0×);
+//! - concepts on a labelled corpus of 1,200 documents: purity and NMI against k-means on the
+//!   same embeddings, and model calls per document remembered.
 //!
 //! Run: `cargo bench --workspace --bench vsa_bench --profile dev` (NumPy comes from
 //! `scripts/setup-reference`; `TELOS_BENCH_SCALE=0.1` for a short run).
 
 mod capacity;
 mod cleanup;
+mod concepts;
 mod throughput;
 
 fn main() {
@@ -19,6 +22,8 @@ fn main() {
     throughput::run(scale);
     let book = capacity::run(scale);
     cleanup::run(scale, &book);
+    drop(book);
+    concepts::run(scale);
 }
 
 /// "met" or "MISSED", for a goal line.

@@ -11,7 +11,7 @@ import { concerns, isPinned } from "../common/object";
 import { formatFullTime, formatTime } from "../common/time";
 import { cyclesSection, debuggerButton, methodsSection, parentsSection } from "./sections";
 import { emptyLearning, learningSection, loadLearning, type Learning } from "./learning";
-import { emptySearch, linksSection, memorySection, type MemorySearch } from "./memory";
+import { conceptsSection, emptyConcepts, emptySearch, linksSection, loadConcepts, memorySection, type ConceptList, type MemorySearch } from "./memory";
 import { emptySlotsState, slotsSection, type SlotsState } from "./slots";
 
 type Status =
@@ -33,6 +33,8 @@ const state = {
   learning: new Map<string, Learning>(),
   /** A persona's memory search, per object id. */
   searches: new Map<string, MemorySearch>(),
+  /** A persona's concepts, per object id. */
+  concepts: new Map<string, ConceptList>(),
   trail: [] as ObjRef[],
   pinBusy: false,
   pinError: null as string | null,
@@ -70,6 +72,15 @@ function searchState(id: string): MemorySearch {
   return s;
 }
 
+function conceptState(id: string): ConceptList {
+  let s = state.concepts.get(id);
+  if (!s) {
+    s = emptyConcepts();
+    state.concepts.set(id, s);
+  }
+  return s;
+}
+
 function notify(text: string, error = false): void {
   state.notice = { text, error };
   clearTimeout(noticeTimer);
@@ -96,6 +107,8 @@ async function load(): Promise<void> {
     document.title = `${r.data.name} — Inspector`;
     // Its evaluations and ascensions are objects of their own: read again with it.
     if (r.data.persona && !learningState(id).busy) void loadLearning(id, learningState(id), render);
+    // So are its concepts (a document it remembered grows them).
+    if (r.data.persona && !conceptState(id).busy) void loadConcepts(id, conceptState(id), render);
   } else if (r.notFound) {
     const wasShown = state.view?.id === id;
     state.status = wasShown
@@ -229,6 +242,7 @@ function render(): void {
         : null,
       parentsSection(view.parents, (p) => navigate(p)),
       view.persona ? memorySection(view.id, searchState(view.id), render) : null,
+      view.persona ? conceptsSection(view.id, conceptState(view.id), render, (p) => navigate(p)) : null,
       view.persona ? learningSection(view.id, learningState(view.id), render) : null,
       slotsSection({ objectId: view.id, slots: view.slots, state: slots, rerender: render, reload: load, notify }),
       linksSection(view.links, (p) => navigate(p)),

@@ -1,7 +1,7 @@
 // The Inspector's memory sections: an object's links (graph edges to other objects) and, for
-// a persona, a search over what it remembers.
+// a persona, a search over what it remembers and the concepts it has formed.
 
-import { commands, type LinkView, type ObjRef, type Recalled } from "../bindings";
+import { commands, type Concept, type LinkView, type ObjRef, type Recalled } from "../bindings";
 import { button, h, linkButton } from "../common/dom";
 import { errorMessage } from "../common/cycles";
 
@@ -77,5 +77,58 @@ export function memorySection(persona: string, s: MemorySearch, rerender: () => 
               ),
             ),
           ),
+  );
+}
+
+/** A persona's concepts as last loaded (null: not loaded yet). */
+export interface ConceptList {
+  loaded: Concept[] | null;
+  busy: boolean;
+  error: string | null;
+}
+
+export const emptyConcepts = (): ConceptList => ({ loaded: null, busy: false, error: null });
+
+/** What a concept's row says: its name (or that it has none yet) and its size. */
+export function conceptLine(c: Concept): { name: string; size: string; stale: boolean } {
+  const name = c.label ?? "(not named yet)";
+  const docs = c.documents === 1 ? "1 document" : `${c.documents} documents`;
+  const chunks = c.size === 1 ? "1 chunk" : `${c.size} chunks`;
+  return { name, size: `${chunks} from ${docs}`, stale: c.label !== null && c.needs_name };
+}
+
+export async function loadConcepts(persona: string, s: ConceptList, rerender: () => void): Promise<void> {
+  s.busy = true;
+  rerender();
+  const r = await commands.concepts(persona);
+  s.busy = false;
+  if (r.status === "ok") {
+    s.loaded = r.data;
+    s.error = null;
+  } else s.error = errorMessage(r.error);
+  rerender();
+}
+
+/** The persona's concepts, largest first; each opens its concept object (whose links are its chunks). */
+export function conceptsSection(persona: string, s: ConceptList, rerender: () => void, navigate: (to: ObjRef) => void): HTMLElement {
+  const list = s.loaded ?? [];
+  return h("section", { class: "section", testid: "concepts" },
+    h("h2", { text: `Concepts${s.loaded ? ` (${list.length})` : ""}`, title: "What this persona's memories are about: chunks grouped as they are remembered, named by BABS" }),
+    h("div", { class: "search-row" }, button(s.busy ? "Loading…" : "Refresh", () => void loadConcepts(persona, s, rerender), { testid: "concepts-refresh", attrs: s.busy ? { disabled: "" } : {} })),
+    s.error ? h("div", { class: "message error", testid: "concepts-error", text: s.error }) : null,
+    s.loaded !== null && list.length === 0
+      ? h("div", { class: "empty", text: "No concepts yet: they grow as this persona remembers documents." })
+      : h("ol", { class: "concepts", testid: "concept-list" },
+          ...list.map((c) => {
+            const line = conceptLine(c);
+            return h("li", { testid: "concept" },
+              h("div", {},
+                linkButton(line.name, () => navigate({ id: c.id, name: line.name }), { title: "Inspect this concept and its chunks" }),
+                h("span", { class: "small muted", text: ` · ${line.size}${line.stale ? " · to be named again" : ""}` }),
+              ),
+              c.definition ? h("div", { class: "recalled-text", text: c.definition }) : null,
+            );
+          }),
+        ),
   );
 }

@@ -3,6 +3,7 @@
 // cycle; each answer shows under its send. A message nobody understands is forged on the way:
 // BRICK writing attempt n of N and the sandbox testing it show live, the new method's answer
 // appears when it passes, and a failed forge links to its suspended cycle in the Debugger.
+// Below, a box for hypervector queries over a persona's symbols (symbols.ts).
 // URL: playground.html or playground.html?receiver=NAME.
 
 import "../theme.css";
@@ -12,6 +13,7 @@ import { commands, events, type Answered, type ForgeProgress } from "../bindings
 import { call } from "../common/cycles";
 import { button, fill, h, linkButton } from "../common/dom";
 import { concerns, progressLine, sends } from "./model";
+import { symbolsPanel } from "./symbols";
 
 type Entry = {
   line: string;
@@ -29,6 +31,7 @@ type Entry = {
 
 const app = document.getElementById("app") ?? document.body;
 const entries: Entry[] = [];
+const symbols = symbolsPanel();
 let running = false;
 
 const editor = h("textarea", {
@@ -159,6 +162,7 @@ function render(): void {
         }),
     ),
     h("ol", { class: "pg-transcript", testid: "playground-transcript" }, ...entries.map(entryView)),
+    symbols,
   );
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { concerns, progressLine, sends } from "./model";
+import { concerns, hitLine, progressLine, sends } from "./model";
 
 describe("the Playground's lines", () => {
   it("are the non-blank lines that are not comments, in order", () => {
@@ -20,5 +20,11 @@ describe("forge progress", () => {
     expect(concerns(p, "Kite", "fly", null)).toBe(true);
     expect(concerns(p, "01JX", "fly", "Kite")).toBe(true);
     expect(concerns(p, "Kite", "land", null)).toBe(false);
+  });
+});
+
+describe("a symbol a query found", () => {
+  it("shows its similarity to three places, its name and its kind", () => {
+    expect(hitLine({ name: "doc7", kind: "atom", id: "01JX", similarity: 0.57735 })).toBe("0.577  doc7 (atom)");
   });
 });

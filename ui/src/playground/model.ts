@@ -1,7 +1,7 @@
 // The Playground's model, apart from the page: which lines of the editor are message sends,
-// and the forge's progress told as one line.
+// the forge's progress told as one line, and a symbol a query found.
 
-import type { ForgeProgress } from "../bindings";
+import type { ForgeProgress, SymbolHit } from "../bindings";
 
 /**
  * The lines to evaluate, in order: blank lines and comments (`#` or `"…"` alone, as in a
@@ -33,4 +33,9 @@ export function progressLine(p: ForgeProgress): string {
 /** Whether a forge's progress is about the send `receiver selector`. */
 export function concerns(p: ForgeProgress, receiver: string, selector: string, receiverName: string | null): boolean {
   return p.selector === selector && (p.receiver === receiver || p.receiver === receiverName);
+}
+
+/** A symbol a hypervector query cleaned up to: its similarity, name and kind. */
+export function hitLine(hit: SymbolHit): string {
+  return `${hit.similarity.toFixed(3)}  ${hit.name} (${hit.kind})`;
 }

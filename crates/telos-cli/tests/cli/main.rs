@@ -1,9 +1,11 @@
 //! The `telos` binary driven as a user drives it: commands, `--json`, and bad input.
 
 mod beside;
+mod concepts;
 mod mind;
 mod models;
 mod tools;
+mod vsa;
 
 use std::path::Path;
 use std::process::{Command, Output};
