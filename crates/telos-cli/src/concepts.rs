@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::commands::emit;
 use anyhow::Result;
 use clap::Subcommand;
 use telos_core::memory::{Concept, ConceptDetail};
@@ -29,14 +30,7 @@ pub enum ConceptsCommand {
 }
 
 pub async fn run(telos: &Telos, command: ConceptsCommand, json: bool) -> Result<()> {
-    let print = |value: serde_json::Value, human: String| -> Result<()> {
-        if json {
-            outln!("{}", serde_json::to_string_pretty(&value)?);
-        } else {
-            outln!("{human}");
-        }
-        Ok(())
-    };
+    let print = |value: serde_json::Value, human: String| emit(json, &value, || human);
     match command {
         ConceptsCommand::Ls { persona } => {
             let all = telos.concepts(persona.as_deref())?;

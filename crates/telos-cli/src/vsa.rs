@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::commands::emit;
 use anyhow::Result;
 use clap::Subcommand;
 use telos_core::Telos;
@@ -48,14 +49,7 @@ pub enum VsaCommand {
 }
 
 pub async fn run(telos: &Telos, command: VsaCommand, json: bool) -> Result<()> {
-    let print = |value: serde_json::Value, human: String| -> Result<()> {
-        if json {
-            outln!("{}", serde_json::to_string_pretty(&value)?);
-        } else {
-            outln!("{human}");
-        }
-        Ok(())
-    };
+    let print = |value: serde_json::Value, human: String| emit(json, &value, || human);
     match command {
         VsaCommand::Atom { name, persona } => {
             let s = telos.vsa_atom(persona.as_deref(), &name).await?;
