@@ -257,7 +257,10 @@ async fn on_a_full_disk_a_chat_says_it_was_not_recorded_and_telos_writes_again_o
     assert_eq!(scrapbook(&telos), 1);
 
     let filler = disk.fill();
-    match chat_through(&telos, "BRICK", "Are you there?").await {
+    // Long enough that its record cannot fit in what a full tmpfs leaves of the store's
+    // last page (a short one may: a commit is a few hundred bytes).
+    let long = format!("Are you there? {}", "Still listening. ".repeat(512));
+    match chat_through(&telos, "BRICK", &long).await {
         ChatEvent::Failed { message, partial } => {
             assert!(
                 message.contains("could not be recorded") && message.contains("No space left"),

@@ -6,7 +6,7 @@
 //! and the commit checks those versions inside the transaction. Reads inside a cycle see its
 //! own writes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -117,6 +117,9 @@ pub struct Cycle {
     trigger: String,
     started: i64,
     staged: IndexMap<ObjectId, Staged>,
+    /// The names of the objects this cycle created (names never change, so a committed
+    /// object's name is looked up in the image): resolving a name is not a scan of `staged`.
+    created: HashMap<String, ObjectId>,
     steps: Vec<Step>,
     program: Option<Vec<Op>>,
     task: Option<Value>,
@@ -132,6 +135,7 @@ impl Cycle {
             trigger: trigger.to_owned(),
             started: now_ms(),
             staged: IndexMap::new(),
+            created: HashMap::new(),
             steps: Vec::new(),
             program: None,
             task: None,
@@ -159,15 +163,13 @@ impl Cycle {
         if let Some(id) = ObjectId::parse(name_or_id) {
             return self.get(&id).map(|o| o.id.clone());
         }
-        let staged = self
-            .staged
-            .iter()
-            .find(|(_, s)| s.object.as_ref().is_some_and(|o| o.name == name_or_id));
-        if let Some((id, _)) = staged {
+        let live =
+            |id: &ObjectId| !matches!(self.staged.get(id), Some(Staged { object: None, .. }));
+        if let Some(id) = self.created.get(name_or_id).filter(|id| live(id)) {
             return Ok(id.clone());
         }
         match self.image.id_of(name_or_id) {
-            Some(id) if !self.staged.contains_key(&id) => Ok(id),
+            Some(id) if live(&id) => Ok(id),
             _ => Err(Error::UnknownObject(name_or_id.to_owned())),
         }
     }
@@ -185,6 +187,7 @@ impl Cycle {
         }
         let object = Object::new(name.to_owned(), dedup(parents), now_ms());
         let id = object.id.clone();
+        self.created.insert(name.to_owned(), id.clone());
         self.staged.insert(
             id.clone(),
             Staged {
@@ -335,6 +338,7 @@ impl Cycle {
         copy.slots = original.slots.clone();
         copy.methods = original.methods.clone();
         let new_id = copy.id.clone();
+        self.created.insert(new_name.to_owned(), new_id.clone());
         self.staged.insert(
             new_id.clone(),
             Staged {

@@ -113,10 +113,12 @@ impl Store {
             endpoint: name.into(),
         };
         store.use_ns().await?;
+        // An object's record key is its oid, so the oid needs no index of its own (images made
+        // before this kept one: it is removed, as it cost every write an index entry).
         store
             .run(
                 "DEFINE TABLE IF NOT EXISTS object SCHEMALESS;
-                 DEFINE INDEX IF NOT EXISTS object_oid ON object FIELDS oid UNIQUE;
+                 REMOVE INDEX IF EXISTS object_oid ON object;
                  DEFINE INDEX IF NOT EXISTS object_name ON object FIELDS name UNIQUE;
                  DEFINE TABLE IF NOT EXISTS delegates TYPE RELATION FROM object TO object SCHEMALESS;
                  DEFINE INDEX IF NOT EXISTS delegates_in ON delegates FIELDS in;

@@ -78,77 +78,23 @@ impl Store {
     /// stored version must still be the version the cycle started from, or nothing is written.
     /// `resolved` is a suspended cycle's record, rewritten in the same transaction because this
     /// cycle resumed it.
+    ///
+    /// The statements are per kind of write, not per object (a restore or a large drop writes
+    /// thousands of objects in one cycle, and SurrealDB plans every statement): the objects
+    /// created are one `INSERT`, their edges one `INSERT RELATION` per table, the version
+    /// checks, updates and deletes one loop or one set each.
     pub(crate) async fn commit(
         &self,
         writes: &[Write<'_>],
         record: &CycleRecord,
         resolved: Option<&CycleRecord>,
     ) -> Result<()> {
-        let mut sql = String::from("BEGIN TRANSACTION;\n");
-        let mut vars = Map::new();
-        for (i, write) in writes.iter().enumerate() {
-            let guard = |id: &ObjectId, base: u64| {
-                format!(
-                    "IF (SELECT VALUE version FROM ONLY type::record('object', '{id}')) != {base} \
-                     {{ THROW '{CONFLICT_MARK}{id}' }};\n"
-                )
-            };
-            match write {
-                Write::Create(object) => {
-                    sql += &format!(
-                        "CREATE type::record('object', $o{i}.oid) CONTENT $o{i} RETURN NONE;\n"
-                    );
-                    relate(&mut sql, &mut vars, i, object);
-                    for relation in object.links.keys() {
-                        link(&mut sql, &mut vars, i, object, relation, 0);
-                    }
-                    vars.insert(format!("o{i}"), Row::from_object(object)?);
-                }
-                Write::Update {
-                    object,
-                    base,
-                    reparented,
-                    relinked,
-                } => {
-                    sql += &guard(&object.id, *base);
-                    sql += &format!(
-                        "UPDATE type::record('object', $o{i}.oid) CONTENT $o{i} RETURN NONE;\n"
-                    );
-                    if *reparented {
-                        sql += &format!(
-                            "DELETE delegates WHERE in = type::record('object', $o{i}.oid);\n"
-                        );
-                        relate(&mut sql, &mut vars, i, object);
-                    }
-                    for (k, relink) in relinked.iter().enumerate() {
-                        let (relation, from) = match relink {
-                            Relink::Append { relation, from } => (*relation, *from),
-                            Relink::Rewrite { relation } => {
-                                sql += &format!(
-                                    "DELETE link WHERE in = type::record('object', $o{i}.oid) \
-                                        AND relation = $r{i}_{k};\n"
-                                );
-                                vars.insert(format!("r{i}_{k}"), Value::String((*relation).into()));
-                                (*relation, 0)
-                            }
-                        };
-                        link(&mut sql, &mut vars, i, object, relation, from);
-                    }
-                    vars.insert(format!("o{i}"), Row::from_object(object)?);
-                }
-                Write::Delete { id, base } => {
-                    sql += &guard(id, *base);
-                    sql += &format!(
-                        "DELETE delegates WHERE in = type::record('object', $d{i}) \
-                            OR out = type::record('object', $d{i});\n\
-                         DELETE link WHERE in = type::record('object', $d{i}) \
-                            OR out = type::record('object', $d{i});\n\
-                         DELETE type::record('object', $d{i});\n"
-                    );
-                    vars.insert(format!("d{i}"), Value::String(id.to_string()));
-                }
-            }
+        let mut batch = Batch::default();
+        for write in writes {
+            batch.add(write)?;
         }
+        let mut vars = Map::new();
+        let mut sql = batch.statements(&mut vars);
         sql += "CREATE type::record('cycle', $cycle.cid) CONTENT $cycle RETURN NONE;\n";
         if let Some(resolved) = resolved {
             sql += "UPSERT type::record('cycle', $resolved.cid) CONTENT $resolved RETURN NONE;\n";
@@ -229,51 +175,164 @@ impl Store {
     }
 }
 
-fn relate(sql: &mut String, vars: &mut Map<String, Value>, i: usize, object: &Object) {
-    if object.parents.is_empty() {
-        return;
-    }
-    let parents: Vec<Value> = object
-        .parents
-        .iter()
-        .enumerate()
-        .map(|(priority, p)| json!({ "oid": p.as_str(), "priority": priority }))
-        .collect();
-    vars.insert(format!("p{i}"), Value::Array(parents));
-    *sql += &format!(
-        "LET $from = type::record('object', $o{i}.oid);\n\
-         FOR $p IN $p{i} {{ LET $to = type::record('object', $p.oid); \
-         RELATE $from->delegates->$to SET priority = $p.priority RETURN NONE; }};\n"
-    );
+/// One commit's writes gathered by kind, each kind written by one statement.
+#[derive(Default)]
+struct Batch {
+    /// `{oid, base}` of every object updated or deleted: its stored version must be `base`.
+    guards: Vec<Value>,
+    created: Vec<Value>,
+    updated: Vec<Value>,
+    deleted: Vec<Value>,
+    /// Objects whose delegation edges are written again.
+    reparented: Vec<Value>,
+    /// `{oid, relation}`: a relation whose link edges are written again.
+    unlinked: Vec<Value>,
+    /// `{from, to, priority}`.
+    delegates: Vec<Value>,
+    /// `{from, to, relation, position}`.
+    links: Vec<Value>,
 }
 
-/// Relates `object`'s `relation` targets from the `from`-th on, each with its position.
-fn link(
-    sql: &mut String,
-    vars: &mut Map<String, Value>,
-    i: usize,
-    object: &Object,
-    relation: &str,
-    from: usize,
-) {
-    let Some(targets) = object.links.get(relation) else {
-        return;
-    };
-    if targets.len() <= from {
-        return;
+impl Batch {
+    fn add(&mut self, write: &Write<'_>) -> Result<()> {
+        match write {
+            Write::Create(object) => {
+                let mut row = Row::from_object(object)?;
+                if let Value::Object(fields) = &mut row {
+                    fields.insert("id".into(), Value::String(object.id.to_string()));
+                }
+                self.created.push(row);
+                self.parents(object);
+                for relation in object.links.keys() {
+                    self.targets(object, relation, 0);
+                }
+            }
+            Write::Update {
+                object,
+                base,
+                reparented,
+                relinked,
+            } => {
+                self.guards
+                    .push(json!({ "oid": object.id.as_str(), "base": base }));
+                self.updated.push(Row::from_object(object)?);
+                if *reparented {
+                    self.reparented.push(Value::String(object.id.to_string()));
+                    self.parents(object);
+                }
+                for relink in relinked {
+                    match relink {
+                        Relink::Append { relation, from } => self.targets(object, relation, *from),
+                        Relink::Rewrite { relation } => {
+                            self.unlinked
+                                .push(json!({ "oid": object.id.as_str(), "relation": relation }));
+                            self.targets(object, relation, 0);
+                        }
+                    }
+                }
+            }
+            Write::Delete { id, base } => {
+                self.guards
+                    .push(json!({ "oid": id.as_str(), "base": base }));
+                self.deleted.push(Value::String(id.to_string()));
+            }
+        }
+        Ok(())
     }
-    let n = vars.len();
-    let edges: Vec<Value> = targets
-        .iter()
-        .enumerate()
-        .skip(from)
-        .map(|(position, to)| json!({ "oid": to.as_str(), "position": position }))
-        .collect();
-    vars.insert(format!("l{n}"), Value::Array(edges));
-    vars.insert(format!("lr{n}"), Value::String(relation.to_owned()));
-    *sql += &format!(
-        "LET $from = type::record('object', $o{i}.oid);\n\
-         FOR $l IN $l{n} {{ LET $to = type::record('object', $l.oid); \
-         RELATE $from->link->$to SET relation = $lr{n}, position = $l.position RETURN NONE; }};\n"
-    );
+
+    fn parents(&mut self, object: &Object) {
+        for (priority, p) in object.parents.iter().enumerate() {
+            self.delegates.push(
+                json!({ "from": object.id.as_str(), "to": p.as_str(), "priority": priority }),
+            );
+        }
+    }
+
+    /// `object`'s `relation` targets from the `from`-th on, each with its position.
+    fn targets(&mut self, object: &Object, relation: &str, from: usize) {
+        let Some(targets) = object.links.get(relation) else {
+            return;
+        };
+        for (position, to) in targets.iter().enumerate().skip(from) {
+            self.links.push(json!({
+                "from": object.id.as_str(), "to": to.as_str(),
+                "relation": relation, "position": position,
+            }));
+        }
+    }
+
+    /// The transaction's statements up to the cycle record, in an order that holds whatever
+    /// the writes: checks first, deletes before creates (a name freed and taken again in one
+    /// cycle), edges removed before edges added.
+    fn statements(self, vars: &mut Map<String, Value>) -> String {
+        let mut sql = String::from("BEGIN TRANSACTION;\n");
+        let mut bind = |sql: &mut String, name: &str, rows: Vec<Value>, statement: &str| {
+            if !rows.is_empty() {
+                vars.insert(name.into(), Value::Array(rows));
+                *sql += statement;
+            }
+        };
+        bind(
+            &mut sql,
+            "guards",
+            self.guards,
+            &format!(
+                "FOR $g IN $guards {{ \
+                    IF (SELECT VALUE version FROM ONLY type::record('object', $g.oid)) != $g.base \
+                    {{ THROW string::concat('{CONFLICT_MARK}', $g.oid) }}; }};\n"
+            ),
+        );
+        bind(
+            &mut sql,
+            "deleted",
+            self.deleted,
+            "LET $gone = $deleted.map(|$d| type::record('object', $d));\n\
+             DELETE delegates WHERE in IN $gone OR out IN $gone;\n\
+             DELETE link WHERE in IN $gone OR out IN $gone;\n\
+             DELETE $gone;\n",
+        );
+        bind(
+            &mut sql,
+            "updated",
+            self.updated,
+            "FOR $o IN $updated { \
+                UPDATE type::record('object', $o.oid) CONTENT $o RETURN NONE; };\n",
+        );
+        bind(
+            &mut sql,
+            "created",
+            self.created,
+            "INSERT INTO object $created RETURN NONE;\n",
+        );
+        bind(
+            &mut sql,
+            "reparented",
+            self.reparented,
+            "DELETE delegates WHERE in IN $reparented.map(|$d| type::record('object', $d));\n",
+        );
+        bind(
+            &mut sql,
+            "unlinked",
+            self.unlinked,
+            "FOR $u IN $unlinked { \
+                DELETE link WHERE in = type::record('object', $u.oid) AND relation = $u.relation; };\n",
+        );
+        bind(
+            &mut sql,
+            "delegates",
+            self.delegates,
+            "INSERT RELATION INTO delegates $delegates.map(|$e| { \
+                in: type::record('object', $e.from), out: type::record('object', $e.to), \
+                priority: $e.priority }) RETURN NONE;\n",
+        );
+        bind(
+            &mut sql,
+            "links",
+            self.links,
+            "INSERT RELATION INTO link $links.map(|$e| { \
+                in: type::record('object', $e.from), out: type::record('object', $e.to), \
+                relation: $e.relation, position: $e.position }) RETURN NONE;\n",
+        );
+        sql
+    }
 }
