@@ -17,6 +17,7 @@ pub const ALL: &[&str] = &[
     "set_autonomy",
     "scheduler_status",
     "read_only",
+    "backup_status",
     "models",
     "pull_model",
     "amendments",

@@ -156,6 +156,13 @@ pub fn read_only(telos: State<'_, Telos>) -> Option<String> {
     telos.image().read_only().map(|r| r.reason)
 }
 
+/// The backup manager: its schedule, the last and next backup, any failure.
+#[tauri::command]
+#[specta::specta]
+pub fn backup_status(telos: State<'_, Telos>) -> telos_core::BackupStatus {
+    telos.backup_status()
+}
+
 /// The model scheduler's status now: VRAM, models, queues, personas' model states.
 #[tauri::command]
 #[specta::specta]

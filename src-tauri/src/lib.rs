@@ -51,6 +51,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::set_autonomy,
             commands::scheduler_status,
             commands::read_only,
+            commands::backup_status,
             commands::models,
             commands::pull_model,
             commands::amendments,
@@ -138,6 +139,8 @@ pub fn run() -> ExitCode {
             telos.run_scheduler();
             // The agenda notices and (as the autonomy switch allows) acts on its own.
             telos.run_agenda();
+            // Backups are made when the backup manager's schedule says (if it has one).
+            telos.run_backups();
             // `telos` commands from a terminal are carried out here while the app runs.
             let handle = AppTelos(app.handle().clone());
             telos.supervisor().service("cli socket", move |shutdown| {

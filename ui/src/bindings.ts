@@ -39,6 +39,8 @@ export const commands = {
 	 *  when it writes.
 	 */
 	readOnly: () => __TAURI_INVOKE<string | null>("read_only"),
+	/**  The backup manager: its schedule, the last and next backup, any failure. */
+	backupStatus: () => __TAURI_INVOKE<BackupStatus>("backup_status"),
 	/**  Every model of both runtimes: size, loaded or not, the personas it answers. */
 	models: () => typedError<ModelView[], IpcError>(__TAURI_INVOKE("models")),
 	/**
@@ -262,6 +264,44 @@ export type Autonomy =
 "ask" | 
 /**  Work is approved as it is proposed. */
 "on";
+
+/**  The backup manager as the world window and `telos backup status` show it. */
+export type BackupStatus = {
+	/**  The destination backups go to on their schedule (`None`: none is scheduled). */
+	dest: string | null,
+	every_hours: number | null,
+	full_every_days: number | null,
+	keep: number,
+	last: BackupSummary | null,
+	last_full_at: number | null,
+	/**  When the next backup is due (ms since the epoch) and of which kind. */
+	next_at: number | null,
+	next_kind: string | null,
+	/**  The stage of the backup running now. */
+	running: string | null,
+	/**  The last failure, if it came after the last success. */
+	error: string | null,
+	error_at: number | null,
+};
+
+/**  One backup, as `ls` shows it. */
+export type BackupSummary = {
+	id: string,
+	/**  `full` or `incremental`. */
+	kind: string,
+	parent: string | null,
+	created: number,
+	/**  The newest cycle it includes. */
+	cycle: string | null,
+	objects: number,
+	cycles: number,
+	chunks: number,
+	files: number,
+	/**  Bytes it added to the destination, and bytes of everything it refers to. */
+	stored_bytes: number,
+	total_bytes: number,
+	seconds: number | null,
+};
 
 /**  A committed change to one object, as subscribers hear it. */
 export type ChangeView = {

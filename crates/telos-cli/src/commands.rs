@@ -30,6 +30,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(cli) => cli,
         None => return Ok(()),
     };
+    let cli = match crate::backup::offline(cli).await? {
+        Some(cli) => cli,
+        None => return Ok(()),
+    };
     // Arguments are checked before the data dir is opened, so bad input touches nothing.
     let work = Work::parse(cli.command)?;
     let config = Config::resolve(cli.data_dir.as_deref(), cli.endpoint.as_deref())?;
@@ -88,6 +92,7 @@ pub(crate) enum Work {
     Learn(crate::learn::Learn),
     Vsa(crate::vsa::VsaCommand),
     Concepts(crate::concepts::ConceptsCommand),
+    Backup(crate::backup::BackupWork),
 }
 
 impl Work {
@@ -192,6 +197,7 @@ impl Work {
             Command::Doctor => Work::Doctor,
             Command::Vsa(v) => Work::Vsa(v),
             Command::Concepts(c) => Work::Concepts(c),
+            Command::Backup(b) => Work::Backup(crate::backup::BackupWork::parse(b)?),
             Command::Motives(_) => Work::Mind(crate::mind::Mind::Motives),
             Command::Agenda(a) => Work::Mind(crate::mind::Mind::Agenda(a)),
             Command::Autonomy { setting } => Work::Mind(crate::mind::Mind::autonomy(setting)?),
@@ -445,6 +451,7 @@ impl Work {
             Work::Learn(learn) => crate::learn::run(telos, learn, json).await,
             Work::Vsa(v) => crate::vsa::run(telos, v, json).await,
             Work::Concepts(c) => crate::concepts::run(telos, c, json).await,
+            Work::Backup(b) => crate::backup::run(telos, b, json).await,
             Work::Models => {
                 let models = telos.models().await;
                 emit(json, &serde_json::to_value(&models)?, || {

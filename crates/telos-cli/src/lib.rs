@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod out;
+mod backup;
 mod commands;
 mod concepts;
 mod learn;
@@ -185,6 +186,9 @@ pub enum Command {
     /// Concepts: each persona's memories grouped as they come and named by BABS.
     #[command(subcommand)]
     Concepts(concepts::ConceptsCommand),
+    /// Backups of the data dir: create (full or incremental), ls, verify, restore.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
     /// The model scheduler: its status, and what-if replays of request traces.
     #[command(subcommand)]
     Scheduler(SchedulerCommand),

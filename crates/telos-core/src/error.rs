@@ -42,6 +42,8 @@ pub enum Error {
     #[error(transparent)]
     Memory(#[from] telos_memory::Error),
     #[error(transparent)]
+    Backup(#[from] telos_backup::Error),
+    #[error(transparent)]
     Scheduler(#[from] telos_scheduler::Error),
     /// A persona, its codex, a message to it.
     #[error(transparent)]

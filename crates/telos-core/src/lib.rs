@@ -22,6 +22,8 @@ mod config;
 mod data_dir;
 mod error;
 mod facade;
+mod facade_backup;
+mod facade_backup_manager;
 mod facade_concepts;
 mod facade_learn;
 mod facade_play;
@@ -48,6 +50,11 @@ pub use config::{Config, ram_budget, vram_budget};
 pub use data_dir::{DataDirLock, LOCK_FILE, resolve as resolve_data_dir};
 pub use error::{Error, Result};
 pub use facade::{STATUS_EVERY, pull_model};
+pub use facade_backup::{
+    BackupCheck, BackupList, BackupSummary, BackupVerdict, backup_list, backup_restore,
+    backup_verify,
+};
+pub use facade_backup_manager::{BACKUP_MANAGER, BackupStatus};
 pub use facade_concepts::ConceptsRebuilt;
 pub use facade_learn::GOLDEN_MIN;
 pub use facade_play::{Answered, MessageSend};
@@ -58,6 +65,7 @@ pub use telos_ascend::{
     Ascension, AscensionEvent, CurateEvent, Curated, Evaluation, Exported, Lineage, Report,
     TrainEvent, Trained, WeekScore,
 };
+pub use telos_backup as backup;
 pub use telos_forge as forge;
 pub use telos_forge::{Attempt, Edit, ForgeProgress, ForgeTask, RunReport, parse_reply};
 pub use telos_image as image;
@@ -118,6 +126,7 @@ pub struct Telos {
     /// Where Ollama listens (candidates are pulled there).
     ollama_host: String,
     supervisor: Supervisor,
+    backups: facade_backup_manager::Backups,
     _lock: DataDirLock,
 }
 
@@ -200,7 +209,13 @@ impl Telos {
             models: config.embedded.models_dir.clone(),
             ollama: Some(config.ollama_host.clone()),
         };
+        let backups = facade_backup_manager::Backups::new(
+            image.clone(),
+            memory.clone(),
+            config.data_dir.clone(),
+        );
         let telos = Self {
+            backups,
             trainer,
             ollama_host: config.ollama_host.clone(),
             data_dir: config.data_dir,

@@ -98,6 +98,10 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    #[error(
+        "image store ({endpoint}) already holds {objects} objects: a restore writes only into an empty store"
+    )]
+    NotEmpty { endpoint: String, objects: usize },
     #[error("image store ({endpoint}) did not confirm the commit of cycle {cycle}")]
     Unconfirmed { endpoint: String, cycle: String },
     #[error(

@@ -14,8 +14,10 @@ use crate::object::{ObjRef, Object, ObjectId, check_selector};
 use crate::send::{DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUnderstood};
 use crate::store::{Endpoint, Relink, Store, StoreOptions, Write};
 
+mod dump;
 mod history;
 mod writable;
+pub use dump::Dump;
 pub use history::ClaimGuard;
 pub use writable::{FREE_TO_RESUME, ReadOnly};
 

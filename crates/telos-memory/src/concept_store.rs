@@ -173,6 +173,10 @@ impl ConceptStore {
         Ok(())
     }
 
+    pub(crate) fn table(&self) -> &Table {
+        &self.table
+    }
+
     /// Merges small fragments and deletes old versions (`store::tidy_table`).
     pub async fn tidy(&self, keep: std::time::Duration) -> Result<crate::Tidied> {
         crate::store::tidy_table(&self.table, &self.path, keep).await

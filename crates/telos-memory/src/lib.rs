@@ -34,6 +34,7 @@ pub mod read;
 pub mod reader;
 mod recall;
 pub mod recluster;
+pub mod snapshot;
 pub mod store;
 pub mod symbols;
 mod upkeep;
@@ -136,6 +137,9 @@ struct Inner {
     /// turn spans the LanceDB write and the image commit.
     commit_turn: tokio::sync::Mutex<()>,
     upkeep: upkeep::Upkeep,
+    /// Held for reading while a backup copies the tables' files, for writing while a tidy-up
+    /// deletes some.
+    files: Arc<tokio::sync::RwLock<()>>,
     /// The memory found damaged at open and rebuilt: what was wrong, where it went.
     rebuilt: Option<String>,
 }
@@ -201,6 +205,7 @@ impl Memory {
                 supervisor: config.supervisor,
                 commit_turn: tokio::sync::Mutex::new(()),
                 upkeep: upkeep::Upkeep::new(config.tidy_every, config.versions_keep),
+                files: Arc::default(),
                 rebuilt,
             }),
         })

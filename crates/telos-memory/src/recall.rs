@@ -63,10 +63,10 @@ pub struct Health {
 }
 
 /// A chunk the image names, with what its row needs.
-struct Known {
+pub(crate) struct Known {
     persona: ObjectId,
     document: std::sync::Arc<Object>,
-    chunk: std::sync::Arc<Object>,
+    pub(crate) chunk: std::sync::Arc<Object>,
 }
 
 impl Memory {
@@ -150,7 +150,7 @@ impl Memory {
     }
 
     /// Every chunk the image names: persona → memory → document → chunks.
-    fn known(&self) -> HashMap<String, Known> {
+    pub(crate) fn known(&self) -> HashMap<String, Known> {
         let image = &self.inner.image;
         let mut known = HashMap::new();
         for persona in image.objects() {

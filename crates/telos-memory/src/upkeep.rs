@@ -64,10 +64,11 @@ impl Memory {
     }
 
     /// Merges the tables' small fragments and deletes versions older than the retention, now.
-    /// Waits for an index build to finish first, and holds the commit turn throughout, so no
-    /// rows are written meanwhile. Returns what it did to all three.
+    /// Waits for an index build to finish first, and for a backup copying the files, and holds
+    /// the commit turn throughout, so no rows are written meanwhile. Returns what it did to all three.
     pub async fn tidy(&self) -> Result<Tidied> {
         self.inner.index.settled().await;
+        let _files = self.inner.files.write().await;
         let _turn = self.inner.commit_turn.lock().await;
         let keep = self.inner.upkeep.keep;
         let mut done = self.inner.store.tidy(keep).await?;

@@ -16,6 +16,7 @@ import { badgesFor, withStatus } from "./badges";
 import { DissonancePills } from "./dissonance";
 import { incidentText } from "./incident";
 import { showReadOnly } from "./readonly";
+import { showBackup } from "./backup";
 import { activityLabel, failureText, fileName, readingText } from "./ingest";
 import { Bubble, Halo, choosePersona, liveToast, toast, type LiveToast } from "./overlay";
 import { renderRam, renderVram, withModelState } from "./vram";
@@ -33,6 +34,7 @@ const chatInput = document.getElementById("chat-input") as HTMLInputElement;
 const chatLabel = document.getElementById("chat-label") as HTMLLabelElement;
 const vramEl = document.getElementById("vram") as HTMLSpanElement;
 const ramEl = document.getElementById("ram") as HTMLSpanElement;
+const backupEl = document.getElementById("backup") as HTMLSpanElement;
 const amendmentsButton = document.getElementById("amendments") as HTMLButtonElement;
 const ctx = canvas.getContext("2d");
 if (!ctx) throw new Error("this WebView cannot draw on a canvas");
@@ -700,6 +702,10 @@ async function start(): Promise<void> {
   await events.taskIncident.listen(({ payload }) => toast(incidentText(payload), "error"));
   await events.readOnlyChanged.listen(({ payload }) => showReadOnly(payload.reason));
   showReadOnly(await commands.readOnly());
+  // The backup badge: on load and twice a minute (the manager records each backup in a cycle).
+  const backups = async () => showBackup(backupEl, await commands.backupStatus());
+  await backups();
+  setInterval(() => backups().catch(report), 30000);
   await events.inboxProgress.listen(({ payload }) =>
     showIngest(payload.persona.id, payload.persona.name, payload.event),
   );

@@ -105,6 +105,34 @@ impl Store {
         self.run(&sql, Value::Object(vars)).await.map(|_| ())
     }
 
+    /// Writes a restored image (every object, created) and its cycle records in one
+    /// transaction, into a store that holds no object.
+    pub(crate) async fn restore(&self, writes: &[Write<'_>], cycles: &[CycleRecord]) -> Result<()> {
+        let mut batch = Batch::default();
+        for write in writes {
+            batch.add(write)?;
+        }
+        let mut vars = Map::new();
+        let mut sql = batch.statements(&mut vars);
+        if !cycles.is_empty() {
+            let rows = cycles.iter().map(cycle_row).collect::<Result<Vec<_>>>()?;
+            let rows = rows
+                .into_iter()
+                .map(|mut row| {
+                    if let Value::Object(fields) = &mut row {
+                        let cid = fields.get("cid").cloned().unwrap_or(Value::Null);
+                        fields.insert("id".into(), cid);
+                    }
+                    row
+                })
+                .collect();
+            vars.insert("cycles".into(), Value::Array(rows));
+            sql += "INSERT INTO cycle $cycles RETURN NONE;\n";
+        }
+        sql += "COMMIT TRANSACTION;";
+        self.run(&sql, Value::Object(vars)).await.map(|_| ())
+    }
+
     /// Writes cycle records that change nothing in the image (an aborted cycle, a suspended
     /// cycle's resolution) in one transaction.
     pub(crate) async fn record_cycles(&self, records: &[CycleRecord]) -> Result<()> {

@@ -1,0 +1,248 @@
+//! Making a backup while Telos runs: the image is cut between two commits, memory's tables are
+//! tagged at that cut and held from tidy-ups while their files are copied, and the manifest
+//! lands last.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use telos_image::{Dump, Image};
+use telos_memory::Memory;
+
+use crate::error::{Error, Result};
+use crate::image::{Delta, State};
+use crate::manifest::{Blob, Canary, Counts, FORMAT, FileEntry, Kind, Manifest};
+use crate::repo::Repo;
+
+/// Entries of the data dir a backup leaves out: the image (dumped, not copied), the lock and
+/// socket of the running app, models (fetched again) and training runs (made again).
+pub const LEFT_OUT: [&str; 6] = [
+    "image",
+    "telos.lock",
+    "telos.sock",
+    "models",
+    "training",
+    "tmp",
+];
+
+/// How far a backup has come.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub stage: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// What a backup is made of, from the running Telos.
+pub struct Source<'a> {
+    pub data_dir: &'a Path,
+    pub image: &'a Image,
+    pub memory: &'a Memory,
+    /// A recall to make again when verifying (none when memory is empty).
+    pub canary: Option<Canary>,
+    /// Chunks the image holds.
+    pub chunks: usize,
+}
+
+/// Makes a backup in `dest`: incremental on the newest complete backup there unless `full`
+/// (or there is none).
+pub async fn create(
+    dest: &Path,
+    source: Source<'_>,
+    full: bool,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Manifest> {
+    let started = Instant::now();
+    let repo = Repo::open(dest, true)?;
+    let parent = if full {
+        None
+    } else {
+        repo.list()?.backups.pop()
+    };
+    let id = ulid::Ulid::new().to_string();
+    repo.begin(&id)?;
+    progress(Progress {
+        stage: "cutting the image",
+        done: 0,
+        total: 1,
+    });
+    let dump = source.image.dump().await?;
+    let cycle = dump.cycle.clone().unwrap_or_else(|| "none".into());
+    let held = source.memory.hold_for_backup(&cycle).await?;
+    let mut stored = 0u64;
+    let mut put = |bytes: Vec<u8>| -> Result<Blob> {
+        let (blob, new) = repo.put_bytes(&bytes)?;
+        if new {
+            stored += blob.size;
+        }
+        Ok(blob)
+    };
+    let state = State::of(&dump)?;
+    let image = match &parent {
+        Some(p) => {
+            let before: State = decode(&repo.read(&p.state, "the parent's image state")?, "state")?;
+            let delta = Delta::between(&before, &dump)?;
+            let mut chain = p.image.clone();
+            chain.push(put(encode(&delta)?)?);
+            chain
+        }
+        None => vec![put(encode(&dump)?)?],
+    };
+    let state = put(encode(&state)?)?;
+    let known: HashMap<String, FileEntry> = parent
+        .iter()
+        .flat_map(|p| p.files.iter().cloned())
+        .map(|f| (f.path.clone(), f))
+        .collect();
+    let files = {
+        let repo = repo.clone();
+        let data_dir = source.data_dir.to_path_buf();
+        let dest = dest.to_path_buf();
+        let walked = tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            walk(&data_dir, &data_dir, &dest, &mut found)?;
+            copy_files(&repo, &data_dir, found, &known)
+        });
+        // Progress is reported per stage; the copy reports when it is done.
+        progress(Progress {
+            stage: "copying files",
+            done: 0,
+            total: 1,
+        });
+        walked
+            .await
+            .map_err(|e| Error::Bad(format!("the file copy stopped: {e}")))??
+    };
+    let (files, new_bytes) = files;
+    stored += new_bytes;
+    let memory_versions = held.versions.clone();
+    let memory_tag = held.tag.clone();
+    drop(held);
+    let total_bytes = image.iter().map(|b| b.size).sum::<u64>()
+        + state.size
+        + files.iter().map(|f| f.blob.size).sum::<u64>();
+    let manifest = Manifest {
+        format: FORMAT,
+        id,
+        kind: if parent.is_some() {
+            Kind::Incremental
+        } else {
+            Kind::Full
+        },
+        parent: parent.map(|p| p.id),
+        created: telos_image::now_ms(),
+        cycle: dump.cycle.clone(),
+        telos: env!("CARGO_PKG_VERSION").into(),
+        image,
+        state,
+        files,
+        memory_tag,
+        memory_versions,
+        counts: counts(&dump, source.chunks),
+        canary: source.canary,
+        stored_bytes: stored,
+        total_bytes,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    repo.finish(&manifest)?;
+    progress(Progress {
+        stage: "done",
+        done: 1,
+        total: 1,
+    });
+    Ok(manifest)
+}
+
+fn counts(dump: &Dump, chunks: usize) -> Counts {
+    Counts {
+        objects: dump.objects.len(),
+        cycles: dump.cycles.len(),
+        chunks,
+    }
+}
+
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Bad(format!("encoding the image: {e}")))
+}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Bad(format!("the backup's {what}: {e}")))
+}
+
+/// Every file under `dir` a backup holds (see [`LEFT_OUT`]; a destination inside the data
+/// dir is left out too).
+fn walk(root: &Path, dir: &Path, dest: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let top = dir == root;
+        if (top && LEFT_OUT.contains(&name.as_str())) || name.contains(".damaged-") || path == dest
+        {
+            continue;
+        }
+        let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        if kind.is_dir() {
+            walk(root, &path, dest, out)?;
+        } else if kind.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Stores each file (one unchanged since the parent backup, by size and time, is not read
+/// again) and returns the entries with the bytes newly stored.
+fn copy_files(
+    repo: &Repo,
+    root: &Path,
+    found: Vec<PathBuf>,
+    known: &HashMap<String, FileEntry>,
+) -> Result<(Vec<FileEntry>, u64)> {
+    let mut entries = Vec::with_capacity(found.len());
+    let mut stored = 0u64;
+    for path in found {
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            // Gone since the walk (a temporary file): nothing to keep.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        if let Some(k) = known.get(&rel)
+            && k.blob.size == meta.len()
+            && k.mtime_ns == mtime_ns
+            && repo.has(&k.blob)
+        {
+            entries.push(k.clone());
+            continue;
+        }
+        let (blob, new) = match repo.put_file(&path) {
+            Ok(b) => b,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if new {
+            stored += blob.size;
+        }
+        entries.push(FileEntry {
+            path: rel,
+            blob,
+            mtime_ns,
+        });
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((entries, stored))
+}

@@ -1,0 +1,298 @@
+//! A backup destination: `blobs/AB/SHA256` holds every file once, by content; `backups/ID.json`
+//! is one backup's manifest, written last (to a temporary name, synced, renamed), so a backup
+//! cut short leaves only blobs and its `ID.partial` marker: it is listed as incomplete and
+//! never used.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::manifest::{Blob, Manifest};
+
+const BLOBS: &str = "blobs";
+const BACKUPS: &str = "backups";
+const MANIFEST: &str = ".json";
+const PARTIAL: &str = ".partial";
+
+/// One backup destination.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    root: PathBuf,
+}
+
+/// What `ls` finds in a destination.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// Complete backups, oldest first.
+    pub backups: Vec<Manifest>,
+    /// Backups begun and never finished (cut short): ignored.
+    pub partial: Vec<String>,
+}
+
+impl Repo {
+    /// The destination at `root`, made if `create` (a missing one is otherwise an error).
+    pub fn open(root: &Path, create: bool) -> Result<Self> {
+        if create {
+            for dir in [BLOBS, BACKUPS] {
+                std::fs::create_dir_all(root.join(dir)).map_err(|e| Error::io(root, e))?;
+            }
+        } else if !root.join(BACKUPS).is_dir() {
+            return Err(Error::NoBackup { dest: root.into() });
+        }
+        Ok(Self { root: root.into() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn blob_path(&self, sha256: &str) -> PathBuf {
+        let (head, _) = sha256.split_at(2.min(sha256.len()));
+        self.root.join(BLOBS).join(head).join(sha256)
+    }
+
+    /// Stores `bytes` (once: a blob already there is kept). Returns the blob and whether it
+    /// was new.
+    pub(crate) fn put_bytes(&self, bytes: &[u8]) -> Result<(Blob, bool)> {
+        self.put_reader(&mut &bytes[..], Path::new("(generated)"))
+    }
+
+    /// Stores the file at `path`, hashing it as it is copied.
+    pub(crate) fn put_file(&self, path: &Path) -> Result<(Blob, bool)> {
+        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+        self.put_reader(&mut f, path)
+    }
+
+    fn put_reader(&self, from: &mut dyn Read, what: &Path) -> Result<(Blob, bool)> {
+        let dir = self.root.join(BLOBS);
+        let tmp = dir.join(format!(".incoming-{}", ulid::Ulid::new()));
+        let mut out = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = from.read(&mut buf).map_err(|e| Error::io(what, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(|e| Error::io(&tmp, e))?;
+            size += n as u64;
+        }
+        let sha256 = hex(&hasher.finalize());
+        let blob = Blob { sha256, size };
+        let at = self.blob_path(&blob.sha256);
+        if at.exists() {
+            drop(out);
+            let _ = std::fs::remove_file(&tmp);
+            return Ok((blob, false));
+        }
+        // Not synced one by one: `finish` syncs the whole file system once before the
+        // manifest that names the blobs lands.
+        drop(out);
+        let parent = at.parent().unwrap_or(&dir);
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        std::fs::rename(&tmp, &at).map_err(|e| Error::io(&at, e))?;
+        Ok((blob, true))
+    }
+
+    /// Whether the blob is there with its size (its content is checked by [`Repo::check`]).
+    pub(crate) fn has(&self, blob: &Blob) -> bool {
+        std::fs::metadata(self.blob_path(&blob.sha256)).is_ok_and(|m| m.len() == blob.size)
+    }
+
+    /// Reads a blob whole, checking its SHA-256.
+    pub(crate) fn read(&self, blob: &Blob, what: &str) -> Result<Vec<u8>> {
+        let path = self.blob_path(&blob.sha256);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let got = hex(&Sha256::digest(&bytes));
+        if got != blob.sha256 {
+            return Err(Error::Bad(format!(
+                "{what}: blob {} has SHA-256 {got}, not its name",
+                path.display()
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// Re-hashes a blob: `None` if it is whole, else what is wrong with it.
+    pub fn check(&self, blob: &Blob) -> Option<String> {
+        let path = self.blob_path(&blob.sha256);
+        let mut f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) => return Some(format!("blob {} cannot be read: {e}", path.display())),
+        };
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    size += n as u64;
+                }
+                Err(e) => return Some(format!("blob {} cannot be read: {e}", path.display())),
+            }
+        }
+        let got = hex(&hasher.finalize());
+        if size != blob.size || got != blob.sha256 {
+            return Some(format!(
+                "blob {} holds {size} bytes with SHA-256 {got}; the manifest says {} bytes with {}",
+                path.display(),
+                blob.size,
+                blob.sha256
+            ));
+        }
+        None
+    }
+
+    /// Copies a blob out to `to`, checking its SHA-256 on the way.
+    pub(crate) fn copy_out(&self, blob: &Blob, to: &Path, what: &str) -> Result<()> {
+        let from = self.blob_path(&blob.sha256);
+        let mut f = File::open(&from).map_err(|e| Error::io(&from, e))?;
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let mut out = File::create(to).map_err(|e| Error::io(to, e))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| Error::io(&from, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(|e| Error::io(to, e))?;
+        }
+        let got = hex(&hasher.finalize());
+        if got != blob.sha256 {
+            return Err(Error::Bad(format!(
+                "{what}: blob {} has SHA-256 {got}, not its name",
+                from.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Marks a backup as begun.
+    pub(crate) fn begin(&self, id: &str) -> Result<()> {
+        let path = self.root.join(BACKUPS).join(format!("{id}{PARTIAL}"));
+        std::fs::write(&path, format!("{{\"pid\": {}}}\n", std::process::id()))
+            .map_err(|e| Error::io(&path, e))
+    }
+
+    /// Writes a backup's manifest and clears its marker. Every blob is made durable first
+    /// (one `syncfs` of the destination's file system), then the manifest is written to a
+    /// temporary name, synced and renamed into place.
+    pub(crate) fn finish(&self, manifest: &Manifest) -> Result<()> {
+        sync_fs(&self.root)?;
+        let dir = self.root.join(BACKUPS);
+        let tmp = dir.join(format!(".{}.tmp", manifest.id));
+        let at = dir.join(format!("{}{MANIFEST}", manifest.id));
+        let text = serde_json::to_vec_pretty(manifest).map_err(|source| Error::Manifest {
+            path: at.clone(),
+            source,
+        })?;
+        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(&text).map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &at).map_err(|e| Error::io(&at, e))?;
+        if let Ok(d) = File::open(&dir) {
+            d.sync_all().map_err(|e| Error::io(&dir, e))?;
+        }
+        let marker = dir.join(format!("{}{PARTIAL}", manifest.id));
+        std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))
+    }
+
+    /// Every backup here: complete ones (oldest first) and the ones cut short.
+    pub fn list(&self) -> Result<Listing> {
+        let dir = self.root.join(BACKUPS);
+        let mut listing = Listing::default();
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(PARTIAL) {
+                listing.partial.push(id.to_owned());
+            } else if let Some(id) = name.strip_suffix(MANIFEST)
+                && !name.starts_with('.')
+            {
+                listing.backups.push(self.manifest(id)?);
+            }
+        }
+        // A manifest that landed before its marker went is complete.
+        let done: std::collections::HashSet<String> =
+            listing.backups.iter().map(|m| m.id.clone()).collect();
+        listing.partial.retain(|id| !done.contains(id));
+        listing.partial.sort();
+        listing.backups.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(listing)
+    }
+
+    /// Deletes one backup's manifest (its blobs stay until [`crate::prune`] finds them unnamed).
+    pub(crate) fn forget(&self, id: &str) -> Result<()> {
+        let path = self.root.join(BACKUPS).join(format!("{id}{MANIFEST}"));
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))
+    }
+
+    /// Every stored blob: its SHA-256 and size.
+    pub(crate) fn blob_names(&self) -> Result<Vec<(String, u64)>> {
+        let dir = self.root.join(BLOBS);
+        let mut out = Vec::new();
+        for fan in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let fan = fan.map_err(|e| Error::io(&dir, e))?.path();
+            if !fan.is_dir() {
+                continue;
+            }
+            for blob in std::fs::read_dir(&fan).map_err(|e| Error::io(&fan, e))? {
+                let blob = blob.map_err(|e| Error::io(&fan, e))?;
+                let size = blob
+                    .metadata()
+                    .map_err(|e| Error::io(blob.path(), e))?
+                    .len();
+                out.push((blob.file_name().to_string_lossy().into_owned(), size));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn delete_blob(&self, sha256: &str) -> Result<()> {
+        let path = self.blob_path(sha256);
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))
+    }
+
+    /// One backup's manifest.
+    pub fn manifest(&self, id: &str) -> Result<Manifest> {
+        let path = self.root.join(BACKUPS).join(format!("{id}{MANIFEST}"));
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::UnknownBackup {
+                    id: id.into(),
+                    dest: self.root.clone(),
+                });
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        serde_json::from_slice(&text).map_err(|source| Error::Manifest { path, source })
+    }
+}
+
+/// Flushes every file of the file system `path` is on to its disk.
+fn sync_fs(path: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = File::open(path).map_err(|e| Error::io(path, e))?;
+    // SAFETY: `syncfs` only reads the descriptor, which `dir` keeps open for the call.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        return Err(Error::io(path, std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
