@@ -6,31 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use telos_core::Telos;
 use telos_core::backup::{Kind, Repo};
-use telos_core::{IngestEvent, Telos};
-use telos_tests::{crash_document, open_on_disk, snapshot};
-
-/// Writes documents `range` into `dir/docs` and drops them on BRICK, waiting for the ingest.
-async fn remember(telos: &Telos, dir: &Path, range: std::ops::Range<u64>) {
-    let docs = dir.join("docs");
-    std::fs::create_dir_all(&docs).unwrap();
-    let paths: Vec<PathBuf> = range
-        .map(|n| {
-            let p = docs.join(format!("logbook-{n}.md"));
-            std::fs::write(&p, crash_document(n)).unwrap();
-            p
-        })
-        .collect();
-    let mut events = telos.ingest("BRICK", &paths).unwrap();
-    let mut finished = None;
-    while let Some(event) = events.recv().await {
-        if let IngestEvent::Finished(s) = event {
-            finished = Some(s);
-        }
-    }
-    let summary = finished.expect("the ingest finishes");
-    assert!(summary.failed.is_empty(), "{summary:?}");
-}
+use telos_tests::{open_on_disk, remember_logbooks, snapshot};
 
 /// What a data dir holds, for comparing a restore with its original: every object, every
 /// cycle record up to `cycle`, every chunk row, and what three questions recall.
@@ -81,11 +59,11 @@ async fn a_restore_is_equal_to_what_was_backed_up_full_and_incremental() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, dest) = (tmp.path().join("data"), tmp.path().join("dest"));
     let telos = open_on_disk(&data).await;
-    remember(&telos, tmp.path(), 0..6).await;
+    remember_logbooks(&telos, tmp.path(), 0..6).await;
     let full = telos.backup_create(&dest, false, &|_| {}).await.unwrap();
     assert_eq!(full.kind, "full");
     // A change after it: a document more, an object made, one forgotten.
-    remember(&telos, tmp.path(), 6..8).await;
+    remember_logbooks(&telos, tmp.path(), 6..8).await;
     telos
         .create_object("ledger", &["genesis".into()])
         .await
@@ -139,7 +117,7 @@ async fn verify_names_a_file_with_a_flipped_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, dest) = (tmp.path().join("data"), tmp.path().join("dest"));
     let telos = open_on_disk(&data).await;
-    remember(&telos, tmp.path(), 0..2).await;
+    remember_logbooks(&telos, tmp.path(), 0..2).await;
     let made = telos.backup_create(&dest, true, &|_| {}).await.unwrap();
     telos.shutdown().await.unwrap();
     let repo = Repo::open(&dest, false).unwrap();
@@ -179,10 +157,10 @@ async fn an_incremental_after_a_one_percent_change_is_at_most_five_percent_of_a_
     let tmp = tempfile::tempdir().unwrap();
     let (data, dest) = (tmp.path().join("data"), tmp.path().join("dest"));
     let telos = open_on_disk(&data).await;
-    remember(&telos, tmp.path(), 0..100).await;
+    remember_logbooks(&telos, tmp.path(), 0..100).await;
     telos.memory().tidy().await.unwrap();
     let full = telos.backup_create(&dest, true, &|_| {}).await.unwrap();
-    remember(&telos, tmp.path(), 100..101).await;
+    remember_logbooks(&telos, tmp.path(), 100..101).await;
     let inc = telos.backup_create(&dest, false, &|_| {}).await.unwrap();
     telos.shutdown().await.unwrap();
     let ratio = inc.stored_bytes as f64 / full.stored_bytes as f64;
@@ -217,7 +195,7 @@ async fn a_backup_killed_midway_is_ignored_and_earlier_ones_still_verify() {
     let (data, dest) = (tmp.path().join("data"), tmp.path().join("dest"));
     {
         let telos = open_on_disk(&data).await;
-        remember(&telos, tmp.path(), 0..3).await;
+        remember_logbooks(&telos, tmp.path(), 0..3).await;
         telos.shutdown().await.unwrap();
     }
     let ok = telos(&data)

@@ -13,26 +13,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use telos_core::{IngestEvent, Telos};
-use telos_tests::{bench::scale, crash_document, open_on_disk};
-
-async fn remember(telos: &Telos, dir: &Path, range: std::ops::Range<u64>) {
-    let docs = dir.join("docs");
-    std::fs::create_dir_all(&docs).expect("docs dir");
-    let paths: Vec<_> = range
-        .map(|n| {
-            let p = docs.join(format!("logbook-{n}.md"));
-            std::fs::write(&p, crash_document(n)).expect("write a document");
-            p
-        })
-        .collect();
-    let mut events = telos.ingest("BRICK", &paths).expect("ingest");
-    while let Some(e) = events.recv().await {
-        if let IngestEvent::Finished(s) = e {
-            assert!(s.failed.is_empty(), "{s:?}");
-        }
-    }
-}
+use telos_tests::{bench::scale, open_on_disk, remember_logbooks};
 
 fn cp_a(from: &Path, to: &Path) -> Duration {
     let _ = std::fs::remove_dir_all(to);
@@ -80,7 +61,7 @@ fn main() {
     let docs = ((100.0 * scale()) as u64).max(20);
     rt.block_on(async {
         let telos = open_on_disk(&data).await;
-        remember(&telos, tmp.path(), 0..docs).await;
+        remember_logbooks(&telos, tmp.path(), 0..docs).await;
         telos.memory().tidy().await.expect("tidy");
         // Each side starts with nothing dirty to flush (the ingest's writes synced first),
         // and the page cache warm; the median of three runs each, a full backup each time
@@ -113,7 +94,7 @@ fn main() {
         );
         line("full backup (synced) vs cp -a of the data dir, medians of 3", took, copy, Some(1.5));
         let more = (docs / 100).max(1);
-        remember(&telos, tmp.path(), docs..docs + more).await;
+        remember_logbooks(&telos, tmp.path(), docs..docs + more).await;
         let inc = telos
             .backup_create(&dest, false, &|_| {})
             .await

@@ -111,6 +111,29 @@ pub fn crash_document(n: u64) -> String {
     text
 }
 
+/// Writes logbooks `range` ([`crash_document`]) into `dir/docs` and drops them on BRICK,
+/// waiting for the ingest; panics naming any file that failed.
+pub async fn remember_logbooks(telos: &Telos, dir: &Path, range: std::ops::Range<u64>) {
+    let docs = dir.join("docs");
+    std::fs::create_dir_all(&docs).expect("a docs dir");
+    let paths: Vec<std::path::PathBuf> = range
+        .map(|n| {
+            let p = docs.join(format!("logbook-{n}.md"));
+            std::fs::write(&p, crash_document(n)).expect("write a logbook");
+            p
+        })
+        .collect();
+    let mut events = telos.ingest("BRICK", &paths).expect("ingest");
+    let mut finished = None;
+    while let Some(event) = events.recv().await {
+        if let telos_core::IngestEvent::Finished(s) = event {
+            finished = Some(s);
+        }
+    }
+    let summary = finished.expect("the ingest finishes");
+    assert!(summary.failed.is_empty(), "{summary:?}");
+}
+
 /// A tmpfs of `mb` MiB, unmounted when dropped.
 pub struct SmallDisk {
     _dir: tempfile::TempDir,

@@ -34,6 +34,28 @@ test("the app starts and shows the four persona morphs", async () => {
   }
 });
 
+test("the world window shows the last and next backup the backup manager made", async () => {
+  const dir = dataDir();
+  const dest = join(dir, "..", `${dir.split("/").pop()}-backups`);
+  cli(dir, "backup", "schedule", dest, "--every-hours", "6");
+  const session = await launch(dir);
+  try {
+    // The first backup into a new destination is due at once; the badge looks every 10 s.
+    await session.waitFor("the badge to show the backup made", async () => {
+      const text = await session.execute(
+        "return document.querySelector('[data-testid=backup]').textContent;",
+      );
+      return /^Backup: last (now|\d+ min ago), next in 6\.0 h$/.test(text);
+    }, 40000);
+    await screenshot(session, "world-backup");
+  } finally {
+    await quit(session);
+  }
+  const listed = JSON.parse(cli(dir, "backup", "ls", dest, "--json"));
+  assert.equal(listed.backups.length, 1);
+  assert.equal(listed.backups[0].kind, "full");
+});
+
 test("a dragged morph keeps its position when the app restarts", async () => {
   const dir = dataDir();
   let session = await launch(dir);

@@ -702,10 +702,10 @@ async function start(): Promise<void> {
   await events.taskIncident.listen(({ payload }) => toast(incidentText(payload), "error"));
   await events.readOnlyChanged.listen(({ payload }) => showReadOnly(payload.reason));
   showReadOnly(await commands.readOnly());
-  // The backup badge: on load and twice a minute (the manager records each backup in a cycle).
+  // The backup badge: on load and every 10 s (a backup starts or ends on its schedule).
   const backups = async () => showBackup(backupEl, await commands.backupStatus());
   await backups();
-  setInterval(() => backups().catch(report), 30000);
+  setInterval(() => backups().catch(report), 10000);
   await events.inboxProgress.listen(({ payload }) =>
     showIngest(payload.persona.id, payload.persona.name, payload.event),
   );
