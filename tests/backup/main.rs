@@ -16,7 +16,20 @@ async fn contents(
     telos: &Telos,
     cycle: &str,
 ) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
-    let mut objects = snapshot(telos.image());
+    // A relation's links are in order; the relations themselves are not (an image opened
+    // again lists them as its store returns them), so they are compared sorted.
+    let mut objects: Vec<String> = snapshot(telos.image())
+        .into_iter()
+        .map(|text| {
+            let mut o: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if let Some(links) = o.get_mut("links").and_then(|l| l.as_object_mut()) {
+                let sorted: std::collections::BTreeMap<_, _> =
+                    std::mem::take(links).into_iter().collect();
+                links.extend(sorted);
+            }
+            o.to_string()
+        })
+        .collect();
     objects.sort();
     let mut cycles: Vec<String> = telos
         .image()

@@ -61,6 +61,21 @@ pub async fn create(
     };
     let id = ulid::Ulid::new().to_string();
     repo.begin(&id)?;
+    let made = fill(&repo, &id, parent, source, progress, started).await;
+    if made.is_err() {
+        repo.abandon(&id);
+    }
+    made
+}
+
+async fn fill(
+    repo: &Repo,
+    id: &str,
+    parent: Option<Manifest>,
+    source: Source<'_>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    started: Instant,
+) -> Result<Manifest> {
     progress(Progress {
         stage: "cutting the image",
         done: 0,
@@ -97,7 +112,7 @@ pub async fn create(
     let files = {
         let repo = repo.clone();
         let data_dir = source.data_dir.to_path_buf();
-        let dest = dest.to_path_buf();
+        let dest = repo.root().to_path_buf();
         let walked = tokio::task::spawn_blocking(move || {
             let mut found = Vec::new();
             walk(&data_dir, &data_dir, &dest, &mut found)?;
@@ -123,7 +138,7 @@ pub async fn create(
         + files.iter().map(|f| f.blob.size).sum::<u64>();
     let manifest = Manifest {
         format: FORMAT,
-        id,
+        id: id.to_owned(),
         kind: if parent.is_some() {
             Kind::Incremental
         } else {

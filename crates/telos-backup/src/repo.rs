@@ -30,6 +30,8 @@ pub struct Listing {
     pub backups: Vec<Manifest>,
     /// Backups begun and never finished (cut short): ignored.
     pub partial: Vec<String>,
+    /// Of those, the ones whose process still runs (a backup under way, not one cut short).
+    pub running: Vec<String>,
 }
 
 impl Repo {
@@ -229,8 +231,55 @@ impl Repo {
             listing.backups.iter().map(|m| m.id.clone()).collect();
         listing.partial.retain(|id| !done.contains(id));
         listing.partial.sort();
+        listing.running = listing
+            .partial
+            .iter()
+            .filter(|id| self.marker_alive(id))
+            .cloned()
+            .collect();
         listing.backups.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(listing)
+    }
+
+    /// Whether the process that began backup `id` still runs (its pid, written in the marker,
+    /// names a live process).
+    fn marker_alive(&self, id: &str) -> bool {
+        let path = self.root.join(BACKUPS).join(format!("{id}{PARTIAL}"));
+        let pid = std::fs::read(&path)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["pid"].as_u64());
+        pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+    }
+
+    /// Clears the marker of a backup that failed (its blobs stay until pruned).
+    pub(crate) fn abandon(&self, id: &str) {
+        let path = self.root.join(BACKUPS).join(format!("{id}{PARTIAL}"));
+        if let Err(e) = std::fs::remove_file(&path) {
+            tracing::warn!("{}: {e}", path.display());
+        }
+    }
+
+    /// Deletes the marker of a backup cut short, and the temporary files of blobs being
+    /// stored, once no backup runs.
+    pub(crate) fn clear_leftovers(&self, cut_short: &[String]) -> Result<()> {
+        for id in cut_short {
+            let path = self.root.join(BACKUPS).join(format!("{id}{PARTIAL}"));
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+        let dir = self.root.join(BLOBS);
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".incoming-")
+            {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes one backup's manifest (its blobs stay until [`crate::prune`] finds them unnamed).

@@ -91,8 +91,9 @@ pub struct Pruned {
 }
 
 /// Keeps the newest `keep` complete backups of `repo`, deletes the older manifests, then the
-/// blobs no kept manifest names. Backups cut short are left alone (and their blobs kept
-/// while their marker is there), so a backup running meanwhile loses nothing.
+/// blobs no kept manifest names. While another backup runs (its marker names a live
+/// process) no blob is deleted, so it loses nothing; the markers and temporary files of
+/// backups cut short go with the blobs.
 pub fn prune(repo: &Repo, keep: usize) -> Result<Pruned> {
     let listing = repo.list()?;
     let mut pruned = Pruned::default();
@@ -101,9 +102,10 @@ pub fn prune(repo: &Repo, keep: usize) -> Result<Pruned> {
         repo.forget(&m.id)?;
         pruned.backups.push(m.id.clone());
     }
-    if pruned.backups.is_empty() || !listing.partial.is_empty() {
+    if !listing.running.is_empty() {
         return Ok(pruned);
     }
+    repo.clear_leftovers(&listing.partial)?;
     let named: HashSet<String> = listing.backups[cut..]
         .iter()
         .flat_map(|m| m.blobs().into_iter().map(|(_, b)| b.sha256.clone()))

@@ -202,8 +202,11 @@ impl Backups {
         let made = self.create(dest, full, &show).await;
         *stage.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let scheduled = self.status().dest;
-        if scheduled.as_deref() == Some(&*dest.to_string_lossy()) {
-            self.record(&made).await?;
+        if scheduled.as_deref() == Some(&*dest.to_string_lossy())
+            && let Err(e) = self.record(&made).await
+        {
+            // The backup itself stands (or failed) as it did; only the manager's note is lost.
+            tracing::warn!("recording the backup on the backup manager: {e}");
         }
         made
     }
