@@ -211,6 +211,7 @@ impl Config {
         ) {
             config.store.remote_user = Some((user, pass));
         }
+        config.store.allow_cleartext = var("TELOS_DB_ALLOW_CLEARTEXT").is_some_and(|v| v == "1");
         Ok(config)
     }
 

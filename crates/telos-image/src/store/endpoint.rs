@@ -39,6 +39,27 @@ impl Endpoint {
         }
     }
 
+    /// Refuses to send credentials in clear text: a `ws://` server that is not on this
+    /// machine (loopback) gets them only when the user said so (`allow_cleartext`,
+    /// `TELOS_DB_ALLOW_CLEARTEXT=1`); `wss://` and loopback always may.
+    pub fn check_credentials(&self, options: &StoreOptions) -> Result<()> {
+        let Self::Remote { url } = self else {
+            return Ok(());
+        };
+        let Some(rest) = url.strip_prefix("ws://") else {
+            return Ok(());
+        };
+        if options.remote_user.is_none() || options.allow_cleartext || is_loopback(rest) {
+            return Ok(());
+        }
+        Err(Error::InvalidEndpoint {
+            endpoint: url.clone(),
+            reason: "credentials would cross the network in clear text: use wss://, or set \
+                     TELOS_DB_ALLOW_CLEARTEXT=1 if this network is yours"
+                .into(),
+        })
+    }
+
     /// True when this process is the image's only writer, so the in-memory view stays exact.
     pub fn is_embedded(&self) -> bool {
         !matches!(self, Self::Remote { .. })
@@ -55,6 +76,23 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+/// Whether the host of `HOST[:PORT][/…]` is this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+fn is_loopback(authority_and_path: &str) -> bool {
+    let authority = authority_and_path
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Cycle records a store keeps by default (`TELOS_HISTORY_KEEP`).
 pub const DEFAULT_HISTORY_KEEP: usize = 20_000;
 
@@ -69,6 +107,8 @@ pub struct StoreOptions {
     pub memtable_bytes: u64,
     /// Credentials for a remote server, if it wants them.
     pub remote_user: Option<(String, String)>,
+    /// The user allows credentials over `ws://` to a server not on this machine.
+    pub allow_cleartext: bool,
     /// Cycle records kept: past this many, the oldest settled ones (committed, or aborted
     /// and not waiting to be resumed) are deleted; a suspended cycle stays until resolved.
     pub history_keep: usize,
@@ -80,6 +120,7 @@ impl Default for StoreOptions {
             block_cache_bytes: 64 * 1024 * 1024,
             memtable_bytes: 128 * 1024 * 1024,
             remote_user: None,
+            allow_cleartext: false,
             history_keep: DEFAULT_HISTORY_KEEP,
         }
     }
@@ -130,6 +171,40 @@ mod tests {
             let err = Endpoint::parse(text).unwrap_err().to_string();
             assert!(err.contains(&format!("'{text}'")), "{err}");
             assert!(err.contains(reason), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn credentials_cross_the_network_only_encrypted_unless_the_user_says_so() {
+        let with_user = StoreOptions {
+            remote_user: Some(("root".into(), "secret".into())),
+            ..StoreOptions::default()
+        };
+        let check =
+            |url: &str, o: &StoreOptions| Endpoint::parse(url).unwrap().check_credentials(o);
+        for fine in [
+            "wss://db.example:8000",
+            "ws://127.0.0.1:8000",
+            "ws://127.3.4.5",
+            "ws://localhost:8000/rpc",
+            "ws://[::1]:8000",
+        ] {
+            assert!(check(fine, &with_user).is_ok(), "{fine}");
+        }
+        for refused in [
+            "ws://db.example:8000",
+            "ws://10.0.0.5",
+            "ws://[2001:db8::1]:8000",
+        ] {
+            let err = check(refused, &with_user).unwrap_err().to_string();
+            assert!(err.contains(refused) && err.contains("clear text"), "{err}");
+            // Without credentials there is nothing to protect; when the user allows it, sent.
+            assert!(check(refused, &StoreOptions::default()).is_ok());
+            let allowed = StoreOptions {
+                allow_cleartext: true,
+                ..with_user.clone()
+            };
+            assert!(check(refused, &allowed).is_ok());
         }
     }
 }

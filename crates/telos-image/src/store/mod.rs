@@ -88,6 +88,7 @@ impl Store {
                 Conn::Local(db, ds)
             }
             Endpoint::Remote { url } => {
+                endpoint.check_credentials(options)?;
                 let db = surrealdb::engine::any::connect(url.as_str())
                     .await
                     .map_err(|source| Error::Store {
