@@ -27,6 +27,8 @@ type Entry = {
   answer: Answered | null;
   error: string | null;
   running: boolean;
+  /** The forge this entry follows has passed or been suspended: later events are another's. */
+  forgeEnded?: boolean;
 };
 
 const app = document.getElementById("app") ?? document.body;
@@ -77,7 +79,12 @@ async function evaluateAll(): Promise<void> {
 }
 
 function onProgress(p: ForgeProgress): void {
-  let entry = entries.find((e) => e.running && e.receiver !== null && e.selector !== null && concerns(p, e.receiver, e.selector, null));
+  const about = (e: Entry) => e.receiver !== null && e.selector !== null && concerns(p, e.receiver, e.selector, null);
+  // A forge's last events may arrive after the answer to the line that started it (events and
+  // replies come by different ways): they belong to that line's entry, not to a new one.
+  let entry =
+    entries.find((e) => e.running && about(e)) ??
+    entries.find((e) => !e.watched && about(e) && e.progress.length > 0 && !e.forgeEnded);
   if (!entry) {
     // A forge this window did not start: followed as an entry of its own.
     entry = {
@@ -94,6 +101,7 @@ function onProgress(p: ForgeProgress): void {
     entries.unshift(entry);
   }
   entry.progress.push(progressLine(p));
+  if (p.type === "passed" || p.type === "suspended") entry.forgeEnded = true;
   if (entry.watched && (p.type === "passed" || p.type === "suspended")) {
     entry.running = false;
     if (p.type === "suspended") {
