@@ -138,7 +138,12 @@ async fn a_reply_cut_mid_stream_is_kept_marked_cut_and_offline_says_how_to_start
     );
     let stub = OllamaStub::start(script);
     let dir = tempfile::tempdir().unwrap();
-    let telos = telos_on(dir.path(), &stub).await;
+    // Ollama only: with the fallback allowed (`auto`), a request Ollama fails is answered
+    // by the embedded model instead (tests/llm/routes.rs).
+    let mut config = Config::from_data_dir(dir.path());
+    config.ollama_host = stub.url();
+    config.llm = telos_core::scheduler::Mode::Ollama;
+    let telos = Telos::open(config).await.expect("open Telos");
     let got = events(&telos, "BRICK", "go on").await;
     let Some(ChatEvent::Failed { message, partial }) = got.last() else {
         panic!("{got:?}")

@@ -3,6 +3,7 @@
 //! away and coming back, a model that can never fit.
 
 mod chat;
+mod hosts;
 mod personas;
 
 use std::sync::Arc;

@@ -645,6 +645,16 @@ export type Hold =
 /**  No approved work waits. */
 { type: "nothingApproved" };
 
+/**  Another Ollama host (`OLLAMA_HOSTS` past the first): its VRAM bar and models. */
+export type HostView = {
+	host: string,
+	/**  Why it does not answer; `None` while it does. */
+	offline: string | null,
+	budget: number,
+	used: number,
+	models: LoadedModelView[],
+};
+
 /**  One object changed by a committed cycle. */
 export type ImageChanged = ChangeView;
 
@@ -920,6 +930,8 @@ export type PersonaModelState = {
 	runtime: string,
 	/**  The model that answers it now. */
 	model: string,
+	/**  The Ollama host that runs it (an `ollama` route). */
+	host: string | null,
 	/**  Why that is not the persona's own model, when it is not. */
 	fallback: string | null,
 };
@@ -1059,6 +1071,8 @@ export type SchedulerView = {
 	queues: ([string, number])[],
 	/**  The embedded runtime, when Telos has one. */
 	embedded: EmbeddedView | null,
+	/**  The Ollama hosts past the first (the fields above), when `OLLAMA_HOSTS` names several. */
+	more_hosts: HostView[],
 	/**  Each persona's model state, for its morph. */
 	personas: PersonaModelState[],
 };

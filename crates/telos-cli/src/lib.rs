@@ -348,8 +348,9 @@ pub enum ModelsCommand {
 pub enum SchedulerCommand {
     /// What is loaded, VRAM used / budget, queues, and whether Ollama answers.
     Status,
-    /// Replay a trace of requests against a simulated GPU with the real scheduler code and
-    /// report loads, unloads, bytes loaded, total and p95 wait and peak VRAM per policy.
+    /// Replay a trace of requests against a simulated GPU (or several: --hosts) with the real
+    /// scheduler code and report loads, unloads, bytes loaded, total and p95 wait and peak
+    /// VRAM per policy.
     /// Uses the default personas (DESIGN.md's table); the data dir is not opened.
     ///
     /// Trace format: one JSON object per line, {"at": SECONDS, "persona": NAME,
@@ -367,6 +368,11 @@ pub enum SchedulerCommand {
         /// What-if a model's VRAM footprint, e.g. --size gemma2:9b=6.1GB (repeatable).
         #[arg(long = "size", value_name = "MODEL=SIZE")]
         sizes: Vec<String>,
+        /// Several simulated GPU hosts, one VRAM budget each (e.g. --hosts 8GiB,8GiB, or
+        /// the URL=BUDGET list OLLAMA_HOSTS takes): each persona's model is placed on one
+        /// as the live scheduler places it. Replaces --budget.
+        #[arg(long, value_delimiter = ',', value_name = "BUDGET")]
+        hosts: Vec<String>,
     },
     /// Write a synthetic mixed trace to stdout (sessions of requests per persona, think
     /// times, interjections), to replay.

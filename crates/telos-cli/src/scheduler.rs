@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, anyhow};
 use serde_json::json;
 use telos_core::persona::table::scheduler_defaults;
-use telos_core::scheduler::replay::{Hardware, Replay, replay};
+use telos_core::scheduler::replay::{Hardware, Replay, replay, replay_hosts};
 use telos_core::scheduler::{Bytes, trace};
 
 use crate::{Cli, Command, SchedulerCommand};
@@ -33,8 +33,19 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
             budget,
             policy,
             sizes,
+            hosts,
         } => {
             let budget: Bytes = budget.parse().context("--budget")?;
+            // A budget alone, or URL=BUDGET as OLLAMA_HOSTS writes it.
+            let hosts: Vec<Bytes> = hosts
+                .iter()
+                .map(|h| {
+                    let size = h.rsplit_once('=').map_or(h.as_str(), |(_, s)| s);
+                    size.trim()
+                        .parse::<Bytes>()
+                        .with_context(|| format!("--hosts {h:?}: write a budget, e.g. 8GiB"))
+                })
+                .collect::<Result<_>>()?;
             let mut personas = scheduler_defaults();
             for size in sizes {
                 let (model, bytes) = size.split_once('=').ok_or_else(|| {
@@ -63,10 +74,19 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
                     .collect::<Result<_, _>>()?
             };
             let requests = trace::read(path, &personas)?;
+            let hw = Hardware::default();
             let reports = policies
                 .iter()
-                .map(|&how| replay(&requests, &personas, budget, how, Hardware::default()))
+                .map(|&how| match hosts.as_slice() {
+                    [] => replay(&requests, &personas, budget, how, hw),
+                    several => replay_hosts(&requests, &personas, several, how, hw),
+                })
                 .collect::<Result<Vec<_>, _>>()?;
+            let budget = if hosts.is_empty() {
+                budget
+            } else {
+                Bytes(hosts.iter().map(|b| b.0).sum())
+            };
             if cli.json {
                 let out = json!({
                     "trace": path,
@@ -82,6 +102,17 @@ pub fn offline(cli: Cli) -> Result<Option<Cli>> {
                     requests.len(),
                     path.display()
                 );
+                if let Some(first) = reports.first() {
+                    for (i, h) in first.hosts.iter().enumerate() {
+                        outln!(
+                            "host {} ({}): {} ({} requests)",
+                            i + 1,
+                            h.budget,
+                            h.personas.join(", "),
+                            h.requests
+                        );
+                    }
+                }
                 outln!(
                     "{:<17} {:>6} {:>8} {:>13} {:>12} {:>9} {:>10} {:>8}",
                     "policy",

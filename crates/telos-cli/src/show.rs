@@ -437,6 +437,25 @@ pub fn scheduler(status: &telos_core::SchedulerView) -> String {
         size(status.budget)
     );
     models(&mut out, &status.models);
+    for h in &status.more_hosts {
+        match &h.offline {
+            Some(why) => {
+                let _ = writeln!(out, "Ollama at {}: offline — {why}", h.host);
+            }
+            None => {
+                let _ = writeln!(out, "Ollama at {}: online", h.host);
+            }
+        }
+        let _ = writeln!(out, "VRAM {} used of {}", size(h.used), size(h.budget));
+        models(&mut out, &h.models);
+    }
+    if !status.more_hosts.is_empty() {
+        for p in status.personas.iter().filter(|p| p.fallback.is_none()) {
+            if let Some(host) = &p.host {
+                let _ = writeln!(out, "{} runs {} at {host}", p.persona, p.model);
+            }
+        }
+    }
     if let Some(e) = &status.embedded {
         let _ = writeln!(out, "{}", e.host);
         let _ = writeln!(out, "RAM {} used of {}", size(e.used), size(e.budget));

@@ -18,8 +18,12 @@ pub struct Config {
     pub store: StoreOptions,
     /// What embeds memory's chunks: local MiniLM, or Ollama (`TELOS_EMBEDDER=ollama`).
     pub embedder: telos_memory::ollama::Backend,
-    /// Where Ollama listens (`OLLAMA_HOST`, default `http://127.0.0.1:11434`).
+    /// Where Ollama listens (`OLLAMA_HOST`, default `http://127.0.0.1:11434`; the first of
+    /// `OLLAMA_HOSTS` when that is set).
     pub ollama_host: String,
+    /// Several Ollama hosts with their VRAM budgets (`OLLAMA_HOSTS=URL[=BUDGET],…`; a host
+    /// without its own budget gets `vram_budget`); empty: `ollama_host` alone.
+    pub ollama_hosts: Vec<(String, Bytes)>,
     /// VRAM the personas' models may take together (`TELOS_VRAM_BUDGET`, else the GPU's
     /// memory as `nvidia-smi` reports it, else 8 GiB).
     pub vram_budget: Bytes,
@@ -65,6 +69,7 @@ impl Config {
             store: StoreOptions::default(),
             embedder: telos_memory::ollama::Backend::Local,
             ollama_host: telos_scheduler::ollama::DEFAULT_HOST.to_string(),
+            ollama_hosts: Vec::new(),
             vram_budget: telos_scheduler::DEFAULT_BUDGET,
             forge_attempts: telos_forge::DEFAULT_ATTEMPTS,
             llm: telos_scheduler::Mode::Auto,
@@ -91,6 +96,14 @@ impl Config {
             config.ollama_host = host;
         }
         config.vram_budget = vram_budget()?;
+        if let Some(text) = var("OLLAMA_HOSTS") {
+            config.ollama_hosts = telos_scheduler::hosts::parse_hosts(&text, config.vram_budget)
+                .map_err(|reason| Error::Config {
+                    name: "OLLAMA_HOSTS".into(),
+                    reason,
+                })?;
+            config.ollama_host = config.ollama_hosts[0].0.clone();
+        }
         config.ram_budget = ram_budget()?;
         if let Some(text) = var("TELOS_LLM") {
             config.llm = text.parse().map_err(|reason| Error::Config {

@@ -340,13 +340,15 @@ impl Telos {
                 self.llama.info(model).ok().map(|i| i.footprint.0),
                 status.embedded.as_ref().map_or(0, |s| s.budget.0),
             ),
+            // Several hosts: the size on any host that has it, against the largest budget.
             Runtime::Ollama => (
-                status.ollama.installed.as_ref().and_then(|all| {
-                    all.iter()
-                        .find(|(m, _)| telos_scheduler::runtimes::same_tag(m, model))
-                        .map(|(_, b)| b.0)
-                }),
-                status.ollama.budget.0,
+                status
+                    .ollama
+                    .iter()
+                    .flat_map(|s| s.installed.iter().flatten())
+                    .find(|(m, _)| telos_scheduler::runtimes::same_tag(m, model))
+                    .map(|(_, b)| b.0),
+                status.ollama.iter().map(|s| s.budget.0).max().unwrap_or(0),
             ),
         };
         Fit {

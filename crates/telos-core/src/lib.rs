@@ -89,9 +89,9 @@ pub use telos_sandbox as sandbox;
 pub use telos_scheduler as scheduler;
 pub use telos_supervisor::{Incident, Shutdown, Supervisor as TaskSupervisor};
 pub use view::{
-    AgendaView, EmbeddedView, ForgeOutcome, LoadedModelView, ModelState, ModelView, MorphKind,
-    MorphView, PINNED, POSITION, PersonaModelState, PersonaView, Point, PullProgress, Pulled,
-    SchedulerView, StepState,
+    AgendaView, EmbeddedView, ForgeOutcome, HostView, LoadedModelView, ModelState, ModelView,
+    MorphKind, MorphView, PINNED, POSITION, PersonaModelState, PersonaView, Point, PullProgress,
+    Pulled, SchedulerView, StepState,
 };
 
 /// What the CLI and the app log on stderr unless `TELOS_LOG` says otherwise: Telos's own
@@ -154,8 +154,18 @@ impl Telos {
             tracing::warn!("memory could not be reconciled with the image: {e}");
             e.to_string()
         });
-        let ollama = Arc::new(telos_scheduler::Ollama::new(&config.ollama_host)?);
-        let ollama = Scheduler::new(ollama, config.vram_budget, Vec::new());
+        let hosts = if config.ollama_hosts.is_empty() {
+            vec![(config.ollama_host.clone(), config.vram_budget)]
+        } else {
+            config.ollama_hosts.clone()
+        };
+        let hosts = hosts
+            .iter()
+            .map(|(url, budget)| {
+                let ollama = Arc::new(telos_scheduler::Ollama::new(url)?);
+                Ok(Scheduler::new(ollama, *budget, Vec::new()))
+            })
+            .collect::<Result<Vec<_>>>()?;
         // An installed Telos answers on its first start: the .deb ships the default model.
         let system_models = Path::new(telos_llama::SYSTEM_MODELS);
         match telos_llama::seed_default_model(&config.embedded.models_dir, system_models) {
@@ -172,8 +182,8 @@ impl Telos {
         }
         let llama = telos_llama::Embedded::new(config.embedded.clone());
         let embedded = Scheduler::new(Arc::new(llama.clone()), config.ram_budget, Vec::new());
-        let scheduler = Runtimes::new(
-            ollama,
+        let scheduler = Runtimes::with_hosts(
+            hosts,
             Some((embedded, config.fallback_model.clone())),
             config.llm,
             Vec::new(),

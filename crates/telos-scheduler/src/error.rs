@@ -58,6 +58,9 @@ pub enum Error {
          desktop app), or set OLLAMA_HOST to where it listens"
     )]
     Offline { host: String, reason: String },
+    /// No Ollama host of several can run the model (`OLLAMA_HOSTS`), and there is no fallback.
+    #[error("no Ollama host can run {model}: {why}")]
+    NoHost { model: String, why: String },
     /// The model is not installed in Ollama.
     #[error("model {model} is not installed in Ollama at {host}: run `ollama pull {model}`")]
     ModelMissing { host: String, model: String },

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod error;
+pub mod hosts;
 pub mod live;
 pub mod model;
 pub mod ollama;

@@ -19,7 +19,7 @@ import { showReadOnly } from "./readonly";
 import { showBackup } from "./backup";
 import { activityLabel, failureText, fileName, readingText } from "./ingest";
 import { Bubble, Halo, choosePersona, liveToast, toast, type LiveToast } from "./overlay";
-import { renderRam, renderVram, withModelState } from "./vram";
+import { renderHosts, renderRam, renderVram, withModelState } from "./vram";
 import { newProblems, showAmendments } from "./amendments";
 import { showModels } from "./models";
 import { AgendaPanel, waiting } from "./agenda";
@@ -34,6 +34,7 @@ const chatInput = document.getElementById("chat-input") as HTMLInputElement;
 const chatLabel = document.getElementById("chat-label") as HTMLLabelElement;
 const vramEl = document.getElementById("vram") as HTMLSpanElement;
 const ramEl = document.getElementById("ram") as HTMLSpanElement;
+const hostsEl = document.getElementById("hosts") as HTMLSpanElement;
 const backupEl = document.getElementById("backup") as HTMLSpanElement;
 const amendmentsButton = document.getElementById("amendments") as HTMLButtonElement;
 const ctx = canvas.getContext("2d");
@@ -104,6 +105,7 @@ function applyStatus(change: StatusChange): void {
 /** The scheduler's status changed: the VRAM and RAM bars and the personas' model badges. */
 function applyScheduler(status: SchedulerView): void {
   renderVram(vramEl, status);
+  renderHosts(hostsEl, status);
   renderRam(ramEl, status);
   for (const [id, view] of views) {
     const next = withModelState(view, status);

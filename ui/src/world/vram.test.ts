@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MorphView, SchedulerView } from "../bindings";
-import { ramBar, vramBar, withModelState } from "./vram";
+import { hostBar, hostName, ramBar, vramBar, withModelState } from "./vram";
 
 const status = (over: Partial<SchedulerView> = {}): SchedulerView => ({
   host: "http://127.0.0.1:11434",
@@ -31,16 +31,18 @@ const status = (over: Partial<SchedulerView> = {}): SchedulerView => ({
     ],
   },
   personas: [
-    { persona: "ALFRED", state: "loaded", runtime: "ollama", model: "phi3:3.8b", fallback: null },
-    { persona: "BRICK", state: "loading", runtime: "ollama", model: "mistral:7b", fallback: null },
+    { persona: "ALFRED", state: "loaded", runtime: "ollama", model: "phi3:3.8b", fallback: null, host: null },
+    { persona: "BRICK", state: "loading", runtime: "ollama", model: "mistral:7b", fallback: null, host: null },
     {
       persona: "ROBIN",
       state: "loaded",
       runtime: "embedded",
       model: "gguf:SmolLM2-135M-Instruct.Q4_1",
       fallback: "gemma2:9b is not installed in Ollama (`ollama pull gemma2:9b`)",
+      host: null,
     },
   ],
+  more_hosts: [],
   ...over,
 });
 
@@ -50,6 +52,25 @@ describe("the VRAM bar", () => {
     expect(caption).toBe("VRAM 6.3 GB / 8 GiB · 1 queued");
     expect(segments.map((s) => s.label)).toEqual(["phi3:3.8b 2.2 GB (pinned)", "mistral:7b 4.1 GB loading"]);
     expect(segments[0]?.share).toBeCloseTo(2.2e9 / 2 ** 33, 6);
+  });
+
+  it("has one more bar per Ollama host, each against its own budget, named by host", () => {
+    const gpu2 = {
+      host: "http://gpu2:11434",
+      offline: null,
+      budget: 24 * 2 ** 30,
+      used: 5.4e9,
+      models: [
+        { model: "gemma2:9b", size: 5.4e9, state: "loaded", busy: true, pinned: false, personas: ["ROBIN"] },
+      ],
+    };
+    const view = status({ more_hosts: [gpu2], queues: [["gemma2:9b", 2]] });
+    expect(hostName("http://gpu2:11434/")).toBe("gpu2:11434");
+    expect(vramBar(view).caption).toBe("VRAM 127.0.0.1:11434 6.3 GB / 8 GiB");
+    const bar = hostBar(view, gpu2);
+    expect(bar.caption).toBe("VRAM gpu2:11434 5.4 GB / 24 GiB · 2 queued");
+    expect(bar.segments[0]?.share).toBeCloseTo(5.4e9 / (24 * 2 ** 30), 6);
+    expect(hostBar(view, { ...gpu2, offline: "connection refused" }).caption).toBe("gpu2:11434 offline");
   });
 
   it("has a RAM bar beside it for the embedded runtime's models, with their own queue", () => {

@@ -1,7 +1,7 @@
 // The memory bars: what the schedulers hold, per model, against each budget — Ollama's models
 // in the GPU's memory (VRAM), the embedded runtime's in this machine's (RAM).
 
-import type { LoadedModelView, MorphView, SchedulerView } from "../bindings";
+import type { HostView, LoadedModelView, MorphView, SchedulerView } from "../bindings";
 
 export interface Segment {
   model: string;
@@ -51,11 +51,13 @@ export function vramBar(view: SchedulerView): { segments: Segment[]; caption: st
   if (view.offline !== null) {
     return { segments: [], caption: "Ollama offline" };
   }
-  const embedded = view.embedded?.models ?? [];
+  // What waits for the embedded runtime or another host's model is counted there.
+  const elsewhere = [...(view.embedded?.models ?? []), ...view.more_hosts.flatMap((h) => h.models)];
   const queued = view.queues
-    .filter(([m]) => !embedded.some((x) => x.model === m))
+    .filter(([m]) => !elsewhere.some((x) => x.model === m))
     .reduce((n, [, k]) => n + k, 0);
-  return memoryBar("VRAM", view.models, view.used, view.budget, queued);
+  const name = view.more_hosts.length > 0 ? `VRAM ${hostName(view.host)}` : "VRAM";
+  return memoryBar(name, view.models, view.used, view.budget, queued);
 }
 
 /** The RAM bar's segments and caption (the embedded runtime's models); null without one. */
@@ -90,6 +92,34 @@ export function renderVram(el: HTMLElement, view: SchedulerView): void {
   const bar = vramBar(view);
   draw(el, bar, view.offline ?? bar.caption);
   el.classList.toggle("offline", view.offline !== null);
+}
+
+/** `http://gpu2:11434` as `gpu2:11434`: a host's name in a caption. */
+export function hostName(url: string): string {
+  return url.replace(/^[a-z]+:\/\//, "").replace(/\/+$/, "");
+}
+
+/** The VRAM bar of another Ollama host (`OLLAMA_HOSTS` past the first). */
+export function hostBar(view: SchedulerView, host: HostView): { segments: Segment[]; caption: string } {
+  if (host.offline !== null) {
+    return { segments: [], caption: `${hostName(host.host)} offline` };
+  }
+  return memoryBar(`VRAM ${hostName(host.host)}`, host.models, host.used, host.budget, queuedFor(view, host.models));
+}
+
+/** Draws one VRAM bar per Ollama host past the first into `el` (nothing with one host). */
+export function renderHosts(el: HTMLElement, view: SchedulerView): void {
+  el.replaceChildren(
+    ...view.more_hosts.map((h) => {
+      const span = document.createElement("span");
+      span.className = "vram";
+      span.dataset.host = h.host;
+      const bar = hostBar(view, h);
+      draw(span, bar, h.offline ?? `${h.host}: ${bar.caption}`);
+      span.classList.toggle("offline", h.offline !== null);
+      return span;
+    }),
+  );
 }
 
 /** Draws the RAM bar into `el` (hidden without an embedded runtime). */

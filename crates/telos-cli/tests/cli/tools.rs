@@ -157,6 +157,33 @@ fn scheduler_replay_compares_the_policies_on_a_trace() {
         "{table}"
     );
 
+    // Two hosts: the models spread over both, each within its own budget, and less waiting.
+    let two = ok_json(
+        dir.path(),
+        &[
+            "scheduler",
+            "replay",
+            trace.to_str().unwrap(),
+            "--hosts",
+            "8GiB,http://gpu2:11434=8GiB",
+            "--policy",
+            "telos",
+            "--json",
+        ],
+    );
+    let report = &two["reports"][0];
+    let hosts = report["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2, "{report}");
+    for h in hosts {
+        assert!(h["peak_vram"].as_u64() <= h["budget"].as_u64(), "{h}");
+        assert!(!h["personas"].as_array().unwrap().is_empty(), "{h}");
+    }
+    assert_eq!(report["requests"], json!(1000));
+    assert!(
+        report["total_wait_s"].as_f64().unwrap() < ours["total_wait_s"].as_f64().unwrap(),
+        "{report} vs {ours}"
+    );
+
     // Bad input is named.
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(

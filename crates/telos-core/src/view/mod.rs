@@ -24,7 +24,7 @@ pub use learn::GoldenView;
 pub use models::{ModelView, PullProgress, Pulled};
 pub use object::{LinkView, MethodView, ObjectView, SlotView, ValueKind};
 pub use persona::PersonaView;
-pub use scheduler::{EmbeddedView, LoadedModelView, PersonaModelState, SchedulerView};
+pub use scheduler::{EmbeddedView, HostView, LoadedModelView, PersonaModelState, SchedulerView};
 pub use telos_image::ObjRef;
 pub use world::{ModelState, MorphKind, MorphView, PINNED, POSITION, Point};
 pub(crate) use world::{checked_point, offset_position, world};

@@ -34,16 +34,29 @@ impl ModelView {
                 .map(|r| r.persona.clone())
                 .collect()
         };
-        let loaded = |runtime: Runtime, model: &str| {
-            statuses
-                .of(runtime)
-                .is_some_and(|s| s.models.iter().any(|m| m.model == model))
+        let loaded = |runtime: Runtime, model: &str| match runtime {
+            Runtime::Ollama => statuses
+                .ollama
+                .iter()
+                .any(|s| s.models.iter().any(|m| m.model == model)),
+            Runtime::Embedded => statuses
+                .embedded
+                .as_ref()
+                .is_some_and(|s| s.models.iter().any(|m| m.model == model)),
         };
-        let mut out: Vec<Self> = statuses
+        // A model installed on several Ollama hosts is listed once.
+        let mut installed: Vec<&(String, telos_scheduler::Bytes)> = Vec::new();
+        for m in statuses
             .ollama
-            .installed
             .iter()
-            .flatten()
+            .flat_map(|s| s.installed.iter().flatten())
+        {
+            if !installed.iter().any(|(name, _)| *name == m.0) {
+                installed.push(m);
+            }
+        }
+        let mut out: Vec<Self> = installed
+            .into_iter()
             .map(|(name, size)| Self {
                 name: name.clone(),
                 runtime: Runtime::Ollama.to_string(),

@@ -34,6 +34,20 @@ pub struct EmbeddedView {
     pub models: Vec<LoadedModelView>,
 }
 
+/// Another Ollama host (`OLLAMA_HOSTS` past the first): its VRAM bar and models.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HostView {
+    pub host: String,
+    /// Why it does not answer; `None` while it does.
+    pub offline: Option<String>,
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub budget: u64,
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub used: u64,
+    pub models: Vec<LoadedModelView>,
+}
+
 /// The schedulers' status: Ollama's VRAM bar and models, queues and state; the embedded
 /// runtime's RAM bar; every persona's route.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +65,8 @@ pub struct SchedulerView {
     pub queues: Vec<(String, u32)>,
     /// The embedded runtime, when Telos has one.
     pub embedded: Option<EmbeddedView>,
+    /// The Ollama hosts past the first (the fields above), when `OLLAMA_HOSTS` names several.
+    pub more_hosts: Vec<HostView>,
     /// Each persona's model state, for its morph.
     pub personas: Vec<PersonaModelState>,
 }
@@ -65,6 +81,8 @@ pub struct PersonaModelState {
     pub runtime: String,
     /// The model that answers it now.
     pub model: String,
+    /// The Ollama host that runs it (an `ollama` route).
+    pub host: Option<String>,
     /// Why that is not the persona's own model, when it is not.
     pub fallback: Option<String>,
 }
@@ -91,11 +109,18 @@ fn models(s: &telos_scheduler::Status) -> Vec<LoadedModelView> {
 impl SchedulerView {
     /// The view of both runtimes' status.
     pub fn new(all: &telos_scheduler::Statuses) -> Self {
-        let s = &all.ollama;
+        let s = all.primary();
+        let offline = |s: &telos_scheduler::Status| {
+            if s.seen {
+                s.offline.clone()
+            } else {
+                Some("Ollama has not been asked yet".into())
+            }
+        };
         let queues = all
             .embedded
             .iter()
-            .chain([s])
+            .chain(&all.ollama)
             .flat_map(|st| st.queues.iter())
             .map(|(m, n)| (m.clone(), *n as u32))
             .collect();
@@ -109,18 +134,27 @@ impl SchedulerView {
                     runtime: r.runtime.to_string(),
                     model: r.model.clone(),
                     fallback: r.fallback.clone(),
+                    host: r.host.clone(),
                 })
                 .collect(),
             host: s.host.clone(),
-            offline: if s.seen {
-                s.offline.clone()
-            } else {
-                Some("Ollama has not been asked yet".into())
-            },
+            offline: offline(s),
             budget: s.budget.0,
             used: s.used.0,
             models: models(s),
             queues,
+            more_hosts: all
+                .ollama
+                .iter()
+                .skip(1)
+                .map(|h| HostView {
+                    host: h.host.clone(),
+                    offline: offline(h),
+                    budget: h.budget.0,
+                    used: h.used.0,
+                    models: models(h),
+                })
+                .collect(),
             embedded: all.embedded.as_ref().map(|e| EmbeddedView {
                 host: e.host.clone(),
                 budget: e.budget.0,

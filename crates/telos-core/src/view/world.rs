@@ -45,7 +45,7 @@ impl ModelState {
     pub fn of(statuses: &Statuses, persona: &str) -> Self {
         statuses
             .route(persona)
-            .and_then(|r| Some((statuses.of(r.runtime)?, r)))
+            .and_then(|r| Some((statuses.of(r)?, r)))
             .map_or(Self::Offline, |(status, r)| {
                 Self::in_status(status, &r.model)
             })

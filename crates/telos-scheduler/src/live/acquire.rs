@@ -39,10 +39,12 @@ impl Scheduler {
             let mut s = self.inner.state.lock().unwrap();
             let id = s.next_ticket;
             s.next_ticket += 1;
+            let outages = s.outages;
             s.tickets.insert(
                 id,
                 Ticket {
                     model: persona.model.clone(),
+                    outages,
                 },
             );
             TicketGuard {
@@ -118,6 +120,14 @@ impl Scheduler {
 
     pub(super) fn step(&self, id: u64, persona: &Persona, size: Bytes) -> Result<Step> {
         let mut s = self.inner.state.lock().unwrap();
+        if let (Some(_), Some(t)) = (&s.offline, s.tickets.get(&id))
+            && s.outages > t.outages
+        {
+            return Err(Error::Offline {
+                host: self.inner.backend.host().to_string(),
+                reason: "it stopped answering while this request waited".into(),
+            });
+        }
         let model = persona.model.as_str();
         let older_same = s.tickets.range(..id).any(|(_, t)| t.model == model);
         if let Some(at) = s.models.iter().position(|m| m.resident.model == model) {

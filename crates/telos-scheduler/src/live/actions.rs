@@ -36,7 +36,7 @@ impl Scheduler {
             Ok(s) => s,
             Err(e) => {
                 if matches!(e, Error::Offline { .. }) {
-                    self.inner.state.lock().unwrap().offline = Some(e.to_string());
+                    self.down(&e);
                 }
                 return Err(e);
             }

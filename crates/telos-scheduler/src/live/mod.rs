@@ -87,6 +87,8 @@ struct Entry {
 
 struct Ticket {
     model: String,
+    /// [`State::outages`] when the request began to wait.
+    outages: u64,
 }
 
 #[derive(Default)]
@@ -106,6 +108,9 @@ struct State {
     /// When `on_disk` was last read.
     installed_at: Option<Instant>,
     offline: Option<String>,
+    /// Times the backend went from answering to not: a request that waited through one is
+    /// answered `Offline` at once (another host may take it).
+    outages: u64,
     /// `/api/ps` has been read at least once.
     seen: bool,
     loads: u64,
@@ -144,6 +149,18 @@ impl State {
             state: ModelState::Loading,
             touched,
         });
+    }
+
+    /// The backend does not answer (`why`): what it had loaded is gone with it, or
+    /// unknowable, so nothing counts as loaded but what is mid-action (busy, loading, or
+    /// changed after `asked`).
+    fn down(&mut self, why: String, asked: u64) {
+        if self.offline.is_none() {
+            self.outages += 1;
+        }
+        self.offline = Some(why);
+        self.models
+            .retain(|m| m.resident.busy || m.state == ModelState::Loading || m.touched > asked);
     }
 
     /// Marks `victims` as unloading (changed now).

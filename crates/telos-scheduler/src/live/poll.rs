@@ -54,14 +54,7 @@ impl Scheduler {
             }
             s.seen = true;
             match ps {
-                Err(e) => {
-                    s.offline = Some(e.to_string());
-                    // What Ollama had is gone with it, or unknowable: nothing counts as loaded
-                    // but what is mid-action.
-                    s.models.retain(|m| {
-                        m.resident.busy || m.state == ModelState::Loading || m.touched > asked
-                    });
-                }
+                Err(e) => s.down(e.to_string(), asked),
                 Ok(running) => {
                     s.offline = None;
                     for r in &running {
@@ -111,6 +104,19 @@ impl Scheduler {
                     }
                 }
             }
+        }
+        self.publish();
+        self.inner.changed.notify_waiters();
+    }
+
+    /// Marks the backend down after `error` (a request found it gone): its loads are
+    /// forgotten and the requests waiting on it are answered `Offline` at once. The next
+    /// poll that reaches it brings it back.
+    pub fn down(&self, error: &Error) {
+        {
+            let mut s = self.inner.state.lock().unwrap();
+            let asked = s.seq;
+            s.down(error.to_string(), asked);
         }
         self.publish();
         self.inner.changed.notify_waiters();

@@ -17,8 +17,11 @@ use crate::model::{Bytes, KeepAlive, Persona};
 use crate::plan::{Decision, Policy, Resident, Want, decide, never_fits, used};
 use crate::trace::Request;
 
+mod hosts;
 mod optimum;
 mod turns;
+
+pub use hosts::{HostLoad, replay_hosts};
 
 pub use optimum::OPTIMUM_MAX_MODELS;
 use optimum::{optimum, planned};
@@ -125,6 +128,18 @@ pub struct Report {
     pub pinned_evictions: usize,
     /// Simulated seconds until the last reply.
     pub makespan_s: f64,
+    /// With several hosts ([`replay_hosts`]): each host's budget, peak and personas (the
+    /// fields above then add up the hosts: VRAM and budget summed, the makespan the latest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostLoad>,
+}
+
+/// The 95th percentile of sorted `waits` (0 without any).
+fn p95(waits: &[f64]) -> f64 {
+    waits
+        .get(((waits.len() as f64 * 0.95).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 struct Slot {
@@ -146,6 +161,17 @@ pub fn replay(
     how: Replay,
     hw: Hardware,
 ) -> Result<Report> {
+    replay_waits(trace, personas, budget, how, hw).map(|(report, _)| report)
+}
+
+/// [`replay`], with each request's wait (sorted).
+fn replay_waits(
+    trace: &[Request],
+    personas: &[Persona],
+    budget: Bytes,
+    how: Replay,
+    hw: Hardware,
+) -> Result<(Report, Vec<f64>)> {
     let persona_of = |name: &str| {
         personas
             .iter()
@@ -189,6 +215,7 @@ pub fn replay(
         budget,
         pinned_evictions: 0,
         makespan_s: 0.0,
+        hosts: Vec::new(),
     };
     let mut slots: Vec<Slot> = Vec::new();
     let mut waiting: Vec<usize> = Vec::new(); // request indexes, arrival order
@@ -292,12 +319,9 @@ pub fn replay(
     }
     waits.sort_by(f64::total_cmp);
     report.total_wait_s = waits.iter().sum();
-    report.p95_wait_s = waits
-        .get(((waits.len() as f64 * 0.95).ceil() as usize).saturating_sub(1))
-        .copied()
-        .unwrap_or(0.0);
+    report.p95_wait_s = p95(&waits);
     report.makespan_s = now;
-    Ok(report)
+    Ok((report, waits))
 }
 
 /// Starts loading `persona`'s model into a new slot at `now` (busy; its load begins after

@@ -6,6 +6,10 @@
 //! `hf:OWNER/REPO/FILE.gguf`). An Ollama persona falls back to the embedded default model when
 //! Ollama does not answer, when its model is not installed there, or when `TELOS_LLM=embedded`
 //! — and its [`Route`] says so, with why. When Ollama comes back, it goes back.
+//!
+//! Ollama may be several hosts (`OLLAMA_HOSTS`), each with its own scheduler and budget: a
+//! persona's model is placed on one by [`crate::hosts::place`], and a request whose host dies
+//! before its reply starts is placed again (on another host, or the fallback).
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -17,6 +21,8 @@ use crate::error::{Error, Result};
 use crate::live::{Scheduler, Status};
 use crate::model::{Bytes, KeepAlive, Persona, Runtime};
 use crate::ollama::{Message, TokenStream};
+
+mod route;
 
 /// The prefix of an embedded model in the models folder.
 pub const GGUF: &str = "gguf:";
@@ -69,12 +75,17 @@ pub struct Route {
     pub model: String,
     /// Why it is not the persona's own model, when it is not.
     pub fallback: Option<String>,
+    /// The Ollama host that runs it (an Ollama route); `None` when no host can (every host
+    /// down, or none has the model, and no fallback: `TELOS_LLM=ollama`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// Both runtimes' status and every persona's route.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Statuses {
-    pub ollama: Status,
+    /// Each Ollama host's scheduler, in `OLLAMA_HOSTS` order (at least one).
+    pub ollama: Vec<Status>,
     pub embedded: Option<Status>,
     /// The personas as their codex says, by name.
     pub personas: Vec<Persona>,
@@ -82,12 +93,21 @@ pub struct Statuses {
 }
 
 impl Statuses {
-    /// The status of the runtime `route` goes to.
-    pub fn of(&self, runtime: Runtime) -> Option<&Status> {
-        match runtime {
-            Runtime::Ollama => Some(&self.ollama),
+    /// The status of the scheduler `route` goes to.
+    pub fn of(&self, route: &Route) -> Option<&Status> {
+        match route.runtime {
+            Runtime::Ollama => self
+                .ollama
+                .iter()
+                .find(|s| Some(&s.host) == route.host.as_ref()),
             Runtime::Embedded => self.embedded.as_ref(),
         }
+    }
+
+    /// The first Ollama host's status (the only one unless `OLLAMA_HOSTS` names several).
+    pub fn primary(&self) -> &Status {
+        static NONE: std::sync::LazyLock<Status> = std::sync::LazyLock::new(Status::default);
+        self.ollama.first().unwrap_or(&NONE)
     }
 
     /// `persona`'s route.
@@ -111,7 +131,8 @@ pub struct Runtimes {
 }
 
 struct Inner {
-    ollama: Scheduler,
+    /// One scheduler per Ollama host (at least one).
+    hosts: Vec<Scheduler>,
     embedded: Option<Scheduler>,
     mode: Mode,
     default_model: String,
@@ -131,13 +152,27 @@ impl Runtimes {
         mode: Mode,
         personas: Vec<Persona>,
     ) -> Self {
+        Self::with_hosts(vec![ollama], embedded, mode, personas)
+    }
+
+    /// [`Runtimes::new`] with one scheduler per Ollama host (`OLLAMA_HOSTS`).
+    ///
+    /// # Panics
+    /// When `hosts` is empty.
+    pub fn with_hosts(
+        hosts: Vec<Scheduler>,
+        embedded: Option<(Scheduler, String)>,
+        mode: Mode,
+        personas: Vec<Persona>,
+    ) -> Self {
+        assert!(!hosts.is_empty(), "Runtimes need at least one Ollama host");
         let (embedded, default_model) = match embedded {
             Some((s, m)) => (Some(s), m),
             None => (None, String::new()),
         };
         let me = Self {
             inner: Arc::new(Inner {
-                ollama,
+                hosts,
                 embedded,
                 mode,
                 default_model,
@@ -181,153 +216,11 @@ impl Runtimes {
     /// Both runtimes' status and the routes.
     pub fn status(&self) -> Statuses {
         Statuses {
-            ollama: self.inner.ollama.status(),
+            ollama: self.inner.hosts.iter().map(Scheduler::status).collect(),
             embedded: self.inner.embedded.as_ref().map(Scheduler::status),
             personas: self.personas(),
             routes: self.routes(),
         }
-    }
-
-    /// Where `persona` goes now.
-    fn route_of(&self, p: &Persona) -> Route {
-        let own = |runtime| Route {
-            persona: p.name.clone(),
-            runtime,
-            model: p.model.clone(),
-            fallback: None,
-        };
-        if Runtime::of(&p.model) == Runtime::Embedded {
-            return own(Runtime::Embedded);
-        }
-        if self.inner.embedded.is_none() {
-            return own(Runtime::Ollama);
-        }
-        let fallback = |why: String| Route {
-            persona: p.name.clone(),
-            runtime: Runtime::Embedded,
-            model: self.inner.default_model.clone(),
-            fallback: Some(why),
-        };
-        match self.inner.mode {
-            Mode::Ollama => own(Runtime::Ollama),
-            Mode::Embedded => fallback("TELOS_LLM=embedded".into()),
-            Mode::Auto => {
-                let ollama = &self.inner.ollama;
-                let status = ollama.status();
-                if !status.seen {
-                    return own(Runtime::Ollama);
-                }
-                if status.offline.is_some() {
-                    return fallback(format!("Ollama does not answer at {}", status.host));
-                }
-                match &status.installed {
-                    Some(models) if !models.iter().any(|(m, _)| same_tag(m, &p.model)) => {
-                        fallback(format!(
-                            "{} is not installed in Ollama (`ollama pull {}`)",
-                            p.model, p.model
-                        ))
-                    }
-                    _ => own(Runtime::Ollama),
-                }
-            }
-        }
-    }
-
-    /// Routes every persona again and gives each scheduler the personas it serves (with the
-    /// model that answers them). Cheap when nothing changed.
-    pub fn reroute(&self) {
-        let personas = self.personas();
-        let routes: Vec<Route> = personas.iter().map(|p| self.route_of(p)).collect();
-        let mut for_ollama = Vec::new();
-        let mut for_embedded: Vec<Persona> = Vec::new();
-        for (p, r) in personas.iter().zip(&routes) {
-            let mut p = p.clone();
-            match r.runtime {
-                Runtime::Ollama => for_ollama.push(p),
-                Runtime::Embedded => {
-                    if r.fallback.is_some() {
-                        // The footprint is the embedded model's, which its scheduler reads
-                        // from the file: the codex's VRAM estimate says nothing of it.
-                        p.size = Bytes(0);
-                    }
-                    p.model = r.model.clone();
-                    for_embedded.push(p);
-                }
-            }
-        }
-        // Personas that share a model keep it as long as the most lasting of them would.
-        for p in 0..for_embedded.len() {
-            let (keep, priority) = for_embedded
-                .iter()
-                .filter(|q| q.model == for_embedded[p].model)
-                .fold((KeepAlive::Zero, i32::MIN), |(k, pr), q| {
-                    (longer(k, q.keep_alive), pr.max(q.priority))
-                });
-            for_embedded[p].keep_alive = keep;
-            for_embedded[p].priority = priority;
-        }
-        if self.inner.ollama.personas() != for_ollama {
-            self.inner.ollama.set_personas(for_ollama);
-        }
-        if let Some(e) = &self.inner.embedded
-            && e.personas() != for_embedded
-        {
-            e.set_personas(for_embedded);
-        }
-        *self.inner.routes.lock().unwrap_or_else(|e| e.into_inner()) = routes;
-    }
-
-    /// Asks Ollama (and the embedded runtime) what is loaded now, and routes again.
-    pub async fn refresh(&self) {
-        self.inner.ollama.refresh().await;
-        if let Some(e) = &self.inner.embedded {
-            e.refresh().await;
-        }
-        self.reroute();
-    }
-
-    /// The route for `persona`, having asked Ollama once if it never was.
-    pub async fn route(&self, persona: &str) -> Result<Route> {
-        if !self.inner.ollama.status().seen && self.inner.mode == Mode::Auto {
-            self.inner.ollama.refresh().await;
-        }
-        self.reroute();
-        self.routes()
-            .into_iter()
-            .find(|r| r.persona.eq_ignore_ascii_case(persona))
-            .ok_or_else(|| Error::NoPersona {
-                name: persona.to_string(),
-                known: self
-                    .personas()
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-    }
-
-    fn scheduler(&self, runtime: Runtime) -> &Scheduler {
-        match (runtime, &self.inner.embedded) {
-            (Runtime::Embedded, Some(e)) => e,
-            _ => &self.inner.ollama,
-        }
-    }
-
-    /// Streams `persona`'s reply to `messages`, with `format` (a JSON schema) when the reply
-    /// must be JSON of that shape.
-    pub async fn chat(
-        &self,
-        persona: &str,
-        messages: Vec<Message>,
-        format: Option<serde_json::Value>,
-    ) -> Result<Reply> {
-        let route = self.route(persona).await?;
-        let scheduler = self.scheduler(route.runtime);
-        let stream = match format {
-            Some(schema) => scheduler.chat_json(persona, messages, schema).await?,
-            None => scheduler.chat(persona, messages).await?,
-        };
-        Ok(Reply { stream, route })
     }
 
     /// Lets a dialogue's sides share a model (the user allows it): see [`Runtimes::chat_beside`].
@@ -343,11 +236,12 @@ impl Runtimes {
 
     /// Whether `route`'s model is loaded on its runtime now.
     fn is_loaded(&self, route: &Route) -> bool {
-        self.scheduler(route.runtime)
-            .status()
-            .models
-            .iter()
-            .any(|m| m.model == route.model && m.state == crate::live::ModelState::Loaded)
+        self.scheduler(route).is_ok_and(|s| {
+            s.status()
+                .models
+                .iter()
+                .any(|m| m.model == route.model && m.state == crate::live::ModelState::Loaded)
+        })
     }
 
     /// `persona`'s turn in a dialogue beside `partner`: as [`Runtimes::chat`], except that
@@ -374,7 +268,7 @@ impl Runtimes {
     /// that needs only idle models gone and nothing waits (see [`Scheduler::prepare`]).
     pub async fn prepare(&self, persona: &str) -> Result<bool> {
         let route = self.route(persona).await?;
-        self.scheduler(route.runtime).prepare(persona).await
+        self.scheduler(&route)?.prepare(persona).await
     }
 
     /// Keeps up with both runtimes until `shutdown` resolves (each scheduler's loop), and
@@ -382,7 +276,9 @@ impl Runtimes {
     /// loaded on the embedded runtime, and go back to Ollama when it returns.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         let shutdown = shutdown.shared();
-        let mut changes = self.inner.ollama.watch();
+        let mut changes = Watch {
+            receivers: self.inner.hosts.iter().map(Scheduler::watch).collect(),
+        };
         let follow = {
             let shutdown = shutdown.clone();
             async move {
@@ -406,42 +302,43 @@ impl Runtimes {
                 e.run(shutdown.clone()).await;
             }
         };
-        futures::join!(self.inner.ollama.run(shutdown.clone()), embedded, follow);
+        let hosts =
+            futures::future::join_all(self.inner.hosts.iter().map(|h| h.run(shutdown.clone())));
+        futures::join!(hosts, embedded, follow);
     }
 
-    /// Waits until either runtime's status changes (coalesced).
+    /// Waits until any runtime's status changes (coalesced).
     pub fn watch(&self) -> Watch {
         Watch {
-            ollama: self.inner.ollama.watch(),
-            embedded: self.inner.embedded.as_ref().map(Scheduler::watch),
+            receivers: self
+                .inner
+                .hosts
+                .iter()
+                .chain(&self.inner.embedded)
+                .map(Scheduler::watch)
+                .collect(),
         }
     }
 }
 
-/// Changes of either runtime's status.
+/// Changes of the runtimes' status.
 pub struct Watch {
-    ollama: tokio::sync::watch::Receiver<Status>,
-    embedded: Option<tokio::sync::watch::Receiver<Status>>,
+    receivers: Vec<tokio::sync::watch::Receiver<Status>>,
 }
 
 impl Watch {
     /// Marks the current status seen.
     pub fn mark_seen(&mut self) {
-        self.ollama.borrow_and_update();
-        if let Some(e) = &mut self.embedded {
-            e.borrow_and_update();
+        for r in &mut self.receivers {
+            r.borrow_and_update();
         }
     }
 
     /// Resolves at the next change; an error when the runtimes are gone.
     pub async fn changed(&mut self) -> std::result::Result<(), ()> {
-        match &mut self.embedded {
-            Some(e) => tokio::select! {
-                r = self.ollama.changed() => r.map_err(drop),
-                r = e.changed() => r.map_err(drop),
-            },
-            None => self.ollama.changed().await.map_err(drop),
-        }
+        let each = self.receivers.iter_mut().map(|r| Box::pin(r.changed()));
+        let (first, _, _) = futures::future::select_all(each).await;
+        first.map_err(drop)
     }
 }
 
