@@ -4,7 +4,9 @@
 //!    the same dir); goal p50 ≤ 3×;
 //! 2. slot lookup through a 5-deep delegation chain vs a slot the receiver holds; goal ≤ 2×;
 //! 3. 10,000 objects created in one cycle vs SQLite (WAL, synchronous=FULL) inserting the same
-//!    rows in one transaction; goal ≤ 10×.
+//!    rows in one transaction; goal ≤ 10×;
+//! 4. a one-object commit on a SurrealDB server on this machine (SurrealKV on disk, reached
+//!    over ws:// on 127.0.0.1) vs the embedded store's, p50 (reported).
 //!
 //! Run: `cargo bench --workspace --bench image_bench --profile dev` (dependencies are
 //! optimised in the dev profile, so this reuses the test build). `TELOS_BENCH_SCALE=0.1`
@@ -43,6 +45,20 @@ fn ratio_line(what: &str, ours: Duration, base: Duration, goal: Option<f64>) {
     println!("{what}: {} vs {} → {r:.2}× ({verdict})", ms(ours), ms(base));
 }
 
+/// `n` cycles each setting one slot of ALFRED, timed from begin to commit.
+async fn one_object_commits(image: &telos_image::Image, n: usize) -> Vec<Duration> {
+    let id = image.resolve("ALFRED").expect("ALFRED").id.clone();
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        let mut c = image.begin("bench");
+        c.set_slot(&id, "counter", json!(i)).expect("set");
+        c.commit().await.expect("commit");
+        samples.push(t.elapsed());
+    }
+    samples
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -63,20 +79,23 @@ fn main() {
     }
     let commits = rt.block_on(async {
         let telos = open_on_disk(&dir.path().join("data")).await;
-        let image = telos.image();
-        let id = image.resolve("ALFRED").expect("ALFRED").id.clone();
-        let mut samples = Vec::with_capacity(n);
-        for i in 0..n {
-            let t = Instant::now();
-            let mut c = image.begin("bench");
-            c.set_slot(&id, "counter", json!(i)).expect("set");
-            c.commit().await.expect("commit");
-            samples.push(t.elapsed());
-        }
+        let samples = one_object_commits(telos.image(), n).await;
         telos.shutdown().await.expect("shutdown");
         samples
     });
-    let (mut floor, mut commits) = (floor, commits);
+    // 4's server side, measured beside 1: the same loop on a local server.
+    let served = rt.block_on(async {
+        let server = telos_tests::surreal_server::SurrealServer::start_with(&format!(
+            "surrealkv://{}",
+            dir.path().join("server").display()
+        ));
+        let image = telos_image::Image::open(&server.endpoint(), &server.options("bench"))
+            .await
+            .expect("the image on the server");
+        telos_core::persona::awaken(&image).await.expect("awaken");
+        one_object_commits(&image, n).await
+    });
+    let (mut floor, mut commits, mut served) = (floor, commits, served);
     ratio_line(
         "durable one-object commit p50 vs write+fsync 4 KiB p50",
         percentile(&mut commits, 0.5),
@@ -87,6 +106,13 @@ fn main() {
         "  (p95: commit {}, fsync floor {})",
         ms(percentile(&mut commits, 0.95)),
         ms(percentile(&mut floor, 0.95))
+    );
+
+    ratio_line(
+        "one-object commit p50 on a local SurrealDB server (ws://127.0.0.1, SurrealKV) vs embedded",
+        percentile(&mut served, 0.5),
+        percentile(&mut commits, 0.5),
+        None,
     );
 
     // 2. Lookup through 5 parents vs a slot on the receiver.

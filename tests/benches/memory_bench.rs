@@ -3,10 +3,12 @@
 //! synthetic unit vectors (100k and 1M), and real MiniLM vectors of a real text corpus (100k
 //! and 1M passages of the sources and docs on this machine; see [`real`]). Then end-to-end ingest
 //! of a ≥ 10 MB mixed corpus through `Memory::ingest_file`: wall time, chunks/s, peak RSS.
+//! Then recall p50 with memory on an S3 server on this machine (moto's, `TELOS_MEMORY_URI`)
+//! against the same memory on local disk (part `s3`).
 //!
 //! Run: `cargo bench --workspace --bench memory_bench --profile dev`. `TELOS_BENCH_SCALE`
 //! scales every size (0.1 for a short run); `TELOS_BENCH_PARTS` picks parts (a comma list of
-//! `ingest`, `synthetic`, `real`; all by default) and `TELOS_BENCH_VECTORS` the synthetic
+//! `ingest`, `synthetic`, `real`, `s3`; all by default) and `TELOS_BENCH_VECTORS` the synthetic
 //! sizes (a comma list, e.g. `100000`); `TELOS_BENCH_TUNINGS` adds searches with other
 //! settings: a comma list of `key=value` joined by `+`, keys `ef` (HNSW candidate list, at
 //! least k × refine or LanceDB refuses), `nprobes` and `refine`, e.g. `ef=80,nprobes=40+ef=80`;
@@ -314,6 +316,76 @@ async fn run() {
     if runs("real") {
         real(&root, &model, scale).await;
     }
+    if runs("s3") {
+        s3_recall(&root, &model, scale).await;
+    }
+}
+
+/// Recall p50 with memory in an S3 bucket (moto's server on 127.0.0.1) vs on local disk: the
+/// same documents ingested into each, the same queries.
+async fn s3_recall(root: &Path, model: &Arc<dyn Embedder>, scale: f64) {
+    let corpus = mixed_corpus(root, (2_000_000.0 * scale.min(1.0)) as u64);
+    let s3 = telos_tests::moto::Moto::start();
+    s3.bucket("bench");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = telos_image::Image::in_memory().await.expect("image");
+    telos_core::persona::awaken(&image).await.expect("awaken");
+    let brick = image.resolve("BRICK").expect("BRICK").id.clone();
+    let open = |at: PathBuf, options: Vec<(String, String)>| {
+        let mut config = MemoryConfig::new(at);
+        config.storage_options = options;
+        let shared = model.clone();
+        config.embedder = Arc::new(move || Ok(shared.clone()));
+        Memory::open(image.clone(), config)
+    };
+    let local = open(dir.path().join("memory"), Vec::new())
+        .await
+        .expect("memory on disk");
+    let remote = open("s3://bench/memory".into(), s3.storage_options())
+        .await
+        .expect("memory on S3");
+    let mut chunks = 0;
+    for file in &corpus {
+        // The second ingest of a file finds its document in the image: chunks are copied
+        // into the other table by reconciling below.
+        if let Ok(r) = local.ingest_file(&brick, file, &|_| {}).await {
+            chunks += r.chunks;
+        }
+    }
+    remote
+        .reconcile()
+        .await
+        .expect("the S3 table filled from the image");
+    let queries = [
+        "how is the index built",
+        "what does the scheduler unload first",
+        "error handling of a failed commit",
+        "reading a PDF file",
+        "the persona's codex",
+    ];
+    let time = |memory: Memory| {
+        let brick = brick.clone();
+        async move {
+            let mut samples = Vec::new();
+            for round in 0..10 {
+                for q in queries {
+                    let t = Instant::now();
+                    let hits = memory.recall(Some(&brick), q, K).await.expect("recall");
+                    if round > 0 {
+                        samples.push(t.elapsed().as_secs_f64() * 1e3);
+                    }
+                    std::hint::black_box(hits);
+                }
+            }
+            percentile(&mut samples, 0.5)
+        }
+    };
+    let (disk, bucket) = (time(local).await, time(remote).await);
+    println!(
+        "recall p50 with memory on an S3 server (moto on 127.0.0.1) vs local disk, {chunks} chunks: \
+         {bucket:.1} ms vs {disk:.1} ms → {:.1}× (reported)",
+        bucket / disk
+    );
 }
 
 /// End to end: files → memory, one cycle per document.

@@ -5,7 +5,10 @@ use std::path::Path;
 pub mod bench;
 pub mod hub_stub;
 pub mod learn;
+pub mod local_server;
+pub mod moto;
 pub mod ollama_stub;
+pub mod surreal_server;
 
 use serde_json::Value;
 use telos_core::{Config, Telos};
@@ -13,10 +16,24 @@ use telos_image::{Image, Object};
 
 /// Opens Telos on embedded SurrealKV in `dir`, as the product does — with the personas on
 /// Ollama alone (`TELOS_LLM=ollama`), which no one runs here: these tests are of the desk,
-/// not of the models (the embedded runtime's are in `tests/llm`).
+/// not of the models (the embedded runtime's are in `tests/llm`). With
+/// `TELOS_TEST_IMAGE=server` the image is on the test SurrealDB server instead.
 pub async fn open_on_disk(dir: &Path) -> Telos {
     let mut config = Config::from_data_dir(dir);
     config.llm = telos_core::scheduler::Mode::Ollama;
+    if surreal_server::images_on_server() {
+        // The image on the shared server, in a database of its own per data dir (so a
+        // reopened data dir finds its image again).
+        let server = surreal_server::shared();
+        let name = format!("d{:016x}", {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            dir.hash(&mut h);
+            h.finish()
+        });
+        config.endpoint = Some(server.endpoint());
+        config.store = server.options(&name);
+    }
     Telos::open(config)
         .await
         .unwrap_or_else(|e| panic!("opening {}: {e}", dir.display()))
@@ -36,9 +53,18 @@ pub async fn new_object(image: &Image, name: &str) {
     .unwrap_or_else(|e| panic!("making {name}: {e}"));
 }
 
-/// A fresh awakened in-memory image.
+/// A fresh awakened in-memory image (on the test SurrealDB server, in a database of its own,
+/// when `TELOS_TEST_IMAGE=server`).
 pub async fn awake_in_memory() -> Image {
-    let image = Image::in_memory().await.expect("in-memory image");
+    let image = if surreal_server::images_on_server() {
+        let server = surreal_server::shared();
+        let options = server.options(&surreal_server::fresh_database());
+        Image::open(&server.endpoint(), &options)
+            .await
+            .expect("an image on the test server")
+    } else {
+        Image::in_memory().await.expect("in-memory image")
+    };
     telos_core::persona::awaken(&image)
         .await
         .expect("awakening");

@@ -3,7 +3,7 @@
 use super::*;
 
 /// A long text of short numbered paragraphs (many chunks): tides, or else winds.
-fn almanac(tides: bool, entries: usize) -> String {
+pub(crate) fn almanac(tides: bool, entries: usize) -> String {
     let (what, subjects, places) = if tides {
         (
             "Tide",

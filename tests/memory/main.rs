@@ -5,6 +5,7 @@ mod backends;
 mod concepts;
 mod hyper;
 mod index;
+mod s3;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

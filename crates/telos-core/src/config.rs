@@ -50,6 +50,9 @@ pub struct Config {
     /// The reference trainer's venv (`TELOS_TRAINER_VENV`, default ~/.cache/telos-trainer,
     /// installed by `scripts/setup-trainer`).
     pub trainer_venv: PathBuf,
+    /// Memory on object storage (`TELOS_MEMORY_URI=s3://BUCKET/PATH`, with LanceDB's storage
+    /// options from the environment's `AWS_*` variables); `None`: `DATA_DIR/memory`.
+    pub memory_uri: Option<String>,
     /// Rows past which memory builds its IVF index (`TELOS_INDEX_THRESHOLD`, default 20,000).
     pub index_threshold: usize,
     /// The dimension of symbols' hypervectors (`TELOS_VSA_DIM`, default 10,000; changing it
@@ -81,6 +84,7 @@ impl Config {
             trainer: None,
             trainer_venv: default_trainer_venv(),
             memory_versions_keep: telos_memory::DEFAULT_VERSIONS_KEEP,
+            memory_uri: None,
             index_threshold: telos_memory::index::DEFAULT_THRESHOLD,
             vsa_dim: telos_vsa::DEFAULT_DIM,
         }
@@ -140,6 +144,14 @@ impl Config {
                 100..,
                 "a number of cycle records, 100 or more",
             )?;
+        }
+        if let Some(uri) = var("TELOS_MEMORY_URI") {
+            let uri = uri.trim().trim_end_matches('/').to_owned();
+            telos_memory::location::check_uri(&uri).map_err(|reason| Error::Config {
+                name: "TELOS_MEMORY_URI".into(),
+                reason,
+            })?;
+            config.memory_uri = Some(uri);
         }
         if let Some(text) = var("TELOS_INDEX_THRESHOLD") {
             config.index_threshold = number(
@@ -225,6 +237,21 @@ impl Config {
             config.store.remote_user = Some((user, pass));
         }
         config.store.allow_cleartext = var("TELOS_DB_ALLOW_CLEARTEXT").is_some_and(|v| v == "1");
+        if let Some(name) = var("TELOS_DB_NAME") {
+            let name = name.trim();
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(Error::Config {
+                    name: "TELOS_DB_NAME".into(),
+                    reason: format!(
+                        "{name:?} is not a database name (letters, digits, _ and - only)"
+                    ),
+                });
+            }
+            config.store.database = name.to_owned();
+        }
         Ok(config)
     }
 

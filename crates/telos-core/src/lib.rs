@@ -138,10 +138,27 @@ impl Telos {
     pub async fn open(config: Config) -> Result<Self> {
         let lock = DataDirLock::acquire(&config.data_dir)?;
         let supervisor = Supervisor::new();
-        let image = Image::open(&config.endpoint(), &config.store).await?;
+        let endpoint = config.endpoint();
+        let image = Image::open(&endpoint, &config.store).await?;
+        if !endpoint.is_embedded() {
+            // Other processes may write to a server's image: follow their commits.
+            let live = image.clone();
+            supervisor.service("image live view", move |shutdown| {
+                let live = live.clone();
+                async move {
+                    tokio::select! {
+                        followed = live.follow() => followed.map_err(|e| e.to_string()),
+                        () = shutdown.wait() => Ok(()),
+                    }
+                }
+            });
+        }
         let awakening = telos_persona::awaken(&image).await?;
-        let mut memory_config =
-            MemoryConfig::with_backend(config.data_dir.join("memory"), config.embedder.clone());
+        let memory_dir = config
+            .memory_uri
+            .as_ref()
+            .map_or_else(|| config.data_dir.join("memory"), PathBuf::from);
+        let mut memory_config = MemoryConfig::with_backend(memory_dir, config.embedder.clone());
         memory_config.supervisor = supervisor.clone();
         memory_config.versions_keep = config.memory_versions_keep;
         memory_config.index_threshold = config.index_threshold;

@@ -86,6 +86,9 @@ pub enum Error {
         #[source]
         source: Box<surrealdb::Error>,
     },
+    /// The live view of a server's image lost its subscription (the connection closed).
+    #[error("the live view of {endpoint} ended: its connection closed")]
+    LiveEnded { endpoint: String },
     #[error("cannot open image store {endpoint}: {source}")]
     StoreOpen {
         endpoint: String,

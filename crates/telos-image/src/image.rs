@@ -16,6 +16,7 @@ use crate::store::{Endpoint, Relink, Store, StoreOptions, Write};
 
 mod dump;
 mod history;
+mod live;
 mod writable;
 pub use dump::Dump;
 pub use history::ClaimGuard;
@@ -91,6 +92,9 @@ struct Inner {
     /// A test seam: the next commit that reaches the store is written, then reported as
     /// unconfirmed (as a remote server's dropped connection would).
     unconfirm_next: std::sync::atomic::AtomicBool,
+    /// The cycle records this process wrote lately, as (id, content hash): the live view
+    /// does not announce them again.
+    own: Mutex<std::collections::VecDeque<(String, u64)>>,
 }
 
 /// The living image. Cloning is shallow: every clone is the same image.
@@ -138,6 +142,7 @@ impl Image {
                     _ => None,
                 }),
                 unconfirm_next: Default::default(),
+                own: Mutex::default(),
             }),
         })
     }
@@ -357,6 +362,9 @@ impl Image {
             });
             original
         });
+        for r in std::iter::once(&record).chain(&resolved) {
+            self.remember_own(r);
+        }
         let checked = self
             .may_commit()
             .and_then(|()| self.check_against_committed(&finals));

@@ -44,4 +44,4 @@ pub use object::{
     now_ms,
 };
 pub use send::{BoxFuture, DoesNotUnderstand, Invocation, Invoker, NoInvoker, RefuseNotUnderstood};
-pub use store::{Endpoint, StoreOptions};
+pub use store::{DATABASE, Endpoint, StoreOptions};

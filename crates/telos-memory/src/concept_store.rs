@@ -91,14 +91,14 @@ impl ConceptStore {
     /// Opens (creating if needed) the table under `dir`. A table of another layout is dropped
     /// and made again empty: reconciling refills it from the image.
     pub async fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, &[]).await
+    }
+
+    /// [`ConceptStore::open`] with storage options for object storage (see `location.rs`).
+    pub async fn open_with(dir: &Path, options: &[(String, String)]) -> Result<Self> {
         let path = Arc::new(dir.to_owned());
         let err = |e| store_error(&path, e);
-        std::fs::create_dir_all(dir).map_err(|e| Error::read(dir, e))?;
-        let uri = dir.to_str().ok_or_else(|| Error::Unsupported {
-            path: dir.to_owned(),
-            detected: "a memory dir whose path is not UTF-8".into(),
-        })?;
-        let db: Connection = lancedb::connect(uri).execute().await.map_err(err)?;
+        let db: Connection = crate::location::connect(dir, options).await?;
         let names = db.table_names().execute().await.map_err(err)?;
         if names.iter().any(|n| n == TABLE) {
             let table = db.open_table(TABLE).execute().await.map_err(err)?;

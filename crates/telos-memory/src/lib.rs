@@ -29,6 +29,7 @@ pub mod hyper;
 pub mod index;
 pub mod ingest;
 mod kernels;
+pub mod location;
 pub mod ollama;
 pub mod read;
 pub mod reader;
@@ -63,8 +64,12 @@ pub type EmbedderLoader = Arc<dyn Fn() -> Result<Arc<dyn Embedder>> + Send + Syn
 /// How memory is set up.
 #[derive(Clone)]
 pub struct MemoryConfig {
-    /// The LanceDB dir (`DATA_DIR/memory` in the product).
+    /// The LanceDB dir (`DATA_DIR/memory` in the product), or object storage
+    /// (`s3://BUCKET/PATH`: `TELOS_MEMORY_URI`; see `location.rs`).
     pub dir: PathBuf,
+    /// LanceDB's storage options for object storage (endpoint, region, credentials); the
+    /// environment's `AWS_*` variables fill in what these do not say.
+    pub storage_options: Vec<(String, String)>,
     /// Larger files are refused before they are read.
     pub max_document_bytes: u64,
     pub index_kind: IndexKind,
@@ -99,6 +104,7 @@ impl MemoryConfig {
     pub fn with_backend(dir: impl Into<PathBuf>, backend: ollama::Backend) -> Self {
         Self {
             dir: dir.into(),
+            storage_options: Vec::new(),
             max_document_bytes: read::MAX_DOCUMENT_BYTES,
             index_kind: IndexKind::IvfHnswSq,
             index_threshold: index::DEFAULT_THRESHOLD,
@@ -152,41 +158,45 @@ impl Memory {
     /// (`memory.damaged-TIME` beside it, nothing deleted) and an empty one takes its place:
     /// reconciling then rebuilds it from the chunks the image holds.
     pub async fn open(image: Image, config: MemoryConfig) -> Result<Self> {
-        let (store, rebuilt) = match open_readable(&config.dir).await {
+        let (dir, options) = (&config.dir, config.storage_options.as_slice());
+        let remote = location::is_object_store(dir);
+        let (store, rebuilt) = match open_readable(dir, options).await {
             Ok(store) => (store, None),
+            // Nothing is moved aside on object storage: the error says what is wrong.
+            Err(damage) if remote => return Err(damage),
             Err(damage) => {
-                let aside = config.dir.with_file_name(format!(
+                let aside = dir.with_file_name(format!(
                     "{}.damaged-{}",
-                    config
-                        .dir
-                        .file_name()
+                    dir.file_name()
                         .map_or("memory".into(), |n| n.to_string_lossy()),
                     telos_image::now_ms()
                 ));
-                std::fs::rename(&config.dir, &aside).map_err(|e| Error::read(&config.dir, e))?;
+                std::fs::rename(dir, &aside).map_err(|e| Error::read(dir, e))?;
                 let why = format!(
                     "memory at {} could not be read ({damage}); it was moved to {} and is rebuilt from the image",
-                    config.dir.display(),
+                    dir.display(),
                     aside.display()
                 );
                 tracing::warn!("{why}");
-                (store::Store::open(&config.dir).await?, Some(why))
+                (store::Store::open_with(dir, options).await?, Some(why))
             }
         };
         // The symbols' and concepts' tables are made again from the image too: one that
         // cannot be opened is set aside and started anew.
-        let hyper = match hyper::HyperStore::open(&config.dir, config.vsa_dim).await {
+        let hyper = match hyper::HyperStore::open_with(dir, config.vsa_dim, options).await {
             Ok(h) => h,
+            Err(e) if remote => return Err(e),
             Err(e) => {
-                set_aside(&config.dir, hyper::TABLE, &e)?;
-                hyper::HyperStore::open(&config.dir, config.vsa_dim).await?
+                set_aside(dir, hyper::TABLE, &e)?;
+                hyper::HyperStore::open_with(dir, config.vsa_dim, options).await?
             }
         };
-        let concepts = match concept_store::ConceptStore::open(&config.dir).await {
+        let concepts = match concept_store::ConceptStore::open_with(dir, options).await {
             Ok(c) => c,
+            Err(e) if remote => return Err(e),
             Err(e) => {
-                set_aside(&config.dir, concept_store::TABLE, &e)?;
-                concept_store::ConceptStore::open(&config.dir).await?
+                set_aside(dir, concept_store::TABLE, &e)?;
+                concept_store::ConceptStore::open_with(dir, options).await?
             }
         };
         Ok(Self {
@@ -277,8 +287,11 @@ fn set_aside(dir: &std::path::Path, table: &str, why: &Error) -> Result<()> {
 }
 
 /// Opens the table and reads every row's id (which touches each of its data files).
-async fn open_readable(dir: &std::path::Path) -> Result<store::Store> {
-    let store = store::Store::open(dir).await?;
+async fn open_readable(
+    dir: &std::path::Path,
+    options: &[(String, String)],
+) -> Result<store::Store> {
+    let store = store::Store::open_with(dir, options).await?;
     store.chunk_ids().await?;
     Ok(store)
 }

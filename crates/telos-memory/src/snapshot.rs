@@ -28,6 +28,14 @@ impl Memory {
     /// Holds memory's files (waiting for a tidy-up under way to end) and tags every table's
     /// current version `backup-CYCLE`, dropping the tags of earlier backups.
     pub async fn hold_for_backup(&self, cycle: &str) -> Result<Held> {
+        let dir = self.inner.store.path();
+        if crate::location::is_object_store(dir) {
+            return Err(Error::Unsupported {
+                path: dir.to_owned(),
+                detected: "memory on object storage: `telos backup` copies a local memory dir;                            back the bucket up with its own tools (versioning, replication)"
+                    .into(),
+            });
+        }
         let files = Arc::clone(&self.inner.files).read_owned().await;
         let tag = format!("{TAG_PREFIX}{cycle}");
         let mut versions = Vec::new();

@@ -55,6 +55,9 @@ impl Image {
     /// Writes cycle records (new, or a suspended one resolved) in one transaction, and tells
     /// cycle subscribers.
     pub(crate) async fn rewrite_records(&self, records: &[CycleRecord]) -> Result<()> {
+        for r in records {
+            self.remember_own(r);
+        }
         self.inner.store.record_cycles(records).await?;
         for r in records {
             // No receivers is normal (nobody is watching); that is the only send error.

@@ -93,6 +93,9 @@ fn is_loopback(authority_and_path: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The database an image lives in on a server, unless `TELOS_DB_NAME` says otherwise.
+pub const DATABASE: &str = "image";
+
 /// Cycle records a store keeps by default (`TELOS_HISTORY_KEEP`).
 pub const DEFAULT_HISTORY_KEEP: usize = 20_000;
 
@@ -109,6 +112,9 @@ pub struct StoreOptions {
     pub remote_user: Option<(String, String)>,
     /// The user allows credentials over `ws://` to a server not on this machine.
     pub allow_cleartext: bool,
+    /// The database on a server that holds this image (`TELOS_DB_NAME`, default `image`):
+    /// several images may share one server, each in its own database.
+    pub database: String,
     /// Cycle records kept: past this many, the oldest settled ones (committed, or aborted
     /// and not waiting to be resumed) are deleted; a suspended cycle stays until resolved.
     pub history_keep: usize,
@@ -121,6 +127,7 @@ impl Default for StoreOptions {
             memtable_bytes: 128 * 1024 * 1024,
             remote_user: None,
             allow_cleartext: false,
+            database: DATABASE.to_owned(),
             history_keep: DEFAULT_HISTORY_KEEP,
         }
     }

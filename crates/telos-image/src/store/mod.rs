@@ -5,6 +5,7 @@
 //! into a float and reorder object keys).
 
 mod endpoint;
+mod live;
 mod rows;
 mod write;
 
@@ -19,11 +20,10 @@ use surrealdb_core::kvs::Datastore;
 use crate::error::{Error, Result};
 use crate::object::ObjectId;
 
-pub use endpoint::{Endpoint, StoreOptions};
+pub use endpoint::{DATABASE, Endpoint, StoreOptions};
 pub(crate) use write::{Relink, Write};
 
 const NAMESPACE: &str = "telos";
-const DATABASE: &str = "image";
 pub(super) const CONFLICT_MARK: &str = "telos-conflict:";
 
 #[derive(Clone)]
@@ -37,6 +37,8 @@ enum Conn {
 pub(crate) struct Store {
     conn: Conn,
     endpoint: Arc<str>,
+    /// The database it uses (embedded stores: always [`DATABASE`]).
+    database: Arc<str>,
 }
 
 /// Values this large or larger would go to SurrealKV's value log: larger than any object.
@@ -109,9 +111,14 @@ impl Store {
                 Conn::Remote(db)
             }
         };
+        let database = match endpoint {
+            Endpoint::Remote { .. } => options.database.as_str(),
+            _ => DATABASE,
+        };
         let store = Self {
             conn,
             endpoint: name.into(),
+            database: database.into(),
         };
         store.use_ns().await?;
         // An object's record key is its oid, so the oid needs no index of its own (images made
@@ -136,8 +143,8 @@ impl Store {
 
     async fn use_ns(&self) -> Result<()> {
         let res = match &self.conn {
-            Conn::Local(db, _) => db.use_ns(NAMESPACE).use_db(DATABASE).await,
-            Conn::Remote(db) => db.use_ns(NAMESPACE).use_db(DATABASE).await,
+            Conn::Local(db, _) => db.use_ns(NAMESPACE).use_db(&*self.database).await,
+            Conn::Remote(db) => db.use_ns(NAMESPACE).use_db(&*self.database).await,
         };
         res.map(|_| ()).map_err(|source| self.err(source))
     }

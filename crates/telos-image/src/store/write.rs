@@ -37,7 +37,7 @@ pub(crate) enum Relink<'a> {
 impl Store {
     /// Every object with its parents, for the in-memory view.
     pub(crate) async fn load_all(&self) -> Result<Vec<Object>> {
-        let mut results = self
+        let results = self
             .run(
                 "SELECT oid, name, slots, methods, version, created, updated FROM object;
                  SELECT record::id(in) AS child, record::id(out) AS parent, priority
@@ -47,33 +47,44 @@ impl Store {
                 json!({}),
             )
             .await?;
-        let links: Vec<LinkRow> = decode(results.pop().unwrap_or_default(), "links")?;
-        let edges: Vec<EdgeRow> = decode(results.pop().unwrap_or_default(), "delegates")?;
-        let rows: Vec<Row> = decode(results.pop().unwrap_or_default(), "objects")?;
-        let mut objects: indexmap::IndexMap<String, Object> = indexmap::IndexMap::new();
-        for row in rows {
-            let object = row.into_object()?;
-            objects.insert(object.id.to_string(), object);
-        }
-        for edge in edges {
-            let Some(parent) = ObjectId::parse(&edge.parent) else {
-                continue;
-            };
-            if let Some(child) = objects.get_mut(&edge.child) {
-                child.parents.push(parent);
-            }
-        }
-        for link in links {
-            let Some(to) = ObjectId::parse(&link.to) else {
-                continue;
-            };
-            if let Some(from) = objects.get_mut(&link.from) {
-                from.links.entry(link.relation).or_default().push(to);
-            }
-        }
-        Ok(objects.into_values().collect())
+        objects_from(results)
     }
+}
 
+/// The objects of a query whose last three results are object rows, their `delegates` edges
+/// (in priority order) and their `link` edges (in position order).
+pub(super) fn objects_from(mut results: Vec<Value>) -> Result<Vec<Object>> {
+    let links: Vec<LinkRow> = decode(results.pop().unwrap_or_default(), "links")?;
+    let edges: Vec<EdgeRow> = decode(results.pop().unwrap_or_default(), "delegates")?;
+    let rows: Vec<Row> = decode(results.pop().unwrap_or_default(), "objects")?;
+    let mut objects = Vec::with_capacity(rows.len());
+    for row in rows {
+        objects.push(row.into_object()?);
+    }
+    attach(&mut objects, edges, links);
+    Ok(objects)
+}
+
+/// Gives `objects` their parents and links; edges from objects not among them are skipped.
+fn attach(objects: &mut [Object], edges: Vec<EdgeRow>, links: Vec<LinkRow>) {
+    let at: std::collections::HashMap<String, usize> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.id.to_string(), i))
+        .collect();
+    for edge in edges {
+        if let (Some(parent), Some(&i)) = (ObjectId::parse(&edge.parent), at.get(&edge.child)) {
+            objects[i].parents.push(parent);
+        }
+    }
+    for link in links {
+        if let (Some(to), Some(&i)) = (ObjectId::parse(&link.to), at.get(&link.from)) {
+            objects[i].links.entry(link.relation).or_default().push(to);
+        }
+    }
+}
+
+impl Store {
     /// Writes one cycle's changes and its record in a single transaction. Each changed object's
     /// stored version must still be the version the cycle started from, or nothing is written.
     /// `resolved` is a suspended cycle's record, rewritten in the same transaction because this

@@ -125,21 +125,7 @@ pub fn replay_hosts(
             },
         });
     }
-    let mut report = total.unwrap_or_else(|| Report {
-        policy: how.name().into(),
-        requests: 0,
-        refused: 0,
-        loads: 0,
-        unloads: 0,
-        bytes_loaded: Bytes(0),
-        total_wait_s: 0.0,
-        p95_wait_s: 0.0,
-        peak_vram: Bytes(0),
-        budget: Bytes(0),
-        pinned_evictions: 0,
-        makespan_s: 0.0,
-        hosts: Vec::new(),
-    });
+    let mut report = total.unwrap_or_else(|| Report::blank(how, 0, Bytes(0)));
     waits.sort_by(f64::total_cmp);
     report.total_wait_s = waits.iter().sum();
     report.p95_wait_s = p95(&waits);

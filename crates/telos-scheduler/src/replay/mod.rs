@@ -134,6 +134,27 @@ pub struct Report {
     pub hosts: Vec<HostLoad>,
 }
 
+impl Report {
+    /// A report of nothing done yet.
+    fn blank(how: Replay, requests: usize, budget: Bytes) -> Self {
+        Self {
+            policy: how.name().into(),
+            requests,
+            refused: 0,
+            loads: 0,
+            unloads: 0,
+            bytes_loaded: Bytes(0),
+            total_wait_s: 0.0,
+            p95_wait_s: 0.0,
+            peak_vram: Bytes(0),
+            budget,
+            pinned_evictions: 0,
+            makespan_s: 0.0,
+            hosts: Vec::new(),
+        }
+    }
+}
+
 /// The 95th percentile of sorted `waits` (0 without any).
 fn p95(waits: &[f64]) -> f64 {
     waits
@@ -202,21 +223,7 @@ fn replay_waits(
             }
         }
     }
-    let mut report = Report {
-        policy: how.name().into(),
-        requests: trace.len(),
-        refused: 0,
-        loads: 0,
-        unloads: 0,
-        bytes_loaded: Bytes(0),
-        total_wait_s: 0.0,
-        p95_wait_s: 0.0,
-        peak_vram: Bytes(0),
-        budget,
-        pinned_evictions: 0,
-        makespan_s: 0.0,
-        hosts: Vec::new(),
-    };
+    let mut report = Report::blank(how, trace.len(), budget);
     let mut slots: Vec<Slot> = Vec::new();
     let mut waiting: Vec<usize> = Vec::new(); // request indexes, arrival order
     let mut waits = Vec::with_capacity(trace.len());
