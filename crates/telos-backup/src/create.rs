@@ -113,20 +113,30 @@ async fn fill(
         let repo = repo.clone();
         let data_dir = source.data_dir.to_path_buf();
         let dest = repo.root().to_path_buf();
+        // The copy says how far it is (bytes of the files gone through, of all of them).
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
         let walked = tokio::task::spawn_blocking(move || {
             let mut found = Vec::new();
             walk(&data_dir, &data_dir, &dest, &mut found)?;
-            copy_files(&repo, &data_dir, found, &known)
+            copy_files(&repo, &data_dir, found, &known, &|done, total| {
+                // The receiver lives until the copy ends.
+                let _ = tx.send((done, total));
+            })
         });
-        // Progress is reported per stage; the copy reports when it is done.
-        progress(Progress {
-            stage: "copying files",
-            done: 0,
-            total: 1,
-        });
-        walked
-            .await
-            .map_err(|e| Error::Bad(format!("the file copy stopped: {e}")))??
+        tokio::pin!(walked);
+        loop {
+            tokio::select! {
+                Some((done, total)) = rx.recv() => progress(Progress {
+                    stage: "copying files",
+                    done,
+                    total,
+                }),
+                copied = &mut walked => {
+                    break copied
+                        .map_err(|e| Error::Bad(format!("the file copy stopped: {e}")))??;
+                }
+            }
+        }
     };
     let (files, new_bytes) = files;
     stored += new_bytes;
@@ -208,16 +218,26 @@ fn walk(root: &Path, dir: &Path, dest: &Path, out: &mut Vec<PathBuf>) -> Result<
 }
 
 /// Stores each file (one unchanged since the parent backup, by size and time, is not read
-/// again) and returns the entries with the bytes newly stored.
+/// again) and returns the entries with the bytes newly stored; `moved` hears the bytes gone
+/// through after each file, of the total.
 fn copy_files(
     repo: &Repo,
     root: &Path,
     found: Vec<PathBuf>,
     known: &HashMap<String, FileEntry>,
+    moved: &dyn Fn(u64, u64),
 ) -> Result<(Vec<FileEntry>, u64)> {
+    let sizes: Vec<u64> = found
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    let mut done = 0u64;
     let mut entries = Vec::with_capacity(found.len());
     let mut stored = 0u64;
-    for path in found {
+    for (path, size) in found.into_iter().zip(sizes) {
+        moved(done, total);
+        done += size;
         let rel = path
             .strip_prefix(root)
             .unwrap_or(&path)
@@ -258,6 +278,7 @@ fn copy_files(
             mtime_ns,
         });
     }
+    moved(total, total);
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok((entries, stored))
 }

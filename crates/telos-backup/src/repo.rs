@@ -72,19 +72,10 @@ impl Repo {
         let dir = self.root.join(BLOBS);
         let tmp = dir.join(format!(".incoming-{}", ulid::Ulid::new()));
         let mut out = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut size = 0u64;
-        loop {
-            let n = from.read(&mut buf).map_err(|e| Error::io(what, e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(|e| Error::io(&tmp, e))?;
-            size += n as u64;
-        }
-        let sha256 = hex(&hasher.finalize());
+        let (sha256, size) = hash_through(from, Some(&mut out)).map_err(|side| match side {
+            Side::Read(e) => Error::io(what, e),
+            Side::Write(e) => Error::io(&tmp, e),
+        })?;
         let blob = Blob { sha256, size };
         let at = self.blob_path(&blob.sha256);
         if at.exists() {
@@ -127,20 +118,12 @@ impl Repo {
             Ok(f) => f,
             Err(e) => return Some(format!("blob {} cannot be read: {e}", path.display())),
         };
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut size = 0u64;
-        loop {
-            match f.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    hasher.update(&buf[..n]);
-                    size += n as u64;
-                }
-                Err(e) => return Some(format!("blob {} cannot be read: {e}", path.display())),
+        let (got, size) = match hash_through(&mut f, None) {
+            Ok(hashed) => hashed,
+            Err(Side::Read(e) | Side::Write(e)) => {
+                return Some(format!("blob {} cannot be read: {e}", path.display()));
             }
-        }
-        let got = hex(&hasher.finalize());
+        };
         if size != blob.size || got != blob.sha256 {
             return Some(format!(
                 "blob {} holds {size} bytes with SHA-256 {got}; the manifest says {} bytes with {}",
@@ -160,17 +143,10 @@ impl Repo {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         let mut out = File::create(to).map_err(|e| Error::io(to, e))?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf).map_err(|e| Error::io(&from, e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(|e| Error::io(to, e))?;
-        }
-        let got = hex(&hasher.finalize());
+        let (got, _) = hash_through(&mut f, Some(&mut out)).map_err(|side| match side {
+            Side::Read(e) => Error::io(&from, e),
+            Side::Write(e) => Error::io(to, e),
+        })?;
         if got != blob.sha256 {
             return Err(Error::Bad(format!(
                 "{what}: blob {} has SHA-256 {got}, not its name",
@@ -340,6 +316,35 @@ fn sync_fs(path: &Path) -> Result<()> {
         return Err(Error::io(path, std::io::Error::last_os_error()));
     }
     Ok(())
+}
+
+/// Which side of a copy failed.
+enum Side {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+/// Reads `from` to its end, writing each piece to `to` too when given: the SHA-256 (hex)
+/// and size of what was read.
+fn hash_through(
+    from: &mut dyn Read,
+    mut to: Option<&mut dyn Write>,
+) -> std::result::Result<(String, u64), Side> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = from.read(&mut buf).map_err(Side::Read)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if let Some(to) = to.as_mut() {
+            to.write_all(&buf[..n]).map_err(Side::Write)?;
+        }
+        size += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), size))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -102,7 +102,23 @@ impl Backups {
             canary,
             chunks: health.image_chunks,
         };
-        let report = |p: telos_backup::Progress| progress(format!("backup: {}", p.stage));
+        // The copy's progress every tenth of the way (it reports after every file).
+        let decile = std::sync::atomic::AtomicU64::new(u64::MAX);
+        let report = |p: telos_backup::Progress| {
+            if p.total <= 1 {
+                return progress(format!("backup: {}", p.stage));
+            }
+            let tenth = p.done * 10 / p.total;
+            if decile.swap(tenth, std::sync::atomic::Ordering::Relaxed) != tenth {
+                progress(format!(
+                    "backup: {} {}% ({} of {} MB)",
+                    p.stage,
+                    tenth * 10,
+                    p.done / 1_000_000,
+                    p.total / 1_000_000
+                ));
+            }
+        };
         let made = telos_backup::create(dest, source, full, &report).await?;
         Ok(BackupSummary::from(&made))
     }
