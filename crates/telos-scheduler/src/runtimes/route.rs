@@ -32,7 +32,12 @@ impl Runtimes {
         }
         let statuses: Vec<Status> = self.inner.hosts.iter().map(Scheduler::status).collect();
         // Before any host was asked nothing is known: Ollama is assumed (the first poll
-        // follows at once), so nothing falls back at start.
+        // follows at once), so nothing falls back at start. And a persona stays on a host
+        // not asked yet: it is not moved for the hosts that happened to answer first.
+        let unasked = |h: &str| statuses.iter().any(|s| s.host == h && !s.seen);
+        if let Some(h) = previous.filter(|h| unasked(h)) {
+            return route(Runtime::Ollama, &p.model, None, Some(h.to_string()));
+        }
         if !statuses.iter().any(|s| s.seen) {
             let host = previous.map_or_else(|| statuses[0].host.clone(), str::to_string);
             return route(Runtime::Ollama, &p.model, None, Some(host));
