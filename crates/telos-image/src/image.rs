@@ -461,13 +461,7 @@ impl Image {
         let mut changes = Vec::new();
         {
             let mut world = self.inner.world.write().unwrap_or_else(|e| e.into_inner());
-            // Under the world's write lock: no lookup is between its walk and its caching.
-            self.inner
-                .lookups
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .clear();
-            world.generation += 1;
+            self.world_changed(&mut world);
             for f in finals {
                 let (name, version, kind) = match f {
                     Final::Create(o) => (o.name.clone(), o.version, ChangeKind::Created),
@@ -494,6 +488,18 @@ impl Image {
             // No receivers is normal (nobody is watching); that is the only send error.
             let _ = self.inner.changes.send(change);
         }
+    }
+
+    /// A commit (this process's or another's) is being swapped into `world`: the lookup
+    /// cache is emptied — under the world's write lock, so no lookup is between its walk and
+    /// its caching — and the generation moves.
+    fn world_changed(&self, world: &mut World) {
+        self.inner
+            .lookups
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        world.generation += 1;
     }
 
     fn world(&self) -> std::sync::RwLockReadGuard<'_, World> {

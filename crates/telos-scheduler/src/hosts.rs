@@ -46,6 +46,19 @@ impl Room<'_> {
     }
 }
 
+/// Each host's room: its status and what this round promised there (`promised` may be
+/// shorter than `statuses`: nothing promised).
+pub fn rooms<'a>(statuses: &'a [Status], promised: &[Bytes]) -> Vec<Room<'a>> {
+    statuses
+        .iter()
+        .enumerate()
+        .map(|(i, status)| Room {
+            status,
+            promised: promised.get(i).copied().unwrap_or(Bytes(0)),
+        })
+        .collect()
+}
+
 /// The host (an index into `hosts`) that runs `model`, the persona having been on `previous`;
 /// or why none can.
 pub fn place(model: &str, hosts: &[Room<'_>], previous: Option<&str>) -> Result<usize, String> {
@@ -175,13 +188,7 @@ mod tests {
     }
 
     fn rooms(hosts: &[Status]) -> Vec<Room<'_>> {
-        hosts
-            .iter()
-            .map(|status| Room {
-                status,
-                promised: Bytes(0),
-            })
-            .collect()
+        super::rooms(hosts, &[])
     }
 
     #[test]

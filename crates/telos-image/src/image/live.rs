@@ -26,14 +26,15 @@ impl Image {
         self.catch_up().await?;
         while let Some(record) = records.next().await {
             let record = record?;
+            // Ours is in the world and announced already (remembered before it was written).
+            if self.is_own(&record) {
+                continue;
+            }
             if record.status == CycleStatus::Committed {
-                // A commit of ours finds every version as it is here: nothing changes.
                 self.apply_remote(Some(&record.objects), &record.id).await?;
             }
-            if !self.is_own(&record) {
-                // No receivers is normal.
-                let _ = self.inner.cycles.send(record);
-            }
+            // No receivers is normal.
+            let _ = self.inner.cycles.send(record);
         }
         Err(Error::LiveEnded {
             endpoint: self.endpoint().to_owned(),
@@ -91,12 +92,7 @@ impl Image {
                 }
             }
             if !changes.is_empty() {
-                self.inner
-                    .lookups
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clear();
-                world.generation += 1;
+                self.world_changed(&mut world);
             }
         }
         for change in changes {

@@ -236,6 +236,11 @@ impl Scheduler {
         self.inner.status.subscribe()
     }
 
+    /// Where its backend is (`http://HOST:PORT`, or the embedded runtime's description).
+    pub fn host(&self) -> &str {
+        self.inner.backend.host()
+    }
+
     /// The status now.
     pub fn status(&self) -> Status {
         self.inner.status.borrow().clone()

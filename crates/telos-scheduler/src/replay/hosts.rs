@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Hardware, Replay, Report, p95, replay_waits};
 use crate::error::Result;
-use crate::hosts::{Room, place};
+use crate::hosts::{place, rooms};
 use crate::live::Status;
 use crate::model::{Bytes, Persona};
 use crate::trace::Request;
@@ -49,15 +49,8 @@ pub fn placement(personas: &[Persona], budgets: &[Bytes]) -> Vec<usize> {
             if let Some((_, i)) = placed.iter().find(|(m, _)| *m == p.model) {
                 return *i;
             }
-            let rooms: Vec<Room<'_>> = statuses
-                .iter()
-                .zip(&promised)
-                .map(|(status, promised)| Room {
-                    status,
-                    promised: *promised,
-                })
-                .collect();
-            let i = place(&p.model, &rooms, None).expect("every simulated host has every model");
+            let i = place(&p.model, &rooms(&statuses, &promised), None)
+                .expect("every simulated host has every model");
             promised[i].0 += p.size.0;
             placed.push((p.model.clone(), i));
             i

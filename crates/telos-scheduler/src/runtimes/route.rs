@@ -3,12 +3,18 @@
 //! again elsewhere when its host dies before its reply starts.
 
 use super::*;
-use crate::hosts::{Room, place};
+use crate::hosts::{place, rooms};
 
 impl Runtimes {
-    /// Where `persona` goes now, it having been on `previous` (an Ollama host), with
-    /// `promised` bytes per host already placed in this round.
-    fn route_of(&self, p: &Persona, previous: Option<&str>, promised: &mut [Bytes]) -> Route {
+    /// Where `persona` goes now, the hosts being as `statuses` say, it having been on
+    /// `previous` (an Ollama host), with `promised` bytes per host already placed in this round.
+    fn route_of(
+        &self,
+        p: &Persona,
+        statuses: &[Status],
+        previous: Option<&str>,
+        promised: &mut [Bytes],
+    ) -> Route {
         let route = |runtime, model: &str, fallback, host| Route {
             persona: p.name.clone(),
             runtime,
@@ -30,7 +36,6 @@ impl Runtimes {
         if self.inner.mode == Mode::Embedded && self.inner.embedded.is_some() {
             return fallback("TELOS_LLM=embedded".into());
         }
-        let statuses: Vec<Status> = self.inner.hosts.iter().map(Scheduler::status).collect();
         // Before any host was asked nothing is known: Ollama is assumed (the first poll
         // follows at once), so nothing falls back at start. And a persona stays on a host
         // not asked yet: it is not moved for the hosts that happened to answer first.
@@ -42,18 +47,9 @@ impl Runtimes {
             let host = previous.map_or_else(|| statuses[0].host.clone(), str::to_string);
             return route(Runtime::Ollama, &p.model, None, Some(host));
         }
-        let rooms: Vec<Room<'_>> = statuses
-            .iter()
-            .zip(promised.iter())
-            .map(|(status, promised)| Room {
-                status,
-                promised: *promised,
-            })
-            .collect();
-        match place(&p.model, &rooms, previous) {
+        match place(&p.model, &rooms(statuses, promised), previous) {
             Ok(i) => {
-                if !rooms[i]
-                    .status
+                if !statuses[i]
                     .models
                     .iter()
                     .any(|m| same_tag(&m.model, &p.model))
@@ -84,6 +80,7 @@ impl Runtimes {
     pub fn reroute(&self) {
         let personas = self.personas();
         let before = self.routes();
+        let statuses: Vec<Status> = self.inner.hosts.iter().map(Scheduler::status).collect();
         let mut promised = vec![Bytes(0); self.inner.hosts.len()];
         let routes: Vec<Route> = personas
             .iter()
@@ -92,7 +89,7 @@ impl Runtimes {
                     .iter()
                     .find(|r| r.persona == p.name && r.runtime == Runtime::Ollama)
                     .and_then(|r| r.host.as_deref());
-                self.route_of(p, previous, &mut promised)
+                self.route_of(p, &statuses, previous, &mut promised)
             })
             .collect();
         let mut for_hosts = vec![Vec::new(); self.inner.hosts.len()];
@@ -172,10 +169,7 @@ impl Runtimes {
 
     fn host_index(&self, route: &Route) -> Option<usize> {
         let host = route.host.as_deref()?;
-        self.inner
-            .hosts
-            .iter()
-            .position(|h| h.status().host == host)
+        self.inner.hosts.iter().position(|h| h.host() == host)
     }
 
     /// The scheduler `route` goes to; an error when no Ollama host can run it.
@@ -188,16 +182,9 @@ impl Runtimes {
                 None => {
                     let statuses: Vec<Status> =
                         self.inner.hosts.iter().map(Scheduler::status).collect();
-                    let rooms: Vec<Room<'_>> = statuses
-                        .iter()
-                        .map(|status| Room {
-                            status,
-                            promised: Bytes(0),
-                        })
-                        .collect();
                     Err(Error::NoHost {
                         model: route.model.clone(),
-                        why: place(&route.model, &rooms, None)
+                        why: place(&route.model, &rooms(&statuses, &[]), None)
                             .err()
                             .unwrap_or_else(|| "its host was dropped".into()),
                     })
