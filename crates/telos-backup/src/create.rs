@@ -3,7 +3,9 @@
 //! lands last.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::time::Instant;
 
 use telos_image::{Dump, Image};
@@ -38,6 +40,12 @@ pub struct Source<'a> {
     pub data_dir: &'a Path,
     pub image: &'a Image,
     pub memory: &'a Memory,
+    /// What memory says of itself, awaited while the files are copied.
+    pub probe: Pin<Box<dyn Future<Output = Result<Probe>> + Send + 'a>>,
+}
+
+/// What a backup learns from memory beside its files.
+pub struct Probe {
     /// A recall to make again when verifying (none when memory is empty).
     pub canary: Option<Canary>,
     /// Chunks the image holds.
@@ -68,6 +76,14 @@ pub async fn create(
     made
 }
 
+/// The image's part of a backup: the blobs of its chain (the parent's, then this backup's
+/// dump or change), its state's blob, and the bytes newly stored.
+struct ImagePart {
+    chain: Vec<Blob>,
+    state: Blob,
+    stored: u64,
+}
+
 async fn fill(
     repo: &Repo,
     id: &str,
@@ -84,67 +100,31 @@ async fn fill(
     let dump = source.image.dump().await?;
     let cycle = dump.cycle.clone().unwrap_or_else(|| "none".into());
     let held = source.memory.hold_for_backup(&cycle).await?;
-    let mut stored = 0u64;
-    let mut put = |bytes: Vec<u8>| -> Result<Blob> {
-        let (blob, new) = repo.put_bytes(&bytes)?;
-        if new {
-            stored += blob.size;
+    let (cut, objects, cycles) = (dump.cycle.clone(), dump.objects.len(), dump.cycles.len());
+    // Three things at once, as none needs another: the image encoded and stored (CPU), the
+    // files copied (the file system), and memory's probe (a recall).
+    let image = {
+        let repo = repo.clone();
+        let parent = parent.as_ref().map(|p| (p.image.clone(), p.state.clone()));
+        async move {
+            tokio::task::spawn_blocking(move || store_image(&repo, parent, &dump))
+                .await
+                .map_err(|e| Error::Bad(format!("storing the image stopped: {e}")))?
         }
-        Ok(blob)
     };
-    let state = State::of(&dump)?;
-    let image = match &parent {
-        Some(p) => {
-            let before: State = decode(&repo.read(&p.state, "the parent's image state")?, "state")?;
-            let delta = Delta::between(&before, &dump)?;
-            let mut chain = p.image.clone();
-            chain.push(put(encode(&delta)?)?);
-            chain
-        }
-        None => vec![put(encode(&dump)?)?],
-    };
-    let state = put(encode(&state)?)?;
     let known: HashMap<String, FileEntry> = parent
         .iter()
         .flat_map(|p| p.files.iter().cloned())
         .map(|f| (f.path.clone(), f))
         .collect();
-    let files = {
-        let repo = repo.clone();
-        let data_dir = source.data_dir.to_path_buf();
-        let dest = repo.root().to_path_buf();
-        // The copy says how far it is (bytes of the files gone through, of all of them).
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
-        let walked = tokio::task::spawn_blocking(move || {
-            let mut found = Vec::new();
-            walk(&data_dir, &data_dir, &dest, &mut found)?;
-            copy_files(&repo, &data_dir, found, &known, &|done, total| {
-                // The receiver lives until the copy ends.
-                let _ = tx.send((done, total));
-            })
-        });
-        tokio::pin!(walked);
-        loop {
-            tokio::select! {
-                Some((done, total)) = rx.recv() => progress(Progress {
-                    stage: "copying files",
-                    done,
-                    total,
-                }),
-                copied = &mut walked => {
-                    break copied
-                        .map_err(|e| Error::Bad(format!("the file copy stopped: {e}")))??;
-                }
-            }
-        }
-    };
-    let (files, new_bytes) = files;
-    stored += new_bytes;
+    let files = copy_data_dir(repo, source.data_dir, known, progress);
+    let (image, files, probe) = tokio::join!(image, files, source.probe);
+    let (image, (files, new_bytes), probe) = (image?, files?, probe?);
     let memory_versions = held.versions.clone();
     let memory_tag = held.tag.clone();
     drop(held);
-    let total_bytes = image.iter().map(|b| b.size).sum::<u64>()
-        + state.size
+    let total_bytes = image.chain.iter().map(|b| b.size).sum::<u64>()
+        + image.state.size
         + files.iter().map(|f| f.blob.size).sum::<u64>();
     let manifest = Manifest {
         format: FORMAT,
@@ -156,16 +136,20 @@ async fn fill(
         },
         parent: parent.map(|p| p.id),
         created: telos_image::now_ms(),
-        cycle: dump.cycle.clone(),
+        cycle: cut,
         telos: env!("CARGO_PKG_VERSION").into(),
-        image,
-        state,
+        image: image.chain,
+        state: image.state,
         files,
         memory_tag,
         memory_versions,
-        counts: counts(&dump, source.chunks),
-        canary: source.canary,
-        stored_bytes: stored,
+        counts: Counts {
+            objects,
+            cycles,
+            chunks: probe.chunks,
+        },
+        canary: probe.canary,
+        stored_bytes: image.stored + new_bytes,
         total_bytes,
         seconds: started.elapsed().as_secs_f64(),
     };
@@ -178,11 +162,65 @@ async fn fill(
     Ok(manifest)
 }
 
-fn counts(dump: &Dump, chunks: usize) -> Counts {
-    Counts {
-        objects: dump.objects.len(),
-        cycles: dump.cycles.len(),
-        chunks,
+/// Stores the image: a full backup's dump whole; an incremental's change since its parent
+/// (`parent`: the parent's chain and state).
+fn store_image(repo: &Repo, parent: Option<(Vec<Blob>, Blob)>, dump: &Dump) -> Result<ImagePart> {
+    let mut stored = 0u64;
+    let mut put = |bytes: Vec<u8>| -> Result<Blob> {
+        let (blob, new) = repo.put_bytes(&bytes)?;
+        if new {
+            stored += blob.size;
+        }
+        Ok(blob)
+    };
+    let chain = match parent {
+        Some((mut chain, state)) => {
+            let before: State = decode(&repo.read(&state, "the parent's image state")?, "state")?;
+            chain.push(put(encode(&Delta::between(&before, dump)?)?)?);
+            chain
+        }
+        None => vec![put(encode(dump)?)?],
+    };
+    let state = put(encode(&State::of(dump)?)?)?;
+    Ok(ImagePart {
+        chain,
+        state,
+        stored,
+    })
+}
+
+/// Copies the data dir's files (see [`walk`] and [`copy_files`]) off the async threads,
+/// reporting how far it is in bytes.
+async fn copy_data_dir(
+    repo: &Repo,
+    data_dir: &Path,
+    known: HashMap<String, FileEntry>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<(Vec<FileEntry>, u64)> {
+    let repo = repo.clone();
+    let data_dir = data_dir.to_path_buf();
+    let dest = repo.root().to_path_buf();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
+    let walked = tokio::task::spawn_blocking(move || {
+        let mut found = Vec::new();
+        walk(&data_dir, &data_dir, &dest, &mut found)?;
+        copy_files(&repo, &data_dir, found, &known, &|done, total| {
+            // The receiver lives until the copy ends.
+            let _ = tx.send((done, total));
+        })
+    });
+    tokio::pin!(walked);
+    loop {
+        tokio::select! {
+            Some((done, total)) = rx.recv() => progress(Progress {
+                stage: "copying files",
+                done,
+                total,
+            }),
+            copied = &mut walked => {
+                return copied.map_err(|e| Error::Bad(format!("the file copy stopped: {e}")))?;
+            }
+        }
     }
 }
 
@@ -217,68 +255,124 @@ fn walk(root: &Path, dir: &Path, dest: &Path, out: &mut Vec<PathBuf>) -> Result<
     Ok(())
 }
 
+/// Files copied at once: a data dir is mostly small files (LanceDB's fragments, manifests and
+/// transactions), so the copy waits on the file system's metadata more than on bytes.
+const COPIERS: usize = 4;
+
 /// Stores each file (one unchanged since the parent backup, by size and time, is not read
-/// again) and returns the entries with the bytes newly stored; `moved` hears the bytes gone
-/// through after each file, of the total.
+/// again), [`COPIERS`] at a time, and returns the entries with the bytes newly stored; `moved`
+/// hears the bytes gone through after each file, of the total.
 fn copy_files(
     repo: &Repo,
     root: &Path,
     found: Vec<PathBuf>,
     known: &HashMap<String, FileEntry>,
-    moved: &dyn Fn(u64, u64),
+    moved: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<(Vec<FileEntry>, u64)> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     let sizes: Vec<u64> = found
         .iter()
         .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
         .collect();
     let total: u64 = sizes.iter().sum();
-    let mut done = 0u64;
-    let mut entries = Vec::with_capacity(found.len());
-    let mut stored = 0u64;
-    for (path, size) in found.into_iter().zip(sizes) {
-        moved(done, total);
-        done += size;
-        let rel = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            // Gone since the walk (a temporary file): nothing to keep.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i128);
-        if let Some(k) = known.get(&rel)
-            && k.blob.size == meta.len()
-            && k.mtime_ns == mtime_ns
-            && repo.has(&k.blob)
-        {
-            entries.push(k.clone());
-            continue;
-        }
-        let (blob, new) = match repo.put_file(&path) {
-            Ok(b) => b,
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                continue;
+    moved(0, total);
+    let (next, done, stored, failed) = (
+        AtomicUsize::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicBool::new(false),
+    );
+    let entries = Mutex::new(Vec::with_capacity(found.len()));
+    let first_error = Mutex::new(None);
+    let work = || {
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(path) = found.get(i) else { break };
+            match copy_one(repo, root, path, known) {
+                Ok(Some((entry, new))) => {
+                    if new {
+                        stored.fetch_add(entry.blob.size, Ordering::Relaxed);
+                    }
+                    entries
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(entry);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    first_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(e);
+                }
             }
-            Err(e) => return Err(e),
-        };
-        if new {
-            stored += blob.size;
+            moved(
+                done.fetch_add(sizes[i], Ordering::Relaxed) + sizes[i],
+                total,
+            );
         }
-        entries.push(FileEntry {
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..COPIERS.min(found.len()) {
+            scope.spawn(work);
+        }
+        work();
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    moved(total, total);
+    let mut entries = entries.into_inner().unwrap_or_else(|e| e.into_inner());
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((entries, stored.into_inner()))
+}
+
+/// Stores one file, or keeps its entry in the parent backup when its size and time are
+/// unchanged; `None` for a file gone since the walk (a temporary file: nothing to keep).
+/// Returns the entry and whether its blob is new.
+fn copy_one(
+    repo: &Repo,
+    root: &Path,
+    path: &Path,
+    known: &HashMap<String, FileEntry>,
+) -> Result<Option<(FileEntry, bool)>> {
+    let rel = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128);
+    if let Some(k) = known.get(&rel)
+        && k.blob.size == meta.len()
+        && k.mtime_ns == mtime_ns
+        && repo.has(&k.blob)
+    {
+        return Ok(Some((k.clone(), false)));
+    }
+    let (blob, new) = match repo.put_file(path) {
+        Ok(b) => b,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Some((
+        FileEntry {
             path: rel,
             blob,
             mtime_ns,
-        });
-    }
-    moved(total, total);
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((entries, stored))
+        },
+        new,
+    )))
 }

@@ -78,18 +78,25 @@ impl Repo {
         })?;
         let blob = Blob { sha256, size };
         let at = self.blob_path(&blob.sha256);
-        if at.exists() {
-            drop(out);
-            let _ = std::fs::remove_file(&tmp);
-            return Ok((blob, false));
-        }
         // Not synced one by one: `finish` syncs the whole file system once before the
-        // manifest that names the blobs lands.
+        // manifest that names the blobs lands. Linked, not renamed, into place: of two
+        // copiers storing the same content at once, one finds the blob there and says so.
         drop(out);
         let parent = at.parent().unwrap_or(&dir);
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        std::fs::rename(&tmp, &at).map_err(|e| Error::io(&at, e))?;
-        Ok((blob, true))
+        let mut linked = std::fs::hard_link(&tmp, &at);
+        if linked
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            linked = std::fs::hard_link(&tmp, &at);
+        }
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok((blob, true)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok((blob, false)),
+            Err(e) => Err(Error::io(&at, e)),
+        }
     }
 
     /// Whether the blob is there with its size (its content is checked by [`Repo::check`]).
@@ -330,21 +337,26 @@ fn hash_through(
     from: &mut dyn Read,
     mut to: Option<&mut dyn Write>,
 ) -> std::result::Result<(String, u64), Side> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = from.read(&mut buf).map_err(Side::Read)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        if let Some(to) = to.as_mut() {
-            to.write_all(&buf[..n]).map_err(Side::Write)?;
-        }
-        size += n as u64;
+    // One buffer per thread, not one per file: a data dir holds hundreds of small files.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 256 << 10]);
     }
-    Ok((hex(&hasher.finalize()), size))
+    BUF.with_borrow_mut(|buf| {
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        loop {
+            let n = from.read(buf).map_err(Side::Read)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            if let Some(to) = to.as_mut() {
+                to.write_all(&buf[..n]).map_err(Side::Write)?;
+            }
+            size += n as u64;
+        }
+        Ok((hex(&hasher.finalize()), size))
+    })
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

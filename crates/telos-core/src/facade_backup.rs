@@ -93,23 +93,34 @@ impl Backups {
         full: bool,
         progress: &(dyn Fn(String) + Send + Sync),
     ) -> Result<BackupSummary> {
-        let health = self.memory.doctor().await?;
-        let canary = self.canary().await?;
+        // Memory's count and canary recall run while the files are copied.
+        let probe = async {
+            let health = self.memory.doctor().await?;
+            let canary = self.canary().await?;
+            Ok(telos_backup::Probe {
+                canary,
+                chunks: health.image_chunks,
+            })
+        };
         let source = telos_backup::Source {
             data_dir: &self.data_dir,
             image: &self.image,
             memory: &self.memory,
-            canary,
-            chunks: health.image_chunks,
+            probe: Box::pin(async move {
+                probe.await.map_err(|e: Error| {
+                    telos_backup::Error::Bad(format!("memory's count and canary recall: {e}"))
+                })
+            }),
         };
-        // The copy's progress every tenth of the way (it reports after every file).
-        let decile = std::sync::atomic::AtomicU64::new(u64::MAX);
+        // The copy's progress every tenth of the way, each tenth once (it reports after every
+        // file, from several copiers).
+        let tenths = std::sync::atomic::AtomicU64::new(0);
         let report = |p: telos_backup::Progress| {
             if p.total <= 1 {
                 return progress(format!("backup: {}", p.stage));
             }
             let tenth = p.done * 10 / p.total;
-            if decile.swap(tenth, std::sync::atomic::Ordering::Relaxed) != tenth {
+            if tenths.fetch_max(tenth + 1, std::sync::atomic::Ordering::Relaxed) < tenth + 1 {
                 progress(format!(
                     "backup: {} {}% ({} of {} MB)",
                     p.stage,
