@@ -10,7 +10,8 @@
 //!
 //! Run: `cargo bench --workspace --bench image_bench --profile dev` (dependencies are
 //! optimised in the dev profile, so this reuses the test build). `TELOS_BENCH_SCALE=0.1`
-//! shortens every loop.
+//! shortens every loop; `TELOS_BENCH_PARTS` picks parts (a comma list of `commit`, `lookup`,
+//! `bulk`; `commit` includes 4's server side; default all).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -24,6 +25,12 @@ fn scale(n: usize) -> usize {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
     ((n as f64 * s) as usize).max(5)
+}
+
+/// Whether `TELOS_BENCH_PARTS` (default: all) includes `part`.
+fn runs(part: &str) -> bool {
+    std::env::var("TELOS_BENCH_PARTS")
+        .map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -64,13 +71,24 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     println!("telos image benchmarks (data dir {})", dir.path().display());
+    if runs("commit") {
+        commit_parts(&rt, dir.path());
+    }
+    if runs("lookup") {
+        lookup_part(&rt, dir.path());
+    }
+    if runs("bulk") {
+        bulk_part(&rt, dir.path());
+    }
+}
 
-    // 1. Durable commit vs fsync floor.
+/// 1. Durable commit vs fsync floor, and 4. the same commits on a local server.
+fn commit_parts(rt: &tokio::runtime::Runtime, dir: &std::path::Path) {
     let n = scale(300);
     let mut floor = Vec::with_capacity(n);
     let block = vec![7u8; 4096];
     for i in 0..n {
-        let path = dir.path().join(format!("floor-{}", i % 8));
+        let path = dir.join(format!("floor-{}", i % 8));
         let t = Instant::now();
         let mut f = std::fs::File::create(&path).expect("create");
         f.write_all(&block).expect("write");
@@ -78,7 +96,7 @@ fn main() {
         floor.push(t.elapsed());
     }
     let commits = rt.block_on(async {
-        let telos = open_on_disk(&dir.path().join("data")).await;
+        let telos = open_on_disk(&dir.join("data")).await;
         let samples = one_object_commits(telos.image(), n).await;
         telos.shutdown().await.expect("shutdown");
         samples
@@ -87,7 +105,7 @@ fn main() {
     let served = rt.block_on(async {
         let server = telos_tests::surreal_server::SurrealServer::start_with(&format!(
             "surrealkv://{}",
-            dir.path().join("server").display()
+            dir.join("server").display()
         ));
         let image = telos_image::Image::open(&server.endpoint(), &server.options("bench"))
             .await
@@ -114,10 +132,12 @@ fn main() {
         percentile(&mut commits, 0.5),
         None,
     );
+}
 
-    // 2. Lookup through 5 parents vs a slot on the receiver.
+/// 2. Lookup through 5 parents vs a slot on the receiver.
+fn lookup_part(rt: &tokio::runtime::Runtime, dir: &std::path::Path) {
     let (deep, direct) = rt.block_on(async {
-        let telos = open_on_disk(&dir.path().join("lookup")).await;
+        let telos = open_on_disk(&dir.join("lookup")).await;
         let image = telos.image().clone();
         let mut c = image.begin("bench chain");
         let mut ids = vec![c.create("base", &[]).expect("base")];
@@ -155,11 +175,13 @@ fn main() {
         direct,
         Some(2.0),
     );
+}
 
-    // 3. 10,000 objects in one cycle vs SQLite.
+/// 3. 10,000 objects in one cycle vs SQLite.
+fn bulk_part(rt: &tokio::runtime::Runtime, dir: &std::path::Path) {
     let count = scale(10_000);
     let ours = rt.block_on(async {
-        let telos = open_on_disk(&dir.path().join("bulk")).await;
+        let telos = open_on_disk(&dir.join("bulk")).await;
         let image = telos.image();
         let t = Instant::now();
         let mut c = image.begin("bench bulk");
@@ -173,7 +195,7 @@ fn main() {
         took
     });
     let sqlite = {
-        let conn = rusqlite::Connection::open(dir.path().join("bulk.sqlite")).expect("sqlite");
+        let conn = rusqlite::Connection::open(dir.join("bulk.sqlite")).expect("sqlite");
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
              CREATE TABLE object (oid TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL,
