@@ -29,9 +29,11 @@ fn cp_a(from: &Path, to: &Path) -> Duration {
     t.elapsed()
 }
 
-/// `cp -a` then a `syncfs` of the copy's file system: a copy as durable as a backup is.
+/// `cp -a` then a `syncfs` of the copy's file system: a copy as durable as a backup is (the
+/// removal of an earlier copy synced first, so the timed sync flushes only this copy).
 fn cp_a_synced(from: &Path, to: &Path) -> Duration {
     let _ = std::fs::remove_dir_all(to);
+    sync();
     let t = Instant::now();
     let copied = cp_a(from, to);
     let ok = std::process::Command::new("sync")

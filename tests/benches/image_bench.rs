@@ -71,6 +71,13 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     println!("telos image benchmarks (data dir {})", dir.path().display());
+    if let Ok(parts) = std::env::var("TELOS_BENCH_PARTS") {
+        for part in parts.split(',').map(str::trim) {
+            if !["commit", "lookup", "bulk"].contains(&part) {
+                println!("TELOS_BENCH_PARTS: no part '{part}' (parts: commit, lookup, bulk)");
+            }
+        }
+    }
     if runs("commit") {
         commit_parts(&rt, dir.path());
     }

@@ -51,8 +51,9 @@ async function startStub({ models = STUB_MODELS, replies, capacity = "8GiB" } = 
  */
 export function appEnv(ollama, more = []) {
   const env = { ...process.env, OLLAMA_HOST: ollama, TELOS_VRAM_BUDGET: "8GiB" };
+  delete env.OLLAMA_HOSTS;
   if (more.length > 0) {
-    env.OLLAMA_HOSTS = [`${ollama}=8GiB`, ...more.map((h) => `${h.url}=${h.capacity}`)].join(",");
+    env.OLLAMA_HOSTS = [`${ollama}=8GiB`, ...more.map((h) => `${h.url}=${h.capacity ?? "8GiB"}`)].join(",");
   }
   return env;
 }
@@ -67,7 +68,7 @@ export async function startDriver({ moreHosts = [], ...stubOptions } = {}) {
   const ollama = await startStub(stubOptions);
   const more = [];
   for (const h of moreHosts) {
-    more.push({ url: await startStub(h), capacity: h.capacity });
+    more.push({ url: await startStub(h), capacity: h.capacity ?? "8GiB" });
   }
   driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1)], {
     stdio: ["ignore", "inherit", "inherit"],

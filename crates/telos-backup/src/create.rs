@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use telos_image::{Dump, Image};
@@ -40,9 +42,13 @@ pub struct Source<'a> {
     pub data_dir: &'a Path,
     pub image: &'a Image,
     pub memory: &'a Memory,
-    /// What memory says of itself, awaited while the files are copied.
-    pub probe: Pin<Box<dyn Future<Output = Result<Probe>> + Send + 'a>>,
+    /// What memory says of itself: called at the cut (where it should count what the cut
+    /// holds), and the future it returns (the recall) awaited while the files are copied.
+    pub probe: Box<dyn FnOnce() -> ProbeFuture<'a> + Send + 'a>,
 }
+
+/// Memory's part of a backup, made while the files are copied.
+pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = Result<Probe>> + Send + 'a>>;
 
 /// What a backup learns from memory beside its files.
 pub struct Probe {
@@ -98,11 +104,13 @@ async fn fill(
         total: 1,
     });
     let dump = source.image.dump().await?;
+    let probe = (source.probe)();
     let cycle = dump.cycle.clone().unwrap_or_else(|| "none".into());
     let held = source.memory.hold_for_backup(&cycle).await?;
     let (cut, objects, cycles) = (dump.cycle.clone(), dump.objects.len(), dump.cycles.len());
     // Three things at once, as none needs another: the image encoded and stored (CPU), the
-    // files copied (the file system), and memory's probe (a recall).
+    // files copied (the file system), and memory's probe (a recall). The first to fail ends
+    // the others (the copiers stop at their next file).
     let image = {
         let repo = repo.clone();
         let parent = parent.as_ref().map(|p| (p.image.clone(), p.state.clone()));
@@ -118,8 +126,12 @@ async fn fill(
         .map(|f| (f.path.clone(), f))
         .collect();
     let files = copy_data_dir(repo, source.data_dir, known, progress);
-    let (image, files, probe) = tokio::join!(image, files, source.probe);
-    let (image, (files, new_bytes), probe) = (image?, files?, probe?);
+    let (image, (files, new_bytes), probe) = tokio::try_join!(image, files, probe)?;
+    progress(Progress {
+        stage: "syncing the destination",
+        done: 0,
+        total: 1,
+    });
     let memory_versions = held.versions.clone();
     let memory_tag = held.tag.clone();
     drop(held);
@@ -201,10 +213,13 @@ async fn copy_data_dir(
     let data_dir = data_dir.to_path_buf();
     let dest = repo.root().to_path_buf();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, u64)>();
+    // Dropped with this future (another part of the backup failed): the copiers stop.
+    let stop = StopOnDrop(Arc::new(AtomicBool::new(false)));
+    let stopped = stop.0.clone();
     let walked = tokio::task::spawn_blocking(move || {
         let mut found = Vec::new();
         walk(&data_dir, &data_dir, &dest, &mut found)?;
-        copy_files(&repo, &data_dir, found, &known, &|done, total| {
+        copy_files(&repo, &data_dir, found, &known, &stopped, &|done, total| {
             // The receiver lives until the copy ends.
             let _ = tx.send((done, total));
         })
@@ -212,6 +227,8 @@ async fn copy_data_dir(
     tokio::pin!(walked);
     loop {
         tokio::select! {
+            // Every report is passed on before the copy's end (the sender goes with it).
+            biased;
             Some((done, total)) = rx.recv() => progress(Progress {
                 stage: "copying files",
                 done,
@@ -255,22 +272,32 @@ fn walk(root: &Path, dir: &Path, dest: &Path, out: &mut Vec<PathBuf>) -> Result<
     Ok(())
 }
 
+/// Sets its flag when dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Files copied at once: a data dir is mostly small files (LanceDB's fragments, manifests and
 /// transactions), so the copy waits on the file system's metadata more than on bytes.
 const COPIERS: usize = 4;
 
 /// Stores each file (one unchanged since the parent backup, by size and time, is not read
 /// again), [`COPIERS`] at a time, and returns the entries with the bytes newly stored; `moved`
-/// hears the bytes gone through after each file, of the total.
+/// hears the bytes gone through after each file, of the total. Ends early once `stop` is set.
 fn copy_files(
     repo: &Repo,
     root: &Path,
     found: Vec<PathBuf>,
     known: &HashMap<String, FileEntry>,
+    stop: &AtomicBool,
     moved: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<(Vec<FileEntry>, u64)> {
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicU64, AtomicUsize};
     let sizes: Vec<u64> = found
         .iter()
         .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
@@ -287,6 +314,14 @@ fn copy_files(
     let first_error = Mutex::new(None);
     let work = || {
         while !failed.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) {
+                failed.store(true, Ordering::Relaxed);
+                first_error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(Error::Bad("the file copy was stopped".into()));
+                break;
+            }
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(path) = found.get(i) else { break };
             match copy_one(repo, root, path, known) {

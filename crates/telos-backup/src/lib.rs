@@ -11,7 +11,7 @@ mod repo;
 mod restore;
 mod schedule;
 
-pub use create::{LEFT_OUT, Probe, Progress, Source, create};
+pub use create::{LEFT_OUT, Probe, ProbeFuture, Progress, Source, create};
 pub use error::{Error, Result};
 pub use image::{Delta, State};
 pub use manifest::{Blob, Canary, Counts, FORMAT, FileEntry, Kind, Manifest};

@@ -91,11 +91,24 @@ impl Repo {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
             linked = std::fs::hard_link(&tmp, &at);
         }
-        let _ = std::fs::remove_file(&tmp);
         match linked {
-            Ok(()) => Ok((blob, true)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok((blob, false)),
-            Err(e) => Err(Error::io(&at, e)),
+            Ok(()) => {
+                let _ = std::fs::remove_file(&tmp);
+                Ok((blob, true))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let _ = std::fs::remove_file(&tmp);
+                Ok((blob, false))
+            }
+            // A file system without hard links (FAT, exFAT, some network mounts): renamed.
+            Err(_) if at.exists() => {
+                let _ = std::fs::remove_file(&tmp);
+                Ok((blob, false))
+            }
+            Err(_) => {
+                std::fs::rename(&tmp, &at).map_err(|e| Error::io(&at, e))?;
+                Ok((blob, true))
+            }
         }
     }
 

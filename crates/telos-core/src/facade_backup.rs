@@ -93,22 +93,20 @@ impl Backups {
         full: bool,
         progress: &(dyn Fn(String) + Send + Sync),
     ) -> Result<BackupSummary> {
-        // Memory's count and canary recall run while the files are copied.
-        let probe = async {
-            let health = self.memory.doctor().await?;
-            let canary = self.canary().await?;
-            Ok(telos_backup::Probe {
-                canary,
-                chunks: health.image_chunks,
-            })
-        };
+        // At the cut memory's chunks are counted and the canary's text taken; its recall runs
+        // while the files are copied.
+        let memory = &self.memory;
         let source = telos_backup::Source {
             data_dir: &self.data_dir,
             image: &self.image,
-            memory: &self.memory,
-            probe: Box::pin(async move {
-                probe.await.map_err(|e: Error| {
-                    telos_backup::Error::Bad(format!("memory's count and canary recall: {e}"))
+            memory,
+            probe: Box::new(move || {
+                let (chunks, first) = memory.chunk_census();
+                Box::pin(async move {
+                    Ok(telos_backup::Probe {
+                        canary: canary(memory, first).await?,
+                        chunks,
+                    })
                 })
             }),
         };
@@ -133,21 +131,24 @@ impl Backups {
         let made = telos_backup::create(dest, source, full, &report).await?;
         Ok(BackupSummary::from(&made))
     }
+}
 
-    /// A recall to make again on a restored copy: the first chunk's opening words, and the
-    /// chunk memory finds for them now.
-    async fn canary(&self) -> Result<Option<Canary>> {
-        let Some(text) = self.memory.first_chunk_text() else {
-            return Ok(None);
-        };
-        let query: String = text.chars().take(200).collect();
-        let found = self.memory.recall(None, &query, 1).await?;
-        Ok(found.into_iter().next().map(|r| Canary {
-            query,
-            source: r.source,
-            chunk_index: r.chunk_index,
-        }))
-    }
+/// A recall to make again on a restored copy: the first chunk's opening words (`first`, the
+/// text of the chunk with the smallest id), and the chunk memory finds for them now.
+async fn canary(
+    memory: &telos_memory::Memory,
+    first: Option<String>,
+) -> telos_backup::Result<Option<Canary>> {
+    let Some(text) = first else {
+        return Ok(None);
+    };
+    let query: String = text.chars().take(200).collect();
+    let found = memory.recall(None, &query, 1).await?;
+    Ok(found.into_iter().next().map(|r| Canary {
+        query,
+        source: r.source,
+        chunk_index: r.chunk_index,
+    }))
 }
 
 /// The backups in `dest`.

@@ -59,17 +59,20 @@ impl Memory {
         })
     }
 
-    /// The text of the chunk with the smallest id the image holds (a canary for a backup's
-    /// verify to recall), if memory holds any.
-    pub fn first_chunk_text(&self) -> Option<String> {
+    /// The chunks the image holds, and the text of the one with the smallest id (a canary
+    /// for a backup's verify to recall; none when memory holds no chunk): what a backup
+    /// counts at its cut.
+    pub fn chunk_census(&self) -> (usize, Option<String>) {
         let known = self.known();
-        let first = known.keys().min()?;
-        known[first]
-            .chunk
-            .slots
-            .get("text")
-            .and_then(|t| t.as_str())
-            .map(str::to_owned)
+        let first = known.keys().min().and_then(|first| {
+            known[first]
+                .chunk
+                .slots
+                .get("text")
+                .and_then(|t| t.as_str())
+                .map(str::to_owned)
+        });
+        (known.len(), first)
     }
 
     fn tables(&self) -> [(&'static str, &Table); 3] {
