@@ -17,7 +17,8 @@ const PORT = 4444;
 const BASE = `http://127.0.0.1:${PORT}`;
 
 let driver;
-let stub;
+/** The FAKE Ollamas of this file's run: the first is OLLAMA_HOST, the others more hosts. */
+const stubs = [];
 
 /** DESIGN.md's models on an 8 GiB card, except BRICK's mistral:7b, which is "not pulled". */
 const STUB_MODELS = [
@@ -30,11 +31,12 @@ const STUB_MODELS = [
  * The FAKE Ollama every app of the run talks to (tests/common/ollama_stub.rs): `models`
  * (default STUB_MODELS), and `replies` (a fixture file) scripting what they say.
  */
-async function startStub({ models = STUB_MODELS, replies } = {}) {
+async function startStub({ models = STUB_MODELS, replies, capacity = "8GiB" } = {}) {
   const script = join(mkdtempSync(join(tmpdir(), "telos-stub-")), "script.json");
-  writeFileSync(script, JSON.stringify({ capacity: "8GiB", token_ms: 30, models }));
+  writeFileSync(script, JSON.stringify({ capacity, token_ms: 30, models }));
   const args = ["--script", script, ...(replies ? ["--replies", replies] : [])];
-  stub = spawn(STUB, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const stub = spawn(STUB, args, { stdio: ["ignore", "pipe", "inherit"] });
+  stubs.push(stub);
   const url = await new Promise((resolve, reject) => {
     stub.stdout.once("data", (d) => resolve(String(d).trim()));
     stub.once("exit", (code) => reject(new Error(`ollama-stub exited with ${code}`)));
@@ -44,22 +46,33 @@ async function startStub({ models = STUB_MODELS, replies } = {}) {
 
 /**
  * The environment every app of the run gets: the stub as Ollama, and the VRAM budget pinned
- * to the stub's 8 GiB card (else the app would read the budget from this machine's GPU).
+ * to the stub's 8 GiB card (else the app would read the budget from this machine's GPU);
+ * with `more` hosts (`{ url, capacity }`), OLLAMA_HOSTS names them all with their budgets.
  */
-export function appEnv(ollama) {
-  return { ...process.env, OLLAMA_HOST: ollama, TELOS_VRAM_BUDGET: "8GiB" };
+export function appEnv(ollama, more = []) {
+  const env = { ...process.env, OLLAMA_HOST: ollama, TELOS_VRAM_BUDGET: "8GiB" };
+  delete env.OLLAMA_HOSTS;
+  if (more.length > 0) {
+    env.OLLAMA_HOSTS = [`${ollama}=8GiB`, ...more.map((h) => `${h.url}=${h.capacity ?? "8GiB"}`)].join(",");
+  }
+  return env;
 }
 
 /**
- * Starts the Ollama stub (its `models` and `replies` as `startStub` takes them) and
- * tauri-driver once for the whole file (apps inherit its env).
+ * Starts the Ollama stub (its `models` and `replies` as `startStub` takes them; `moreHosts`, a
+ * `{ models, capacity }` each, starts more stubs as more Ollama hosts) and tauri-driver once
+ * for the whole file (apps inherit its env).
  */
-export async function startDriver(stubOptions = {}) {
+export async function startDriver({ moreHosts = [], ...stubOptions } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const ollama = await startStub(stubOptions);
+  const more = [];
+  for (const h of moreHosts) {
+    more.push({ url: await startStub(h), capacity: h.capacity ?? "8GiB" });
+  }
   driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1)], {
     stdio: ["ignore", "inherit", "inherit"],
-    env: appEnv(ollama),
+    env: appEnv(ollama, more),
   });
   const end = Date.now() + 20000;
   while (Date.now() < end) {
@@ -76,7 +89,7 @@ export async function startDriver(stubOptions = {}) {
 
 export function stopDriver() {
   driver?.kill();
-  stub?.kill();
+  for (const stub of stubs.splice(0)) stub.kill();
 }
 
 /** A fresh data dir. */

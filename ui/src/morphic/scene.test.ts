@@ -229,6 +229,24 @@ describe("defaultLayout", () => {
     expect(c!.y - (a!.y + a!.height)).toBeGreaterThanOrEqual(100);
   });
 
+  it("keeps inside the part of the canvas it is given", () => {
+    // the world window's stage under its toolbar, less the chat bar's room
+    const stage = { width: 1100, height: 560 };
+    const four = Array.from({ length: 4 }, (_, i) => ({ ...defaultLayout(i, stage), ...size }));
+    for (const r of four) {
+      expect(r.x + r.width).toBeLessThanOrEqual(stage.width);
+      expect(r.y + r.height).toBeLessThanOrEqual(stage.height);
+    }
+  });
+
+  it("never overlaps in a window smaller than three morphs", () => {
+    const tiny = Array.from({ length: 9 }, (_, i) => ({
+      ...defaultLayout(i, { width: 300, height: 200 }),
+      ...size,
+    }));
+    tiny.forEach((a, i) => tiny.slice(i + 1).forEach((b) => expect(overlaps(a, b)).toBe(false)));
+  });
+
   it("never overlaps, however many morphs need a default place", () => {
     const many = rects(20);
     many.forEach((a, i) => many.slice(i + 1).forEach((b) => expect(overlaps(a, b)).toBe(false)));

@@ -33,11 +33,15 @@ const SLOTS: ReadonlyArray<readonly [number, number]> = [
   [0, 0], [2, 0], [0, 2], [2, 2], [1, 1], [1, 0], [0, 1], [2, 1], [1, 2],
 ];
 
+/** The least room around a morph in its default cell. */
+const CELL_MARGIN = 20;
+
 /**
  * Default top-left position of the `index`-th morph that has no stored position. The
- * viewport is cut into a 3-column grid (3 rows fill the viewport, further rows continue
- * below it); every index gets its own cell and is centred in it, so as long as a morph fits
- * in a cell no two default positions overlap. The first four land in the four corners.
+ * viewport (the part of the canvas the user sees) is cut into a 3-column grid (3 rows fill
+ * the viewport, further rows continue below it); every index gets its own cell and is centred
+ * in it. A cell is never smaller than a morph and its margin, so no two default positions
+ * overlap, however small the window. The first four land in the four corners.
  */
 export function defaultLayout(
   index: number,
@@ -48,8 +52,8 @@ export function defaultLayout(
   const slot = SLOTS[i];
   const col = slot ? slot[0] : (i - SLOTS.length) % 3;
   const row = slot ? slot[1] : 3 + Math.floor((i - SLOTS.length) / 3);
-  const cellW = viewport.width / 3;
-  const cellH = viewport.height / 3;
+  const cellW = Math.max(viewport.width / 3, size.width + CELL_MARGIN);
+  const cellH = Math.max(viewport.height / 3, size.height + CELL_MARGIN);
   return {
     x: Math.round(col * cellW + (cellW - size.width) / 2),
     y: Math.round(row * cellH + (cellH - size.height) / 2),

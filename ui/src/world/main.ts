@@ -10,7 +10,7 @@ import { Channel } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import { commands, events, type ChatEvent, type IngestEvent, type IpcError, type MorphView, type SchedulerView, type StatusChange, type Amendment, type CodexReport, type PullProgress, type DialogueEvent } from "../bindings";
-import { World, defaultLayout, drawWorld, type Morph, type Point } from "../morphic";
+import { DEFAULT_VIEWPORT, World, defaultLayout, drawWorld, type Morph, type Point, type Size } from "../morphic";
 import { domSpriteCache } from "../morphic/dom";
 import { badgesFor, withStatus } from "./badges";
 import { DissonancePills } from "./dissonance";
@@ -58,6 +58,20 @@ const errorText = (e: IpcError): string => errorMessage(e);
 
 // ---- the image → the world -------------------------------------------------------------
 
+/** Room the chat bar takes under the canvas once a persona is picked (its padding and input). */
+const CHAT_BAR = 48;
+
+/**
+ * The canvas a user sees when nothing is picked yet, less the chat bar's room: a morph
+ * placed by default stays whole and clickable when the chat bar opens under it, however tall
+ * the toolbar is. Before the first layout, the size the window is designed for.
+ */
+function stageView(): Size {
+  const { clientWidth: width, clientHeight: height } = canvas;
+  if (width === 0 || height === 0) return DEFAULT_VIEWPORT;
+  return { width, height: height - (chatForm.classList.contains("hidden") ? CHAT_BAR : 0) };
+}
+
 /** Brings the world in line with the image; keeps a morph being dragged where the hand is. */
 async function reload(): Promise<void> {
   const list = await commands.world();
@@ -71,7 +85,7 @@ async function reload(): Promise<void> {
     const place: Point =
       held && current
         ? { x: current.x, y: current.y }
-        : (view.position ?? (current ? { x: current.x, y: current.y } : defaultLayout(index)));
+        : (view.position ?? (current ? { x: current.x, y: current.y } : defaultLayout(index, stageView())));
     world.upsert(id, {
       name: view.object.name,
       kind: view.kind,

@@ -65,12 +65,13 @@ describe("the VRAM bar", () => {
       ],
     };
     const view = status({ more_hosts: [gpu2], queues: [["gemma2:9b", 2]] });
-    expect(hostName("http://gpu2:11434/")).toBe("gpu2:11434");
-    expect(vramBar(view).caption).toBe("VRAM 127.0.0.1:11434 6.3 GB / 8 GiB");
+    expect(hostName("http://gpu2:11434/")).toBe("gpu2");
+    expect(hostName("http://gpu3:8080")).toBe("gpu3:8080");
+    expect(vramBar(view).caption).toBe("127.0.0.1 6.3 GB / 8 GiB");
     const bar = hostBar(view, gpu2);
-    expect(bar.caption).toBe("VRAM gpu2:11434 5.4 GB / 24 GiB · 2 queued");
+    expect(bar.caption).toBe("gpu2 5.4 GB / 24 GiB · 2 queued");
     expect(bar.segments[0]?.share).toBeCloseTo(5.4e9 / (24 * 2 ** 30), 6);
-    expect(hostBar(view, { ...gpu2, offline: "connection refused" }).caption).toBe("gpu2:11434 offline");
+    expect(hostBar(view, { ...gpu2, offline: "connection refused" }).caption).toBe("gpu2 offline");
   });
 
   it("has a RAM bar beside it for the embedded runtime's models, with their own queue", () => {

@@ -56,7 +56,8 @@ export function vramBar(view: SchedulerView): { segments: Segment[]; caption: st
   const queued = view.queues
     .filter(([m]) => !elsewhere.some((x) => x.model === m))
     .reduce((n, [, k]) => n + k, 0);
-  const name = view.more_hosts.length > 0 ? `VRAM ${hostName(view.host)}` : "VRAM";
+  // With several hosts each bar is named by its host alone (its title says VRAM).
+  const name = view.more_hosts.length > 0 ? hostName(view.host) : "VRAM";
   return memoryBar(name, view.models, view.used, view.budget, queued);
 }
 
@@ -90,13 +91,18 @@ function draw(el: HTMLElement, bar: { segments: Segment[]; caption: string }, ti
 /** Draws the VRAM bar into `el`. */
 export function renderVram(el: HTMLElement, view: SchedulerView): void {
   const bar = vramBar(view);
-  draw(el, bar, view.offline ?? bar.caption);
+  const several = view.more_hosts.length > 0;
+  draw(el, bar, view.offline ?? (several ? `VRAM on ${view.host}: ${bar.caption}` : bar.caption));
   el.classList.toggle("offline", view.offline !== null);
 }
 
-/** `http://gpu2:11434` as `gpu2:11434`: a host's name in a caption. */
+/** `http://gpu2:11434` as `gpu2`, `http://gpu3:8080/` as `gpu3:8080`: a host's name in a
+ * caption (Ollama's own port left out). */
 export function hostName(url: string): string {
-  return url.replace(/^[a-z]+:\/\//, "").replace(/\/+$/, "");
+  return url
+    .replace(/^[a-z]+:\/\//, "")
+    .replace(/\/+$/, "")
+    .replace(/:11434$/, "");
 }
 
 /** The VRAM bar of another Ollama host (`OLLAMA_HOSTS` past the first). */
@@ -104,18 +110,20 @@ export function hostBar(view: SchedulerView, host: HostView): { segments: Segmen
   if (host.offline !== null) {
     return { segments: [], caption: `${hostName(host.host)} offline` };
   }
-  return memoryBar(`VRAM ${hostName(host.host)}`, host.models, host.used, host.budget, queuedFor(view, host.models));
+  return memoryBar(hostName(host.host), host.models, host.used, host.budget, queuedFor(view, host.models));
 }
 
-/** Draws one VRAM bar per Ollama host past the first into `el` (nothing with one host). */
+/** Draws one VRAM bar per Ollama host past the first into `el` (nothing with one host), and
+ * marks the toolbar holding it crowded while there are several (narrower bars, no hint). */
 export function renderHosts(el: HTMLElement, view: SchedulerView): void {
+  el.closest(".toolbar")?.classList.toggle("crowded", view.more_hosts.length > 0);
   el.replaceChildren(
     ...view.more_hosts.map((h) => {
       const span = document.createElement("span");
       span.className = "vram";
       span.dataset.host = h.host;
       const bar = hostBar(view, h);
-      draw(span, bar, h.offline ?? `${h.host}: ${bar.caption}`);
+      draw(span, bar, h.offline ?? `VRAM on ${h.host}: ${bar.caption}`);
       span.classList.toggle("offline", h.offline !== null);
       return span;
     }),
