@@ -27,12 +27,6 @@ fn scale(n: usize) -> usize {
     ((n as f64 * s) as usize).max(5)
 }
 
-/// Whether `TELOS_BENCH_PARTS` (default: all) includes `part`.
-fn runs(part: &str) -> bool {
-    std::env::var("TELOS_BENCH_PARTS")
-        .map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
-}
-
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     samples[((samples.len() - 1) as f64 * p).round() as usize]
@@ -71,13 +65,8 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     println!("telos image benchmarks (data dir {})", dir.path().display());
-    if let Ok(parts) = std::env::var("TELOS_BENCH_PARTS") {
-        for part in parts.split(',').map(str::trim) {
-            if !["commit", "lookup", "bulk"].contains(&part) {
-                println!("TELOS_BENCH_PARTS: no part '{part}' (parts: commit, lookup, bulk)");
-            }
-        }
-    }
+    let parts = telos_tests::bench::parts(&["commit", "lookup", "bulk"]);
+    let runs = |part| parts.contains(&part);
     if runs("commit") {
         commit_parts(&rt, dir.path());
     }

@@ -29,12 +29,6 @@ mod s3;
 const QUERIES: usize = 100;
 const K: usize = 10;
 
-/// Whether `TELOS_BENCH_PARTS` (default: all) includes `part`.
-fn runs(part: &str) -> bool {
-    std::env::var("TELOS_BENCH_PARTS")
-        .map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
-}
-
 /// A small deterministic generator (xorshift), so runs are comparable.
 struct Rng(u64);
 impl Rng {
@@ -291,6 +285,8 @@ fn main() {
 
 async fn run() {
     let scale = scale();
+    let parts = telos_tests::bench::parts(&["ingest", "synthetic", "real", "s3"]);
+    let runs = |part| parts.contains(&part);
     let root = telos_tests::package_dir().join("..");
     let model: Arc<dyn Embedder> =
         Arc::new(MiniLm::load_default().expect("weights: run scripts/setup"));

@@ -9,6 +9,26 @@ pub fn scale() -> f64 {
         .unwrap_or(1.0)
 }
 
+/// The parts `TELOS_BENCH_PARTS` (a comma list; default: every one of `known`) asks a
+/// benchmark for; a name it does not know is said once, with the ones it does.
+pub fn parts(known: &[&'static str]) -> Vec<&'static str> {
+    let Ok(asked) = std::env::var("TELOS_BENCH_PARTS") else {
+        return known.to_vec();
+    };
+    let asked: Vec<&str> = asked.split(',').map(str::trim).collect();
+    for part in asked.iter().filter(|p| !known.contains(p)) {
+        println!(
+            "TELOS_BENCH_PARTS: no part '{part}' (parts: {})",
+            known.join(", ")
+        );
+    }
+    known
+        .iter()
+        .copied()
+        .filter(|k| asked.contains(k))
+        .collect()
+}
+
 /// The `p` quantile (0..=1) of `xs`, nearest rank; sorts `xs`.
 pub fn percentile(xs: &mut [f64], p: f64) -> f64 {
     xs.sort_by(f64::total_cmp);

@@ -76,8 +76,11 @@ impl Codebook {
     }
 }
 
+/// Symbols in the benchmark's codebook.
+pub const SYMBOLS: usize = 10_000;
+
 pub fn run(scale: f64) -> Codebook {
-    let (dim, symbols) = (telos_vsa::DEFAULT_DIM, 10_000);
+    let (dim, symbols) = (telos_vsa::DEFAULT_DIM, SYMBOLS);
     let per_size = ((1000.0 * scale) as usize).max(50);
     let t = std::time::Instant::now();
     let book = Codebook::new(symbols, dim);

@@ -9,7 +9,8 @@
 //!   same embeddings, and model calls per document remembered.
 //!
 //! Run: `cargo bench --workspace --bench vsa_bench --profile dev` (NumPy comes from
-//! `scripts/setup-reference`; `TELOS_BENCH_SCALE=0.1` for a short run).
+//! `scripts/setup-reference`; `TELOS_BENCH_SCALE=0.1` for a short run; `TELOS_BENCH_PARTS`
+//! picks parts: `throughput`, `capacity`, `cleanup`, `concepts`).
 
 mod capacity;
 mod cleanup;
@@ -18,12 +19,26 @@ mod throughput;
 
 fn main() {
     let scale = telos_tests::bench::scale();
+    let parts = telos_tests::bench::parts(&["throughput", "capacity", "cleanup", "concepts"]);
+    let runs = |part| parts.contains(&part);
     // first, while no other work (gemm's or LanceDB's threads) shares the two cores
-    throughput::run(scale);
-    let book = capacity::run(scale);
-    cleanup::run(scale, &book);
-    drop(book);
-    concepts::run(scale);
+    if runs("throughput") {
+        throughput::run(scale);
+    }
+    if runs("capacity") || runs("cleanup") {
+        // cleanup searches capacity's codebook
+        let book = if runs("capacity") {
+            capacity::run(scale)
+        } else {
+            capacity::Codebook::new(capacity::SYMBOLS, telos_vsa::DEFAULT_DIM)
+        };
+        if runs("cleanup") {
+            cleanup::run(scale, &book);
+        }
+    }
+    if runs("concepts") {
+        concepts::run(scale);
+    }
 }
 
 /// "met" or "MISSED", for a goal line.
