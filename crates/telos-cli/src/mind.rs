@@ -7,6 +7,8 @@ use anyhow::{Result, anyhow};
 use clap::Subcommand;
 use telos_core::{AgendaStep, AgendaView, Autonomy, Hold, Motive, Telos, Work, WorkState};
 
+use crate::commands::emit;
+
 #[derive(Subcommand, Debug)]
 pub enum MotivesCommand {
     /// Every motive noticed, newest first: cognitive dissonance and curiosity deficits, with
@@ -51,58 +53,51 @@ impl Mind {
 }
 
 pub async fn run(telos: &Telos, mind: Mind, json: bool) -> Result<()> {
-    let print = |value: serde_json::Value, human: String| -> Result<()> {
-        if json {
-            outln!("{}", serde_json::to_string_pretty(&value)?);
-        } else {
-            outln!("{human}");
-        }
-        Ok(())
-    };
     match mind {
         Mind::Motives => {
             let motives = telos.motives();
-            print(serde_json::to_value(&motives)?, motives_table(&motives))
+            emit(json, &serde_json::to_value(&motives)?, || {
+                motives_table(&motives)
+            })
         }
         Mind::Agenda(AgendaCommand::Ls) => {
             let view = telos.agenda();
-            print(serde_json::to_value(&view)?, agenda(&view))
+            emit(json, &serde_json::to_value(&view)?, || agenda(&view))
         }
         Mind::Agenda(AgendaCommand::Plan) => {
             let planned = telos.plan_agenda().await?;
-            let human = if planned.motives.is_empty() {
-                "nothing new".to_string()
-            } else {
-                format!(
-                    "{}\n\n{}",
-                    motives_table(&planned.motives),
-                    works_table(&planned.works)
-                )
-            };
-            print(serde_json::to_value(&planned)?, human)
+            emit(json, &serde_json::to_value(&planned)?, || {
+                if planned.motives.is_empty() {
+                    "nothing new".to_string()
+                } else {
+                    format!(
+                        "{}\n\n{}",
+                        motives_table(&planned.motives),
+                        works_table(&planned.works)
+                    )
+                }
+            })
         }
         Mind::Agenda(AgendaCommand::Approve { id }) => {
             let work = telos.approve_work(&id).await?;
-            print(
-                serde_json::to_value(&work)?,
-                format!("approved {}", line(&work)),
-            )
+            emit(json, &serde_json::to_value(&work)?, || {
+                format!("approved {}", line(&work))
+            })
         }
         Mind::Agenda(AgendaCommand::Reject { id }) => {
             let work = telos.reject_work(&id).await?;
-            print(
-                serde_json::to_value(&work)?,
-                format!("rejected {}", line(&work)),
-            )
+            emit(json, &serde_json::to_value(&work)?, || {
+                format!("rejected {}", line(&work))
+            })
         }
         Mind::Agenda(AgendaCommand::Run { once }) => run_agenda(telos, once, json).await,
         Mind::Autonomy(None) => {
             let a = telos.agenda().autonomy;
-            print(serde_json::to_value(a)?, autonomy(a))
+            emit(json, &serde_json::to_value(a)?, || autonomy(a))
         }
         Mind::Autonomy(Some(a)) => {
             let a = telos.set_autonomy(a).await?;
-            print(serde_json::to_value(a)?, autonomy(a))
+            emit(json, &serde_json::to_value(a)?, || autonomy(a))
         }
     }
 }

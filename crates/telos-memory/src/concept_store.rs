@@ -13,11 +13,11 @@ use arrow_array::{Array, FixedSizeListArray, RecordBatch, StringArray, UInt32Arr
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
-use lancedb::{Connection, DistanceType, Table};
+use lancedb::{DistanceType, Table};
 
 use crate::embed::DIM;
 use crate::error::{Error, Result};
-use crate::store::{column, float_rows, quote, store_error, strings};
+use crate::store::{column, float_rows, open_table, quote, store_error, strings};
 
 /// The table's name inside the memory dir.
 pub const TABLE: &str = "concepts";
@@ -96,30 +96,17 @@ impl ConceptStore {
 
     /// [`ConceptStore::open`] with storage options for object storage (see `location.rs`).
     pub async fn open_with(dir: &Path, options: &[(String, String)]) -> Result<Self> {
+        let fields = |s: &Schema| {
+            s.fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().clone()))
+                .collect::<Vec<_>>()
+        };
+        let misfit = |found: &Schema| {
+            (fields(found) != fields(&schema())).then(|| "has another layout".to_owned())
+        };
+        let table = open_table(dir, options, TABLE, schema(), misfit).await?;
         let path = Arc::new(dir.to_owned());
-        let err = |e| store_error(&path, e);
-        let db: Connection = crate::location::connect(dir, options).await?;
-        let names = db.table_names().execute().await.map_err(err)?;
-        if names.iter().any(|n| n == TABLE) {
-            let table = db.open_table(TABLE).execute().await.map_err(err)?;
-            let found = table.schema().await.map_err(err)?;
-            let fields = |s: &Schema| {
-                s.fields()
-                    .iter()
-                    .map(|f| (f.name().clone(), f.data_type().clone()))
-                    .collect::<Vec<_>>()
-            };
-            if fields(&found) == fields(&schema()) {
-                return Ok(Self { table, path });
-            }
-            tracing::warn!("the concepts table has another layout: it is made again");
-            db.drop_table(TABLE, &[]).await.map_err(err)?;
-        }
-        let table = db
-            .create_empty_table(TABLE, schema())
-            .execute()
-            .await
-            .map_err(err)?;
         Ok(Self { table, path })
     }
 

@@ -27,7 +27,7 @@ use futures::TryStreamExt;
 use lancedb::index::Index;
 use lancedb::index::vector::IvfRqIndexBuilder;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
-use lancedb::{Connection, DistanceType, Table};
+use lancedb::{DistanceType, Table};
 use telos_vsa::Hv;
 
 use crate::error::{Error, Result};
@@ -157,33 +157,20 @@ impl HyperStore {
 
     /// [`HyperStore::open`] with storage options for object storage (see `location.rs`).
     pub async fn open_with(dir: &Path, dim: usize, options: &[(String, String)]) -> Result<Self> {
+        let names = |s: &Schema| {
+            s.fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect::<Vec<_>>()
+        };
+        let misfit = |found: &Schema| {
+            let width = vector_width(found);
+            (width != Some(2 * dim) || names(found) != names(&schema(dim))).then(|| {
+                format!("holds vectors of {width:?} floats, not 2 × {dim}, or another layout")
+            })
+        };
+        let table = crate::store::open_table(dir, options, TABLE, schema(dim), misfit).await?;
         let path = Arc::new(dir.to_owned());
-        let err = |e| crate::store::store_error(&path, e);
-        let db: Connection = crate::location::connect(dir, options).await?;
-        let names = db.table_names().execute().await.map_err(err)?;
-        if names.iter().any(|n| n == TABLE) {
-            let table = db.open_table(TABLE).execute().await.map_err(err)?;
-            let found = table.schema().await.map_err(err)?;
-            let names = |s: &Schema| {
-                s.fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect::<Vec<_>>()
-            };
-            if vector_width(&found) == Some(2 * dim) && names(&found) == names(&schema(dim)) {
-                return Ok(Self { table, dim, path });
-            }
-            tracing::warn!(
-                "the hypervector table holds vectors of {:?} floats, not 2 × {dim}, or another layout: it is made again",
-                vector_width(&found)
-            );
-            db.drop_table(TABLE, &[]).await.map_err(err)?;
-        }
-        let table = db
-            .create_empty_table(TABLE, schema(dim))
-            .execute()
-            .await
-            .map_err(err)?;
         Ok(Self { table, dim, path })
     }
 

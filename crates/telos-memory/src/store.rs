@@ -153,18 +153,8 @@ impl Store {
 
     /// [`Store::open`] with storage options for object storage (see `location.rs`).
     pub async fn open_with(dir: &Path, options: &[(String, String)]) -> Result<Self> {
+        let table = open_table(dir, options, TABLE, schema(), |_| None).await?;
         let path = Arc::new(dir.to_owned());
-        let err = |e| store_error(&path, e);
-        let db: Connection = crate::location::connect(dir, options).await?;
-        let names = db.table_names().execute().await.map_err(err)?;
-        let table = if names.iter().any(|n| n == TABLE) {
-            db.open_table(TABLE).execute().await.map_err(err)?
-        } else {
-            db.create_empty_table(TABLE, schema())
-                .execute()
-                .await
-                .map_err(err)?
-        };
         Ok(Self { table, path })
     }
 
@@ -404,6 +394,34 @@ pub(crate) async fn tidy_table(
         versions_removed: prune.old_versions,
         bytes_removed: prune.bytes_removed,
     })
+}
+
+/// Opens table `name` of the memory dir at `dir`, creating it empty with `schema` if it is
+/// missing. A table `misfit` finds fault with (another dimension or layout: the reason) is
+/// dropped and made again empty; reconciling refills it from the image, its record.
+pub(crate) async fn open_table(
+    dir: &Path,
+    options: &[(String, String)],
+    name: &str,
+    schema: SchemaRef,
+    misfit: impl Fn(&Schema) -> Option<String>,
+) -> Result<Table> {
+    let err = |e| store_error(dir, e);
+    let db: Connection = crate::location::connect(dir, options).await?;
+    let names = db.table_names().execute().await.map_err(err)?;
+    if names.iter().any(|n| n == name) {
+        let table = db.open_table(name).execute().await.map_err(err)?;
+        let found = table.schema().await.map_err(err)?;
+        let Some(reason) = misfit(&found) else {
+            return Ok(table);
+        };
+        tracing::warn!("the {name} table {reason}: it is made again");
+        db.drop_table(name, &[]).await.map_err(err)?;
+    }
+    db.create_empty_table(name, schema)
+        .execute()
+        .await
+        .map_err(err)
 }
 
 pub(crate) fn store_error(path: &Path, e: lancedb::Error) -> Error {
