@@ -42,6 +42,45 @@ async fn chain(image: &Image, depth: usize) -> Vec<ObjectId> {
     ids
 }
 
+/// A backup's cut: the commit lock is held only while it is taken, and the cycle records read
+/// after it are those of the cut, however many commits (and on a server, from however many
+/// processes) land in between.
+#[tokio::test]
+async fn a_cut_read_after_later_commits_holds_only_what_was_committed_at_the_cut() {
+    let image = awake_in_memory().await;
+    let ids = chain(&image, 2).await;
+    let at_cut = image.dump().await.unwrap();
+    let cut = image.cut().await.unwrap();
+    // commits go on while the cut waits to be read
+    let later = async {
+        for i in 0..3 {
+            let mut c = image.begin("after the cut");
+            c.set_slot(&ids[1], "x", json!(i)).unwrap();
+            c.commit().await.unwrap();
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), later)
+        .await
+        .expect("commits wait for nothing while a cut is open");
+    let dump = cut.read().await.unwrap();
+    assert_eq!(dump.cycle, at_cut.cycle);
+    assert_eq!(dump.cycles, at_cut.cycles);
+    let slot_of = |d: &telos_image::Dump| {
+        d.objects
+            .iter()
+            .find(|o| o.id == ids[1])
+            .map(|o| o.slots.get("x").cloned())
+    };
+    assert_eq!(
+        slot_of(&dump),
+        Some(None),
+        "the cut holds o1 without the later slot"
+    );
+    let now = image.dump().await.unwrap();
+    assert_eq!(now.cycles.len(), at_cut.cycles.len() + 3);
+    assert_eq!(slot_of(&now), Some(Some(json!(2))));
+}
+
 #[tokio::test]
 async fn delegation_finds_a_slot_six_parents_up() {
     let image = awake_in_memory().await;

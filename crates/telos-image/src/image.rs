@@ -18,7 +18,7 @@ mod dump;
 mod history;
 mod live;
 mod writable;
-pub use dump::Dump;
+pub use dump::{Cut, Dump};
 pub use history::ClaimGuard;
 pub use writable::{FREE_TO_RESUME, ReadOnly};
 

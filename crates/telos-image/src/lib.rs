@@ -37,7 +37,7 @@ mod store;
 
 pub use cycle::{Cycle, CycleRecord, CycleStatus, Resolution, StagedObject, Step};
 pub use error::{Error, Result};
-pub use image::{Change, ChangeKind, ClaimGuard, Dump, FREE_TO_RESUME, Image, ReadOnly};
+pub use image::{Change, ChangeKind, ClaimGuard, Cut, Dump, FREE_TO_RESUME, Image, ReadOnly};
 pub use lookup::Found;
 pub use object::{
     MAX_SLOT_BYTES, Method, ObjRef, Object, ObjectId, Provenance, check_name, check_selector,

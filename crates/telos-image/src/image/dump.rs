@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::cycle::CycleRecord;
 use crate::error::{Error, Result};
 use crate::object::Object;
-use crate::store::{Endpoint, Store, StoreOptions, Write};
+use crate::store::{Endpoint, Snapshot, Store, StoreOptions, Write};
 
 use super::Image;
 
@@ -23,19 +23,44 @@ pub struct Dump {
     pub cycles: Vec<CycleRecord>,
 }
 
-impl Image {
-    /// The image as it stands between two commits: the commit lock is held while the
-    /// committed world and the cycle records are read, so no cycle lands half inside.
-    pub async fn dump(&self) -> Result<Dump> {
-        let _guard = self.inner.commit.lock().await;
-        let objects: Vec<Arc<Object>> = self.objects();
-        let mut cycles = self.inner.store.cycles(usize::MAX >> 1).await?;
+/// The image cut between two commits ([`Image::cut`]), its cycle records not read yet.
+pub struct Cut {
+    objects: Vec<Arc<Object>>,
+    records: Snapshot,
+    store: Store,
+}
+
+impl Cut {
+    /// Reads the cycle records as they stood at the cut: commits made since, and suspended
+    /// cycles resolved since, are not in it.
+    pub async fn read(self) -> Result<Dump> {
+        let mut cycles = self.store.cycles_in(self.records).await?;
         cycles.reverse();
         let cycle = cycles.iter().map(|c| c.id.clone()).max();
         Ok(Dump {
             cycle,
-            objects: objects.iter().map(|o| (**o).clone()).collect(),
+            objects: self.objects.iter().map(|o| (**o).clone()).collect(),
             cycles,
+        })
+    }
+}
+
+impl Image {
+    /// The image as it stands between two commits: [`Image::cut`], then [`Cut::read`].
+    pub async fn dump(&self) -> Result<Dump> {
+        self.cut().await?.read().await
+    }
+
+    /// Cuts the image between two commits. The commit lock is held only while the committed
+    /// world is taken (shared, not copied) and a read of the store is begun; the cycle
+    /// records, which may be thousands, are read afterwards from that read's snapshot
+    /// ([`Cut::read`]), so commits go on meanwhile and no cycle lands half inside.
+    pub async fn cut(&self) -> Result<Cut> {
+        let _guard = self.inner.commit.lock().await;
+        Ok(Cut {
+            objects: self.objects(),
+            records: self.inner.store.snapshot().await?,
+            store: self.inner.store.clone(),
         })
     }
 

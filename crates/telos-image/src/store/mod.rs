@@ -26,6 +26,12 @@ pub(crate) use write::{Relink, Write};
 const NAMESPACE: &str = "telos";
 pub(super) const CONFLICT_MARK: &str = "telos-conflict:";
 
+/// A read of the store begun at one moment ([`Store::snapshot`]), made by [`Store::run_in`].
+pub(crate) enum Snapshot {
+    Local(surrealdb::method::Transaction<Db>),
+    Remote(surrealdb::method::Transaction<Any>),
+}
+
 #[derive(Clone)]
 enum Conn {
     Local(Surreal<Db>, Arc<Datastore>),
@@ -162,6 +168,46 @@ impl Store {
             Conn::Local(db, _) => db.query(sql.to_owned()).bind(vars).await,
             Conn::Remote(db) => db.query(sql.to_owned()).bind(vars).await,
         };
+        self.values(response)
+    }
+
+    /// Begins a read of the store as it stands now, to be made later: SurrealDB's
+    /// transactions see the snapshot they began at, whatever commits in between.
+    pub(crate) async fn snapshot(&self) -> Result<Snapshot> {
+        let begun = match &self.conn {
+            Conn::Local(db, _) => db.clone().begin().await.map(Snapshot::Local),
+            Conn::Remote(db) => db.clone().begin().await.map(Snapshot::Remote),
+        };
+        begun.map_err(|e| self.err(e))
+    }
+
+    /// Runs `sql` in `snapshot`, then ends it (it wrote nothing: cancelled).
+    pub(crate) async fn run_in(
+        &self,
+        snapshot: Snapshot,
+        sql: &str,
+        vars: Value,
+    ) -> Result<Vec<Value>> {
+        let (response, ended) = match snapshot {
+            Snapshot::Local(tx) => {
+                let response = tx.query(sql.to_owned()).bind(vars).await;
+                (response, tx.cancel().await.map(drop))
+            }
+            Snapshot::Remote(tx) => {
+                let response = tx.query(sql.to_owned()).bind(vars).await;
+                (response, tx.cancel().await.map(drop))
+            }
+        };
+        let values = self.values(response)?;
+        ended.map_err(|e| self.err(e))?;
+        Ok(values)
+    }
+
+    /// The statements' results of a query, or the error that explains its failure.
+    fn values(
+        &self,
+        response: std::result::Result<surrealdb::IndexedResults, surrealdb::Error>,
+    ) -> Result<Vec<Value>> {
         let mut response = response.map_err(|e| self.err(e))?;
         let errors = response.take_errors();
         if !errors.is_empty() {

@@ -184,6 +184,19 @@ impl Store {
         rows.into_iter().map(cycle_from_row).collect()
     }
 
+    /// Every cycle record as `snapshot` sees them, newest first.
+    pub(crate) async fn cycles_in(&self, snapshot: super::Snapshot) -> Result<Vec<CycleRecord>> {
+        let mut res = self
+            .run_in(
+                snapshot,
+                "SELECT * OMIT id FROM cycle ORDER BY started DESC, cid DESC;",
+                json!({}),
+            )
+            .await?;
+        let rows: Vec<Value> = decode(res.pop().unwrap_or_default(), "cycles")?;
+        rows.into_iter().map(cycle_from_row).collect()
+    }
+
     /// The most recent `limit` cycles that changed (or, aborted, would have changed) `object`.
     pub(crate) async fn cycles_touching(
         &self,
