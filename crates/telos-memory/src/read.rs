@@ -128,12 +128,16 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Document> {
         let (text, pages) = pdf_text(path, &bytes)?;
         return Ok(doc(Format::Pdf, text, pages));
     }
+    let head = &bytes[..bytes.len().min(8192)];
+    // A signature of two or three letters (BMP's `BM`, an EXE's `MZ`, MP3's `ID3`, Flash's
+    // `FWS`) also begins plain prose ("BMW…", "FWS is folding white space…"): a head that
+    // reads as text is text, unless its signature is itself text (RTF, PostScript).
     if let Some(kind) = infer::get(&bytes)
         && kind.matcher_type() != infer::MatcherType::Text
+        && (TEXT_SIGNED.contains(&kind.mime_type()) || !reads_as_text(head))
     {
         return Err(unsupported(path, kind.mime_type()));
     }
-    let head = &bytes[..bytes.len().min(8192)];
     if head.contains(&0) {
         return Err(unsupported(path, "binary data"));
     }
@@ -168,6 +172,24 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Document> {
         });
     }
     Ok(doc(format, text, Vec::new()))
+}
+
+/// Formats `infer` knows by a signature of plain text: markup Telos does not read.
+const TEXT_SIGNED: [&str; 2] = ["application/rtf", "application/postscript"];
+
+/// Whether the first bytes of a file are UTF-8 text (a character cut at the end of `head`
+/// aside) without control characters other than tab, line feed, form feed and return.
+fn reads_as_text(head: &[u8]) -> bool {
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).expect("valid up to there")
+        }
+        Err(_) => return false,
+    };
+    !text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
 }
 
 /// Which text format: HTML by content or extension, then Markdown and code by extension,
@@ -357,10 +379,37 @@ mod tests {
     }
 
     #[test]
+    fn prose_that_begins_like_a_binary_signature_is_text() {
+        for prose in [
+            "BMW builds cars in Munich.",
+            "MZ is a motorcycle maker.",
+            "ID3 tags name a song.",
+            "FWS is folding white space (RFC 5322).\n\tIt may fold a header.",
+            "CWS: café wine shop, ünicode and all",
+        ] {
+            let doc = parse_as("note.txt", prose.as_bytes()).unwrap();
+            assert_eq!(doc.text, prose);
+            assert_eq!(doc.format, Format::Text);
+        }
+    }
+
+    #[test]
     fn bad_input_is_named_with_what_it_is() {
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
         let err = parse_as("photo.txt", png).unwrap_err().to_string();
         assert_eq!(err, "unsupported: photo.txt (detected image/png)");
+        // a real Flash header: its version and length bytes are not text
+        let err = parse_as("movie.txt", b"FWS\x0a\x4c\x10\0\0x\0\x05")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "unsupported: movie.txt (detected application/x-shockwave-flash)"
+        );
+        let err = parse_as("letter.txt", b"{\\rtf1\\ansi Hello}")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "unsupported: letter.txt (detected application/rtf)");
         let err = parse_as("blob.txt", b"abc\0\x01\x02def")
             .unwrap_err()
             .to_string();
