@@ -229,21 +229,15 @@ fn kmeans(points: &[Vec<f32>], k: usize, seed: u64) -> Vec<usize> {
             p.iter().map(|x| x / n).collect()
         })
         .collect();
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    // the optimised kernel: this crate is built unoptimised
+    let dot = telos_vsa::dot;
     let mut rng = StdRng::seed_from_u64(seed);
+    // k-means++: each point's squared distance to its nearest centre so far, brought up to
+    // date with each new centre only
     let mut centres = vec![unit[rng.random_range(0..unit.len())].clone()];
+    let far = |p: &[f32], c: &[f32]| (1.0 - dot(p, c)).max(0.0).powi(2);
+    let mut d: Vec<f32> = unit.iter().map(|p| far(p, &centres[0])).collect();
     while centres.len() < k {
-        let d: Vec<f32> = unit
-            .iter()
-            .map(|p| {
-                centres
-                    .iter()
-                    .map(|c| 1.0 - dot(p, c))
-                    .fold(f32::MAX, f32::min)
-                    .max(0.0)
-                    .powi(2)
-            })
-            .collect();
         let total: f32 = d.iter().sum();
         let mut at = rng.random_range(0.0..total.max(f32::MIN_POSITIVE));
         let pick = d
@@ -253,7 +247,11 @@ fn kmeans(points: &[Vec<f32>], k: usize, seed: u64) -> Vec<usize> {
                 at <= 0.0
             })
             .unwrap_or(unit.len() - 1);
-        centres.push(unit[pick].clone());
+        let centre = unit[pick].clone();
+        for (dp, p) in d.iter_mut().zip(&unit) {
+            *dp = dp.min(far(p, &centre));
+        }
+        centres.push(centre);
     }
     let mut assign = vec![0; unit.len()];
     for _ in 0..50 {
@@ -261,8 +259,10 @@ fn kmeans(points: &[Vec<f32>], k: usize, seed: u64) -> Vec<usize> {
             .iter()
             .map(|p| {
                 (0..k)
-                    .max_by(|&a, &b| dot(p, &centres[a]).total_cmp(&dot(p, &centres[b])))
+                    .map(|c| (dot(p, &centres[c]), c))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
                     .unwrap()
+                    .1
             })
             .collect();
         let done = next == assign;
