@@ -6,20 +6,23 @@
 //!   top-1 agreement (goal ≥ 99.9%), p99 latency (goal ≤ 5 ms) and the ratio to a flat scan;
 //! - throughput: binding and bundling against NumPy doing the same (goal ≥ 1.0×);
 //! - concepts on a labelled corpus of 1,200 documents: purity and NMI against k-means on the
-//!   same embeddings, and model calls per document remembered.
+//!   same embeddings, and model calls per document remembered;
+//! - regrouping: HDBSCAN's time as a persona's chunks double (synthetic clustered vectors).
 //!
 //! Run: `cargo bench --workspace --bench vsa_bench --profile dev` (NumPy comes from
 //! `scripts/setup-reference`; `TELOS_BENCH_SCALE=0.1` for a short run; `TELOS_BENCH_PARTS`
-//! picks parts: `throughput`, `capacity`, `cleanup`, `concepts`).
+//! picks parts: `throughput`, `capacity`, `cleanup`, `concepts`, `regroup`).
 
 mod capacity;
 mod cleanup;
 mod concepts;
+mod regroup;
 mod throughput;
 
 fn main() {
     let scale = telos_tests::bench::scale();
-    let parts = telos_tests::bench::parts(&["throughput", "capacity", "cleanup", "concepts"]);
+    let parts =
+        telos_tests::bench::parts(&["throughput", "capacity", "cleanup", "concepts", "regroup"]);
     let runs = |part| parts.contains(&part);
     // first, while no other work (gemm's or LanceDB's threads) shares the two cores
     if runs("throughput") {
@@ -38,6 +41,9 @@ fn main() {
     }
     if runs("concepts") {
         concepts::run(scale);
+    }
+    if runs("regroup") {
+        regroup::run(scale);
     }
 }
 
