@@ -73,6 +73,10 @@ pub fn cluster(points: &[Vec<f32>]) -> (Vec<Vec<usize>>, usize) {
         let mut h: HDbscan<f32, _> = HDbscan {
             min_samples: MIN_CLUSTER,
             min_cluster_size: MIN_CLUSTER,
+            // Prim's tree over the dense distances, not Borůvka's over the ball tree: in 384
+            // dimensions the tree prunes little, and on real chunks this is 1.6–2.7× faster
+            // for the same clusters (vsa_bench: 1,193 docstring chunks 12–14 s → 7.6 s).
+            boruvka: false,
             ..HDbscan::default()
         };
         let (clusters, _noise, _) = h.fit(&matrix, None);

@@ -30,7 +30,11 @@ fn points(n: usize, seed: u64) -> Vec<Vec<f32>> {
     (0..n)
         .map(|i| {
             let c = &centres[i % centres.len()];
-            unit(c.iter().map(|x| x + gauss() / (DIM as f32).sqrt()).collect())
+            unit(
+                c.iter()
+                    .map(|x| x + gauss() / (DIM as f32).sqrt())
+                    .collect(),
+            )
         })
         .collect()
 }
