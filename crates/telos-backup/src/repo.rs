@@ -91,25 +91,17 @@ impl Repo {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
             linked = std::fs::hard_link(&tmp, &at);
         }
-        match linked {
-            Ok(()) => {
-                let _ = std::fs::remove_file(&tmp);
-                Ok((blob, true))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let _ = std::fs::remove_file(&tmp);
-                Ok((blob, false))
-            }
+        let stored = match linked {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists || at.exists() => false,
             // A file system without hard links (FAT, exFAT, some network mounts): renamed.
-            Err(_) if at.exists() => {
-                let _ = std::fs::remove_file(&tmp);
-                Ok((blob, false))
-            }
             Err(_) => {
                 std::fs::rename(&tmp, &at).map_err(|e| Error::io(&at, e))?;
-                Ok((blob, true))
+                return Ok((blob, true));
             }
-        }
+        };
+        let _ = std::fs::remove_file(&tmp);
+        Ok((blob, stored))
     }
 
     /// Whether the blob is there with its size (its content is checked by [`Repo::check`]).

@@ -23,18 +23,32 @@ pub struct Dump {
     pub cycles: Vec<CycleRecord>,
 }
 
-/// The image cut between two commits ([`Image::cut`]), its cycle records not read yet.
+/// The image cut between two commits ([`Image::cut`]), its cycle records not read yet. It
+/// holds a store transaction open until it is read; dropped unread, the transaction is
+/// cancelled in the background (SurrealDB's SDK 3 does not cancel a dropped one itself).
+#[must_use = "a cut holds a store transaction open until it is read"]
 pub struct Cut {
     objects: Vec<Arc<Object>>,
-    records: Snapshot,
+    records: Option<Snapshot>,
     store: Store,
+}
+
+impl Drop for Cut {
+    fn drop(&mut self) {
+        if let Some(records) = self.records.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(records.cancel());
+        }
+    }
 }
 
 impl Cut {
     /// Reads the cycle records as they stood at the cut: commits made since, and suspended
     /// cycles resolved since, are not in it.
-    pub async fn read(self) -> Result<Dump> {
-        let mut cycles = self.store.cycles_in(self.records).await?;
+    pub async fn read(mut self) -> Result<Dump> {
+        let records = self.records.take().expect("a cut is read once");
+        let mut cycles = self.store.cycles_in(records).await?;
         cycles.reverse();
         let cycle = cycles.iter().map(|c| c.id.clone()).max();
         Ok(Dump {
@@ -59,7 +73,7 @@ impl Image {
         let _guard = self.inner.commit.lock().await;
         Ok(Cut {
             objects: self.objects(),
-            records: self.inner.store.snapshot().await?,
+            records: Some(self.inner.store.snapshot().await?),
             store: self.inner.store.clone(),
         })
     }

@@ -32,6 +32,20 @@ pub(crate) enum Snapshot {
     Remote(surrealdb::method::Transaction<Any>),
 }
 
+impl Snapshot {
+    /// Ends the read unmade (a cut dropped unread); nobody waits on it, so a failure is
+    /// logged.
+    pub(crate) async fn cancel(self) {
+        let ended = match self {
+            Snapshot::Local(tx) => tx.cancel().await.map(drop),
+            Snapshot::Remote(tx) => tx.cancel().await.map(drop),
+        };
+        if let Err(e) = ended {
+            tracing::warn!("ending an unread cut's store transaction: {e}");
+        }
+    }
+}
+
 #[derive(Clone)]
 enum Conn {
     Local(Surreal<Db>, Arc<Datastore>),
