@@ -10,12 +10,15 @@
 //! whose similarity estimates the whole's with noise 1/√(2·SKETCH). The best `k × REFINE`
 //! sketches come back by name and are ranked here by exact cosine — an atom's vector made
 //! again from its seed (faster than fetching its 80 KB), a composite's fetched — so the
-//! similarities returned are exact (p50 3.8 ms, p99 5.9 ms at 10,000 symbols). Past a threshold the sketch gets a RaBitQ index (`IVF_RQ`,
-//! one bit per float) with one IVF partition: random symbols have no clusters for partitions
-//! to follow, so probing a few would miss the answer as often as not. Measured on 10,000
-//! symbols (`vsa_bench`): sketches of 1,024 or 2,048 components lose the answer of a
-//! 150-pair record half the time; 4,096 keep it 94–98% of the time at one bit, 100% at four
-//! bits (at twice the latency).
+//! similarities returned are exact. Past a threshold the sketch gets a RaBitQ index
+//! (`IVF_RQ`) of [`BITS`] bits per float with one IVF partition: random symbols have no
+//! clusters for partitions to follow, so probing a few would miss the answer as often as
+//! not. Measured on 10,000 symbols (`vsa_bench`): sketches of 1,024 or 2,048 components lose
+//! the answer of a 150-pair record half the time. At 4,096 components, one bit per float
+//! keeps it only 91–94% of the time (the one-bit estimate's own error is about twice the
+//! sketch's), three bits every time (1,500 of 1,500 queries up to 150 pairs) at 1.5–1.9× the
+//! latency (p50 6.5 ms against 4.2 ms here). A cleanup that names the wrong symbol is worse
+//! than a slower one, so the product takes three bits.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,8 +42,11 @@ const CODEBOOK_INDEX: &str = "codebook_idx";
 const METRIC: DistanceType = DistanceType::Dot;
 /// The kind of a symbol made from its seed alone.
 pub const ATOM: &str = "atom";
-/// Candidates re-ranked by their full vectors, per result asked for.
-pub const REFINE: u32 = 10;
+/// Candidates re-ranked by their full vectors, per result asked for (with three-bit
+/// estimates, five found every answer up to 150 pairs that ten did, for 1.5 ms less).
+pub const REFINE: u32 = 5;
+/// Bits per sketch float in the RaBitQ index (one sign bit and two of magnitude).
+pub const BITS: u32 = 3;
 /// Components in the sketch the index searches.
 pub const SKETCH: usize = 4096;
 
@@ -263,7 +269,7 @@ impl HyperStore {
 
     /// Builds the index when it is due: the table has `threshold` rows and no index, or
     /// half as many rows again as the index covers. Small tables build in well under a
-    /// second (10,000 symbols of dimension 10,000: about 1 s). Returns whether it built.
+    /// second (10,000 symbols of dimension 10,000: about 5 s at three bits, 1 s at one). Returns whether it built.
     pub async fn catch_up_index(&self, threshold: usize) -> Result<bool> {
         let rows = self.count().await?;
         let due = match self.table.index_stats(INDEX_NAME).await {
@@ -437,7 +443,7 @@ impl HyperStore {
                     IvfRqIndexBuilder::default()
                         .distance_type(METRIC)
                         .num_partitions(1)
-                        .num_bits(1),
+                        .num_bits(BITS),
                 ),
             )
             .name(INDEX_NAME.to_owned())

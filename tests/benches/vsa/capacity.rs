@@ -78,6 +78,8 @@ impl Codebook {
 
 /// Symbols in the benchmark's codebook.
 pub const SYMBOLS: usize = 10_000;
+/// The pairs in one record at which the capacity goal is held (≥ 99% right).
+pub const GOAL_PAIRS: usize = 150;
 
 pub fn run(scale: f64) -> Codebook {
     let (dim, symbols) = (telos_vsa::DEFAULT_DIM, SYMBOLS);
@@ -136,12 +138,12 @@ pub fn run(scale: f64) -> Codebook {
             sim / asked as f64,
             telos_vsa::noise(dim)
         );
-        if pairs == 150 {
+        if pairs == GOAL_PAIRS {
             at_150 = pct(right[0]).min(pct(right[1]));
         }
     }
     println!(
-        "  goal ≥ 99% right at 150 pairs: {at_150:.2}% ({})",
+        "  goal ≥ 99% right at {GOAL_PAIRS} pairs: {at_150:.2}% ({})",
         super::verdict(at_150 >= 99.0)
     );
     book
