@@ -223,3 +223,55 @@ async fn reconcile_makes_lost_and_stray_symbol_rows_match_the_image() {
     assert_eq!(answer.hits[0].name, "a");
     assert!(answer.hits[0].similarity > 0.99, "{answer:?}");
 }
+
+#[tokio::test]
+async fn an_older_one_bit_index_is_replaced_by_the_three_bit_one_when_next_caught_up() {
+    use lancedb::index::Index;
+    use lancedb::index::vector::IvfRqIndexBuilder;
+    let dir = tempfile::tempdir().unwrap();
+    let dim = 6000;
+    let store = filled(dir.path(), dim).await;
+    // what Telos made before: one bit per float, under the old name
+    store
+        .table()
+        .create_index(
+            &["sketch"],
+            Index::IvfRq(
+                IvfRqIndexBuilder::default()
+                    .distance_type(lancedb::DistanceType::Dot)
+                    .num_partitions(1)
+                    .num_bits(1),
+            ),
+        )
+        .name("hypervector_idx".to_owned())
+        .execute()
+        .await
+        .unwrap();
+    let names = |store: HyperStore| async move {
+        let mut names: Vec<String> = store
+            .table()
+            .list_indices()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(store.clone()).await, ["hypervector_idx"]);
+    // far below the threshold: only the old index makes it due
+    assert!(store.catch_up_index(1_000_000).await.unwrap());
+    assert_eq!(names(store.clone()).await, ["codebook_idx", "sketch_rq3"]);
+    assert!(store.indexed().await);
+    assert!(
+        !store.catch_up_index(1_000_000).await.unwrap(),
+        "built once"
+    );
+    let q = Hv::atom("BABS", "doc7", dim);
+    let found = store
+        .cleanup(&q, Some("BABS"), 1, Search::default())
+        .await
+        .unwrap();
+    assert_eq!(found[0].name, "doc7");
+}

@@ -37,7 +37,11 @@ use crate::error::{Error, Result};
 
 /// The table's name inside the memory dir.
 pub const TABLE: &str = "hypervectors";
-const INDEX_NAME: &str = "hypervector_idx";
+/// The sketch's index; its name says its bits, so an index of other bits is found and
+/// built again.
+const INDEX_NAME: &str = "sketch_rq3";
+/// The one-bit index of tables made before three bits (it is replaced when next due).
+const LEGACY_INDEX: &str = "hypervector_idx";
 const CODEBOOK_INDEX: &str = "codebook_idx";
 const METRIC: DistanceType = DistanceType::Dot;
 /// The kind of a symbol made from its seed alone.
@@ -267,15 +271,20 @@ impl HyperStore {
             .map(drop)
     }
 
-    /// Builds the index when it is due: the table has `threshold` rows and no index, or
-    /// half as many rows again as the index covers. Small tables build in well under a
-    /// second (10,000 symbols of dimension 10,000: about 5 s at three bits, 1 s at one). Returns whether it built.
+    /// Builds the index when it is due: the table has `threshold` rows and no index, half as
+    /// many rows again as the index covers, or an older one-bit index. Small tables build in
+    /// well under a second (10,000 symbols of dimension 10,000: about 5 s at three bits, 1 s
+    /// at one). Returns whether it built.
     pub async fn catch_up_index(&self, threshold: usize) -> Result<bool> {
         let rows = self.count().await?;
-        let due = match self.table.index_stats(INDEX_NAME).await {
-            Ok(Some(stats)) => stats.num_unindexed_rows * 2 > stats.num_indexed_rows,
-            Ok(None) => rows >= threshold,
-            Err(e) => return Err(self.err(e)),
+        let due = if self.legacy_index().await? {
+            true
+        } else {
+            match self.table.index_stats(INDEX_NAME).await {
+                Ok(Some(stats)) => stats.num_unindexed_rows * 2 > stats.num_indexed_rows,
+                Ok(None) => rows >= threshold,
+                Err(e) => return Err(self.err(e)),
+            }
         };
         if due {
             self.build_index().await?;
@@ -434,8 +443,21 @@ impl HyperStore {
         Ok(())
     }
 
-    /// Builds (or replaces) the RaBitQ index and waits for it.
+    /// Whether the table still has the one-bit index of an older Telos.
+    async fn legacy_index(&self) -> Result<bool> {
+        let indices = self.table.list_indices().await.map_err(|e| self.err(e))?;
+        Ok(indices.iter().any(|i| i.name == LEGACY_INDEX))
+    }
+
+    /// Builds (or replaces) the RaBitQ index and waits for it. An older one-bit index goes
+    /// first (searches scan flat until the new one is there).
     pub async fn build_index(&self) -> Result<()> {
+        if self.legacy_index().await? {
+            self.table
+                .drop_index(LEGACY_INDEX)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
         self.table
             .create_index(
                 &["sketch"],
