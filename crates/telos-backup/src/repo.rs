@@ -69,38 +69,70 @@ impl Repo {
     }
 
     fn put_reader(&self, from: &mut dyn Read, what: &Path) -> Result<(Blob, bool)> {
+        // Written into an unnamed file of the blobs folder (`O_TMPFILE`) and named once whole
+        // and hashed: no temporary name to make and remove for each of a data dir's hundreds
+        // of small files. A file system without unnamed files gets a temporary name instead.
+        let unnamed = unnamed_file(&self.root.join(BLOBS)).ok();
+        self.put_through(from, what, unnamed)
+    }
+
+    /// [`Repo::put_reader`] through `unnamed`, or a temporary name when there is none.
+    fn put_through(
+        &self,
+        from: &mut dyn Read,
+        what: &Path,
+        unnamed: Option<File>,
+    ) -> Result<(Blob, bool)> {
         let dir = self.root.join(BLOBS);
-        let tmp = dir.join(format!(".incoming-{}", ulid::Ulid::new()));
-        let mut out = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let (mut out, tmp) = match unnamed {
+            Some(f) => (f, None),
+            None => {
+                let tmp = dir.join(format!(".incoming-{}", ulid::Ulid::new()));
+                (
+                    File::create(&tmp).map_err(|e| Error::io(&tmp, e))?,
+                    Some(tmp),
+                )
+            }
+        };
+        let written = tmp.as_deref().unwrap_or(&dir);
         let (sha256, size) = hash_through(from, Some(&mut out)).map_err(|side| match side {
             Side::Read(e) => Error::io(what, e),
-            Side::Write(e) => Error::io(&tmp, e),
+            Side::Write(e) => Error::io(written, e),
         })?;
         let blob = Blob { sha256, size };
         let at = self.blob_path(&blob.sha256);
         // Not synced one by one: `finish` syncs the whole file system once before the
         // manifest that names the blobs lands. Linked, not renamed, into place: of two
         // copiers storing the same content at once, one finds the blob there and says so.
-        drop(out);
         let parent = at.parent().unwrap_or(&dir);
-        let mut linked = std::fs::hard_link(&tmp, &at);
+        let link = || match &tmp {
+            Some(tmp) => std::fs::hard_link(tmp, &at),
+            None => link_unnamed(&out, &at),
+        };
+        let mut linked = link();
         if linked
             .as_ref()
             .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
         {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-            linked = std::fs::hard_link(&tmp, &at);
+            linked = link();
         }
         let stored = match linked {
             Ok(()) => true,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists || at.exists() => false,
-            // A file system without hard links (FAT, exFAT, some network mounts): renamed.
-            Err(_) => {
-                std::fs::rename(&tmp, &at).map_err(|e| Error::io(&at, e))?;
-                return Ok((blob, true));
-            }
+            // A file system without hard links (FAT, exFAT, some network mounts) has no
+            // unnamed files either: the temporary name is renamed.
+            Err(e) => match &tmp {
+                Some(tmp) => {
+                    std::fs::rename(tmp, &at).map_err(|e| Error::io(&at, e))?;
+                    return Ok((blob, true));
+                }
+                None => return Err(Error::io(&at, e)),
+            },
         };
-        let _ = std::fs::remove_file(&tmp);
+        if let Some(tmp) = tmp {
+            let _ = std::fs::remove_file(&tmp);
+        }
         Ok((blob, stored))
     }
 
@@ -319,6 +351,42 @@ impl Repo {
     }
 }
 
+/// A file with no name in `dir`, to be named by [`link_unnamed`] (an unnamed file that is
+/// never named goes when it is closed).
+fn unnamed_file(dir: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .mode(0o644)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir)
+}
+
+/// Names an unnamed file (`linkat` through its `/proc/self/fd` entry, as open(2) shows).
+fn link_unnamed(file: &File, at: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let to = CString::new(at.as_os_str().as_bytes())?;
+    // SAFETY: both paths are NUL-terminated and live across the call; `file` keeps the
+    // descriptor its /proc entry names open.
+    let r = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Flushes every file of the file system `path` is on to its disk.
 fn sync_fs(path: &Path) -> Result<()> {
     use std::os::fd::AsRawFd;
@@ -366,4 +434,61 @@ fn hash_through(
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name under the blobs folder, sorted.
+    fn names(repo: &Repo) -> Vec<String> {
+        let mut out = Vec::new();
+        for head in std::fs::read_dir(repo.root().join(BLOBS)).unwrap() {
+            let head = head.unwrap().path();
+            out.push(head.file_name().unwrap().to_string_lossy().into_owned());
+            if head.is_dir() {
+                for f in std::fs::read_dir(&head).unwrap() {
+                    out.push(f.unwrap().file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_blob_stored_unnamed_or_through_a_temporary_name_is_the_same_and_leaves_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::open(dir.path(), true).unwrap();
+        let what = Path::new("test");
+        let unnamed = || Some(unnamed_file(&repo.root().join(BLOBS)).expect("O_TMPFILE"));
+        let (a, new_a) = repo
+            .put_through(&mut &b"alpha"[..], what, unnamed())
+            .unwrap();
+        let (b, new_b) = repo.put_through(&mut &b"beta"[..], what, None).unwrap();
+        assert!(new_a && new_b);
+        // the same content again, each way: found there, not stored twice
+        let (a2, again_a) = repo.put_through(&mut &b"alpha"[..], what, None).unwrap();
+        let (b2, again_b) = repo
+            .put_through(&mut &b"beta"[..], what, unnamed())
+            .unwrap();
+        assert_eq!(
+            (a2, again_a, b2, again_b),
+            (a.clone(), false, b.clone(), false)
+        );
+        assert_eq!(repo.read(&a, "alpha").unwrap(), b"alpha");
+        assert_eq!(repo.read(&b, "beta").unwrap(), b"beta");
+        let mut want = vec![
+            a.sha256[..2].to_owned(),
+            a.sha256.clone(),
+            b.sha256[..2].to_owned(),
+            b.sha256.clone(),
+        ];
+        want.sort();
+        assert_eq!(names(&repo), want, "no temporary file is left");
+        assert_eq!(
+            std::fs::metadata(repo.blob_path(&a.sha256)).unwrap().len(),
+            5
+        );
+    }
 }
