@@ -352,9 +352,14 @@ impl Repo {
 }
 
 /// A file with no name in `dir`, to be named by [`link_unnamed`] (an unnamed file that is
-/// never named goes when it is closed).
+/// never named goes when it is closed). Refused where `/proc` is not mounted, as naming one
+/// goes through it.
 fn unnamed_file(dir: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
+    static PROC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
+        return Err(std::io::Error::from(std::io::ErrorKind::Unsupported));
+    }
     std::fs::OpenOptions::new()
         .write(true)
         .mode(0o644)
