@@ -397,7 +397,10 @@ fn copy_one(
     }
     let (blob, new) = match repo.put_file(path) {
         Ok(b) => b,
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        // the file itself gone (not a folder of the destination, which is an error)
+        Err(Error::Io { path: p, source })
+            if p == path && source.kind() == std::io::ErrorKind::NotFound =>
+        {
             return Ok(None);
         }
         Err(e) => return Err(e),

@@ -4,7 +4,7 @@
 //! never used.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -120,14 +120,23 @@ impl Repo {
         let stored = match linked {
             Ok(()) => true,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists || at.exists() => false,
-            // A file system without hard links (FAT, exFAT, some network mounts) has no
-            // unnamed files either: the temporary name is renamed.
+            // A file system without hard links (FAT, exFAT, some network mounts): the
+            // temporary name is renamed.
             Err(e) => match &tmp {
                 Some(tmp) => {
                     std::fs::rename(tmp, &at).map_err(|e| Error::io(&at, e))?;
                     return Ok((blob, true));
                 }
-                None => return Err(Error::io(&at, e)),
+                // An unnamed file that cannot be named (a mount where linking through /proc
+                // fails): its bytes are read back and stored under a temporary name.
+                None => {
+                    tracing::debug!(
+                        "naming an unnamed blob failed ({e}); a temporary name instead"
+                    );
+                    out.seek(std::io::SeekFrom::Start(0))
+                        .map_err(|e| Error::io(&dir, e))?;
+                    return self.put_through(&mut out, what, None);
+                }
             },
         };
         if let Some(tmp) = tmp {
@@ -361,8 +370,9 @@ fn unnamed_file(dir: &Path) -> std::io::Result<File> {
         return Err(std::io::Error::from(std::io::ErrorKind::Unsupported));
     }
     std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
-        .mode(0o644)
+        .mode(0o666)
         .custom_flags(libc::O_TMPFILE)
         .open(dir)
 }

@@ -42,6 +42,7 @@ pub const TABLE: &str = "hypervectors";
 const INDEX_NAME: &str = "sketch_rq3";
 /// The one-bit index of tables made before three bits (it is replaced when next due).
 const LEGACY_INDEX: &str = "hypervector_idx";
+const _: () = assert!(BITS == 3, "INDEX_NAME says three bits: name the index anew");
 const CODEBOOK_INDEX: &str = "codebook_idx";
 const METRIC: DistanceType = DistanceType::Dot;
 /// The kind of a symbol made from its seed alone.
@@ -123,6 +124,8 @@ pub struct HyperStore {
     table: Table,
     dim: usize,
     path: Arc<PathBuf>,
+    /// Set once the table is known to hold no older one-bit index.
+    no_legacy: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn floats(n: usize) -> DataType {
@@ -181,7 +184,12 @@ impl HyperStore {
         };
         let table = crate::store::open_table(dir, options, TABLE, schema(dim), misfit).await?;
         let path = Arc::new(dir.to_owned());
-        Ok(Self { table, dim, path })
+        Ok(Self {
+            table,
+            dim,
+            path,
+            no_legacy: Arc::default(),
+        })
     }
 
     pub fn dim(&self) -> usize {
@@ -443,20 +451,30 @@ impl HyperStore {
         Ok(())
     }
 
-    /// Whether the table still has the one-bit index of an older Telos.
+    /// Whether the table still has the one-bit index of an older Telos (looked for until
+    /// it is found gone).
     async fn legacy_index(&self) -> Result<bool> {
+        use std::sync::atomic::Ordering;
+        if self.no_legacy.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
         let indices = self.table.list_indices().await.map_err(|e| self.err(e))?;
-        Ok(indices.iter().any(|i| i.name == LEGACY_INDEX))
+        let there = indices.iter().any(|i| i.name == LEGACY_INDEX);
+        if !there {
+            self.no_legacy.store(true, Ordering::Relaxed);
+        }
+        Ok(there)
     }
 
     /// Builds (or replaces) the RaBitQ index and waits for it. An older one-bit index goes
     /// first (searches scan flat until the new one is there).
     pub async fn build_index(&self) -> Result<()> {
-        if self.legacy_index().await? {
-            self.table
-                .drop_index(LEGACY_INDEX)
-                .await
-                .map_err(|e| self.err(e))?;
+        if self.legacy_index().await?
+            && let Err(e) = self.table.drop_index(LEGACY_INDEX).await
+            // another catch-up dropped it first
+            && self.legacy_index().await?
+        {
+            return Err(self.err(e));
         }
         self.table
             .create_index(
