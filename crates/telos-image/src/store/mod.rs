@@ -140,11 +140,35 @@ impl Store {
             endpoint: name.into(),
             database: database.into(),
         };
-        store.use_ns().await?;
+        // Databases made at once on one server (several Telos processes starting, the test
+        // suite's images) can conflict on the server's catalog; SurrealDB says such a
+        // transaction can be retried, so it is, a few times.
+        let mut tries = 0;
+        loop {
+            match store.define().await {
+                Err(Error::Store { source, .. })
+                    if tries < 5
+                        && source.query_details()
+                            == Some(&surrealdb::types::QueryError::TransactionConflict) =>
+                {
+                    tries += 1;
+                    tracing::debug!(
+                        "opening the image conflicted with another open ({source}); again"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << tries)).await;
+                }
+                other => break other?,
+            }
+        }
+        Ok(store)
+    }
+
+    /// Selects the database and defines the image's tables and indexes (if not there).
+    async fn define(&self) -> Result<()> {
+        self.use_ns().await?;
         // An object's record key is its oid, so the oid needs no index of its own (images made
         // before this kept one: it is removed, as it cost every write an index entry).
-        store
-            .run(
+        self.run(
                 "DEFINE TABLE IF NOT EXISTS object SCHEMALESS;
                  REMOVE INDEX IF EXISTS object_oid ON object;
                  DEFINE INDEX IF NOT EXISTS object_name ON object FIELDS name UNIQUE;
@@ -157,8 +181,8 @@ impl Store {
 ",
                 json!({}),
             )
-            .await?;
-        Ok(store)
+            .await
+            .map(drop)
     }
 
     async fn use_ns(&self) -> Result<()> {
