@@ -7,6 +7,7 @@
 mod contain;
 mod oci;
 mod rootless;
+mod vm;
 
 use std::io::Read;
 use std::net::TcpListener;

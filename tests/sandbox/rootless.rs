@@ -22,14 +22,7 @@ pub(crate) struct Rootless {
 /// A new cgroup v2 folder delegated to [`USER`] (it owns the folder and the files a
 /// delegation hands over), as systemd makes one for a session or a `Delegate=yes` scope.
 pub(crate) fn delegated_cgroup() -> std::path::PathBuf {
-    let cgroup2 = std::fs::read_to_string("/proc/self/mounts")
-        .unwrap()
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.get(2) == Some(&"cgroup2")).then(|| std::path::PathBuf::from(f[1]))
-        })
-        .expect("a cgroup v2 mount (the unified hierarchy)");
+    let cgroup2 = super::vm::cgroup2_root().expect("a cgroup v2 mount (the unified hierarchy)");
     let delegated = cgroup2.join(format!("telos-test-delegated-{}", std::process::id()));
     std::fs::create_dir(&delegated).unwrap();
     for file in [
