@@ -103,21 +103,33 @@ async fn fill(
         done: 0,
         total: 1,
     });
-    let dump = source.image.dump().await?;
+    let cut = source.image.cut().await?;
+    let newest = cut.newest_cycle().await?;
     let probe = (source.probe)();
-    let cycle = dump.cycle.clone().unwrap_or_else(|| "none".into());
-    let held = source.memory.hold_for_backup(&cycle).await?;
-    let (cut, objects, cycles) = (dump.cycle.clone(), dump.objects.len(), dump.cycles.len());
-    // Three things at once, as none needs another: the image encoded and stored (CPU), the
-    // files copied (the file system), and memory's probe (a recall). The first to fail ends
-    // the others (the copiers stop at their next file).
+    let held = source
+        .memory
+        .hold_for_backup(newest.as_deref().unwrap_or("none"))
+        .await?;
+    // Three things at once, as none needs another: the image's records read, encoded and
+    // stored (the store, then the CPU), the files copied (the file system), and memory's
+    // probe (a recall). The first to fail ends the others (the copiers stop at their next
+    // file).
     let image = {
         let repo = repo.clone();
         let parent = parent.as_ref().map(|p| (p.image.clone(), p.state.clone()));
         async move {
-            tokio::task::spawn_blocking(move || store_image(&repo, parent, &dump))
+            let dump = cut.read().await?;
+            if dump.cycle != newest {
+                return Err(Error::Bad(format!(
+                    "the image's cut ends at cycle {:?}, but its newest cycle was {newest:?}",
+                    dump.cycle
+                )));
+            }
+            let counts = (dump.cycle.clone(), dump.objects.len(), dump.cycles.len());
+            let part = tokio::task::spawn_blocking(move || store_image(&repo, parent, &dump))
                 .await
-                .map_err(|e| Error::Bad(format!("storing the image stopped: {e}")))?
+                .map_err(|e| Error::Bad(format!("storing the image stopped: {e}")))??;
+            Ok::<_, Error>((part, counts))
         }
     };
     let known: HashMap<String, FileEntry> = parent
@@ -126,7 +138,8 @@ async fn fill(
         .map(|f| (f.path.clone(), f))
         .collect();
     let files = copy_data_dir(repo, source.data_dir, known, progress);
-    let (image, (files, new_bytes), probe) = tokio::try_join!(image, files, probe)?;
+    let ((image, (cut, objects, cycles)), (files, new_bytes), probe) =
+        tokio::try_join!(image, files, probe)?;
     progress(Progress {
         stage: "syncing the destination",
         done: 0,

@@ -32,25 +32,30 @@ impl Memory {
         if crate::location::is_object_store(dir) {
             return Err(Error::Unsupported {
                 path: dir.to_owned(),
-                detected: "memory on object storage: `telos backup` copies a local memory dir;                            back the bucket up with its own tools (versioning, replication)"
+                detected: "memory on object storage: `telos backup` copies a local memory dir; \
+                           back the bucket up with its own tools (versioning, replication)"
                     .into(),
             });
         }
         let files = Arc::clone(&self.inner.files).read_owned().await;
         let tag = format!("{TAG_PREFIX}{cycle}");
-        let mut versions = Vec::new();
-        for (name, table) in self.tables() {
-            let version = table.version().await.map_err(|e| self.table_err(name, e))?;
-            let mut tags = table.tags().await.map_err(|e| self.table_err(name, e))?;
-            let old = tags.list().await.map_err(|e| self.table_err(name, e))?;
-            for t in old.keys().filter(|t| t.starts_with(TAG_PREFIX)) {
-                tags.delete(t).await.map_err(|e| self.table_err(name, e))?;
+        // Each table's steps wait on the disk; the tables take theirs at once.
+        let versions = futures::future::try_join_all(self.tables().map(|(name, table)| {
+            let tag = &tag;
+            async move {
+                let version = table.version().await.map_err(|e| self.table_err(name, e))?;
+                let mut tags = table.tags().await.map_err(|e| self.table_err(name, e))?;
+                let old = tags.list().await.map_err(|e| self.table_err(name, e))?;
+                for t in old.keys().filter(|t| t.starts_with(TAG_PREFIX)) {
+                    tags.delete(t).await.map_err(|e| self.table_err(name, e))?;
+                }
+                tags.create(tag, version)
+                    .await
+                    .map_err(|e| self.table_err(name, e))?;
+                Ok::<_, Error>((name.to_owned(), version))
             }
-            tags.create(&tag, version)
-                .await
-                .map_err(|e| self.table_err(name, e))?;
-            versions.push((name.to_owned(), version));
-        }
+        }))
+        .await?;
         Ok(Held {
             _files: files,
             dir: self.inner.store.path().to_path_buf(),

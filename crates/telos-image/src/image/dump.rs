@@ -44,6 +44,16 @@ impl Drop for Cut {
 }
 
 impl Cut {
+    /// The newest cycle the cut includes, what [`Dump::cycle`] will say, found without
+    /// reading the records (a backup names memory's tag by it while they are read).
+    pub async fn newest_cycle(&self) -> Result<Option<String>> {
+        let records = self
+            .records
+            .as_ref()
+            .expect("a cut holds its read until it is read");
+        self.store.newest_cycle_in(records).await
+    }
+
     /// Reads the cycle records as they stood at the cut: commits made since, and suspended
     /// cycles resolved since, are not in it.
     pub async fn read(mut self) -> Result<Dump> {

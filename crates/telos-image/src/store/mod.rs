@@ -241,6 +241,20 @@ impl Store {
         Ok(values)
     }
 
+    /// Runs `sql` in `snapshot` and leaves it open for another ([`Store::run_in`] ends it).
+    pub(crate) async fn run_in_open(
+        &self,
+        snapshot: &Snapshot,
+        sql: &str,
+        vars: Value,
+    ) -> Result<Vec<Value>> {
+        let response = match snapshot {
+            Snapshot::Local(tx) => tx.query(sql.to_owned()).bind(vars).await,
+            Snapshot::Remote(tx) => tx.query(sql.to_owned()).bind(vars).await,
+        };
+        self.values(response)
+    }
+
     /// The statements' results of a query, or the error that explains its failure.
     fn values(
         &self,

@@ -197,6 +197,24 @@ impl Store {
         rows.into_iter().map(cycle_from_row).collect()
     }
 
+    /// The newest cycle record's id as `snapshot` sees it (a record's id is its cycle's, and
+    /// cycle ids grow with time), leaving the snapshot open: the table's keys read from their
+    /// end, not its records.
+    pub(crate) async fn newest_cycle_in(
+        &self,
+        snapshot: &super::Snapshot,
+    ) -> Result<Option<String>> {
+        let mut res = self
+            .run_in_open(
+                snapshot,
+                "SELECT VALUE record::id(id) FROM cycle ORDER BY id DESC LIMIT 1;",
+                json!({}),
+            )
+            .await?;
+        let ids: Vec<String> = decode(res.pop().unwrap_or_default(), "the newest cycle")?;
+        Ok(ids.into_iter().next())
+    }
+
     /// The most recent `limit` cycles that changed (or, aborted, would have changed) `object`.
     pub(crate) async fn cycles_touching(
         &self,
