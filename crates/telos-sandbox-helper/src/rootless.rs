@@ -15,8 +15,9 @@
 //! its v1 manager fails on the first directory it may not create, and v1 has no delegation for
 //! a user. Its v2 manager, told the run is rootless, treats "permission denied" as "leave the
 //! process where it is". So the helper also takes a cgroup namespace and a private mount
-//! namespace and mounts the cgroup v2 hierarchy (rooted at its own cgroup) on /sys/fs/cgroup,
-//! for itself only: libcontainer then sees a unified host, makes the container's cgroup under
+//! namespace and mounts the cgroup v2 hierarchy (rooted at its own cgroup) on /sys/fs/cgroup
+//! (over a tmpfs of its own, as a unified host has that hierarchy there already), for itself
+//! only: libcontainer then sees a unified host, makes the container's cgroup under
 //! the helper's own where that is delegated to the user, and otherwise leaves it there.
 //! Nothing mounted here is seen outside the helper, and all of it goes with the process.
 
@@ -61,6 +62,17 @@ pub fn enter() -> Result<(), String> {
         None::<&str>,
     )
     .map_err(|e| format!("making our mounts private: {e}"))?;
+    // A tmpfs first: where /sys/fs/cgroup already is the cgroup v2 hierarchy (a unified
+    // host: most systemd desktops), the kernel refuses the same file system mounted again on
+    // the same mount point (EBUSY), and a cgroup namespace does not make it another.
+    mount(
+        Some("tmpfs"),
+        CGROUP_ROOT,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("size=4k,mode=755"),
+    )
+    .map_err(|e| format!("covering {CGROUP_ROOT} for our cgroup v2 view: {e}"))?;
     mount(
         Some("cgroup2"),
         CGROUP_ROOT,
