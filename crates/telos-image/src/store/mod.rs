@@ -226,17 +226,12 @@ impl Store {
         sql: &str,
         vars: Value,
     ) -> Result<Vec<Value>> {
-        let (response, ended) = match snapshot {
-            Snapshot::Local(tx) => {
-                let response = tx.query(sql.to_owned()).bind(vars).await;
-                (response, tx.cancel().await.map(drop))
-            }
-            Snapshot::Remote(tx) => {
-                let response = tx.query(sql.to_owned()).bind(vars).await;
-                (response, tx.cancel().await.map(drop))
-            }
+        let values = self.run_in_open(&snapshot, sql, vars).await;
+        let ended = match snapshot {
+            Snapshot::Local(tx) => tx.cancel().await.map(drop),
+            Snapshot::Remote(tx) => tx.cancel().await.map(drop),
         };
-        let values = self.values(response)?;
+        let values = values?;
         ended.map_err(|e| self.err(e))?;
         Ok(values)
     }
