@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod alloc;
 mod config;
 mod data_dir;
 mod error;
