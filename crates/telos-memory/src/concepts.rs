@@ -31,8 +31,11 @@ pub const CONCEPTS: &str = "concepts";
 /// A concept's relation to its chunks.
 pub const ABSTRACTION_OF: &str = "abstraction_of";
 /// The cosine to a concept's centroid at which a new chunk joins it (MiniLM: passages on
-/// one subject sit at 0.5–0.8 from their mean, unrelated ones below 0.3).
-pub const JOIN: f32 = 0.5;
+/// one subject sit at 0.5–0.8 from their mean, unrelated ones below 0.3). Measured on 1,200
+/// labelled docstrings (`vsa_bench`): at 0.5, 300 concepts, 135 of them alone after
+/// regrouping, 0.51 namings per document; at 0.45, 191, 58 alone, 0.39 namings, the same NMI
+/// against the labels (0.529 vs 0.527); at 0.4, 132, 27 alone, 0.31 namings, NMI 0.522.
+pub const JOIN: f32 = 0.45;
 /// A concept is named again when its size has grown or shrunk by this factor since.
 pub const RENAME_FACTOR: u64 = 2;
 /// Passages of a concept BABS reads to name it.

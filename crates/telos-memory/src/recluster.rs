@@ -22,6 +22,8 @@ use crate::error::Result;
 use crate::ingest::{CHUNKS, MEMORY, blocking};
 
 /// The fewest chunks HDBSCAN makes a group of (and the neighbours that make a point dense).
+/// On 1,200 labelled docstrings (`vsa_bench`), 2 splits them into more groups than growth
+/// made (313 from 132, NMI 0.502 from 0.522) and 4 merges most into one (purity 0.33).
 pub const MIN_CLUSTER: usize = 3;
 /// A new group sharing this much (Jaccard) with an old concept is that concept.
 pub const SAME: f64 = 0.5;
