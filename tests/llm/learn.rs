@@ -131,9 +131,18 @@ async fn curate_export_train_ascend_approve_and_revert_on_the_tiny_model() {
         route.model, trained.model,
         "BABS thinks with its trained model"
     );
+    // The trained model answers (three steps at a high rate leave it rambling now and then:
+    // a reply cut at the runtime's token limit is the limit at work, as above).
     let events = chat_events(&telos, "BABS", "What is a kite?").await;
     assert!(
-        matches!(events.last(), Some(ChatEvent::Done { .. })),
+        matches!(events.first(), Some(ChatEvent::Started { model: Some(m), fallback: None, .. })
+            if *m == trained.model),
+        "{events:?}"
+    );
+    assert!(
+        matches!(events.last(), Some(ChatEvent::Done { .. }))
+            || matches!(events.last(), Some(ChatEvent::Failed { message, partial })
+                if message.contains("reached its limit") && !partial.is_empty()),
         "{events:?}"
     );
     telos.revert_ascension("BABS").await.unwrap();
