@@ -72,7 +72,15 @@ async fn an_agenda_pass_on_the_tiny_model_researches_an_ungrounded_question() {
     use telos_core::{AgendaStep, Autonomy, Signal, WorkKind, WorkState};
     let dir = tempfile::tempdir().unwrap();
     let telos = telos_embedded(dir.path()).await;
-    let events = chat_events(&telos, "BABS", "What makes a kite fly?").await;
+    // The tiny model now and then runs on to the token limit, and a reply cut there is no
+    // exchange in the scrapbook for the agenda to notice: asked again, at most three times.
+    let mut events = Vec::new();
+    for _ in 0..3 {
+        events = chat_events(&telos, "BABS", "What makes a kite fly?").await;
+        if matches!(events.last(), Some(ChatEvent::Done { .. })) {
+            break;
+        }
+    }
     assert!(
         matches!(events.last(), Some(ChatEvent::Done { .. })),
         "{events:?}"
