@@ -11,6 +11,13 @@ use telos_core::ascend::ascend::AscensionState;
 use super::*;
 
 /// The reference trainer's Python (its venv, as setup installs it).
+/// A chat answered whole, or cut at the runtime's token limit with what it had said.
+fn answered(events: &[ChatEvent]) -> bool {
+    matches!(events.last(), Some(ChatEvent::Done { .. }))
+        || matches!(events.last(), Some(ChatEvent::Failed { message, partial })
+            if message.contains("reached its limit") && !partial.is_empty())
+}
+
 fn trainer_python() -> PathBuf {
     let venv = std::env::var_os("TELOS_TRAINER_VENV")
         .map(PathBuf::from)
@@ -81,12 +88,7 @@ async fn curate_export_train_ascend_approve_and_revert_on_the_tiny_model() {
     ] {
         let events = chat_events(&telos, "BABS", q).await;
         // Every chat is answered: a long history is trimmed to the context, not refused.
-        assert!(
-            matches!(events.last(), Some(ChatEvent::Done { .. }))
-                || matches!(events.last(), Some(ChatEvent::Failed { message, partial })
-                    if message.contains("reached its limit") && !partial.is_empty()),
-            "{q}: {events:?}"
-        );
+        assert!(answered(&events), "{q}: {events:?}");
     }
     // A reply cut at its token limit is not an exchange to learn from.
     let waiting = telos.golden("BABS", 1.0).unwrap().waiting;
@@ -139,12 +141,7 @@ async fn curate_export_train_ascend_approve_and_revert_on_the_tiny_model() {
             if *m == trained.model),
         "{events:?}"
     );
-    assert!(
-        matches!(events.last(), Some(ChatEvent::Done { .. }))
-            || matches!(events.last(), Some(ChatEvent::Failed { message, partial })
-                if message.contains("reached its limit") && !partial.is_empty()),
-        "{events:?}"
-    );
+    assert!(answered(&events), "{events:?}");
     telos.revert_ascension("BABS").await.unwrap();
     let route = telos.scheduler().route("BABS").await.unwrap();
     assert_ne!(route.model, trained.model, "reverted");
