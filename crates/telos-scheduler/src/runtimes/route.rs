@@ -77,9 +77,14 @@ impl Runtimes {
 
     /// Routes every persona again and gives each scheduler the personas it serves (with the
     /// model that answers them). Cheap when nothing changed.
+    ///
+    /// The routes stay locked from reading the personas to writing the routes: a reroute
+    /// that read the personas before [`Runtimes::set_personas`] (the poll's) cannot write its
+    /// routes over those of the reroute after it, which would drop a persona just added.
     pub fn reroute(&self) {
+        let mut current = self.inner.routes.lock().unwrap_or_else(|e| e.into_inner());
         let personas = self.personas();
-        let before = self.routes();
+        let before = current.clone();
         let statuses: Vec<Status> = self.inner.hosts.iter().map(Scheduler::status).collect();
         let mut promised = vec![Bytes(0); self.inner.hosts.len()];
         let routes: Vec<Route> = personas
@@ -134,7 +139,7 @@ impl Runtimes {
         {
             e.set_personas(for_embedded);
         }
-        *self.inner.routes.lock().unwrap_or_else(|e| e.into_inner()) = routes;
+        *current = routes;
     }
 
     /// Asks every Ollama host (and the embedded runtime) what is loaded now, and routes again.
