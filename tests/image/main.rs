@@ -13,6 +13,7 @@ use telos_tests::{awake_in_memory, open_on_disk, slot, snapshot};
 
 mod diskfull;
 mod history;
+mod pages;
 mod server;
 
 /// Makes the object `BABS` (no parents) in a cycle of its own: the history tests' persona.

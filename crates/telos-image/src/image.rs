@@ -392,7 +392,13 @@ impl Image {
                 };
                 match written {
                     Ok(()) => Ok(()),
-                    Err(e) => self.read_back(&record.id, e).await,
+                    Err(e) => {
+                        let landed = self.read_back(&record.id, e).await;
+                        if landed.is_ok() {
+                            self.inner.store.committed(&writes);
+                        }
+                        landed
+                    }
                 }
             }
             Err(e) => Err(e),

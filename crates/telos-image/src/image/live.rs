@@ -69,7 +69,7 @@ impl Image {
         // Under the commit lock: no commit of ours is between its checks and its swap.
         let _guard = self.inner.commit.lock().await;
         let (stored, ids) = match ids {
-            Some(ids) => (self.inner.store.load_some(ids).await?, ids.to_vec()),
+            Some(ids) => (self.inner.store.load_some(ids, cycle).await?, ids.to_vec()),
             None => {
                 let all = self.inner.store.load_all().await?;
                 let mut ids: Vec<ObjectId> = all.iter().map(|o| o.id.clone()).collect();

@@ -121,6 +121,19 @@ impl Image {
         }
     }
 
+    /// How many objects the store keeps in pages (objects created in bulk and not changed
+    /// since), for tests and diagnostics.
+    #[doc(hidden)]
+    pub fn paged_count(&self) -> usize {
+        self.inner.store.paged_count()
+    }
+
+    /// How many page records the store holds, for tests.
+    #[doc(hidden)]
+    pub async fn page_records(&self) -> Result<usize> {
+        self.inner.store.page_records().await
+    }
+
     /// A test seam: the next commit is written to the store and then reported as not
     /// confirmed, as when a remote server's connection drops after it committed.
     #[doc(hidden)]

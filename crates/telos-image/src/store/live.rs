@@ -35,20 +35,25 @@ impl Store {
         }))
     }
 
-    /// The objects among `ids` that exist, with their parents and links.
-    pub(crate) async fn load_some(&self, ids: &[ObjectId]) -> Result<Vec<Object>> {
+    /// The objects among `ids` that exist, with their parents and links; those still in a
+    /// page are looked for in the pages `cycle` made.
+    pub(crate) async fn load_some(&self, ids: &[ObjectId], cycle: &str) -> Result<Vec<Object>> {
+        let wanted: std::collections::HashSet<&str> = ids.iter().map(ObjectId::as_str).collect();
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         let results = self
             .run(
                 "LET $records = $ids.map(|$i| type::record('object', $i));
+                 LET $buried = $ids.map(|$i| type::record('gone', $i));
                  SELECT oid, name, slots, methods, version, created, updated FROM $records;
                  SELECT record::id(in) AS child, record::id(out) AS parent, priority
                     FROM delegates WHERE in IN $records ORDER BY priority;
                  SELECT record::id(in) AS from, record::id(out) AS to, relation, position
-                    FROM link WHERE in IN $records ORDER BY position;",
-                json!({ "ids": ids }),
+                    FROM link WHERE in IN $records ORDER BY position;
+                 SELECT record::id(id) AS id, objects FROM page WHERE cycle = $cycle;
+                 SELECT VALUE record::id(id) FROM $buried;",
+                json!({ "ids": ids, "cycle": cycle }),
             )
             .await?;
-        super::write::objects_from(results)
+        Ok(self.objects_from(results, Some(&wanted))?.0)
     }
 }

@@ -1,4 +1,5 @@
-//! The image's persistence: SurrealDB as a graph of `object` records joined by `delegates` edges.
+//! The image's persistence: SurrealDB as a graph of `object` records joined by `delegates` edges
+//! (and `link` edges), and `page` records holding the objects a commit created in bulk.
 //!
 //! Records keep slot values and methods as JSON *text*, so that every value the image is given
 //! comes back byte-for-byte (SurrealDB's own value model would turn a `u64` above `i64::MAX`
@@ -6,6 +7,7 @@
 
 mod endpoint;
 mod live;
+mod pages;
 mod rows;
 mod write;
 
@@ -59,6 +61,8 @@ pub(crate) struct Store {
     endpoint: Arc<str>,
     /// The database it uses (embedded stores: always [`DATABASE`]).
     database: Arc<str>,
+    /// Which objects are in pages ([`pages`]).
+    paged: pages::Paged,
 }
 
 /// Values this large or larger would go to SurrealKV's value log: larger than any object.
@@ -139,6 +143,7 @@ impl Store {
             conn,
             endpoint: name.into(),
             database: database.into(),
+            paged: pages::Paged::default(),
         };
         // Databases made at once on one server (several Telos processes starting, the test
         // suite's images) can conflict on the server's catalog; SurrealDB says such a
@@ -176,6 +181,9 @@ impl Store {
                  DEFINE INDEX IF NOT EXISTS delegates_in ON delegates FIELDS in;
                  DEFINE TABLE IF NOT EXISTS link TYPE RELATION FROM object TO object SCHEMALESS;
                  DEFINE INDEX IF NOT EXISTS link_in ON link FIELDS in, relation;
+                 DEFINE TABLE IF NOT EXISTS page SCHEMALESS;
+                 DEFINE INDEX IF NOT EXISTS page_cycle ON page FIELDS cycle;
+                 DEFINE TABLE IF NOT EXISTS gone SCHEMALESS;
                  DEFINE TABLE IF NOT EXISTS cycle SCHEMALESS;
                  DEFINE INDEX IF NOT EXISTS cycle_started ON cycle FIELDS started;
 ",
@@ -183,6 +191,12 @@ impl Store {
             )
             .await
             .map(drop)
+    }
+
+    /// Whether a bulk create may be paged: only an embedded store, whose one writer keeps
+    /// names unique in memory ([`pages`]).
+    fn pages_allowed(&self) -> bool {
+        matches!(self.conn, Conn::Local(..))
     }
 
     async fn use_ns(&self) -> Result<()> {
@@ -304,6 +318,20 @@ impl Store {
                 .map_err(|e| open_error(&self.endpoint, e))?;
         }
         Ok(())
+    }
+
+    /// How many objects are in pages, as far as this process has seen.
+    pub(crate) fn paged_count(&self) -> usize {
+        self.paged.len()
+    }
+
+    /// How many page records the store holds (a test seam).
+    pub(crate) async fn page_records(&self) -> Result<usize> {
+        let mut res = self
+            .run("SELECT VALUE record::id(id) FROM page;", json!({}))
+            .await?;
+        let ids: Vec<String> = rows::decode(res.pop().unwrap_or_default(), "pages")?;
+        Ok(ids.len())
     }
 
     pub(crate) fn endpoint(&self) -> &str {

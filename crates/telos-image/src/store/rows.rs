@@ -35,7 +35,14 @@ pub(super) struct LinkRow {
 
 impl Row {
     pub(super) fn from_object(object: &Object) -> Result<Value> {
-        let row = Row {
+        serde_json::to_value(Self::of(object)?).map_err(|source| Error::Corrupt {
+            what: format!("object '{}'", object.name),
+            source,
+        })
+    }
+
+    pub(super) fn of(object: &Object) -> Result<Self> {
+        Ok(Row {
             oid: object.id.to_string(),
             name: object.name.clone(),
             slots: object
@@ -51,10 +58,6 @@ impl Row {
             version: object.version,
             created: object.created,
             updated: object.updated,
-        };
-        serde_json::to_value(row).map_err(|source| Error::Corrupt {
-            what: format!("object '{}'", object.name),
-            source,
         })
     }
 

@@ -1,8 +1,11 @@
 //! Reading and writing the image: loading every object, one commit as one transaction, and
 //! cycle records.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value, json};
 
+use super::pages::{self, Paged};
 use super::rows::{EdgeRow, LinkRow, Row, cycle_from_row, cycle_row, decode};
 use super::{CONFLICT_MARK, Store};
 use crate::cycle::CycleRecord;
@@ -35,7 +38,8 @@ pub(crate) enum Relink<'a> {
 }
 
 impl Store {
-    /// Every object with its parents, for the in-memory view.
+    /// Every object with its parents, for the in-memory view. An embedded store drops the
+    /// pages whose objects have all changed or gone ([`pages`]).
     pub(crate) async fn load_all(&self) -> Result<Vec<Object>> {
         let results = self
             .run(
@@ -43,26 +47,85 @@ impl Store {
                  SELECT record::id(in) AS child, record::id(out) AS parent, priority
                     FROM delegates ORDER BY priority;
                  SELECT record::id(in) AS from, record::id(out) AS to, relation, position
-                    FROM link ORDER BY position;",
+                    FROM link ORDER BY position;
+                 SELECT record::id(id) AS id, objects FROM page;
+                 SELECT VALUE record::id(id) FROM gone;",
                 json!({}),
             )
             .await?;
-        objects_from(results)
+        self.paged.clear();
+        let (objects, dead) = self.objects_from(results, None)?;
+        if self.pages_allowed() && !dead.pages.is_empty() {
+            self.drop_pages(dead).await?;
+        }
+        Ok(objects)
+    }
+
+    /// Deletes pages none of whose objects is in them any more, with their objects'
+    /// `gone` records, in one transaction.
+    async fn drop_pages(&self, dead: Dead) -> Result<()> {
+        let count = dead.pages.len();
+        self.run(
+            "BEGIN TRANSACTION;
+             DELETE $pages.map(|$p| type::record('page', $p)) RETURN NONE;
+             DELETE $gone.map(|$g| type::record('gone', $g)) RETURN NONE;
+             COMMIT TRANSACTION;",
+            json!({ "pages": dead.pages, "gone": dead.gone }),
+        )
+        .await?;
+        tracing::info!("{count} pages of objects since changed or deleted dropped");
+        Ok(())
+    }
+
+    /// The objects of a query whose last five results are object rows, their `delegates`
+    /// edges (in priority order), their `link` edges (in position order), pages and the
+    /// ids of objects gone from pages. A page's object is kept when it has no row, is not
+    /// gone and (given `only`) is among `only`. Also the pages none of whose objects is kept.
+    pub(super) fn objects_from(
+        &self,
+        mut results: Vec<Value>,
+        only: Option<&HashSet<&str>>,
+    ) -> Result<(Vec<Object>, Dead)> {
+        let gone: HashSet<String> = decode(results.pop().unwrap_or_default(), "gone objects")?;
+        let pages: Vec<pages::PageRow> = decode(results.pop().unwrap_or_default(), "pages")?;
+        let links: Vec<LinkRow> = decode(results.pop().unwrap_or_default(), "links")?;
+        let edges: Vec<EdgeRow> = decode(results.pop().unwrap_or_default(), "delegates")?;
+        let rows: Vec<Row> = decode(results.pop().unwrap_or_default(), "objects")?;
+        let mut objects = Vec::with_capacity(rows.len());
+        for row in rows {
+            objects.push(row.into_object()?);
+        }
+        attach(&mut objects, edges, links);
+        let with_rows: HashSet<String> = objects.iter().map(|o| o.id.to_string()).collect();
+        let paged = pages::unpage(pages, |oid| {
+            !with_rows.contains(oid)
+                && !gone.contains(oid)
+                && only.is_none_or(|only| only.contains(oid))
+        })?;
+        self.paged.saw(
+            &paged.objects,
+            with_rows
+                .iter()
+                .map(String::as_str)
+                .chain(gone.iter().map(String::as_str)),
+        );
+        objects.extend(paged.objects);
+        let mut dead = Dead::default();
+        for (page, oids) in paged.dead {
+            dead.pages.push(page);
+            dead.gone
+                .extend(oids.into_iter().filter(|oid| gone.contains(oid)));
+        }
+        Ok((objects, dead))
     }
 }
 
-/// The objects of a query whose last three results are object rows, their `delegates` edges
-/// (in priority order) and their `link` edges (in position order).
-pub(super) fn objects_from(mut results: Vec<Value>) -> Result<Vec<Object>> {
-    let links: Vec<LinkRow> = decode(results.pop().unwrap_or_default(), "links")?;
-    let edges: Vec<EdgeRow> = decode(results.pop().unwrap_or_default(), "delegates")?;
-    let rows: Vec<Row> = decode(results.pop().unwrap_or_default(), "objects")?;
-    let mut objects = Vec::with_capacity(rows.len());
-    for row in rows {
-        objects.push(row.into_object()?);
-    }
-    attach(&mut objects, edges, links);
-    Ok(objects)
+/// Pages none of whose objects is in them any more, and the `gone` records of those of
+/// their objects deleted.
+#[derive(Default)]
+pub(super) struct Dead {
+    pages: Vec<String>,
+    gone: Vec<String>,
 }
 
 /// Gives `objects` their parents and links; edges from objects not among them are skipped.
@@ -100,10 +163,11 @@ impl Store {
         record: &CycleRecord,
         resolved: Option<&CycleRecord>,
     ) -> Result<()> {
-        let mut batch = Batch::default();
-        for write in writes {
-            batch.add(write)?;
-        }
+        let batch = Batch::new(
+            writes,
+            &self.paged,
+            self.pages_allowed().then_some(&*record.id),
+        )?;
         let mut vars = Map::new();
         let mut sql = batch.statements(&mut vars);
         sql += "CREATE type::record('cycle', $cycle.cid) CONTENT $cycle RETURN NONE;\n";
@@ -113,16 +177,35 @@ impl Store {
         }
         sql += "COMMIT TRANSACTION;";
         vars.insert("cycle".into(), cycle_row(record)?);
-        self.run(&sql, Value::Object(vars)).await.map(|_| ())
+        self.run(&sql, Value::Object(vars)).await?;
+        self.committed(writes);
+        Ok(())
+    }
+
+    /// Notes which objects `writes`, committed, left in pages or took out of them (a commit
+    /// that reported an error and turned out to have landed is noted by its image).
+    pub(crate) fn committed(&self, writes: &[Write<'_>]) {
+        let paged = self.pages_allowed() && creates(writes) >= pages::PAGE_FROM;
+        let created = writes.iter().filter_map(|w| match w {
+            Write::Create(o) if paged => Some(&o.id),
+            _ => None,
+        });
+        let left = writes.iter().filter_map(|w| match w {
+            Write::Update { object, .. } => Some(&object.id),
+            Write::Delete { id, .. } => Some(*id),
+            Write::Create(_) => None,
+        });
+        self.paged.committed(created, left);
     }
 
     /// Writes a restored image (every object, created) and its cycle records in one
     /// transaction, into a store that holds no object.
     pub(crate) async fn restore(&self, writes: &[Write<'_>], cycles: &[CycleRecord]) -> Result<()> {
-        let mut batch = Batch::default();
-        for write in writes {
-            batch.add(write)?;
-        }
+        let batch = Batch::new(
+            writes,
+            &self.paged,
+            self.pages_allowed().then_some("restore"),
+        )?;
         let mut vars = Map::new();
         let mut sql = batch.statements(&mut vars);
         if !cycles.is_empty() {
@@ -141,7 +224,9 @@ impl Store {
             sql += "INSERT INTO cycle $cycles RETURN NONE;\n";
         }
         sql += "COMMIT TRANSACTION;";
-        self.run(&sql, Value::Object(vars)).await.map(|_| ())
+        self.run(&sql, Value::Object(vars)).await?;
+        self.committed(writes);
+        Ok(())
     }
 
     /// Writes cycle records that change nothing in the image (an aborted cycle, a suspended
@@ -245,14 +330,31 @@ impl Store {
     }
 }
 
+/// How many objects `writes` create.
+fn creates(writes: &[Write<'_>]) -> usize {
+    writes
+        .iter()
+        .filter(|w| matches!(w, Write::Create(_)))
+        .count()
+}
+
 /// One commit's writes gathered by kind, each kind written by one statement.
 #[derive(Default)]
 struct Batch {
-    /// `{oid, base}` of every object updated or deleted: its stored version must be `base`.
+    /// `{oid, base}` of every object with a row updated or deleted: its stored version must be
+    /// `base`.
     guards: Vec<Value>,
+    /// The oid of every paged object updated or deleted: it must have no row and not be gone.
+    paged_guards: Vec<Value>,
     created: Vec<Value>,
+    /// Pages of objects created (`{id, cycle, objects}`).
+    pages: Vec<Value>,
     updated: Vec<Value>,
+    /// Rows of paged objects updated: they leave their page.
+    unpaged: Vec<Value>,
     deleted: Vec<Value>,
+    /// `{id}` of every paged object deleted.
+    buried: Vec<Value>,
     /// Objects whose delegation edges are written again.
     reparented: Vec<Value>,
     /// `{oid, relation}`: a relation whose link edges are written again.
@@ -264,14 +366,45 @@ struct Batch {
 }
 
 impl Batch {
+    /// `writes` gathered; the objects created go in pages made by `page_cycle` when it is
+    /// given and they are many ([`pages::PAGE_FROM`]). `paged` says which objects are in
+    /// pages now.
+    fn new(writes: &[Write<'_>], paged: &Paged, page_cycle: Option<&str>) -> Result<Self> {
+        let mut batch = Self::default();
+        let page_cycle = page_cycle.filter(|_| creates(writes) >= pages::PAGE_FROM);
+        let mut to_page: Vec<&Object> = Vec::new();
+        for write in writes {
+            match write {
+                Write::Create(object) if page_cycle.is_some() => to_page.push(object),
+                Write::Update { object, .. } if paged.contains(&object.id) => {
+                    batch
+                        .paged_guards
+                        .push(Value::String(object.id.to_string()));
+                    batch.unpaged.push(row_with_id(object)?);
+                    // Its edges were in its page: all are written now.
+                    batch.parents(object);
+                    for relation in object.links.keys() {
+                        batch.targets(object, relation, 0);
+                    }
+                }
+                Write::Delete { id, .. } if paged.contains(id) => {
+                    batch.paged_guards.push(Value::String(id.to_string()));
+                    batch.deleted.push(Value::String(id.to_string()));
+                    batch.buried.push(json!({ "id": id.as_str() }));
+                }
+                _ => batch.add(write)?,
+            }
+        }
+        if let Some(cycle) = page_cycle {
+            batch.pages = pages::page_records(&to_page, cycle)?;
+        }
+        Ok(batch)
+    }
+
     fn add(&mut self, write: &Write<'_>) -> Result<()> {
         match write {
             Write::Create(object) => {
-                let mut row = Row::from_object(object)?;
-                if let Value::Object(fields) = &mut row {
-                    fields.insert("id".into(), Value::String(object.id.to_string()));
-                }
-                self.created.push(row);
+                self.created.push(row_with_id(object)?);
                 self.parents(object);
                 for relation in object.links.keys() {
                     self.targets(object, relation, 0);
@@ -333,7 +466,8 @@ impl Batch {
 
     /// The transaction's statements up to the cycle record, in an order that holds whatever
     /// the writes: checks first, deletes before creates (a name freed and taken again in one
-    /// cycle), edges removed before edges added.
+    /// cycle), edges removed before edges added. A paged object deleted has no row to delete
+    /// (its `DELETE` finds none) but may have edges pointing to it.
     fn statements(self, vars: &mut Map<String, Value>) -> String {
         let mut sql = String::from("BEGIN TRANSACTION;\n");
         let mut bind = |sql: &mut String, name: &str, rows: Vec<Value>, statement: &str| {
@@ -354,12 +488,29 @@ impl Batch {
         );
         bind(
             &mut sql,
+            "paged_guards",
+            self.paged_guards,
+            &format!(
+                "FOR $g IN $paged_guards {{ \
+                    IF (SELECT VALUE version FROM ONLY type::record('object', $g)) != NONE \
+                        OR (SELECT VALUE id FROM ONLY type::record('gone', $g)) != NONE \
+                    {{ THROW string::concat('{CONFLICT_MARK}', $g) }}; }};\n"
+            ),
+        );
+        bind(
+            &mut sql,
             "deleted",
             self.deleted,
             "LET $gone = $deleted.map(|$d| type::record('object', $d));\n\
              DELETE delegates WHERE in IN $gone OR out IN $gone;\n\
              DELETE link WHERE in IN $gone OR out IN $gone;\n\
              DELETE $gone;\n",
+        );
+        bind(
+            &mut sql,
+            "buried",
+            self.buried,
+            "INSERT INTO gone $buried RETURN NONE;\n",
         );
         bind(
             &mut sql,
@@ -373,6 +524,18 @@ impl Batch {
             "created",
             self.created,
             "INSERT INTO object $created RETURN NONE;\n",
+        );
+        bind(
+            &mut sql,
+            "unpaged",
+            self.unpaged,
+            "INSERT INTO object $unpaged RETURN NONE;\n",
+        );
+        bind(
+            &mut sql,
+            "pages",
+            self.pages,
+            "INSERT INTO page $pages RETURN NONE;\n",
         );
         bind(
             &mut sql,
@@ -405,4 +568,13 @@ impl Batch {
         );
         sql
     }
+}
+
+/// `object`'s row with its record id.
+fn row_with_id(object: &Object) -> Result<Value> {
+    let mut row = Row::from_object(object)?;
+    if let Value::Object(fields) = &mut row {
+        fields.insert("id".into(), Value::String(object.id.to_string()));
+    }
+    Ok(row)
 }
