@@ -94,7 +94,13 @@ async fn a_bulk_create_is_paged_and_survives_restarts_changes_and_deletes() {
     c.set_slot(&ids[3], "i", json!(3.5)).unwrap();
     c.set_slot(&ids[20], "i", json!("twenty")).unwrap();
     c.commit().await.unwrap();
-    let left = paged(image, BULK - 6);
+    paged(image, BULK - 6);
+    // Out of its page and then deleted: it stays deleted (its page still holds it).
+    let mut c = image.begin("delete one changed before");
+    c.set_links(&ids[19], "next", &[]).unwrap();
+    c.delete(&ids[20]).unwrap();
+    c.commit().await.unwrap();
+    let left = paged(image, BULK - 7);
     let after = sorted(image);
     assert_eq!(image.get(&ids[3]).unwrap().version, 3);
     telos.shutdown().await.unwrap();
@@ -106,7 +112,7 @@ async fn a_bulk_create_is_paged_and_survives_restarts_changes_and_deletes() {
         after,
         "rows win over pages, the deleted stays gone"
     );
-    assert!(image.get(&ids[299]).is_err());
+    assert!(image.get(&ids[299]).is_err() && image.get(&ids[20]).is_err());
     assert_eq!(
         image.get(&ids[10]).unwrap().links["next"],
         [ids[12].clone(), ids[11].clone()]

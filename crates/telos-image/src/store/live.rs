@@ -43,14 +43,14 @@ impl Store {
         let results = self
             .run(
                 "LET $records = $ids.map(|$i| type::record('object', $i));
-                 LET $buried = $ids.map(|$i| type::record('gone', $i));
+                 LET $left = $ids.map(|$i| type::record('left_page', $i));
                  SELECT oid, name, slots, methods, version, created, updated FROM $records;
                  SELECT record::id(in) AS child, record::id(out) AS parent, priority
                     FROM delegates WHERE in IN $records ORDER BY priority;
                  SELECT record::id(in) AS from, record::id(out) AS to, relation, position
                     FROM link WHERE in IN $records ORDER BY position;
                  SELECT record::id(id) AS id, objects FROM page WHERE cycle = $cycle;
-                 SELECT VALUE record::id(id) FROM $buried;",
+                 SELECT VALUE record::id(id) FROM $left;",
                 json!({ "ids": ids, "cycle": cycle }),
             )
             .await?;

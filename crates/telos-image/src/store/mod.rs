@@ -183,7 +183,7 @@ impl Store {
                  DEFINE INDEX IF NOT EXISTS link_in ON link FIELDS in, relation;
                  DEFINE TABLE IF NOT EXISTS page SCHEMALESS;
                  DEFINE INDEX IF NOT EXISTS page_cycle ON page FIELDS cycle;
-                 DEFINE TABLE IF NOT EXISTS gone SCHEMALESS;
+                 DEFINE TABLE IF NOT EXISTS left_page SCHEMALESS;
                  DEFINE TABLE IF NOT EXISTS cycle SCHEMALESS;
                  DEFINE INDEX IF NOT EXISTS cycle_started ON cycle FIELDS started;
 ",

@@ -7,20 +7,21 @@
 //! every object whole (slots, methods, parents, links) in one JSON text.
 //!
 //! A paged object is the same object to everything above the store; only its storage differs:
-//! - **It leaves its page when it is next changed**: the update writes its own `object` row
-//!   and edges, and the row wins over the page from then on. A delete writes a `gone` record.
-//!   Pages are never rewritten.
-//! - **Its version check** is that it has no row and no `gone` record yet (a paged object is
-//!   at version 1, the version of every object created). The store remembers which objects
-//!   are paged ([`Paged`]); a stale guess only refuses a commit as a conflict.
+//! - **It leaves its page when it is next changed or deleted**, for good: a `left_page`
+//!   record says so (pages are never rewritten), and an update writes its own `object` row
+//!   and edges, which a later delete removes as any object's.
+//! - **Its version check** is that it has not left its page (a paged object is at version
+//!   1, the version of every object created). The store remembers which objects are paged
+//!   ([`Paged`]); a stale guess only refuses a commit as a conflict.
 //! - **Its name** is not in the `object_name` index. An embedded store has one writer, whose
 //!   in-memory check under the commit lock already refuses a name taken; on a server, where
 //!   several processes write and only the index keeps names apart, nothing is paged.
-//! - **Reading**: the loader reads the pages after the rows and skips what has a row or is
-//!   gone; the live view reads the pages of the cycle that made the objects.
+//! - **Reading**: the loader reads the pages after the rows and skips what has left them;
+//!   the live view reads the pages of the cycle that made the objects. A paged object's
+//!   parent or link target that no longer exists is dropped as the edge would have been.
 //! - **Dropping**: an embedded store's loader (at open) deletes a page none of whose objects
-//!   is left in it, with the `gone` records of its objects. A page with a few left stays
-//!   whole (rewriting them is not done yet).
+//!   is still in it, with its `left_page` records. A page with a few objects still in it stays
+//!   whole (rewriting such pages is not done yet).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -179,7 +180,7 @@ impl Paged {
         self.set().clear();
     }
 
-    /// A commit landed: `paged` are new in pages, `left` have rows now or are gone.
+    /// A commit landed: `paged` are new in pages, `left` have left theirs (or had none).
     pub(super) fn committed<'a>(
         &self,
         paged: impl IntoIterator<Item = &'a ObjectId>,

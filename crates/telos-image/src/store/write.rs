@@ -39,7 +39,7 @@ pub(crate) enum Relink<'a> {
 
 impl Store {
     /// Every object with its parents, for the in-memory view. An embedded store drops the
-    /// pages whose objects have all changed or gone ([`pages`]).
+    /// pages none of whose objects is still in them ([`pages`]).
     pub(crate) async fn load_all(&self) -> Result<Vec<Object>> {
         let results = self
             .run(
@@ -49,28 +49,31 @@ impl Store {
                  SELECT record::id(in) AS from, record::id(out) AS to, relation, position
                     FROM link ORDER BY position;
                  SELECT record::id(id) AS id, objects FROM page;
-                 SELECT VALUE record::id(id) FROM gone;",
+                 SELECT VALUE record::id(id) FROM left_page;",
                 json!({}),
             )
             .await?;
         self.paged.clear();
         let (objects, dead) = self.objects_from(results, None)?;
         if self.pages_allowed() && !dead.pages.is_empty() {
-            self.drop_pages(dead).await?;
+            // Housekeeping: a store that cannot write now (a full disk) still opens.
+            if let Err(e) = self.drop_pages(dead).await {
+                tracing::warn!("dropping pages of objects since changed or deleted: {e}");
+            }
         }
         Ok(objects)
     }
 
     /// Deletes pages none of whose objects is in them any more, with their objects'
-    /// `gone` records, in one transaction.
+    /// `left` records, in one transaction.
     async fn drop_pages(&self, dead: Dead) -> Result<()> {
         let count = dead.pages.len();
         self.run(
             "BEGIN TRANSACTION;
              DELETE $pages.map(|$p| type::record('page', $p)) RETURN NONE;
-             DELETE $gone.map(|$g| type::record('gone', $g)) RETURN NONE;
+             DELETE $left.map(|$g| type::record('left_page', $g)) RETURN NONE;
              COMMIT TRANSACTION;",
-            json!({ "pages": dead.pages, "gone": dead.gone }),
+            json!({ "pages": dead.pages, "left": dead.left }),
         )
         .await?;
         tracing::info!("{count} pages of objects since changed or deleted dropped");
@@ -79,14 +82,14 @@ impl Store {
 
     /// The objects of a query whose last five results are object rows, their `delegates`
     /// edges (in priority order), their `link` edges (in position order), pages and the
-    /// ids of objects gone from pages. A page's object is kept when it has no row, is not
-    /// gone and (given `only`) is among `only`. Also the pages none of whose objects is kept.
+    /// ids of objects that left their pages. A page's object is kept when it has not left
+    /// it and (given `only`) is among `only`. Also the pages none of whose objects is kept.
     pub(super) fn objects_from(
         &self,
         mut results: Vec<Value>,
         only: Option<&HashSet<&str>>,
     ) -> Result<(Vec<Object>, Dead)> {
-        let gone: HashSet<String> = decode(results.pop().unwrap_or_default(), "gone objects")?;
+        let left: HashSet<String> = decode(results.pop().unwrap_or_default(), "left pages")?;
         let pages: Vec<pages::PageRow> = decode(results.pop().unwrap_or_default(), "pages")?;
         let links: Vec<LinkRow> = decode(results.pop().unwrap_or_default(), "links")?;
         let edges: Vec<EdgeRow> = decode(results.pop().unwrap_or_default(), "delegates")?;
@@ -97,35 +100,49 @@ impl Store {
         }
         attach(&mut objects, edges, links);
         let with_rows: HashSet<String> = objects.iter().map(|o| o.id.to_string()).collect();
-        let paged = pages::unpage(pages, |oid| {
+        let mut paged = pages::unpage(pages, |oid| {
             !with_rows.contains(oid)
-                && !gone.contains(oid)
+                && !left.contains(oid)
                 && only.is_none_or(|only| only.contains(oid))
         })?;
+        if only.is_none() {
+            // Every object is here: a paged object's parent or link target deleted meanwhile
+            // (by a delete that raced the commit that paged it) goes, as its edge would.
+            let exists: HashSet<String> = objects
+                .iter()
+                .chain(&paged.objects)
+                .map(|o| o.id.to_string())
+                .collect();
+            for o in &mut paged.objects {
+                o.parents.retain(|p| exists.contains(p.as_str()));
+                for targets in o.links.values_mut() {
+                    targets.retain(|t| exists.contains(t.as_str()));
+                }
+            }
+        }
         self.paged.saw(
             &paged.objects,
             with_rows
                 .iter()
                 .map(String::as_str)
-                .chain(gone.iter().map(String::as_str)),
+                .chain(left.iter().map(String::as_str)),
         );
         objects.extend(paged.objects);
         let mut dead = Dead::default();
         for (page, oids) in paged.dead {
             dead.pages.push(page);
-            dead.gone
-                .extend(oids.into_iter().filter(|oid| gone.contains(oid)));
+            dead.left
+                .extend(oids.into_iter().filter(|oid| left.contains(oid)));
         }
         Ok((objects, dead))
     }
 }
 
-/// Pages none of whose objects is in them any more, and the `gone` records of those of
-/// their objects deleted.
+/// Pages none of whose objects is in them any more, and their objects' `left` records.
 #[derive(Default)]
 pub(super) struct Dead {
     pages: Vec<String>,
-    gone: Vec<String>,
+    left: Vec<String>,
 }
 
 /// Gives `objects` their parents and links; edges from objects not among them are skipped.
@@ -344,7 +361,7 @@ struct Batch {
     /// `{oid, base}` of every object with a row updated or deleted: its stored version must be
     /// `base`.
     guards: Vec<Value>,
-    /// The oid of every paged object updated or deleted: it must have no row and not be gone.
+    /// The oid of every paged object updated or deleted: it must not have left its page.
     paged_guards: Vec<Value>,
     created: Vec<Value>,
     /// Pages of objects created (`{id, cycle, objects}`).
@@ -353,8 +370,8 @@ struct Batch {
     /// Rows of paged objects updated: they leave their page.
     unpaged: Vec<Value>,
     deleted: Vec<Value>,
-    /// `{id}` of every paged object deleted.
-    buried: Vec<Value>,
+    /// `{id}` of every paged object updated or deleted: it leaves its page.
+    left: Vec<Value>,
     /// Objects whose delegation edges are written again.
     reparented: Vec<Value>,
     /// `{oid, relation}`: a relation whose link edges are written again.
@@ -381,6 +398,7 @@ impl Batch {
                         .paged_guards
                         .push(Value::String(object.id.to_string()));
                     batch.unpaged.push(row_with_id(object)?);
+                    batch.left.push(json!({ "id": object.id.as_str() }));
                     // Its edges were in its page: all are written now.
                     batch.parents(object);
                     for relation in object.links.keys() {
@@ -390,7 +408,7 @@ impl Batch {
                 Write::Delete { id, .. } if paged.contains(id) => {
                     batch.paged_guards.push(Value::String(id.to_string()));
                     batch.deleted.push(Value::String(id.to_string()));
-                    batch.buried.push(json!({ "id": id.as_str() }));
+                    batch.left.push(json!({ "id": id.as_str() }));
                 }
                 _ => batch.add(write)?,
             }
@@ -492,8 +510,7 @@ impl Batch {
             self.paged_guards,
             &format!(
                 "FOR $g IN $paged_guards {{ \
-                    IF (SELECT VALUE version FROM ONLY type::record('object', $g)) != NONE \
-                        OR (SELECT VALUE id FROM ONLY type::record('gone', $g)) != NONE \
+                    IF (SELECT VALUE id FROM ONLY type::record('left_page', $g)) != NONE \
                     {{ THROW string::concat('{CONFLICT_MARK}', $g) }}; }};\n"
             ),
         );
@@ -508,9 +525,9 @@ impl Batch {
         );
         bind(
             &mut sql,
-            "buried",
-            self.buried,
-            "INSERT INTO gone $buried RETURN NONE;\n",
+            "left",
+            self.left,
+            "INSERT INTO left_page $left RETURN NONE;\n",
         );
         bind(
             &mut sql,
