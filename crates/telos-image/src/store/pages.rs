@@ -162,35 +162,23 @@ impl Paged {
         self.set().contains(id.as_str())
     }
 
-    /// The objects a read found: `paged` are in pages, `rows` have rows of their own.
-    pub(super) fn saw<'a>(
+    /// `paged` are in pages (a read found them there, or a commit put them there); `out` are
+    /// not (they have rows, or left their pages, or never had one).
+    pub(super) fn note<'a>(
         &self,
-        paged: impl IntoIterator<Item = &'a Object>,
-        rows: impl IntoIterator<Item = &'a str>,
+        paged: impl IntoIterator<Item = &'a str>,
+        out: impl IntoIterator<Item = &'a str>,
     ) {
         let mut set = self.set();
-        for row in rows {
-            set.remove(row);
+        for id in out {
+            set.remove(id);
         }
-        set.extend(paged.into_iter().map(|o| o.id.to_string()));
+        set.extend(paged.into_iter().map(str::to_string));
     }
 
     /// Forgets every object (before a whole read).
     pub(super) fn clear(&self) {
         self.set().clear();
-    }
-
-    /// A commit landed: `paged` are new in pages, `left` have left theirs (or had none).
-    pub(super) fn committed<'a>(
-        &self,
-        paged: impl IntoIterator<Item = &'a ObjectId>,
-        left: impl IntoIterator<Item = &'a ObjectId>,
-    ) {
-        let mut set = self.set();
-        for id in left {
-            set.remove(id.as_str());
-        }
-        set.extend(paged.into_iter().map(ToString::to_string));
     }
 }
 

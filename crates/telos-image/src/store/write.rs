@@ -120,8 +120,8 @@ impl Store {
                 }
             }
         }
-        self.paged.saw(
-            &paged.objects,
+        self.paged.note(
+            paged.objects.iter().map(|o| o.id.as_str()),
             with_rows
                 .iter()
                 .map(String::as_str)
@@ -183,7 +183,7 @@ impl Store {
         let batch = Batch::new(
             writes,
             &self.paged,
-            self.pages_allowed().then_some(&*record.id),
+            self.pages_them(writes).then_some(&*record.id),
         )?;
         let mut vars = Map::new();
         let mut sql = batch.statements(&mut vars);
@@ -202,17 +202,26 @@ impl Store {
     /// Notes which objects `writes`, committed, left in pages or took out of them (a commit
     /// that reported an error and turned out to have landed is noted by its image).
     pub(crate) fn committed(&self, writes: &[Write<'_>]) {
-        let paged = self.pages_allowed() && creates(writes) >= pages::PAGE_FROM;
+        let paged = self.pages_them(writes);
         let created = writes.iter().filter_map(|w| match w {
-            Write::Create(o) if paged => Some(&o.id),
+            Write::Create(o) if paged => Some(o.id.as_str()),
             _ => None,
         });
         let left = writes.iter().filter_map(|w| match w {
-            Write::Update { object, .. } => Some(&object.id),
-            Write::Delete { id, .. } => Some(*id),
+            Write::Update { object, .. } => Some(object.id.as_str()),
+            Write::Delete { id, .. } => Some(id.as_str()),
             Write::Create(_) => None,
         });
-        self.paged.committed(created, left);
+        self.paged.note(created, left);
+    }
+
+    /// Whether the objects `writes` create go in pages: many, into an embedded store.
+    fn pages_them(&self, writes: &[Write<'_>]) -> bool {
+        let creates = writes
+            .iter()
+            .filter(|w| matches!(w, Write::Create(_)))
+            .count();
+        self.pages_allowed() && creates >= pages::PAGE_FROM
     }
 
     /// Writes a restored image (every object, created) and its cycle records in one
@@ -221,7 +230,7 @@ impl Store {
         let batch = Batch::new(
             writes,
             &self.paged,
-            self.pages_allowed().then_some("restore"),
+            self.pages_them(writes).then_some("restore"),
         )?;
         let mut vars = Map::new();
         let mut sql = batch.statements(&mut vars);
@@ -347,14 +356,6 @@ impl Store {
     }
 }
 
-/// How many objects `writes` create.
-fn creates(writes: &[Write<'_>]) -> usize {
-    writes
-        .iter()
-        .filter(|w| matches!(w, Write::Create(_)))
-        .count()
-}
-
 /// One commit's writes gathered by kind, each kind written by one statement.
 #[derive(Default)]
 struct Batch {
@@ -384,11 +385,9 @@ struct Batch {
 
 impl Batch {
     /// `writes` gathered; the objects created go in pages made by `page_cycle` when it is
-    /// given and they are many ([`pages::PAGE_FROM`]). `paged` says which objects are in
-    /// pages now.
+    /// given ([`Store::pages_them`]). `paged` says which objects are in pages now.
     fn new(writes: &[Write<'_>], paged: &Paged, page_cycle: Option<&str>) -> Result<Self> {
         let mut batch = Self::default();
-        let page_cycle = page_cycle.filter(|_| creates(writes) >= pages::PAGE_FROM);
         let mut to_page: Vec<&Object> = Vec::new();
         for write in writes {
             match write {
