@@ -37,7 +37,11 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
 fn walk(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let meta = e.metadata().unwrap();
+        // A file tidied away (compaction) between the listing and its size takes no room.
+        let meta = match e.metadata() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            meta => meta.unwrap(),
+        };
         if meta.is_dir() {
             out.extend(walk(&e.path()));
         } else {
