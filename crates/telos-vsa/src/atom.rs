@@ -83,24 +83,23 @@ impl Hv {
     pub fn from_seed(seed: &[u8; 32], dim: usize) -> Hv {
         let (cos, sin) = table();
         let mut rng = Xoshiro::from_digest(seed);
-        let mut v = vec![0.0f32; 2 * dim];
-        let (re, im) = v.split_at_mut(dim);
-        let mut k = 0;
-        while k < dim {
-            // four 16-bit phases from each draw
-            let mut bits = rng.next();
-            for _ in 0..4 {
-                if k == dim {
-                    break;
+        Hv::written(dim, |re, im| {
+            let mut k = 0;
+            while k < dim {
+                // four 16-bit phases from each draw
+                let mut bits = rng.next();
+                for _ in 0..4 {
+                    if k == dim {
+                        break;
+                    }
+                    let p = (bits & 0xffff) as usize;
+                    re[k].write(cos[p]);
+                    im[k].write(sin[p]);
+                    bits >>= 16;
+                    k += 1;
                 }
-                let p = (bits & 0xffff) as usize;
-                re[k] = cos[p];
-                im[k] = sin[p];
-                bits >>= 16;
-                k += 1;
             }
-        }
-        Hv::from_vec(v).expect("2 × dim floats")
+        })
     }
 }
 

@@ -248,9 +248,7 @@ impl Expr {
                     .map(|i| i.eval_in(resolve, dim))
                     .collect::<Result<Vec<_>, _>>()?;
                 let mut b = Bundle::new(vs[0].dim());
-                vs.iter().for_each(|v| {
-                    b.add(v);
-                });
+                b.add_all(&vs);
                 b.finish(BundleRule::Sum)
             }
         })

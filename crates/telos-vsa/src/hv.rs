@@ -5,19 +5,22 @@
 
 use std::mem::MaybeUninit;
 
+use crate::floats::Floats;
 use crate::kernel;
 
 /// One hypervector. Atoms and stored symbols are unit phasors (every component of magnitude
 /// one); a bundle summed with [`crate::BundleRule::Sum`] is not.
 #[derive(Clone, PartialEq)]
 pub struct Hv {
-    v: Vec<f32>,
+    v: Floats,
 }
 
 impl std::fmt::Debug for Hv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Hv(dim {}, ", self.dim())?;
-        f.debug_list().entries(self.v.iter().take(4)).finish()?;
+        f.debug_list()
+            .entries(self.v.as_slice().iter().take(4))
+            .finish()?;
         write!(f, "…)")
     }
 }
@@ -33,25 +36,34 @@ impl Hv {
     /// The zero vector (the empty bundle), dimension `dim`.
     pub fn zeros(dim: usize) -> Self {
         Self {
-            v: vec![0.0; 2 * dim],
+            v: Floats::zeros(2 * dim),
         }
     }
 
     /// The unit phasor vector with these phases (radians).
     pub fn from_phases(phases: &[f32]) -> Self {
-        let (re, im): (Vec<f32>, Vec<f32>) = phases.iter().map(|p| (p.cos(), p.sin())).unzip();
-        let mut v = re;
-        v.extend(im);
-        Self { v }
+        Hv::written(phases.len(), |re, im| {
+            for ((r, i), p) in re.iter_mut().zip(im).zip(phases) {
+                r.write(p.cos());
+                i.write(p.sin());
+            }
+        })
     }
 
     /// Takes a vector in this layout (real parts, then imaginary parts), as the cleanup
-    /// memory stores it.
+    /// memory stores it (copied into storage that starts on a cache line).
     pub fn from_vec(v: Vec<f32>) -> Result<Self, BadLength> {
+        Self::from_slice(&v)
+    }
+
+    /// [`Hv::from_vec`] from borrowed floats.
+    pub fn from_slice(v: &[f32]) -> Result<Self, BadLength> {
         if !v.len().is_multiple_of(2) || v.is_empty() {
             return Err(BadLength { len: v.len() });
         }
-        Ok(Self { v })
+        Ok(Self {
+            v: Floats::from_slice(v),
+        })
     }
 
     pub fn dim(&self) -> usize {
@@ -60,38 +72,38 @@ impl Hv {
 
     /// The `2 × dim` floats: real parts, then imaginary parts.
     pub fn as_slice(&self) -> &[f32] {
-        &self.v
+        self.v.as_slice()
     }
 
     pub fn into_vec(self) -> Vec<f32> {
-        self.v
+        self.v.as_slice().to_vec()
     }
 
     pub fn re(&self) -> &[f32] {
-        &self.v[..self.dim()]
+        &self.as_slice()[..self.dim()]
     }
 
     pub fn im(&self) -> &[f32] {
-        &self.v[self.dim()..]
+        &self.as_slice()[self.dim()..]
     }
 
     /// A vector of `dim` whose halves `write` fills; `write` must write every element of
     /// both (the kernels passed here write each index once).
-    fn written(
+    pub(crate) fn written(
         dim: usize,
         write: impl FnOnce(&mut [MaybeUninit<f32>], &mut [MaybeUninit<f32>]),
     ) -> Hv {
-        let mut v = Vec::with_capacity(2 * dim);
-        let (re, im) = v.spare_capacity_mut()[..2 * dim].split_at_mut(dim);
-        write(re, im);
-        // SAFETY: `write` initialised all 2 × dim elements (the contract above).
-        unsafe { v.set_len(2 * dim) };
-        Hv { v }
+        Hv {
+            v: Floats::written(2 * dim, |v| {
+                let (re, im) = v.split_at_mut(dim);
+                write(re, im);
+            }),
+        }
     }
 
     fn halves_mut(&mut self) -> (&mut [f32], &mut [f32]) {
         let d = self.dim();
-        self.v.split_at_mut(d)
+        self.v.as_mut_slice().split_at_mut(d)
     }
 
     /// The phase of each component, in (−π, π].
@@ -163,11 +175,7 @@ impl Hv {
     /// Both halves, for a kernel that overwrites every element.
     fn halves_uninit(&mut self) -> (&mut [MaybeUninit<f32>], &mut [MaybeUninit<f32>]) {
         let d = self.dim();
-        let v: &mut [f32] = &mut self.v;
-        // SAFETY: MaybeUninit<f32> has f32's layout, and the kernels given these halves only
-        // write initialised floats into them, so the vector stays initialised.
-        let v = unsafe { &mut *(v as *mut [f32] as *mut [MaybeUninit<f32>]) };
-        v.split_at_mut(d)
+        self.v.as_uninit().split_at_mut(d)
     }
 
     /// Permutation: the components rotated `by` places (negative rotates back), a
@@ -175,12 +183,17 @@ impl Hv {
     pub fn permute(&self, by: isize) -> Hv {
         let d = self.dim();
         let k = by.rem_euclid(d as isize) as usize;
-        let mut v = Vec::with_capacity(2 * d);
-        for half in [self.re(), self.im()] {
-            v.extend_from_slice(&half[d - k..]);
-            v.extend_from_slice(&half[..d - k]);
-        }
-        Hv { v }
+        Hv::written(d, |re, im| {
+            for (half, out) in [(self.re(), re), (self.im(), im)] {
+                let (front, back) = out.split_at_mut(k);
+                for (o, x) in front.iter_mut().zip(&half[d - k..]) {
+                    o.write(*x);
+                }
+                for (o, x) in back.iter_mut().zip(&half[..d - k]) {
+                    o.write(*x);
+                }
+            }
+        })
     }
 
     /// Cosine similarity: the real part of the complex inner product over both norms; 1 for
@@ -194,12 +207,12 @@ impl Hv {
         if n == 0.0 {
             return 0.0;
         }
-        kernel::dot(&self.v, &other.v) / n
+        kernel::dot(self.as_slice(), other.as_slice()) / n
     }
 
     /// Σ |component|², `dim` for a unit phasor vector.
     pub fn norm2(&self) -> f32 {
-        kernel::dot(&self.v, &self.v)
+        kernel::dot(self.as_slice(), self.as_slice())
     }
 
     /// Every component scaled to magnitude one (phases kept): what a stored symbol is.
@@ -212,6 +225,15 @@ impl Hv {
     /// Adds `w · other` in place (the bundle's accumulation).
     pub(crate) fn add_scaled(&mut self, other: &Hv, w: f32) {
         self.same_dim(other, "bundle");
-        kernel::add_scaled(&mut self.v, &other.v, w);
+        kernel::add_scaled(self.v.as_mut_slice(), other.as_slice(), w);
+    }
+
+    /// Adds four vectors in place, in one pass.
+    pub(crate) fn add4(&mut self, xs: [&Hv; 4]) {
+        for x in xs {
+            self.same_dim(x, "bundle");
+        }
+        let [a, b, c, d] = xs.map(Hv::as_slice);
+        kernel::add4(self.v.as_mut_slice(), a, b, c, d);
     }
 }

@@ -1,11 +1,14 @@
 //! The element-wise loops every operation is made of, written so the compiler vectorises
 //! them (split real and imaginary halves, no branches, reductions over eight lanes, outputs
 //! written once into memory never zeroed first: zeroing them cost a quarter of a bind), and
-//! compiled twice: for the x86-64 baseline and, chosen at run time, for AVX2 with FMA (the
-//! workspace builds Rust for the baseline, which has only SSE2).
+//! compiled three times: for the x86-64 baseline and, chosen at run time, for AVX2 with FMA
+//! and for AVX-512 (the workspace builds Rust for the baseline, which has only SSE2). Each
+//! version computes the same floats in the same order, so results do not depend on the CPU.
+//! AVX-512's full-line stores into a hypervector's cache-aligned storage are what let a bind
+//! out of memory keep up with NumPy's (see `floats.rs`).
 
-/// Defines `pub(crate) fn $name` that runs `$body` compiled for AVX2 + FMA where the CPU has
-/// them, and for the baseline otherwise.
+/// Defines `pub(crate) fn $name` that runs `$body` compiled for AVX-512, or AVX2 + FMA, where
+/// the CPU has them, and for the baseline otherwise.
 macro_rules! dispatch {
     ($(#[$doc:meta])* fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$doc])*
@@ -14,8 +17,15 @@ macro_rules! dispatch {
             fn body($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn widest($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
                 fn wide($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has the features `widest` was compiled for (checked
+                    // above; every AVX-512 CPU has AVX2 and FMA).
+                    return unsafe { widest($($arg),*) };
+                }
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                     // SAFETY: the CPU has the features `wide` was compiled for (checked above).
                     return unsafe { wide($($arg),*) };
@@ -60,6 +70,18 @@ dispatch! {
         let v = &v[..acc.len()];
         for (a, x) in acc.iter_mut().zip(v) {
             *a += w * x;
+        }
+    }
+}
+
+dispatch! {
+    /// `acc += (x0 + x1) + (x2 + x3)`: four members of a bundle in one pass, so the sum is
+    /// read and written once per four (one at a time, its traffic was twice the members').
+    fn add4(acc: &mut [f32], x0: &[f32], x1: &[f32], x2: &[f32], x3: &[f32]) {
+        let n = acc.len();
+        let (x0, x1, x2, x3) = (&x0[..n], &x1[..n], &x2[..n], &x3[..n]);
+        for i in 0..n {
+            acc[i] += (x0[i] + x1[i]) + (x2[i] + x3[i]);
         }
     }
 }

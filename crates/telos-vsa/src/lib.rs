@@ -11,6 +11,7 @@
 mod atom;
 mod bundle;
 mod expr;
+mod floats;
 mod hv;
 mod kernel;
 #[cfg(test)]

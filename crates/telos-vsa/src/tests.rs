@@ -46,6 +46,24 @@ proptest! {
     }
 
     #[test]
+    fn adding_four_at_a_time_is_adding_one_by_one(n in 0usize..11, base in 0u32..1000) {
+        let dim = 300;
+        let members: Vec<Hv> = (0..n as u32).map(|k| atom(base * 100 + k, dim)).collect();
+        let mut one_by_one = crate::Bundle::new(dim);
+        members.iter().for_each(|m| {
+            one_by_one.add(m);
+        });
+        let mut grouped = crate::Bundle::new(dim);
+        grouped.add_all(&members);
+        prop_assert_eq!(grouped.len(), n);
+        let (p, q) = (grouped.finish(BundleRule::Sum), one_by_one.finish(BundleRule::Sum));
+        // the same sums, added in another order: float rounding only
+        for (x, y) in p.as_slice().iter().zip(q.as_slice()) {
+            prop_assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+    }
+
+    #[test]
     fn binding_preserves_similarity_and_commutes(x in 0u32..1000, y in 1000u32..2000, z in 2000u32..3000) {
         let dim = 2000;
         let (a, b, c) = (atom(x, dim), atom(y, dim), atom(z, dim));
@@ -186,4 +204,11 @@ fn kernels_agree_with_plain_complex_arithmetic() {
     // a zero component becomes phase 0, never NaN
     let z = Hv::zeros(3).to_phasors();
     assert_eq!(z.as_slice(), [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+#[should_panic(expected = "bundle")]
+fn a_group_of_four_with_another_dimension_is_refused() {
+    let members: Vec<Hv> = (0..3).map(|k| atom(k, 64)).chain([atom(9, 65)]).collect();
+    crate::Bundle::new(64).add_all(&members);
 }
