@@ -165,6 +165,65 @@ async fn verify_names_a_file_with_a_flipped_byte() {
     assert!(!into.exists());
 }
 
+/// The canary's verdict on backup `id` of `dest`, after `edit` changed its manifest's canary.
+async fn canary_after(
+    dest: &Path,
+    id: &str,
+    template: &telos_core::Config,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> bool {
+    let path = dest.join("backups").join(format!("{id}.json"));
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut manifest["canary"]);
+    std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let v = telos_core::backup_verify(template, dest, Some(id), &|_| {})
+        .await
+        .unwrap();
+    let canary = v.checks.iter().find(|c| c.what == "canary recall");
+    canary.expect("a canary check").ok
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_canary_recalls_by_the_chunks_stored_vector_and_an_older_backup_by_its_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, dest) = (tmp.path().join("data"), tmp.path().join("dest"));
+    let telos = open_on_disk(&data).await;
+    remember_logbooks(&telos, tmp.path(), 0..2).await;
+    let made = telos.backup_create(&dest, true, &|_| {}).await.unwrap();
+    let canary = Repo::open(&dest, false)
+        .unwrap()
+        .manifest(&made.id)
+        .unwrap()
+        .canary
+        .expect("a canary");
+    // What an older Telos recorded: the chunk its opening words recall (not always itself).
+    let by_words = telos.memory().recall(None, &canary.query, 1).await.unwrap();
+    let by_words = by_words.first().expect("a chunk recalled").clone();
+    telos.shutdown().await.unwrap();
+    let vector = canary.vector.clone().expect("the chunk's vector");
+    assert_eq!(vector.len(), 384, "MiniLM's dimension");
+    let template = telos_core::Config::from_data_dir(tmp.path().join("unused"));
+    assert!(canary_after(&dest, &made.id, &template, |_| {}).await);
+    // The vector is what is searched for: turned around, it finds another chunk.
+    let opposite: Vec<f32> = vector.iter().map(|x| -x).collect();
+    assert!(
+        !canary_after(&dest, &made.id, &template, |c| {
+            c["vector"] = serde_json::json!(opposite)
+        })
+        .await
+    );
+    // A backup of an older Telos has none: its words are embedded and recalled.
+    assert!(
+        canary_after(&dest, &made.id, &template, |c| {
+            c.as_object_mut().unwrap().remove("vector");
+            c["source"] = serde_json::json!(by_words.source);
+            c["chunk_index"] = serde_json::json!(by_words.chunk_index);
+        })
+        .await
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_incremental_after_a_one_percent_change_is_at_most_five_percent_of_a_full() {
     let tmp = tempfile::tempdir().unwrap();

@@ -106,14 +106,11 @@ async fn fill(
     let cut = source.image.cut().await?;
     let newest = cut.newest_cycle().await?;
     let probe = (source.probe)();
-    let held = source
-        .memory
-        .hold_for_backup(newest.as_deref().unwrap_or("none"))
-        .await?;
+    let tag = newest.clone().unwrap_or_else(|| "none".into());
     // Three things at once, as none needs another: the image's records read, encoded and
-    // stored (the store, then the CPU), the files copied (the file system), and memory's
-    // probe (a recall). The first to fail ends the others (the copiers stop at their next
-    // file).
+    // stored (the store, then the CPU), memory's tables tagged and held then the files
+    // copied (the file system), and memory's probe (a recall). The first to fail ends the
+    // others (the copiers stop at their next file).
     let image = {
         let repo = repo.clone();
         let parent = parent.as_ref().map(|p| (p.image.clone(), p.state.clone()));
@@ -137,8 +134,14 @@ async fn fill(
         .flat_map(|p| p.files.iter().cloned())
         .map(|f| (f.path.clone(), f))
         .collect();
-    let files = copy_data_dir(repo, source.data_dir, known, progress);
-    let ((image, (cut, objects, cycles)), (files, new_bytes), probe) =
+    let files = async {
+        let held = source.memory.hold_for_backup(&tag).await?;
+        Ok::<_, Error>((
+            copy_data_dir(repo, source.data_dir, known, progress).await?,
+            held,
+        ))
+    };
+    let ((image, (cut, objects, cycles)), ((files, new_bytes), held), probe) =
         tokio::try_join!(image, files, probe)?;
     progress(Progress {
         stage: "syncing the destination",

@@ -54,10 +54,17 @@ pub struct Counts {
 /// A recall made at the backup, made again by verify on the restored copy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Canary {
+    /// The opening words of the chunk with the smallest id (what the canary is about; a
+    /// backup made without `vector` recalls by them).
     pub query: String,
     /// The best chunk's document source and index in it.
     pub source: String,
     pub chunk_index: u32,
+    /// That chunk's stored embedding, the recall's query: neither the backup nor its verify
+    /// asks the embedding model (which a backup leaves out), and it costs a search alone.
+    /// Absent from the backups of an older Telos, which embedded `query` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<Vec<f32>>,
 }
 
 /// One backup.

@@ -133,21 +133,28 @@ impl Backups {
     }
 }
 
-/// A recall to make again on a restored copy: the first chunk's opening words (`first`, the
-/// text of the chunk with the smallest id), and the chunk memory finds for them now.
+/// A recall to make again on a restored copy: the chunk with the smallest id (`first`: its
+/// id and text) searched for by its stored embedding, and the chunk memory finds for it now
+/// (itself, or one with the same text). A chunk whose row is missing is recalled by its
+/// opening words, embedded.
 async fn canary(
     memory: &telos_memory::Memory,
-    first: Option<String>,
+    first: Option<(String, String)>,
 ) -> telos_backup::Result<Option<Canary>> {
-    let Some(text) = first else {
+    let Some((id, text)) = first else {
         return Ok(None);
     };
     let query: String = text.chars().take(200).collect();
-    let found = memory.recall(None, &query, 1).await?;
+    let vector = memory.chunk_vector(&id).await?;
+    let found = match &vector {
+        Some(v) => memory.recall_vector(None, v, 1).await?,
+        None => memory.recall(None, &query, 1).await?,
+    };
     Ok(found.into_iter().next().map(|r| Canary {
         query,
         source: r.source,
         chunk_index: r.chunk_index,
+        vector,
     }))
 }
 
@@ -278,7 +285,10 @@ async fn restore_and_check(
     match &manifest.canary {
         None => check("canary recall", true, "no memories to recall".into()),
         Some(canary) => {
-            let found = telos.memory.recall(None, &canary.query, 1).await?;
+            let found = match &canary.vector {
+                Some(v) => telos.memory.recall_vector(None, v, 1).await?,
+                None => telos.memory.recall(None, &canary.query, 1).await?,
+            };
             let got = found.first().map(|r| (r.source.as_str(), r.chunk_index));
             check(
                 "canary recall",

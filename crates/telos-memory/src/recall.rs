@@ -81,6 +81,23 @@ impl Memory {
         self.chunks_near(&vector, persona, k).await
     }
 
+    /// The `k` chunks nearest to a vector already embedded (a chunk's own, as a backup's
+    /// canary keeps it), of `persona` or of every persona: no model is asked.
+    pub async fn recall_vector(
+        &self,
+        persona: Option<&ObjectId>,
+        vector: &[f32],
+        k: usize,
+    ) -> Result<Vec<Recalled>> {
+        self.chunks_near(vector, persona, k).await
+    }
+
+    /// The stored embedding of chunk `id`; `None` when the table has no row for it.
+    pub async fn chunk_vector(&self, id: &str) -> Result<Option<Vec<f32>>> {
+        let found = self.inner.store.vectors_of(&[id.to_owned()]).await?;
+        Ok(found.into_iter().next().map(|c| c.vector))
+    }
+
     /// [`Memory::recall`], and the `concepts` named concepts whose meaning is nearest (a
     /// broad question is grounded in what the persona has abstracted as well as in passages),
     /// the query embedded once.

@@ -64,10 +64,10 @@ impl Memory {
         })
     }
 
-    /// The chunks the image holds, and the text of the one with the smallest id (a canary
-    /// for a backup's verify to recall; none when memory holds no chunk): what a backup
-    /// counts at its cut.
-    pub fn chunk_census(&self) -> (usize, Option<String>) {
+    /// The chunks the image holds, and the id and text of the one with the smallest id (a
+    /// canary for a backup's verify to recall; none when memory holds no chunk): what a
+    /// backup counts at its cut.
+    pub fn chunk_census(&self) -> (usize, Option<(String, String)>) {
         let known = self.known();
         let first = known.keys().min().and_then(|first| {
             known[first]
@@ -75,7 +75,7 @@ impl Memory {
                 .slots
                 .get("text")
                 .and_then(|t| t.as_str())
-                .map(str::to_owned)
+                .map(|text| (first.clone(), text.to_owned()))
         });
         (known.len(), first)
     }
