@@ -106,11 +106,17 @@ async fn fill(
     let cut = source.image.cut().await?;
     let newest = cut.newest_cycle().await?;
     let probe = (source.probe)();
-    let tag = newest.clone().unwrap_or_else(|| "none".into());
+    let held = source
+        .memory
+        .hold_for_backup(newest.as_deref().unwrap_or("none"))
+        .await?;
     // Three things at once, as none needs another: the image's records read, encoded and
-    // stored (the store, then the CPU), memory's tables tagged and held then the files
-    // copied (the file system), and memory's probe (a recall). The first to fail ends the
-    // others (the copiers stop at their next file).
+    // stored (the store, then the CPU), the files copied (the file system), and memory's
+    // probe (a recall). The first to fail ends the others (the copiers stop at their next
+    // file).
+    // Memory is held before them, not beside the dump: tagged as near the cut as it can
+    // be, and a hold that fails (memory on object storage) leaves the cut unread, so
+    // dropping it ends its snapshot.
     let image = {
         let repo = repo.clone();
         let parent = parent.as_ref().map(|p| (p.image.clone(), p.state.clone()));
@@ -134,14 +140,8 @@ async fn fill(
         .flat_map(|p| p.files.iter().cloned())
         .map(|f| (f.path.clone(), f))
         .collect();
-    let files = async {
-        let held = source.memory.hold_for_backup(&tag).await?;
-        Ok::<_, Error>((
-            copy_data_dir(repo, source.data_dir, known, progress).await?,
-            held,
-        ))
-    };
-    let ((image, (cut, objects, cycles)), ((files, new_bytes), held), probe) =
+    let files = copy_data_dir(repo, source.data_dir, known, progress);
+    let ((image, (cut, objects, cycles)), (files, new_bytes), probe) =
         tokio::try_join!(image, files, probe)?;
     progress(Progress {
         stage: "syncing the destination",

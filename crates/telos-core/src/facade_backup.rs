@@ -285,21 +285,31 @@ async fn restore_and_check(
     match &manifest.canary {
         None => check("canary recall", true, "no memories to recall".into()),
         Some(canary) => {
+            // A recall that fails (a vector of another length in an edited manifest, a
+            // model missing for an older backup's words) is a failed check, named.
             let found = match &canary.vector {
-                Some(v) => telos.memory.recall_vector(None, v, 1).await?,
-                None => telos.memory.recall(None, &canary.query, 1).await?,
+                Some(v) => telos.memory.recall_vector(None, v, 1).await,
+                None => telos.memory.recall(None, &canary.query, 1).await,
             };
-            let got = found.first().map(|r| (r.source.as_str(), r.chunk_index));
-            check(
-                "canary recall",
-                got == Some((canary.source.as_str(), canary.chunk_index)),
-                format!(
-                    "expected chunk {} of {}, recalled {}",
-                    canary.chunk_index,
-                    canary.source,
-                    got.map_or("nothing".into(), |(s, i)| format!("chunk {i} of {s}"))
+            let expected = format!("chunk {} of {}", canary.chunk_index, canary.source);
+            match found {
+                Ok(found) => {
+                    let got = found.first().map(|r| (r.source.as_str(), r.chunk_index));
+                    check(
+                        "canary recall",
+                        got == Some((canary.source.as_str(), canary.chunk_index)),
+                        format!(
+                            "expected {expected}, recalled {}",
+                            got.map_or("nothing".into(), |(s, i)| format!("chunk {i} of {s}"))
+                        ),
+                    );
+                }
+                Err(e) => check(
+                    "canary recall",
+                    false,
+                    format!("expected {expected}, the recall failed: {e}"),
                 ),
-            );
+            }
         }
     }
     telos.shutdown().await?;

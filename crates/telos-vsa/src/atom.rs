@@ -83,23 +83,26 @@ impl Hv {
     pub fn from_seed(seed: &[u8; 32], dim: usize) -> Hv {
         let (cos, sin) = table();
         let mut rng = Xoshiro::from_digest(seed);
-        Hv::written(dim, |re, im| {
-            let mut k = 0;
-            while k < dim {
-                // four 16-bit phases from each draw
-                let mut bits = rng.next();
-                for _ in 0..4 {
-                    if k == dim {
-                        break;
+        // SAFETY: the loop writes components 0 to `dim` of both halves, each once.
+        unsafe {
+            Hv::written(dim, |re, im| {
+                let mut k = 0;
+                while k < dim {
+                    // four 16-bit phases from each draw
+                    let mut bits = rng.next();
+                    for _ in 0..4 {
+                        if k == dim {
+                            break;
+                        }
+                        let p = (bits & 0xffff) as usize;
+                        re[k].write(cos[p]);
+                        im[k].write(sin[p]);
+                        bits >>= 16;
+                        k += 1;
                     }
-                    let p = (bits & 0xffff) as usize;
-                    re[k].write(cos[p]);
-                    im[k].write(sin[p]);
-                    bits >>= 16;
-                    k += 1;
                 }
-            }
-        })
+            })
+        }
     }
 }
 

@@ -60,22 +60,16 @@ impl Bundle {
     /// # Panics
     /// If a member's dimension is not the bundle's.
     pub fn add_all<'a>(&mut self, items: impl IntoIterator<Item = &'a Hv>) -> &mut Self {
-        let mut items = items.into_iter();
-        loop {
-            let group: Vec<&Hv> = items.by_ref().take(4).collect();
-            match <[&Hv; 4]>::try_from(group) {
-                Ok(four) => {
-                    self.sum.add4(four);
-                    self.count += 4;
-                }
-                Err(rest) => {
-                    rest.into_iter().for_each(|hv| {
-                        self.add(hv);
-                    });
-                    return self;
-                }
-            }
+        let items: Vec<&Hv> = items.into_iter().collect();
+        let mut fours = items.chunks_exact(4);
+        for four in fours.by_ref() {
+            self.sum.add4([four[0], four[1], four[2], four[3]]);
+            self.count += 4;
         }
+        for hv in fours.remainder() {
+            self.add(hv);
+        }
+        self
     }
 
     pub fn len(&self) -> usize {

@@ -3,7 +3,9 @@
 //! whole, which the CPU can do without first reading the line in; measured binding 10,000-
 //! dimensional pairs from memory, AVX-512 stores into an aligned output made 1.25× as many
 //! binds a second as AVX2's, and 0.75× into one 16 bytes off the boundary (`malloc`'s
-//! alignment, which a `Vec<f32>` gets).
+//! alignment, which a `Vec<f32>` gets). The imaginary half starts on a line too when the
+//! dimension is a multiple of 16 (the default 10,000 is); another dimension's second half
+//! is written slower, not wrongly.
 
 use std::mem::MaybeUninit;
 
@@ -30,15 +32,22 @@ impl Floats {
     }
 
     pub(crate) fn from_slice(v: &[f32]) -> Self {
-        Self::written(v.len(), |out| {
-            for (o, x) in out.iter_mut().zip(v) {
-                o.write(*x);
-            }
-        })
+        // SAFETY: the closure writes each of the `v.len()` floats.
+        unsafe {
+            Self::written(v.len(), |out| {
+                for (o, x) in out.iter_mut().zip(v) {
+                    o.write(*x);
+                }
+            })
+        }
     }
 
-    /// `len` floats that `write` fills; `write` must write every one of them.
-    pub(crate) fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<f32>])) -> Self {
+    /// `len` floats that `write` fills.
+    ///
+    /// # Safety
+    /// `write` must write every one of the `len` floats it is given (the rest would be read
+    /// uninitialised).
+    pub(crate) unsafe fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<f32>])) -> Self {
         let n = len.div_ceil(BLOCK);
         let mut blocks: Vec<Block> = Vec::with_capacity(n);
         let spare = &mut blocks.spare_capacity_mut()[..n];
@@ -73,10 +82,14 @@ impl Floats {
     }
 
     /// The floats as outputs for a kernel that overwrites every element.
-    pub(crate) fn as_uninit(&mut self) -> &mut [MaybeUninit<f32>] {
+    ///
+    /// # Safety
+    /// Only initialised floats may be written into them (writing `MaybeUninit::uninit()`
+    /// would leave them uninitialised).
+    pub(crate) unsafe fn as_uninit(&mut self) -> &mut [MaybeUninit<f32>] {
         let v = self.as_mut_slice();
-        // SAFETY: MaybeUninit<f32> has f32's layout, and the kernels given this slice only
-        // write initialised floats into it, so the floats stay initialised.
+        // SAFETY: MaybeUninit<f32> has f32's layout, and the caller writes only initialised
+        // floats into it (this function's contract), so the floats stay initialised.
         unsafe { &mut *(v as *mut [f32] as *mut [MaybeUninit<f32>]) }
     }
 }

@@ -42,12 +42,15 @@ impl Hv {
 
     /// The unit phasor vector with these phases (radians).
     pub fn from_phases(phases: &[f32]) -> Self {
-        Hv::written(phases.len(), |re, im| {
-            for ((r, i), p) in re.iter_mut().zip(im).zip(phases) {
-                r.write(p.cos());
-                i.write(p.sin());
-            }
-        })
+        // SAFETY: the closure writes every element of both halves.
+        unsafe {
+            Hv::written(phases.len(), |re, im| {
+                for ((r, i), p) in re.iter_mut().zip(im).zip(phases) {
+                    r.write(p.cos());
+                    i.write(p.sin());
+                }
+            })
+        }
     }
 
     /// Takes a vector in this layout (real parts, then imaginary parts), as the cleanup
@@ -87,17 +90,24 @@ impl Hv {
         &self.as_slice()[self.dim()..]
     }
 
-    /// A vector of `dim` whose halves `write` fills; `write` must write every element of
-    /// both (the kernels passed here write each index once).
-    pub(crate) fn written(
+    /// A vector of `dim` whose halves `write` fills.
+    ///
+    /// # Safety
+    /// `write` must write every element of both halves (the kernels passed here write each
+    /// index once).
+    pub(crate) unsafe fn written(
         dim: usize,
         write: impl FnOnce(&mut [MaybeUninit<f32>], &mut [MaybeUninit<f32>]),
     ) -> Hv {
         Hv {
-            v: Floats::written(2 * dim, |v| {
-                let (re, im) = v.split_at_mut(dim);
-                write(re, im);
-            }),
+            // SAFETY: `write` writes both halves whole (this function's contract), which are
+            // all `2 × dim` floats.
+            v: unsafe {
+                Floats::written(2 * dim, |v| {
+                    let (re, im) = v.split_at_mut(dim);
+                    write(re, im);
+                })
+            },
         }
     }
 
@@ -132,9 +142,12 @@ impl Hv {
     /// If the dimensions differ (the query evaluator checks them first).
     pub fn bind(&self, other: &Hv) -> Hv {
         self.same_dim(other, "bind");
-        Hv::written(self.dim(), |o_re, o_im| {
-            kernel::bind(self.re(), self.im(), other.re(), other.im(), o_re, o_im)
-        })
+        // SAFETY: the closure writes every element of both halves.
+        unsafe {
+            Hv::written(self.dim(), |o_re, o_im| {
+                kernel::bind(self.re(), self.im(), other.re(), other.im(), o_re, o_im)
+            })
+        }
     }
 
     /// Unbinding (`/`): the product with `other`'s conjugate, so phases subtract — the exact
@@ -145,9 +158,12 @@ impl Hv {
     /// If the dimensions differ.
     pub fn unbind(&self, other: &Hv) -> Hv {
         self.same_dim(other, "unbind");
-        Hv::written(self.dim(), |o_re, o_im| {
-            kernel::unbind(self.re(), self.im(), other.re(), other.im(), o_re, o_im)
-        })
+        // SAFETY: the closure writes every element of both halves.
+        unsafe {
+            Hv::written(self.dim(), |o_re, o_im| {
+                kernel::unbind(self.re(), self.im(), other.re(), other.im(), o_re, o_im)
+            })
+        }
     }
 
     /// [`Hv::bind`] into `out`, whose allocation is reused (loops that bind many pairs).
@@ -157,7 +173,8 @@ impl Hv {
     pub fn bind_into(&self, other: &Hv, out: &mut Hv) {
         self.same_dim(other, "bind");
         self.same_dim(out, "bind");
-        let (o_re, o_im) = out.halves_uninit();
+        // SAFETY: the kernel writes finished floats into every element.
+        let (o_re, o_im) = unsafe { out.halves_uninit() };
         kernel::bind(self.re(), self.im(), other.re(), other.im(), o_re, o_im);
     }
 
@@ -168,14 +185,19 @@ impl Hv {
     pub fn unbind_into(&self, other: &Hv, out: &mut Hv) {
         self.same_dim(other, "unbind");
         self.same_dim(out, "unbind");
-        let (o_re, o_im) = out.halves_uninit();
+        // SAFETY: the kernel writes finished floats into every element.
+        let (o_re, o_im) = unsafe { out.halves_uninit() };
         kernel::unbind(self.re(), self.im(), other.re(), other.im(), o_re, o_im);
     }
 
     /// Both halves, for a kernel that overwrites every element.
-    fn halves_uninit(&mut self) -> (&mut [MaybeUninit<f32>], &mut [MaybeUninit<f32>]) {
+    ///
+    /// # Safety
+    /// Only initialised floats may be written into them.
+    unsafe fn halves_uninit(&mut self) -> (&mut [MaybeUninit<f32>], &mut [MaybeUninit<f32>]) {
         let d = self.dim();
-        self.v.as_uninit().split_at_mut(d)
+        // SAFETY: this function's caller writes only initialised floats (its contract).
+        unsafe { self.v.as_uninit() }.split_at_mut(d)
     }
 
     /// Permutation: the components rotated `by` places (negative rotates back), a
@@ -183,17 +205,20 @@ impl Hv {
     pub fn permute(&self, by: isize) -> Hv {
         let d = self.dim();
         let k = by.rem_euclid(d as isize) as usize;
-        Hv::written(d, |re, im| {
-            for (half, out) in [(self.re(), re), (self.im(), im)] {
-                let (front, back) = out.split_at_mut(k);
-                for (o, x) in front.iter_mut().zip(&half[d - k..]) {
-                    o.write(*x);
+        // SAFETY: the closure writes every element of both halves.
+        unsafe {
+            Hv::written(d, |re, im| {
+                for (half, out) in [(self.re(), re), (self.im(), im)] {
+                    let (front, back) = out.split_at_mut(k);
+                    for (o, x) in front.iter_mut().zip(&half[d - k..]) {
+                        o.write(*x);
+                    }
+                    for (o, x) in back.iter_mut().zip(&half[..d - k]) {
+                        o.write(*x);
+                    }
                 }
-                for (o, x) in back.iter_mut().zip(&half[..d - k]) {
-                    o.write(*x);
-                }
-            }
-        })
+            })
+        }
     }
 
     /// Cosine similarity: the real part of the complex inner product over both norms; 1 for

@@ -21,12 +21,12 @@ macro_rules! dispatch {
                 fn widest($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
                 fn wide($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
-                if std::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has the features `widest` was compiled for (checked
-                    // above; every AVX-512 CPU has AVX2 and FMA).
-                    return unsafe { widest($($arg),*) };
-                }
+                // (a hypervisor may hide some features, so each is asked for)
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    if std::is_x86_feature_detected!("avx512f") {
+                        // SAFETY: the CPU has the features `widest` was compiled for.
+                        return unsafe { widest($($arg),*) };
+                    }
                     // SAFETY: the CPU has the features `wide` was compiled for (checked above).
                     return unsafe { wide($($arg),*) };
                 }
