@@ -146,16 +146,26 @@ async fn canary(
     };
     let query: String = text.chars().take(200).collect();
     let vector = memory.chunk_vector(&id).await?;
-    let found = match &vector {
-        Some(v) => memory.recall_vector(None, v, 1).await?,
-        None => memory.recall(None, &query, 1).await?,
-    };
+    let found = canary_recall(memory, vector.as_deref(), &query).await?;
     Ok(found.into_iter().next().map(|r| Canary {
         query,
         source: r.source,
         chunk_index: r.chunk_index,
         vector,
     }))
+}
+
+/// The canary's recall, the same at the backup and at its verify: by the chunk's stored
+/// vector where there is one, else by its words, embedded.
+async fn canary_recall(
+    memory: &telos_memory::Memory,
+    vector: Option<&[f32]>,
+    words: &str,
+) -> telos_memory::Result<Vec<telos_memory::Recalled>> {
+    match vector {
+        Some(v) => memory.recall_vector(None, v, 1).await,
+        None => memory.recall(None, words, 1).await,
+    }
 }
 
 /// The backups in `dest`.
@@ -287,10 +297,7 @@ async fn restore_and_check(
         Some(canary) => {
             // A recall that fails (a vector of another length in an edited manifest, a
             // model missing for an older backup's words) is a failed check, named.
-            let found = match &canary.vector {
-                Some(v) => telos.memory.recall_vector(None, v, 1).await,
-                None => telos.memory.recall(None, &canary.query, 1).await,
-            };
+            let found = canary_recall(&telos.memory, canary.vector.as_deref(), &canary.query).await;
             let expected = format!("chunk {} of {}", canary.chunk_index, canary.source);
             match found {
                 Ok(found) => {

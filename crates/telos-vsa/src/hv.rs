@@ -56,16 +56,11 @@ impl Hv {
     /// Takes a vector in this layout (real parts, then imaginary parts), as the cleanup
     /// memory stores it (copied into storage that starts on a cache line).
     pub fn from_vec(v: Vec<f32>) -> Result<Self, BadLength> {
-        Self::from_slice(&v)
-    }
-
-    /// [`Hv::from_vec`] from borrowed floats.
-    pub fn from_slice(v: &[f32]) -> Result<Self, BadLength> {
         if !v.len().is_multiple_of(2) || v.is_empty() {
             return Err(BadLength { len: v.len() });
         }
         Ok(Self {
-            v: Floats::from_slice(v),
+            v: Floats::from_slice(&v),
         })
     }
 
